@@ -1,0 +1,117 @@
+package bagit
+
+import (
+	"context"
+	"encoding/hex"
+	"hash"
+	"io"
+	"sync"
+	"sync/atomic"
+)
+
+// Copy reads src once, writes it to dst (which may be nil) and computes the
+// digests for algs, and returns them with the byte count.
+//
+// Each digest and the writer run in their own goroutine on a ring of buffers,
+// so on a multi-core machine SHA-512 and SHA-256 together cost about as much
+// wall time as the slower of the two alone, and reading overlaps hashing.
+// Memory is constant: copyBuffers × copyBufSize, whatever the file size.
+func Copy(ctx context.Context, dst io.Writer, src io.Reader, algs []Algorithm) (Digests, int64, error) {
+	hs := make([]hash.Hash, len(algs))
+	for i, a := range algs {
+		h, err := a.New()
+		if err != nil {
+			return nil, 0, err
+		}
+		hs[i] = h
+	}
+	sinks := make([]io.Writer, 0, len(hs)+1)
+	for _, h := range hs {
+		sinks = append(sinks, h)
+	}
+	if dst != nil {
+		sinks = append(sinks, dst)
+	}
+
+	type chunk struct {
+		buf  []byte
+		n    int
+		left sync.WaitGroup
+	}
+	const copyBuffers = 4
+	free := make(chan *chunk, copyBuffers)
+	for range copyBuffers {
+		free <- &chunk{buf: make([]byte, copyBufSize)}
+	}
+	feeds := make([]chan *chunk, len(sinks))
+	errs := make([]error, len(sinks))
+	var failed atomic.Bool // a sink failed: stop reading early
+	var workers sync.WaitGroup
+	for i, w := range sinks {
+		feeds[i] = make(chan *chunk, copyBuffers)
+		workers.Add(1)
+		go func() {
+			defer workers.Done()
+			for c := range feeds[i] {
+				if errs[i] == nil {
+					if _, errs[i] = w.Write(c.buf[:c.n]); errs[i] != nil {
+						failed.Store(true)
+					}
+				}
+				c.left.Done()
+			}
+		}()
+	}
+
+	var total int64
+	var rerr error
+	var inflight sync.WaitGroup
+	for {
+		if err := ctx.Err(); err != nil {
+			rerr = err
+			break
+		}
+		c := <-free
+		n, err := io.ReadFull(src, c.buf)
+		if n > 0 {
+			c.n = n
+			total += int64(n)
+			c.left.Add(len(sinks))
+			inflight.Add(1)
+			for _, f := range feeds {
+				f <- c
+			}
+			go func() { c.left.Wait(); inflight.Done(); free <- c }()
+		} else {
+			free <- c
+		}
+		if err == io.EOF || err == io.ErrUnexpectedEOF {
+			break
+		}
+		if err != nil {
+			rerr = err
+			break
+		}
+		if failed.Load() {
+			break
+		}
+	}
+	for _, f := range feeds {
+		close(f)
+	}
+	workers.Wait()
+	inflight.Wait()
+	if rerr != nil {
+		return nil, total, rerr
+	}
+	for _, err := range errs {
+		if err != nil {
+			return nil, total, err
+		}
+	}
+	d := make(Digests, len(algs))
+	for i, a := range algs {
+		d[a] = hex.EncodeToString(hs[i].Sum(nil))
+	}
+	return d, total, nil
+}
