@@ -1,0 +1,227 @@
+// Package local is the directory store, the embedded default: each object
+// is a file under the root, written to a temporary name, fsynced, renamed
+// into place and its directory fsynced, so a crash never leaves a partial
+// object under a real key.
+package local
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"iter"
+	"net/url"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+
+	"github.com/strongroom-archive/strongroom/storage"
+	"github.com/strongroom-archive/strongroom/storage/bagit"
+)
+
+func init() {
+	storage.Register("file", func(_ context.Context, u *url.URL) (storage.Store, error) {
+		if u.Host != "" && u.Host != "localhost" {
+			return nil, fmt.Errorf("local: file URL %q must be file:///absolute/path", u.String())
+		}
+		return New(u.Path)
+	})
+}
+
+// tmpDir holds uploads in progress; it is never a key.
+const tmpDir = ".incoming"
+
+// Store is a directory store.
+type Store struct {
+	root string
+}
+
+var _ storage.Store = (*Store)(nil)
+
+// New opens (creating if needed) a directory store at root.
+func New(root string) (*Store, error) {
+	if !filepath.IsAbs(root) {
+		return nil, fmt.Errorf("local: store root %q is not absolute", root)
+	}
+	if err := os.MkdirAll(filepath.Join(root, tmpDir), 0o755); err != nil {
+		return nil, fmt.Errorf("local: %w", err)
+	}
+	return &Store{root: root}, nil
+}
+
+func (s *Store) path(key string) (string, error) {
+	if err := bagit.CheckPath(key); err != nil {
+		return "", fmt.Errorf("local: key: %w", err)
+	}
+	if key == tmpDir || strings.HasPrefix(key, tmpDir+"/") {
+		return "", fmt.Errorf("local: key %q is reserved", key)
+	}
+	return filepath.Join(s.root, filepath.FromSlash(key)), nil
+}
+
+// Put implements storage.Store.
+func (s *Store) Put(ctx context.Context, key string, r io.Reader, size int64, opts storage.PutOptions) error {
+	final, err := s.path(key)
+	if err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Join(s.root, tmpDir), "put-*")
+	if err != nil {
+		return fmt.Errorf("local: put %s: %w", key, err)
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+	h := sha256.New()
+	n, err := io.Copy(io.MultiWriter(tmp, h), ctxReader{ctx, r})
+	if err != nil {
+		return fmt.Errorf("local: put %s: %w", key, err)
+	}
+	if size >= 0 && n != size {
+		return fmt.Errorf("local: put %s: got %d bytes, want %d", key, n, size)
+	}
+	if got := hex.EncodeToString(h.Sum(nil)); opts.SHA256 != "" && !strings.EqualFold(got, opts.SHA256) {
+		return fmt.Errorf("local: put %s: %w: sha256 %s, want %s", key, storage.ErrChecksum, got, opts.SHA256)
+	}
+	if err := tmp.Sync(); err != nil {
+		return fmt.Errorf("local: put %s: %w", key, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("local: put %s: %w", key, err)
+	}
+	if err := os.MkdirAll(filepath.Dir(final), 0o755); err != nil {
+		return fmt.Errorf("local: put %s: %w", key, err)
+	}
+	if err := os.Rename(tmp.Name(), final); err != nil {
+		return fmt.Errorf("local: put %s: %w", key, err)
+	}
+	ok = true
+	return bagit.SyncDir(filepath.Dir(final))
+}
+
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
+}
+
+// Get implements storage.Store. It refuses to follow a symlink planted in
+// the store (os.Root keeps every open inside the root).
+func (s *Store) Get(ctx context.Context, key string) (io.ReadCloser, error) {
+	if _, err := s.path(key); err != nil {
+		return nil, err
+	}
+	root, err := os.OpenRoot(s.root)
+	if err != nil {
+		return nil, fmt.Errorf("local: %w", err)
+	}
+	defer root.Close()
+	fi, err := root.Lstat(filepath.FromSlash(key))
+	if err == nil && !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("local: get %s: not a regular file", key)
+	}
+	f, err := root.Open(filepath.FromSlash(key))
+	if err != nil {
+		return nil, s.wrap("get", key, err)
+	}
+	return f, nil
+}
+
+func (s *Store) wrap(op, key string, err error) error {
+	if errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("local: %s %s: %w", op, key, storage.ErrNotFound)
+	}
+	return fmt.Errorf("local: %s %s: %w", op, key, err)
+}
+
+// Stat implements storage.Store.
+func (s *Store) Stat(ctx context.Context, key string) (storage.ObjectInfo, error) {
+	p, err := s.path(key)
+	if err != nil {
+		return storage.ObjectInfo{}, err
+	}
+	fi, err := os.Lstat(p)
+	if err != nil {
+		return storage.ObjectInfo{}, s.wrap("stat", key, err)
+	}
+	if !fi.Mode().IsRegular() {
+		return storage.ObjectInfo{}, fmt.Errorf("local: stat %s: %w", key, storage.ErrNotFound)
+	}
+	return storage.ObjectInfo{Key: key, Size: fi.Size(), Modified: fi.ModTime()}, nil
+}
+
+// List implements storage.Store. Symlinks and other non-regular files are
+// listed too (with size 0) so that an audit sees them as unexpected objects.
+func (s *Store) List(ctx context.Context, prefix string) iter.Seq2[storage.ObjectInfo, error] {
+	return func(yield func(storage.ObjectInfo, error) bool) {
+		// Walk only the directory the prefix names, not the whole store.
+		start := s.root
+		if i := strings.LastIndex(prefix, "/"); i >= 0 {
+			start = filepath.Join(s.root, filepath.FromSlash(prefix[:i]))
+		}
+		err := filepath.WalkDir(start, func(p string, d fs.DirEntry, err error) error {
+			if err != nil {
+				if errors.Is(err, fs.ErrNotExist) && p == start {
+					return fs.SkipAll
+				}
+				return err
+			}
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			rel, _ := filepath.Rel(s.root, p)
+			key := filepath.ToSlash(rel)
+			if d.IsDir() {
+				if key == tmpDir {
+					return fs.SkipDir
+				}
+				return nil
+			}
+			if !strings.HasPrefix(key, prefix) {
+				return nil
+			}
+			oi := storage.ObjectInfo{Key: key}
+			if fi, err := d.Info(); err == nil && d.Type().IsRegular() {
+				oi.Size, oi.Modified = fi.Size(), fi.ModTime()
+			}
+			if !yield(oi, nil) {
+				return fs.SkipAll
+			}
+			return nil
+		})
+		if err != nil {
+			yield(storage.ObjectInfo{}, fmt.Errorf("local: list %s: %w", prefix, err))
+		}
+	}
+}
+
+// Delete implements storage.Store and prunes directories it leaves empty.
+func (s *Store) Delete(ctx context.Context, key string) error {
+	p, err := s.path(key)
+	if err != nil {
+		return err
+	}
+	if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("local: delete %s: %w", key, err)
+	}
+	for dir := path.Dir(key); dir != "."; dir = path.Dir(dir) {
+		if os.Remove(filepath.Join(s.root, filepath.FromSlash(dir))) != nil {
+			break
+		}
+	}
+	return nil
+}

@@ -1,0 +1,99 @@
+// Package storage holds the object store interface that every backend
+// implements (a local directory, S3-compatible services), a registry that
+// opens a store by URL scheme, and helpers that work on any store: putting a
+// bag, and reading a bag back as an io/fs.FS for validation.
+package storage
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"iter"
+	"net/url"
+	"sort"
+	"sync"
+	"time"
+)
+
+// Store is what a backend implements. Keys are slash-separated, relative,
+// and checked with bagit.CheckPath by every implementation.
+type Store interface {
+	// Put stores size bytes from r at key. The object becomes visible only
+	// when complete; an existing object is replaced. If opts.SHA256 is set,
+	// the store verifies the bytes against it and fails with ErrChecksum
+	// (leaving the old object, if any) when they differ.
+	Put(ctx context.Context, key string, r io.Reader, size int64, opts PutOptions) error
+	// Get opens the object at key; ErrNotFound if there is none.
+	Get(ctx context.Context, key string) (io.ReadCloser, error)
+	// Stat describes the object at key; ErrNotFound if there is none.
+	Stat(ctx context.Context, key string) (ObjectInfo, error)
+	// List yields every object whose key starts with prefix, in no promised
+	// order; an error ends the sequence.
+	List(ctx context.Context, prefix string) iter.Seq2[ObjectInfo, error]
+	// Delete removes the object at key; deleting a missing key is not an error.
+	Delete(ctx context.Context, key string) error
+}
+
+// PutOptions carry what a Put should check and record.
+type PutOptions struct {
+	SHA256   string            // hex; verified by the store when set
+	Metadata map[string]string // recorded with the object where the store can
+}
+
+// ObjectInfo describes a stored object.
+type ObjectInfo struct {
+	Key      string
+	Size     int64
+	Modified time.Time
+	// SHA256 is the store's own checksum claim, where it keeps one.
+	SHA256 string
+}
+
+// Errors callers branch on. Backends wrap them.
+var (
+	ErrNotFound = errors.New("object not found")
+	ErrChecksum = errors.New("checksum mismatch")
+	// ErrTransient marks failures worth retrying (the store is down, a
+	// timeout); anything else is permanent.
+	ErrTransient = errors.New("transient store error")
+)
+
+// Opener opens a store from its URL.
+type Opener func(ctx context.Context, u *url.URL) (Store, error)
+
+var (
+	regMu   sync.Mutex
+	openers = map[string]Opener{}
+)
+
+// Register makes a backend available under a URL scheme. Backends call it
+// from init; a second registration of a scheme panics.
+func Register(scheme string, o Opener) {
+	regMu.Lock()
+	defer regMu.Unlock()
+	if _, dup := openers[scheme]; dup {
+		panic("storage: scheme registered twice: " + scheme)
+	}
+	openers[scheme] = o
+}
+
+// Open opens the store for rawURL (file:///srv/bags, s3://bucket/prefix).
+func Open(ctx context.Context, rawURL string) (Store, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return nil, fmt.Errorf("storage: bad URL: %w", err)
+	}
+	regMu.Lock()
+	o := openers[u.Scheme]
+	var have []string
+	for s := range openers {
+		have = append(have, s+"://")
+	}
+	regMu.Unlock()
+	if o == nil {
+		sort.Strings(have)
+		return nil, fmt.Errorf("storage: no store for scheme %q (have %v)", u.Scheme, have)
+	}
+	return o(ctx, u)
+}
