@@ -18,8 +18,9 @@ import (
 // PutBag uploads the bag in dir to store under bagID/. Payload and tag files
 // go first and bagit.txt and the tag manifests last, so that a bag whose
 // upload broke off never looks declared. Each object carries its SHA-256
-// for the store to verify. Re-running PutBag for the same bag is safe.
-func PutBag(ctx context.Context, st Store, bagID, dir string, sha256s map[string]string) (int64, error) {
+// for the store to verify, taken from the bag's SHA-256 manifests where it
+// has them (computed otherwise). Re-running PutBag for the same bag is safe.
+func PutBag(ctx context.Context, st Store, bagID, dir string) (int64, error) {
 	if err := bagit.CheckPath(bagID); err != nil || strings.Contains(bagID, "/") {
 		return 0, fmt.Errorf("storage: bag id %q is not a single safe name", bagID)
 	}
@@ -37,6 +38,17 @@ func PutBag(ctx context.Context, st Store, bagID, dir string, sha256s map[string
 	})
 	if err != nil {
 		return 0, err
+	}
+	sha256s := map[string]string{}
+	for _, m := range []string{"manifest-sha256.txt", "tagmanifest-sha256.txt"} {
+		b, err := os.ReadFile(filepath.Join(dir, m))
+		if err != nil {
+			continue
+		}
+		entries, _ := bagit.ParseManifest(m, b, true)
+		for _, e := range entries {
+			sha256s[e.Path] = strings.ToLower(e.Digest)
+		}
 	}
 	last := func(n string) bool { return n == "bagit.txt" || strings.HasPrefix(n, "tagmanifest-") }
 	sort.SliceStable(files, func(i, j int) bool { return !last(files[i]) && last(files[j]) })

@@ -1,0 +1,378 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime/debug"
+	"sync"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/strongroom-archive/strongroom/configs"
+	"github.com/strongroom-archive/strongroom/formats/identify"
+	"github.com/strongroom-archive/strongroom/pipeline"
+	"github.com/strongroom-archive/strongroom/pipeline/catalog"
+	"github.com/strongroom-archive/strongroom/pipeline/queue"
+	"github.com/strongroom-archive/strongroom/storage"
+	"github.com/strongroom-archive/strongroom/storage/bagit"
+	_ "github.com/strongroom-archive/strongroom/storage/local" // file:// store
+)
+
+// buildVersion is set with -ldflags "-X main.buildVersion=v1.2.3".
+var buildVersion = ""
+
+func version() string {
+	if buildVersion != "" {
+		return buildVersion
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		rev, dirty := "", ""
+		for _, s := range bi.Settings {
+			switch s.Key {
+			case "vcs.revision":
+				rev = s.Value
+			case "vcs.modified":
+				if s.Value == "true" {
+					dirty = "+dirty"
+				}
+			}
+		}
+		if len(rev) > 12 {
+			return "dev-" + rev[:12] + dirty
+		}
+		if bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+			return bi.Main.Version
+		}
+	}
+	return "dev"
+}
+
+// newFlags makes a flag set whose --help prints help and whose errors are
+// usage errors.
+func newFlags(name, args, help string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: strongroom %s %s\n\n%s\n", name, args, help)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+func parse(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return errHelp
+		}
+		return usageError{err}
+	}
+	return nil
+}
+
+// errHelp ends a command after --help, successfully.
+var errHelp = errors.New("help")
+
+func loadConfig(path string) (*configs.Config, *slog.Logger, error) {
+	cfg, err := configs.Load(path)
+	if err != nil {
+		return nil, nil, usageError{err}
+	}
+	level, _ := cfg.Level()
+	opts := &slog.HandlerOptions{Level: level}
+	var h slog.Handler = slog.NewTextHandler(os.Stderr, opts)
+	if cfg.LogFormat == "json" {
+		h = slog.NewJSONHandler(os.Stderr, opts)
+	}
+	return cfg, slog.New(h), nil
+}
+
+// env is what the engine-running commands share.
+type env struct {
+	cfg     *configs.Config
+	log     *slog.Logger
+	engine  *pipeline.Engine
+	catalog *catalog.DB
+}
+
+func (e *env) Close() { e.catalog.Close() }
+
+func openEnv(ctx context.Context, configPath string) (*env, error) {
+	cfg, log, err := loadConfig(configPath)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
+		return nil, fmt.Errorf("data_dir: %w", err)
+	}
+	cat, err := catalog.Open(ctx, filepath.Join(cfg.DataDir, "catalog.db"))
+	if err != nil {
+		return nil, err
+	}
+	st, err := storage.Open(ctx, cfg.Storage.URL)
+	if err != nil {
+		cat.Close()
+		return nil, err
+	}
+	eng := &pipeline.Engine{
+		Cfg: cfg.Pipeline, Bag: cfg.Bag, DataDir: cfg.DataDir, DoneDir: cfg.Intake.DoneDir, FailedDir: cfg.Intake.FailedDir,
+		Catalog: cat, Store: st, StoreURL: cfg.Storage.URL, Identify: identify.New(), Policy: cfg.Formats.Policy,
+		Agent: "strongroom/" + version(), Log: log, Now: time.Now,
+	}
+	return &env{cfg: cfg, log: log, engine: eng, catalog: cat}, nil
+}
+
+func cmdServe(ctx context.Context, args []string) error {
+	fs := newFlags("serve", "[--config FILE]", "Runs the daemon: watches the hot folders and turns every settled file or\nbatch folder into a BagIt bag in the store, read back and verified.")
+	configPath := fs.String("config", "", "config file (default: the embedded defaults)")
+	if err := parse(fs, args); err != nil {
+		return helpOK(err)
+	}
+	if fs.NArg() > 0 {
+		return usageError{fmt.Errorf("serve takes no arguments, got %q", fs.Args())}
+	}
+	e, err := openEnv(ctx, *configPath)
+	if err != nil {
+		return err
+	}
+	defer e.Close()
+	q, err := queue.Open(ctx, e.cfg.Queue, filepath.Join(e.cfg.DataDir, "queue"), e.log)
+	if err != nil {
+		return err
+	}
+	defer q.Close()
+	var folders []string
+	for _, h := range e.cfg.Intake.Folders() {
+		folders = append(folders, h.Path)
+	}
+	e.log.Info("strongroom serving", "version", version(), "hot_folders", folders, "store", e.cfg.Storage.URL,
+		"data_dir", e.cfg.DataDir, "done_dir", e.cfg.Intake.DoneDir, "failed_dir", e.cfg.Intake.FailedDir)
+	d := &pipeline.Daemon{Engine: e.engine, Queue: q, Intake: e.cfg.Intake}
+	err = d.Run(ctx)
+	e.log.Info("strongroom stopped")
+	if ctx.Err() != nil {
+		return nil // a signal is a normal way to stop the daemon
+	}
+	return err
+}
+
+func helpOK(err error) error {
+	if errors.Is(err, errHelp) {
+		return nil
+	}
+	return err
+}
+
+// ingestLine is what ingest prints per item.
+type ingestLine struct {
+	Item   string `json:"item"`
+	ID     string `json:"id,omitempty"`
+	Bag    string `json:"bag,omitempty"`
+	Status string `json:"status"`
+	Reason string `json:"reason,omitempty"`
+}
+
+func cmdIngest(ctx context.Context, args []string) error {
+	fs := newFlags("ingest", "[--config FILE] PATH...", "Processes files and batch folders now, in the foreground, through the same\nsteps as the daemon. Originals are left where they are. Prints one JSON line\nper item: item, bag, status (stored or failed), reason. Exits 0 only when\nevery item was stored.")
+	configPath := fs.String("config", "", "config file (default: the embedded defaults)")
+	if err := parse(fs, args); err != nil {
+		return helpOK(err)
+	}
+	if fs.NArg() == 0 {
+		return usageError{errors.New("ingest: no PATH given")}
+	}
+	e, err := openEnv(ctx, *configPath)
+	if err != nil {
+		return err
+	}
+	defer e.Close()
+	paths := fs.Args()
+	lines := make(chan ingestLine)
+	work := make(chan string)
+	var wg sync.WaitGroup
+	for range e.cfg.Pipeline.Workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for p := range work {
+				lines <- ingestOne(ctx, e.engine, p)
+			}
+		}()
+	}
+	go func() {
+		for _, p := range paths {
+			work <- p
+		}
+		close(work)
+		wg.Wait()
+		close(lines)
+	}()
+	failed := 0
+	enc := json.NewEncoder(os.Stdout)
+	for l := range lines {
+		if l.Status != "stored" {
+			failed++
+		}
+		enc.Encode(l)
+	}
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	if failed > 0 {
+		return failedError{fmt.Errorf("%d of %d items failed", failed, len(paths))}
+	}
+	return nil
+}
+
+func ingestOne(ctx context.Context, eng *pipeline.Engine, p string) ingestLine {
+	it, err := eng.NewItem(ctx, p, "", "", pipeline.ReleaseKeep)
+	if err != nil {
+		return ingestLine{Item: p, Status: "failed", Reason: err.Error()}
+	}
+	it, err = eng.Run(ctx, it.ID)
+	l := ingestLine{Item: p, ID: it.ID, Status: "failed", Reason: it.LastError}
+	switch {
+	case err != nil:
+		l.Reason = err.Error()
+	case it.Stage == catalog.StageDone:
+		l.Status, l.Bag, l.Reason = "stored", it.BagID, ""
+	}
+	return l
+}
+
+type identifyLine struct {
+	File string `json:"file"`
+	identify.Result
+	Action string `json:"action,omitempty"`
+	Rule   string `json:"rule,omitempty"`
+	Error  string `json:"error,omitempty"`
+}
+
+func cmdIdentify(ctx context.Context, args []string) error {
+	fs := newFlags("identify", "[--config FILE] FILE...", "Identifies each file with Siegfried (PRONOM signatures built in) and prints\none JSON line per file: puid, mime, format, version, basis, warning, and the\naction the format policy takes.")
+	configPath := fs.String("config", "", "config file for the format policy (default: the embedded defaults)")
+	if err := parse(fs, args); err != nil {
+		return helpOK(err)
+	}
+	if fs.NArg() == 0 {
+		return usageError{errors.New("identify: no FILE given")}
+	}
+	cfg, _, err := loadConfig(*configPath)
+	if err != nil {
+		return err
+	}
+	id := identify.New()
+	enc := json.NewEncoder(os.Stdout)
+	failed := 0
+	for _, p := range fs.Args() {
+		l := identifyLine{File: p}
+		res, err := id.File(ctx, p)
+		if err != nil {
+			l.Error = err.Error()
+			failed++
+		} else {
+			l.Result = res
+			a, rule := cfg.Formats.Policy.Decide(res)
+			l.Action, l.Rule = string(a), rule
+		}
+		enc.Encode(l)
+	}
+	if failed > 0 {
+		return failedError{fmt.Errorf("%d of %d files could not be identified", failed, fs.NArg())}
+	}
+	return nil
+}
+
+func cmdConfig(ctx context.Context, args []string) error {
+	fs := newFlags("config", "[--config FILE]", "Validates the configuration and prints it as strongroom sees it, with\ndefaults applied and paths resolved.")
+	configPath := fs.String("config", "", "config file (default: the embedded defaults)")
+	if err := parse(fs, args); err != nil {
+		return helpOK(err)
+	}
+	cfg, _, err := loadConfig(*configPath)
+	if err != nil {
+		return err
+	}
+	return yaml.NewEncoder(os.Stdout).Encode(cfg)
+}
+
+func cmdBag(ctx context.Context, args []string) error {
+	if len(args) == 0 {
+		return usageError{errors.New("bag: want validate or create")}
+	}
+	switch args[0] {
+	case "validate":
+		return cmdBagValidate(ctx, args[1:], os.Stdout, os.Stderr)
+	case "create":
+		return cmdBagCreate(ctx, args[1:])
+	}
+	return usageError{fmt.Errorf("bag: unknown command %q (want validate or create)", args[0])}
+}
+
+func cmdBagValidate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("bag validate", "[--quiet] [--fast] PATH", "Validates a BagIt bag (1.0 strictly; 0.93 to 0.97 by their own rules). Prints\neach problem on its own line on stderr; exits 0 for a valid bag, 1 for an\ninvalid one. --fast checks completeness and Payload-Oxum only.")
+	quiet := fs.Bool("quiet", false, "print nothing for a valid bag, and no warnings")
+	fast := fs.Bool("fast", false, "check completeness and Payload-Oxum only; read no payload bytes")
+	if err := parse(fs, args); err != nil {
+		return helpOK(err)
+	}
+	if fs.NArg() != 1 {
+		return usageError{errors.New("bag validate: want exactly one PATH")}
+	}
+	path := fs.Arg(0)
+	r, err := bagit.ValidateDir(ctx, path, bagit.ValidateOptions{Fast: *fast})
+	if err != nil {
+		return err
+	}
+	for _, p := range r.Problems {
+		fmt.Fprintf(stderr, "%s: %s\n", path, p)
+	}
+	if !*quiet {
+		for _, w := range r.Warnings {
+			fmt.Fprintf(stderr, "%s: %s\n", path, w)
+		}
+	}
+	mode := "valid"
+	if *fast {
+		mode = "complete (fast: digests not checked)"
+	}
+	if !r.Valid {
+		return failedError{fmt.Errorf("%s: invalid bag (BagIt %s, complete: %v): %d problems", path, r.Declaration.Version, r.Complete, len(r.Problems))}
+	}
+	if !*quiet {
+		fmt.Fprintf(stdout, "%s: %s (BagIt %s, %d payload files, %d files checked)\n", path, mode, r.Declaration.Version, len(r.Payload), r.Checked)
+	}
+	return nil
+}
+
+func cmdBagCreate(ctx context.Context, args []string) error {
+	fs := newFlags("bag create", "[--algorithm sha512,sha256] SRC_DIR DEST_DIR", "Bags every regular file below SRC_DIR into a new BagIt 1.0 bag at DEST_DIR\n(which must not exist or be empty). SRC_DIR is not changed.")
+	algs := fs.String("algorithm", "sha512,sha256", "manifest algorithms: sha512, sha256, sha1, md5")
+	org := fs.String("source-organization", "", "Source-Organization for bag-info.txt")
+	if err := parse(fs, args); err != nil {
+		return helpOK(err)
+	}
+	if fs.NArg() != 2 {
+		return usageError{errors.New("bag create: want SRC_DIR DEST_DIR")}
+	}
+	a, err := bagit.ParseAlgorithms(*algs)
+	if err != nil {
+		return usageError{err}
+	}
+	var info bagit.Info
+	if *org != "" {
+		info.Add("Source-Organization", *org)
+	}
+	res, err := bagit.CreateFromDir(ctx, fs.Arg(0), fs.Arg(1), bagit.Options{Algorithms: a, Agent: "strongroom/" + version()}, info)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("%s: bag created (Payload-Oxum %s)\n", fs.Arg(1), res.Oxum)
+	return nil
+}

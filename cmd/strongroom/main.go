@@ -1,0 +1,115 @@
+// Command strongroom turns scans into verified BagIt packages and keeps them
+// intact. See README.md; `strongroom help` lists the subcommands.
+//
+// Exit codes (also printed by `strongroom help`):
+//
+//	0  success
+//	1  the work ran but something in it failed: an item failed, a bag is invalid
+//	2  usage or configuration error
+//	3  runtime error: the store, catalog or queue could not be used
+//	4  interrupted (SIGINT/SIGTERM) before the work finished
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// Exit codes.
+const (
+	exitOK          = 0
+	exitFailed      = 1
+	exitUsage       = 2
+	exitRuntime     = 3
+	exitInterrupted = 4
+)
+
+// usageError is a mistake on the command line or in the config.
+type usageError struct{ error }
+
+// failedError means the command ran and found failures (items, bags).
+type failedError struct{ error }
+
+func exitCode(ctx context.Context, err error) int {
+	var ue usageError
+	var fe failedError
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.As(err, &ue):
+		return exitUsage
+	case errors.As(err, &fe):
+		return exitFailed
+	case ctx.Err() != nil:
+		return exitInterrupted
+	}
+	return exitRuntime
+}
+
+const usage = `strongroom turns scans into verified BagIt packages and keeps them intact.
+
+Usage:
+  strongroom serve    [--config FILE]            run the daemon: hot folders → stored, verified bags
+  strongroom ingest   [--config FILE] PATH...    process files or batch folders now; one JSON line each
+  strongroom identify [--config FILE] FILE...    identify formats (Siegfried/PRONOM); one JSON line each
+  strongroom bag validate [--quiet] [--fast] PATH
+  strongroom bag create [--algorithm sha512,sha256] SRC_DIR DEST_DIR
+  strongroom config   [--config FILE]            print the effective configuration
+  strongroom version
+
+Without --config the embedded defaults are used (configs/strongroom.yaml),
+with paths relative to the working directory. "strongroom COMMAND --help"
+describes each command.
+
+Exit codes:
+  0  success
+  1  the work ran but something in it failed (an item failed, a bag is invalid)
+  2  usage or configuration error
+  3  runtime error (the store, catalog or queue could not be used)
+  4  interrupted before the work finished
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	err := run(ctx, os.Args[1:])
+	if err != nil && !errors.Is(err, errQuiet) {
+		fmt.Fprintln(os.Stderr, "strongroom:", err)
+	}
+	os.Exit(exitCode(ctx, err))
+}
+
+// errQuiet is a failure that was already reported.
+var errQuiet = errors.New("")
+
+func run(ctx context.Context, args []string) error {
+	if len(args) == 0 {
+		fmt.Fprint(os.Stderr, usage)
+		return usageError{errors.New("no command given")}
+	}
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "serve":
+		return cmdServe(ctx, rest)
+	case "ingest":
+		return cmdIngest(ctx, rest)
+	case "identify":
+		return cmdIdentify(ctx, rest)
+	case "bag":
+		return cmdBag(ctx, rest)
+	case "config":
+		return cmdConfig(ctx, rest)
+	case "version", "--version":
+		fmt.Println("strongroom", version())
+		return nil
+	case "help", "-h", "--help":
+		fmt.Print(usage)
+		return nil
+	}
+	fmt.Fprint(os.Stderr, usage)
+	return usageError{fmt.Errorf("unknown command %q", cmd)}
+}

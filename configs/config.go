@@ -1,0 +1,159 @@
+// Package configs holds strongroom's configuration: one struct, loaded from
+// YAML on top of the embedded defaults (strongroom.yaml in this folder), with
+// unknown keys refused and every section validated by the package it
+// configures.
+package configs
+
+import (
+	"bytes"
+	_ "embed"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/strongroom-archive/strongroom/formats/identify"
+	"github.com/strongroom-archive/strongroom/pipeline"
+	"github.com/strongroom-archive/strongroom/pipeline/intake"
+	"github.com/strongroom-archive/strongroom/pipeline/queue"
+)
+
+//go:embed strongroom.yaml
+var defaults []byte
+
+// Defaults returns the embedded default configuration file.
+func Defaults() []byte { return defaults }
+
+// Config is the whole configuration.
+type Config struct {
+	DataDir   string             `yaml:"data_dir"`
+	LogLevel  string             `yaml:"log_level"`
+	LogFormat string             `yaml:"log_format"`
+	Intake    intake.Config      `yaml:"intake"`
+	Storage   Storage            `yaml:"storage"`
+	Bag       pipeline.BagConfig `yaml:"bag"`
+	Pipeline  pipeline.Config    `yaml:"pipeline"`
+	Queue     queue.Config       `yaml:"queue"`
+	Formats   Formats            `yaml:"formats"`
+
+	// Source is the file the config came from ("" for the defaults).
+	Source string `yaml:"-"`
+}
+
+// Storage selects the object store.
+type Storage struct {
+	URL string `yaml:"url"`
+}
+
+// Formats holds the format policy.
+type Formats struct {
+	Policy identify.Policy `yaml:"policy"`
+}
+
+// Load reads the defaults and, if path is not "", the file at path on top.
+// Relative paths are resolved against the file's folder (the working
+// directory for the defaults).
+func Load(path string) (*Config, error) {
+	var c Config
+	if err := decode(defaults, &c); err != nil {
+		return nil, fmt.Errorf("config: embedded defaults: %w", err)
+	}
+	base, err := os.Getwd()
+	if err != nil {
+		return nil, err
+	}
+	if path != "" {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("config: %w", err)
+		}
+		// A list in the file replaces the default list rather than merging.
+		c.Intake.HotFolders = nil
+		if err := decode(b, &c); err != nil {
+			return nil, fmt.Errorf("config %s: %w", path, err)
+		}
+		abs, err := filepath.Abs(path)
+		if err != nil {
+			return nil, err
+		}
+		base, c.Source = filepath.Dir(abs), abs
+	}
+	if err := c.resolve(base); err != nil {
+		return nil, err
+	}
+	if err := c.Validate(); err != nil {
+		where := "defaults"
+		if path != "" {
+			where = path
+		}
+		return nil, fmt.Errorf("config %s: %w", where, err)
+	}
+	return &c, nil
+}
+
+func decode(b []byte, c *Config) error {
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)                                            // unknown keys are errors, named by the decoder
+	if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) { // io.EOF: an empty file
+		return err
+	}
+	return nil
+}
+
+func (c *Config) resolve(base string) error {
+	abs := func(p *string) {
+		if *p != "" && !filepath.IsAbs(*p) {
+			*p = filepath.Join(base, *p)
+		}
+	}
+	abs(&c.DataDir)
+	abs(&c.Intake.DoneDir)
+	abs(&c.Intake.FailedDir)
+	for i := range c.Intake.HotFolders {
+		abs(&c.Intake.HotFolders[i].Path)
+	}
+	u, err := url.Parse(c.Storage.URL)
+	if err != nil {
+		return fmt.Errorf("config: storage.url: %w", err)
+	}
+	if u.Scheme == "file" && u.Opaque != "" { // file:relative/path
+		p := u.Opaque
+		abs(&p)
+		c.Storage.URL = (&url.URL{Scheme: "file", Path: p}).String()
+	}
+	return nil
+}
+
+// Validate checks every section and reports all problems at once.
+func (c *Config) Validate() error {
+	var errs []error
+	if !filepath.IsAbs(c.DataDir) {
+		errs = append(errs, fmt.Errorf("data_dir %q: must be set", c.DataDir))
+	}
+	if _, err := c.Level(); err != nil {
+		errs = append(errs, err)
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		errs = append(errs, fmt.Errorf("log_format %q: want text or json", c.LogFormat))
+	}
+	if u, err := url.Parse(c.Storage.URL); err != nil || u.Scheme == "" {
+		errs = append(errs, fmt.Errorf("storage.url %q: want file:///path or s3://bucket/prefix", c.Storage.URL))
+	}
+	errs = append(errs, c.Intake.Validate(), c.Bag.Validate(), c.Pipeline.Validate(), c.Queue.Validate(), c.Formats.Policy.Validate())
+	return errors.Join(errs...)
+}
+
+// Level parses log_level.
+func (c *Config) Level() (slog.Level, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(strings.ToUpper(c.LogLevel))); err != nil {
+		return l, fmt.Errorf("log_level %q: want debug, info, warn or error", c.LogLevel)
+	}
+	return l, nil
+}

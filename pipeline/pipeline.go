@@ -1,0 +1,232 @@
+// Package pipeline runs items through the stages: intake → prepare (fixity,
+// identification, validation, bag) → store (upload, read back) → release
+// (originals to done), or → fail (originals to failed with a reason).
+//
+// Each stage is a step that can run in-process (the ingest command) or from
+// the queue (the daemon): Engine.Step does one stage of one item and records
+// the outcome in the catalog, which is the source of truth. Steps are
+// idempotent, so a stage re-run after a crash produces the same result.
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"syscall"
+	"time"
+
+	"github.com/strongroom-archive/strongroom/formats/identify"
+	"github.com/strongroom-archive/strongroom/pipeline/catalog"
+	"github.com/strongroom-archive/strongroom/pipeline/queue"
+	"github.com/strongroom-archive/strongroom/storage"
+	"github.com/strongroom-archive/strongroom/storage/bagit"
+)
+
+// Config configures the engine.
+type Config struct {
+	Workers      int           `yaml:"workers"`
+	MaxAttempts  int           `yaml:"max_attempts"`
+	RetryBackoff time.Duration `yaml:"retry_backoff"`
+	// MaxPixels refuses images above this many pixels (decompression bombs).
+	MaxPixels int64 `yaml:"max_pixels"`
+}
+
+// Validate checks the configuration.
+func (c Config) Validate() error {
+	var errs []error
+	if c.Workers < 1 {
+		errs = append(errs, fmt.Errorf("pipeline.workers %d: must be at least 1", c.Workers))
+	}
+	if c.MaxAttempts < 1 {
+		errs = append(errs, fmt.Errorf("pipeline.max_attempts %d: must be at least 1", c.MaxAttempts))
+	}
+	if c.RetryBackoff <= 0 {
+		errs = append(errs, fmt.Errorf("pipeline.retry_backoff %s: must be positive", c.RetryBackoff))
+	}
+	return errors.Join(errs...)
+}
+
+// BagConfig is what goes into every bag.
+type BagConfig struct {
+	SourceOrganization string            `yaml:"source_organization"`
+	Algorithms         []bagit.Algorithm `yaml:"algorithms"`
+	// Info adds fixed bag-info.txt fields (Contact-Name, Organization-Address...).
+	Info map[string]string `yaml:"info"`
+}
+
+// Validate checks the configuration.
+func (c BagConfig) Validate() error {
+	var errs []error
+	if c.SourceOrganization == "" {
+		errs = append(errs, errors.New("bag.source_organization: must be set"))
+	}
+	for _, a := range c.Algorithms {
+		if a.HexLen() == 0 {
+			errs = append(errs, fmt.Errorf("bag.algorithms: unsupported %q (have md5, sha1, sha256, sha512)", a))
+		}
+	}
+	if len(c.Algorithms) == 0 {
+		errs = append(errs, errors.New("bag.algorithms: at least one is needed"))
+	}
+	return errors.Join(errs...)
+}
+
+// Catalog is what the engine needs of the catalog.
+type Catalog interface {
+	CreateItem(ctx context.Context, it *catalog.Item) error
+	Item(ctx context.Context, id string) (*catalog.Item, error)
+	ActiveBySource(ctx context.Context, source string) (*catalog.Item, error)
+	Active(ctx context.Context) ([]*catalog.Item, error)
+	UpdateItem(ctx context.Context, it *catalog.Item) error
+	PutFiles(ctx context.Context, itemID string, files []catalog.File) error
+	Files(ctx context.Context, itemID string) ([]catalog.File, error)
+	AddEvents(ctx context.Context, evs ...catalog.Event) error
+	Events(ctx context.Context, itemID string) ([]catalog.Event, error)
+	DeleteEvents(ctx context.Context, itemID string, types ...string) error
+	PutBag(ctx context.Context, b catalog.Bag) error
+}
+
+// Engine runs the steps.
+type Engine struct {
+	Cfg       Config
+	Bag       BagConfig
+	DataDir   string // work areas live under DataDir/work
+	DoneDir   string
+	FailedDir string
+	Catalog   Catalog
+	Store     storage.Store
+	StoreURL  string // for the catalog and PREMIS; never holds secrets
+	Identify  *identify.Identifier
+	Policy    identify.Policy
+	Agent     string // "strongroom/<version>"
+	Log       *slog.Logger
+	Now       func() time.Time
+}
+
+// Permanent marks an error that retrying cannot fix (bad input, a rejected
+// format): the item fails at once.
+type Permanent struct{ Err error }
+
+func (p *Permanent) Error() string { return p.Err.Error() }
+func (p *Permanent) Unwrap() error { return p.Err }
+
+func permanent(format string, args ...any) error {
+	return &Permanent{Err: fmt.Errorf(format, args...)}
+}
+
+// waiting reports whether err is about the environment rather than the
+// item (a full disk, a store that is down): such errors are retried for as
+// long as it takes and don't count against max_attempts, so that nothing
+// fails only because the store was down for an hour.
+func waiting(err error) bool {
+	return errors.Is(err, syscall.ENOSPC) || errors.Is(err, storage.ErrTransient)
+}
+
+var stages = []string{catalog.StagePrepare, catalog.StageStore, catalog.StageRelease, catalog.StageFail}
+
+// Stages lists the stage names the queue consumes.
+func Stages() []string { return stages }
+
+func (e *Engine) stepFunc(stage string) func(context.Context, *catalog.Item, *slog.Logger) error {
+	switch stage {
+	case catalog.StagePrepare:
+		return e.prepare
+	case catalog.StageStore:
+		return e.store
+	case catalog.StageRelease:
+		return e.release
+	case catalog.StageFail:
+		return e.fail
+	}
+	return nil
+}
+
+var nextStage = map[string]string{
+	catalog.StagePrepare: catalog.StageStore,
+	catalog.StageStore:   catalog.StageRelease,
+	catalog.StageRelease: catalog.StageDone,
+	catalog.StageFail:    catalog.StageFailed,
+}
+
+// Step runs the current stage of item id once and records the result. It
+// returns the item as it now is. A *queue.RetryLater error means the stage
+// should run again after a pause; the item's state already says so.
+func (e *Engine) Step(ctx context.Context, id string) (*catalog.Item, error) {
+	it, err := e.Catalog.Item(ctx, id)
+	if err != nil || catalog.Terminal(it.Stage) {
+		return it, err
+	}
+	log := e.Log.With("item", it.ID, "name", it.Name, "stage", it.Stage)
+	run := e.stepFunc(it.Stage)
+	if run == nil {
+		return it, fmt.Errorf("pipeline: item %s: unknown stage %q", it.ID, it.Stage)
+	}
+	start := time.Now()
+	err = run(ctx, it, log)
+	if ctx.Err() != nil {
+		return it, ctx.Err() // shutting down: the stage runs again after restart
+	}
+	if err == nil {
+		log.Info("stage done", "next", nextStage[it.Stage], "took", time.Since(start).Round(time.Millisecond))
+		if it.Stage != catalog.StageFail { // a failed item keeps its reason
+			it.LastError = ""
+		}
+		it.Stage, it.Attempts = nextStage[it.Stage], 0
+		return it, e.Catalog.UpdateItem(ctx, it)
+	}
+	it.LastError = err.Error()
+	var perm *Permanent
+	switch {
+	case it.Stage == catalog.StageFail || waiting(err):
+		// Failing must never give up, or the original would be stranded;
+		// waiting errors wait for the environment.
+		log.Warn("stage will be retried", "err", err)
+		if err := e.Catalog.UpdateItem(ctx, it); err != nil {
+			return it, err
+		}
+		return it, &queue.RetryLater{After: e.backoff(it.Attempts + 3), Err: err}
+	case errors.As(err, &perm) || it.Attempts+1 >= e.Cfg.MaxAttempts:
+		log.Error("item failed", "err", err, "attempts", it.Attempts+1)
+		it.FailStage, it.Stage, it.Attempts = it.Stage, catalog.StageFail, 0
+		return it, e.Catalog.UpdateItem(ctx, it)
+	default:
+		it.Attempts++
+		log.Warn("stage failed; will retry", "err", err, "attempt", it.Attempts, "max_attempts", e.Cfg.MaxAttempts)
+		if err := e.Catalog.UpdateItem(ctx, it); err != nil {
+			return it, err
+		}
+		return it, &queue.RetryLater{After: e.backoff(it.Attempts), Err: err}
+	}
+}
+
+// backoff grows exponentially from RetryBackoff, capped at 5 minutes, with
+// jitter so that retries after an outage don't arrive all at once.
+func (e *Engine) backoff(attempt int) time.Duration {
+	d := e.Cfg.RetryBackoff << min(attempt, 10)
+	d = min(d, 5*time.Minute)
+	return d/2 + time.Duration(rand.Int64N(int64(d/2)+1))
+}
+
+// Run drives item id through every stage in this process, sleeping between
+// retries; it returns the item in its terminal state. It is how the ingest
+// command works, and how tests run the steps without a queue.
+func (e *Engine) Run(ctx context.Context, id string) (*catalog.Item, error) {
+	for {
+		it, err := e.Step(ctx, id)
+		var retry *queue.RetryLater
+		switch {
+		case errors.As(err, &retry):
+			select {
+			case <-ctx.Done():
+				return it, ctx.Err()
+			case <-time.After(retry.After):
+			}
+		case err != nil:
+			return it, err
+		case catalog.Terminal(it.Stage):
+			return it, nil
+		}
+	}
+}

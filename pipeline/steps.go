@@ -1,0 +1,443 @@
+package pipeline
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/strongroom-archive/strongroom/formats/identify"
+	"github.com/strongroom-archive/strongroom/formats/imagecheck"
+	"github.com/strongroom-archive/strongroom/pipeline/catalog"
+	"github.com/strongroom-archive/strongroom/pipeline/intake"
+	"github.com/strongroom-archive/strongroom/storage"
+	"github.com/strongroom-archive/strongroom/storage/bagit"
+)
+
+// PREMIS event types (PREMIS event type vocabulary, id.loc.gov).
+const (
+	EvIngestion      = "ingestion"
+	EvDigest         = "message digest calculation"
+	EvIdentification = "format identification"
+	EvValidation     = "validation"
+	EvReplication    = "replication"
+	EvFixityCheck    = "fixity check"
+)
+
+// Release modes for originals once their bag is stored.
+const (
+	ReleaseMove   = "move"   // to done_dir
+	ReleaseDelete = "delete" // removed
+	ReleaseKeep   = "keep"   // left where they are (ingest command)
+)
+
+func (e *Engine) workDir(it *catalog.Item) string { return filepath.Join(e.DataDir, "work", it.ID) }
+
+// original is one file of an item as found at intake.
+type original struct {
+	source string // absolute path
+	rel    string // payload path below data/
+}
+
+// originals lists an item's files. Symlinks and special files are refused
+// with the file named: a symlink is never followed, inside a batch or not.
+func originals(it *catalog.Item) ([]original, error) {
+	fi, err := os.Lstat(it.Source)
+	if err != nil {
+		return nil, permanent("%s: %w", it.Source, err)
+	}
+	switch {
+	case fi.Mode()&fs.ModeSymlink != 0:
+		target, _ := os.Readlink(it.Source)
+		return nil, permanent("%s: is a symlink to %q; symlinks are refused, not followed", it.Name, target)
+	case fi.Mode().IsRegular():
+		return []original{{it.Source, "original/" + it.Name}}, nil
+	case !fi.IsDir():
+		return nil, permanent("%s: not a regular file or folder (%s)", it.Name, fi.Mode().Type())
+	}
+	var out []original
+	err = filepath.WalkDir(it.Source, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return permanent("%s: %w", p, err)
+		}
+		if p == it.Source {
+			return nil
+		}
+		rel, _ := filepath.Rel(it.Source, p)
+		if intake.Ignored(d.Name()) {
+			if d.IsDir() {
+				return filepath.SkipDir
+			}
+			return nil // temporary files and the batch marker stay out of the bag
+		}
+		switch t := d.Type(); {
+		case t&fs.ModeSymlink != 0:
+			target, _ := os.Readlink(p)
+			return permanent("%s/%s: is a symlink to %q; symlinks are refused, not followed", it.Name, filepath.ToSlash(rel), target)
+		case d.IsDir():
+			return nil
+		case !t.IsRegular():
+			return permanent("%s/%s: not a regular file (%s)", it.Name, filepath.ToSlash(rel), t)
+		}
+		out = append(out, original{p, "original/" + it.Name + "/" + filepath.ToSlash(rel)})
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if len(out) == 0 {
+		return nil, permanent("%s: batch folder has no files", it.Name)
+	}
+	return out, nil
+}
+
+// prepare computes fixity first, before anything else reads the bytes,
+// then identifies and checks each file, and builds and validates the bag in
+// the item's work area. Re-running it rebuilds everything from scratch.
+func (e *Engine) prepare(ctx context.Context, it *catalog.Item, log *slog.Logger) error {
+	if err := e.Catalog.DeleteEvents(ctx, it.ID, EvIngestion, EvDigest, EvIdentification, EvValidation); err != nil {
+		return err
+	}
+	origs, err := originals(it)
+	if err != nil {
+		return err
+	}
+	ev := func(file, typ, outcome, detail, agent string) catalog.Event {
+		return catalog.Event{ItemID: it.ID, BagID: it.ID, File: file, Type: typ, Outcome: outcome, Detail: detail, Agent: agent, At: e.Now()}
+	}
+	events := []catalog.Event{ev("", EvIngestion, "success", "taken from "+it.Source, e.Agent)}
+	events[0].At = it.Created
+	files := make([]catalog.File, 0, len(origs))
+	algs := []bagit.Algorithm{bagit.SHA256, bagit.SHA512}
+	for _, o := range origs {
+		f, err := os.Open(o.source)
+		if err != nil {
+			return fmt.Errorf("%s: %w", o.rel, err)
+		}
+		d, n, err := bagit.Copy(ctx, nil, f, algs)
+		f.Close()
+		if err != nil {
+			return fmt.Errorf("%s: reading for fixity: %w", o.rel, err)
+		}
+		if n == 0 {
+			return permanent("%s: zero-byte file", o.rel)
+		}
+		files = append(files, catalog.File{Path: o.rel, Source: o.source, Size: n, SHA256: d[bagit.SHA256], SHA512: d[bagit.SHA512]})
+		events = append(events, ev(o.rel, EvDigest, "success", "sha256:"+d[bagit.SHA256]+" sha512:"+d[bagit.SHA512], "strongroom "+e.Agent))
+	}
+	sfAgent := e.Identify.Signature()
+	for i := range files {
+		f := &files[i]
+		res, err := e.Identify.File(ctx, f.Source)
+		if err != nil {
+			return fmt.Errorf("%s: %w", f.Path, err)
+		}
+		f.PUID, f.MIME, f.Format, f.FormatVersion, f.Basis, f.Warning = res.PUID, res.MIME, res.Format, res.Version, res.Basis, res.Warning
+		action, rule := e.Policy.Decide(res)
+		f.Action = string(action)
+		detail := fmt.Sprintf("%s (%s, %s) basis: %s; policy: %s by %s", res.PUID, res.Format, res.MIME, res.Basis, action, rule)
+		if action == identify.Reject {
+			events = append(events, ev(f.Path, EvIdentification, "failure", detail, sfAgent))
+			e.Catalog.AddEvents(ctx, events...)
+			if !res.Known() {
+				return permanent("%s: format not identified (%s) and the format policy rejects unknown formats", f.Path, strings.TrimSpace(res.Warning+" "+res.Basis))
+			}
+			return permanent("%s: format %s (%s, %s) is rejected by the format policy (%s)", f.Path, res.PUID, res.Format, res.MIME, rule)
+		}
+		events = append(events, ev(f.Path, EvIdentification, "success", detail, sfAgent))
+		if imagecheck.Supported(res.MIME) {
+			info, err := imagecheck.Check(f.Source, e.Cfg.MaxPixels)
+			if err != nil {
+				events = append(events, ev(f.Path, EvValidation, "failure", err.Error(), e.Agent+" imagecheck"))
+				e.Catalog.AddEvents(ctx, events...)
+				return permanent("%s: %w", f.Path, err)
+			}
+			events = append(events, ev(f.Path, EvValidation, "success", fmt.Sprintf("decoded %s %dx%d", info.Format, info.Width, info.Height), e.Agent+" imagecheck"))
+		}
+	}
+	if err := e.Catalog.PutFiles(ctx, it.ID, files); err != nil {
+		return err
+	}
+
+	work := e.workDir(it)
+	bagDir := filepath.Join(work, "bag")
+	if err := os.RemoveAll(work); err != nil {
+		return err
+	}
+	w := bagit.NewWriter(bagit.DirDest{Root: bagDir}, bagit.Options{Algorithms: e.Bag.Algorithms, Agent: e.Agent, Now: e.Now})
+	w.Info.Add("Source-Organization", e.Bag.SourceOrganization)
+	keys := make([]string, 0, len(e.Bag.Info))
+	for k := range e.Bag.Info {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		w.Info.Add(k, e.Bag.Info[k])
+	}
+	w.Info.Add("External-Identifier", it.Name)
+	sender := it.Source
+	if it.HotFolder != "" {
+		if rel, err := filepath.Rel(it.HotFolder, it.Source); err == nil {
+			sender = filepath.ToSlash(rel)
+		}
+	}
+	w.Info.Add("Internal-Sender-Identifier", sender)
+	w.Info.Add("Internal-Sender-Description", "strongroom item "+it.ID)
+	for _, f := range files {
+		d, _, err := w.AddPayloadFile(ctx, f.Path, f.Source)
+		if err != nil {
+			return fmt.Errorf("%s: %w", f.Path, err)
+		}
+		// The bag is made from a second read; both reads must agree, or the
+		// original changed under us (still being written, or tampered with).
+		for a, want := range map[bagit.Algorithm]string{bagit.SHA256: f.SHA256, bagit.SHA512: f.SHA512} {
+			if got, ok := d[a]; ok && got != want {
+				return fmt.Errorf("%s: changed since intake (%s was %s, now %s)", f.Path, a, want, got)
+			}
+		}
+	}
+	report, err := json.MarshalIndent(identificationReport{Tool: sfAgent, Files: files}, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := w.AddTagFile(ctx, "identification.json", bytes.NewReader(append(report, '\n'))); err != nil {
+		return err
+	}
+	premis, err := premisXML(it, files, events)
+	if err != nil {
+		return err
+	}
+	if err := w.AddTagFile(ctx, "premis.xml", bytes.NewReader(premis)); err != nil {
+		return err
+	}
+	res, err := w.Close(ctx)
+	if err != nil {
+		return err
+	}
+	// Validate the finished bag as any other tool would before it leaves.
+	if r, err := bagit.ValidateDir(ctx, bagDir, bagit.ValidateOptions{}); err != nil {
+		return err
+	} else if err := r.Err(); err != nil {
+		return fmt.Errorf("bag %s failed validation before upload: %w", it.ID, err)
+	}
+	events = append(events, ev("", EvValidation, "success", "bag "+it.ID+" valid (BagIt 1.0, Payload-Oxum "+res.Oxum+")", e.Agent+" bagit"))
+	it.BagID = it.ID
+	log.Info("bag built", "bag", it.BagID, "files", len(files), "oxum", res.Oxum)
+	return e.Catalog.AddEvents(ctx, events...)
+}
+
+type identificationReport struct {
+	Tool  string         `json:"tool"`
+	Files []catalog.File `json:"files"`
+}
+
+// store uploads the bag, then reads every object back and validates the
+// stored bag against its manifests and the intake digests. Only then is the
+// item stored.
+func (e *Engine) store(ctx context.Context, it *catalog.Item, log *slog.Logger) error {
+	if err := e.Catalog.DeleteEvents(ctx, it.ID, EvReplication, EvFixityCheck); err != nil {
+		return err
+	}
+	bagDir := filepath.Join(e.workDir(it), "bag")
+	n, err := storage.PutBag(ctx, e.Store, it.BagID, bagDir)
+	if err != nil {
+		return fmt.Errorf("bag %s: upload: %w", it.BagID, err)
+	}
+	fsys, err := storage.BagFS(ctx, e.Store, it.BagID)
+	if err != nil {
+		return fmt.Errorf("bag %s: read back: %w", it.BagID, err)
+	}
+	r, err := bagit.Validate(ctx, fsys, bagit.ValidateOptions{})
+	if err != nil {
+		return fmt.Errorf("bag %s: read back: %w", it.BagID, err)
+	}
+	if err := r.Err(); err != nil {
+		return fmt.Errorf("bag %s: stored copy is not valid: %w", it.BagID, err)
+	}
+	files, err := e.Catalog.Files(ctx, it.ID)
+	if err != nil {
+		return err
+	}
+	for _, f := range files {
+		key := "data/" + f.Path
+		if r.Manifests[bagit.SHA256][key] != f.SHA256 && r.Manifests[bagit.SHA512][key] != f.SHA512 {
+			return fmt.Errorf("bag %s: stored manifest for %s does not match the intake digests", it.BagID, f.Path)
+		}
+	}
+	now := e.Now()
+	if err := e.Catalog.PutBag(ctx, catalog.Bag{ID: it.BagID, ItemID: it.ID, Store: e.StoreURL, Oxum: r.Info.Get("Payload-Oxum"), Bytes: n, StoredAt: now}); err != nil {
+		return err
+	}
+	log.Info("bag stored and read back", "bag", it.BagID, "bytes", n, "files_checked", r.Checked)
+	return e.Catalog.AddEvents(ctx,
+		catalog.Event{ItemID: it.ID, BagID: it.BagID, Type: EvReplication, Outcome: "success", Detail: fmt.Sprintf("%d bytes to %s/%s", n, e.StoreURL, it.BagID), Agent: e.Agent, At: now},
+		catalog.Event{ItemID: it.ID, BagID: it.BagID, Type: EvFixityCheck, Outcome: "success", Detail: fmt.Sprintf("read back %d files; all digests match the manifests and intake", r.Checked), Agent: e.Agent, At: now})
+}
+
+// release moves (or removes) the originals now that the bag is stored and
+// verified, and clears the work area.
+func (e *Engine) release(ctx context.Context, it *catalog.Item, log *slog.Logger) error {
+	switch it.Release {
+	case ReleaseMove:
+		dest, err := e.moveAway(it, e.DoneDir)
+		if err != nil {
+			return err
+		}
+		log.Info("originals released", "to", dest)
+	case ReleaseDelete:
+		if err := os.RemoveAll(it.Source); err != nil {
+			return fmt.Errorf("%s: remove original: %w", it.Source, err)
+		}
+	}
+	return os.RemoveAll(e.workDir(it))
+}
+
+// Reason is the content of <name>.reason.json in failed_dir.
+type Reason struct {
+	Item     string    `json:"item"`
+	Name     string    `json:"name"`
+	Source   string    `json:"source"`
+	Stage    string    `json:"stage"`
+	Error    string    `json:"error"`
+	Attempts int       `json:"attempts"`
+	Time     time.Time `json:"time"`
+}
+
+// fail moves the originals to failed_dir with a reason file beside them.
+func (e *Engine) fail(ctx context.Context, it *catalog.Item, log *slog.Logger) error {
+	defer os.RemoveAll(e.workDir(it))
+	if it.Release == ReleaseKeep {
+		return nil
+	}
+	dest, err := e.moveAway(it, e.FailedDir)
+	if err != nil {
+		return err
+	}
+	reason, _ := json.MarshalIndent(Reason{Item: it.ID, Name: it.Name, Source: it.Source, Stage: it.FailStage,
+		Error: it.LastError, Attempts: it.Attempts, Time: e.Now()}, "", "  ")
+	if err := writeAtomic(dest+".reason.json", bytes.NewReader(append(reason, '\n'))); err != nil {
+		return err
+	}
+	log.Warn("item moved to failed", "to", dest, "reason", it.LastError)
+	return nil
+}
+
+// moveAway moves it.Source into dir under its own name, or a name with the
+// item id when that is taken. It is idempotent: once the source is gone and
+// the destination exists, the move happened.
+func (e *Engine) moveAway(it *catalog.Item, dir string) (string, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	dest := filepath.Join(dir, it.Name)
+	alt := filepath.Join(dir, withID(it.Name, it.ID))
+	if _, err := os.Lstat(it.Source); errors.Is(err, fs.ErrNotExist) {
+		if _, err := os.Lstat(alt); err == nil {
+			return alt, nil
+		}
+		return dest, nil
+	}
+	if _, err := os.Lstat(dest); err == nil {
+		dest = alt
+	}
+	if err := moveTree(it.Source, dest); err != nil {
+		return "", fmt.Errorf("%s: move to %s: %w", it.Source, dir, err)
+	}
+	return dest, nil
+}
+
+// withID inserts the item id before the extension: page.tif → page.<id>.tif.
+func withID(name, id string) string {
+	ext := filepath.Ext(name)
+	if ext == name {
+		ext = ""
+	}
+	return strings.TrimSuffix(name, ext) + "." + id + ext
+}
+
+// moveTree renames src to dest, copying across file systems when rename
+// can't. The copy is fsynced before the source is removed.
+func moveTree(src, dest string) error {
+	err := os.Rename(src, dest)
+	if err == nil {
+		return bagit.SyncDir(filepath.Dir(dest))
+	}
+	var le *os.LinkError
+	if !errors.As(err, &le) || !isCrossDevice(le.Err) {
+		return err
+	}
+	tmp := dest + ".moving"
+	os.RemoveAll(tmp)
+	if err := copyTree(src, tmp); err != nil {
+		os.RemoveAll(tmp)
+		return err
+	}
+	if err := os.Rename(tmp, dest); err != nil {
+		return err
+	}
+	if err := bagit.SyncDir(filepath.Dir(dest)); err != nil {
+		return err
+	}
+	return os.RemoveAll(src)
+}
+
+func copyTree(src, dest string) error {
+	return filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		target := filepath.Join(dest, rel)
+		switch {
+		case d.IsDir():
+			return os.MkdirAll(target, 0o755)
+		case d.Type()&fs.ModeSymlink != 0:
+			link, err := os.Readlink(p)
+			if err != nil {
+				return err
+			}
+			return os.Symlink(link, target)
+		}
+		in, err := os.Open(p)
+		if err != nil {
+			return err
+		}
+		defer in.Close()
+		return writeAtomic(target, in)
+	})
+}
+
+// writeAtomic writes r to p through a temporary file, fsync and rename.
+func writeAtomic(p string, r io.Reader) error {
+	f, err := os.CreateTemp(filepath.Dir(p), ".strongroom-*")
+	if err != nil {
+		return err
+	}
+	_, err = io.Copy(f, r)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), p)
+	}
+	if err != nil {
+		os.Remove(f.Name())
+		return err
+	}
+	return bagit.SyncDir(filepath.Dir(p))
+}
+
+func isCrossDevice(err error) bool { return errors.Is(err, syscall.EXDEV) }
