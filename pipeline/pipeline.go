@@ -189,7 +189,8 @@ func (e *Engine) Step(ctx context.Context, id string) (*catalog.Item, error) {
 		return it, &queue.RetryLater{After: e.backoff(it.Attempts + 3), Err: err}
 	case errors.As(err, &perm) || it.Attempts+1 >= e.Cfg.MaxAttempts:
 		log.Error("item failed", "err", err, "attempts", it.Attempts+1)
-		it.FailStage, it.Stage, it.Attempts = it.Stage, catalog.StageFail, 0
+		it.FailStage, it.Stage = it.Stage, catalog.StageFail
+		it.Attempts++
 		return it, e.Catalog.UpdateItem(ctx, it)
 	default:
 		it.Attempts++

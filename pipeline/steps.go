@@ -149,7 +149,7 @@ func (e *Engine) prepare(ctx context.Context, it *catalog.Item, log *slog.Logger
 		if action == identify.Reject {
 			events = append(events, ev(f.Path, EvIdentification, "failure", detail, sfAgent))
 			e.Catalog.AddEvents(ctx, events...)
-			if !res.Known() {
+			if rule == identify.RuleUnknown || rule == identify.RuleExtensionOnly {
 				return permanent("%s: format not identified (%s) and the format policy rejects unknown formats", f.Path, strings.TrimSpace(res.Warning+" "+res.Basis))
 			}
 			return permanent("%s: format %s (%s, %s) is rejected by the format policy (%s)", f.Path, res.PUID, res.Format, res.MIME, rule)

@@ -48,10 +48,21 @@ func (p Policy) Validate() error {
 	return errors.Join(errs...)
 }
 
-// Decide returns the action for r and the rule that chose it.
+// Rules that Decide names when no format matched.
+const (
+	RuleUnknown       = "unknown format"
+	RuleExtensionOnly = "extension-only match counts as unknown"
+)
+
+// Decide returns the action for r and the rule that chose it. A match on
+// the file name's extension alone is no identification, so it counts as
+// unknown: a renamed file must not pass as what its name claims.
 func (p Policy) Decide(r Result) (Action, string) {
 	if !r.Known() {
-		return p.Unknown, "unknown format"
+		return p.Unknown, RuleUnknown
+	}
+	if strings.Contains(r.Warning, "match on extension only") {
+		return p.Unknown, RuleExtensionOnly
 	}
 	if a, ok := p.PUID[r.PUID]; ok {
 		return a, "puid " + r.PUID

@@ -1,0 +1,315 @@
+package pipeline
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"image"
+	"image/color"
+	"image/png"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/image/tiff"
+
+	"github.com/strongroom-archive/strongroom/formats/identify"
+	"github.com/strongroom-archive/strongroom/pipeline/catalog"
+	"github.com/strongroom-archive/strongroom/storage/bagit"
+	"github.com/strongroom-archive/strongroom/storage/local"
+)
+
+type testEnv struct {
+	*Engine
+	root, hot, done, failed, storeDir string
+	cat                            *catalog.DB
+}
+
+func policy() identify.Policy {
+	return identify.Policy{
+		PUID:    map[string]identify.Action{"fmt/353": identify.Normalise, "x-fmt/409": identify.Reject},
+		MIME:    map[string]identify.Action{"image/png": identify.Normalise, "application/x-msdownload": identify.Reject},
+		Default: identify.Preserve, Unknown: identify.Reject,
+	}
+}
+
+func newTestEnv(t *testing.T) *testEnv {
+	t.Helper()
+	root := t.TempDir()
+	te := &testEnv{root: root, hot: filepath.Join(root, "hot"), done: filepath.Join(root, "done"),
+		failed: filepath.Join(root, "failed"), storeDir: filepath.Join(root, "store")}
+	os.MkdirAll(te.hot, 0o755)
+	cat, err := catalog.Open(context.Background(), filepath.Join(root, "catalog.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cat.Close() })
+	st, err := local.New(te.storeDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	te.cat = cat
+	te.Engine = &Engine{
+		Cfg:     Config{Workers: 2, MaxAttempts: 2, RetryBackoff: 10 * time.Millisecond, MaxPixels: 50_000_000},
+		Bag:     BagConfig{SourceOrganization: "Test Archive", Algorithms: bagit.DefaultAlgorithms},
+		DataDir: filepath.Join(root, "data"), DoneDir: te.done, FailedDir: te.failed,
+		Catalog: cat, Store: st, StoreURL: "file://" + te.storeDir, Identify: identify.New(), Policy: policy(),
+		Agent: "strongroom/test", Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: time.Now,
+	}
+	return te
+}
+
+func pngBytes(t *testing.T, w, h int) []byte {
+	img := image.NewGray(image.Rect(0, 0, w, h))
+	for i := range img.Pix {
+		img.Pix[i] = uint8(i * 7)
+	}
+	var b bytes.Buffer
+	if err := png.Encode(&b, img); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+func tiffBytes(t *testing.T, w, h int) []byte {
+	img := image.NewRGBA(image.Rect(0, 0, w, h))
+	for i := 0; i < w; i++ {
+		img.Set(i, i%h, color.RGBA{200, 10, 10, 255})
+	}
+	var b bytes.Buffer
+	if err := tiff.Encode(&b, img, &tiff.Options{Compression: tiff.Deflate}); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+func put(t *testing.T, p string, b []byte) string {
+	t.Helper()
+	os.MkdirAll(filepath.Dir(p), 0o755)
+	if err := os.WriteFile(p, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func (te *testEnv) ingest(t *testing.T, p string) *catalog.Item {
+	t.Helper()
+	it, err := te.NewItem(context.Background(), p, te.hot, "", ReleaseMove)
+	if err != nil {
+		t.Fatal(err)
+	}
+	it, err = te.Run(context.Background(), it.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return it
+}
+
+func TestStoredItems(t *testing.T) {
+	te := newTestEnv(t)
+	names := []string{"page.tif", "scan one.png", "ünïcödé 100%.png", "line\nbreak.png", " lead.png"}
+	for _, n := range names {
+		b := pngBytes(t, 40, 30)
+		if strings.HasSuffix(n, ".tif") {
+			b = tiffBytes(t, 50, 20)
+		}
+		put(t, filepath.Join(te.hot, n), b)
+	}
+	for i := 1; i <= 3; i++ {
+		put(t, filepath.Join(te.hot, "book-17", "pages", "p"+string(rune('0'+i))+".png"), pngBytes(t, 20+i, 20))
+	}
+	put(t, filepath.Join(te.hot, "book-17", ".DS_Store"), []byte("junk"))
+	for _, n := range append(names, "book-17") {
+		it := te.ingest(t, filepath.Join(te.hot, n))
+		if it.Stage != catalog.StageDone {
+			t.Fatalf("%q: stage %s: %s", n, it.Stage, it.LastError)
+		}
+		// The stored bag validates, and the original went to done/.
+		r, err := bagit.ValidateDir(context.Background(), filepath.Join(te.storeDir, it.BagID), bagit.ValidateOptions{})
+		if err != nil || !r.Valid {
+			t.Fatalf("%q: stored bag: %v %v", n, err, r.Problems)
+		}
+		if _, err := os.Lstat(filepath.Join(te.done, n)); err != nil {
+			t.Errorf("%q not in done: %v", n, err)
+		}
+		if _, err := os.Lstat(filepath.Join(te.hot, n)); err == nil {
+			t.Errorf("%q still in the hot folder", n)
+		}
+		// bag-info.txt values can hold neither line breaks nor edge spaces.
+		if got := r.Info.Get("External-Identifier"); got != strings.Join(strings.Fields(n), " ") {
+			t.Errorf("External-Identifier %q, want %q", got, n)
+		}
+		if r.Info.Get("Source-Organization") != "Test Archive" || r.Info.Get("Internal-Sender-Identifier") != strings.Join(strings.Fields(n), " ") {
+			t.Errorf("bag-info: %+v", r.Info.Fields)
+		}
+		evs, _ := te.cat.Events(context.Background(), it.ID)
+		seen := map[string]bool{}
+		for _, e := range evs {
+			seen[e.Type] = true
+		}
+		for _, typ := range []string{EvIngestion, EvDigest, EvIdentification, EvValidation, EvReplication, EvFixityCheck} {
+			if !seen[typ] {
+				t.Errorf("%q: no %s event", n, typ)
+			}
+		}
+	}
+	// The batch keeps its structure and leaves dot-files out.
+	r, _ := bagit.ValidateDir(context.Background(), filepath.Join(te.storeDir, mustItem(t, te, "book-17").BagID), bagit.ValidateOptions{})
+	if _, ok := r.Payload["data/original/book-17/pages/p2.png"]; !ok || len(r.Payload) != 3 {
+		t.Errorf("batch payload: %v", r.Payload)
+	}
+}
+
+func mustItem(t *testing.T, te *testEnv, name string) *catalog.Item {
+	items, err := te.cat.Items(context.Background(), 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, it := range items {
+		if it.Name == name {
+			return it
+		}
+	}
+	t.Fatalf("no item %q", name)
+	return nil
+}
+
+func TestFailedItems(t *testing.T) {
+	te := newTestEnv(t)
+	good := tiffBytes(t, 60, 40)
+	outside := put(t, filepath.Join(t.TempDir(), "secret.png"), pngBytes(t, 5, 5))
+	cases := []struct {
+		name   string
+		make   func(p string)
+		reason string
+	}{
+		{"zero.tif", func(p string) { put(t, p, nil) }, "zero-byte file"},
+		{"truncated.tif", func(p string) { put(t, p, good[:len(good)/2]) }, "image is corrupt"},
+		{"corrupt.png", func(p string) {
+			b := pngBytes(t, 64, 64)
+			copy(b[60:], bytes.Repeat([]byte{0xff}, 40))
+			put(t, p, b)
+		}, "image is corrupt"},
+		{"bomb.png", func(p string) { put(t, p, pngBytes(t, 10000, 6000)) }, "exceeds the pixel limit"},
+		{"program.exe", func(p string) { put(t, p, append([]byte("MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff"), make([]byte, 200)...)) }, "rejected by the format policy"},
+		{"unknown.bin", func(p string) { put(t, p, []byte{0x00, 0x13, 0x37, 0x42, 0x99}) }, "format not identified"},
+		{"link.png", func(p string) { os.Symlink(outside, p) }, "symlinks are refused"},
+		{"book-with-link", func(p string) {
+			put(t, filepath.Join(p, "p1.png"), pngBytes(t, 5, 5))
+			os.Symlink(outside, filepath.Join(p, "p2.png"))
+		}, "book-with-link/p2.png: is a symlink"},
+		{"empty-batch", func(p string) { os.MkdirAll(p, 0o755) }, "batch folder has no files"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			p := filepath.Join(te.hot, c.name)
+			c.make(p)
+			it := te.ingest(t, p)
+			if it.Stage != catalog.StageFailed || !strings.Contains(it.LastError, c.reason) {
+				t.Fatalf("stage %s, error %q; want failed with %q", it.Stage, it.LastError, c.reason)
+			}
+			b, err := os.ReadFile(filepath.Join(te.failed, c.name+".reason.json"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var r Reason
+			if err := json.Unmarshal(b, &r); err != nil || r.Stage != catalog.StagePrepare || !strings.Contains(r.Error, c.reason) || r.Source != p {
+				t.Errorf("reason file: %s (%v)", b, err)
+			}
+			if _, err := os.Lstat(filepath.Join(te.failed, c.name)); err != nil {
+				t.Errorf("original not in failed/: %v", err)
+			}
+			if _, err := os.Stat(outside); err != nil {
+				t.Errorf("the symlink target outside was touched: %v", err)
+			}
+			if entries, _ := os.ReadDir(te.storeDir); len(entries) > 1 { // only .incoming
+				t.Errorf("a failed item left objects in the store: %v", entries)
+			}
+		})
+	}
+}
+
+// TestStepsAreIdempotent re-runs each stage after it completed, as a crash
+// between a stage's work and its state change would: the result is the same
+// bag, stored once, and the original released once.
+func TestStepsAreIdempotent(t *testing.T) {
+	te := newTestEnv(t)
+	p := put(t, filepath.Join(te.hot, "page.png"), pngBytes(t, 30, 30))
+	it, err := te.NewItem(context.Background(), p, te.hot, "", ReleaseMove)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	log := te.Log
+	for _, step := range []func(context.Context, *catalog.Item, *slog.Logger) error{te.prepare, te.prepare, te.store, te.store} {
+		if err := step(ctx, it, log); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := te.release(ctx, it, log); err != nil {
+		t.Fatal(err)
+	}
+	if err := te.release(ctx, it, log); err != nil {
+		t.Fatalf("second release: %v", err)
+	}
+	entries, _ := os.ReadDir(te.storeDir)
+	if len(entries) != 2 { // .incoming and one bag
+		t.Errorf("store holds %d entries", len(entries))
+	}
+	done, _ := os.ReadDir(te.done)
+	if len(done) != 1 {
+		t.Errorf("done holds %v", done)
+	}
+	evs, _ := te.cat.Events(ctx, it.ID)
+	count := map[string]int{}
+	for _, e := range evs {
+		count[e.Type]++
+	}
+	if count[EvIngestion] != 1 || count[EvReplication] != 1 || count[EvDigest] != 1 {
+		t.Errorf("events after re-runs: %v", count)
+	}
+	if _, err := te.NewItem(ctx, filepath.Join(te.done, "page.png"), "", "", ReleaseKeep); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestNotTakenTwice(t *testing.T) {
+	te := newTestEnv(t)
+	p := put(t, filepath.Join(te.hot, "page.png"), pngBytes(t, 30, 30))
+	if _, err := te.NewItem(context.Background(), p, te.hot, "", ReleaseMove); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := te.NewItem(context.Background(), p, te.hot, "", ReleaseMove); err == nil {
+		t.Fatal("the same source was taken twice")
+	}
+}
+
+func TestNameClashInDone(t *testing.T) {
+	te := newTestEnv(t)
+	for range 2 {
+		p := put(t, filepath.Join(te.hot, "page.png"), pngBytes(t, 30, 30))
+		if it := te.ingest(t, p); it.Stage != catalog.StageDone {
+			t.Fatal(it.LastError)
+		}
+	}
+	done, _ := os.ReadDir(te.done)
+	if len(done) != 2 {
+		t.Fatalf("done holds %v", done)
+	}
+}
+
+func TestPremisWellFormed(t *testing.T) {
+	te := newTestEnv(t)
+	it := te.ingest(t, put(t, filepath.Join(te.hot, "a&b <c>.png"), pngBytes(t, 9, 9)))
+	b, err := os.ReadFile(filepath.Join(te.storeDir, it.BagID, "premis.xml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(b, []byte("a&amp;b &lt;c&gt;.png")) || !bytes.Contains(b, []byte("<premis:eventType>format identification</premis:eventType>")) {
+		t.Errorf("premis.xml:\n%s", b)
+	}
+}
