@@ -91,6 +91,28 @@ func Open(ctx context.Context, cfg Config, storeDir string, log *slog.Logger) (*
 		q.Close()
 		return nil, fmt.Errorf("queue: create stream: %w", err)
 	}
+	if q.ns != nil {
+		// Deliveries held by a process that was killed would wait out
+		// their ack deadline. In-process, no other worker can hold them,
+		// so the stage consumers start afresh and the messages (kept by
+		// the work-queue stream until acknowledged) are delivered at once.
+		stream, err := q.js.Stream(ctx, streamName)
+		if err != nil {
+			q.Close()
+			return nil, fmt.Errorf("queue: stream: %w", err)
+		}
+		names := stream.ConsumerNames(ctx)
+		var stale []string
+		for name := range names.Name() {
+			stale = append(stale, name)
+		}
+		for _, name := range stale {
+			if err := stream.DeleteConsumer(ctx, name); err != nil {
+				q.Close()
+				return nil, fmt.Errorf("queue: reset consumer %s: %w", name, err)
+			}
+		}
+	}
 	return q, nil
 }
 

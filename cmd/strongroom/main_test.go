@@ -1,0 +1,235 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"image"
+	"image/png"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// bin is the strongroom binary built once for these tests: they drive the
+// real command as a user or a harness would.
+var bin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "strongroom-bin-")
+	if err != nil {
+		panic(err)
+	}
+	bin = filepath.Join(dir, "strongroom")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "build: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// runBin runs the binary and returns stdout, stderr and the exit code.
+func runBin(t *testing.T, dir string, args ...string) (string, string, int) {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	cmd.Dir = dir
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return out.String(), errb.String(), code
+}
+
+func pngFile(t *testing.T, p string, w, h int) {
+	t.Helper()
+	img := image.NewGray(image.Rect(0, 0, w, h))
+	for i := range img.Pix {
+		img.Pix[i] = uint8(i)
+	}
+	var b bytes.Buffer
+	png.Encode(&b, img)
+	os.MkdirAll(filepath.Dir(p), 0o755)
+	if err := os.WriteFile(p, b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func writeConfig(t *testing.T, dir, extra string) string {
+	t.Helper()
+	p := filepath.Join(dir, "strongroom.yaml")
+	cfg := `data_dir: data
+intake:
+  hot_folders: [{path: hot}]
+  settle: 200ms
+  poll_interval: 200ms
+  done_dir: done
+  failed_dir: failed
+storage:
+  url: file:store
+bag:
+  source_organization: Test Archive
+pipeline:
+  retry_backoff: 50ms
+` + extra
+	if err := os.WriteFile(p, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestUsageAndExitCodes(t *testing.T) {
+	dir := t.TempDir()
+	for _, c := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{nil, exitUsage, "Usage"},
+		{[]string{"frobnicate"}, exitUsage, "unknown command"},
+		{[]string{"version"}, exitOK, "strongroom"},
+		{[]string{"serve", "--help"}, exitOK, "Usage: strongroom serve"},
+		{[]string{"ingest", "--help"}, exitOK, "Usage: strongroom ingest"},
+		{[]string{"identify", "--help"}, exitOK, "Usage: strongroom identify"},
+		{[]string{"bag", "validate", "--help"}, exitOK, "Usage: strongroom bag validate"},
+		{[]string{"bag", "create", "--help"}, exitOK, "Usage: strongroom bag create"},
+		{[]string{"ingest"}, exitUsage, "no PATH"},
+		{[]string{"serve", "--config", "/nonexistent.yaml"}, exitUsage, "no such file"},
+	} {
+		out, errs, code := runBin(t, dir, c.args...)
+		if code != c.code || !strings.Contains(out+errs, c.want) {
+			t.Errorf("strongroom %v: exit %d, want %d; output %q", c.args, code, c.code, out+errs)
+		}
+	}
+}
+
+func TestConfigErrorsNameTheKey(t *testing.T) {
+	dir := t.TempDir()
+	p := writeConfig(t, dir, "intake_typo: 1\n")
+	_, errs, code := runBin(t, dir, "serve", "--config", p)
+	if code != exitUsage || !strings.Contains(errs, "intake_typo") {
+		t.Errorf("unknown key: exit %d, %q", code, errs)
+	}
+	p = writeConfig(t, dir, "")
+	os.WriteFile(p, []byte(strings.Replace(readFile(t, p), "settle: 200ms", "settle: -1s", 1)), 0o644)
+	_, errs, code = runBin(t, dir, "config", "--config", p)
+	if code != exitUsage || !strings.Contains(errs, "intake.settle") {
+		t.Errorf("bad value: exit %d, %q", code, errs)
+	}
+}
+
+func readFile(t *testing.T, p string) string {
+	t.Helper()
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// TestIngest200 is the issue's "done" check: a folder of 200 small files
+// ingested in the foreground prints 200 stored lines.
+func TestIngest200(t *testing.T) {
+	dir := t.TempDir()
+	cfg := writeConfig(t, dir, "")
+	var paths []string
+	for i := range 200 {
+		p := filepath.Join(dir, "in", fmt.Sprintf("page-%03d.png", i))
+		pngFile(t, p, 8+i%5, 8)
+		paths = append(paths, p)
+	}
+	out, errs, code := runBin(t, dir, append([]string{"ingest", "--config", cfg}, paths...)...)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s", code, lastLines(errs, 10))
+	}
+	stored := 0
+	sc := bufio.NewScanner(strings.NewReader(out))
+	for sc.Scan() {
+		var l ingestLine
+		if err := json.Unmarshal(sc.Bytes(), &l); err != nil {
+			t.Fatalf("not JSON: %q", sc.Text())
+		}
+		if l.Status == "stored" && l.Bag != "" {
+			stored++
+		}
+	}
+	if stored != 200 {
+		t.Errorf("%d stored lines, want 200", stored)
+	}
+	// ingest leaves originals where they are.
+	if _, err := os.Stat(paths[0]); err != nil {
+		t.Error(err)
+	}
+}
+
+func TestIngestFailures(t *testing.T) {
+	dir := t.TempDir()
+	cfg := writeConfig(t, dir, "")
+	good := filepath.Join(dir, "good.png")
+	pngFile(t, good, 10, 10)
+	empty := filepath.Join(dir, "empty.png")
+	os.WriteFile(empty, nil, 0o644)
+	out, _, code := runBin(t, dir, "ingest", "--config", cfg, good, empty)
+	if code != exitFailed || !strings.Contains(out, `"status":"stored"`) || !strings.Contains(out, "zero-byte") {
+		t.Errorf("exit %d, output %s", code, out)
+	}
+}
+
+func TestBagCommands(t *testing.T) {
+	dir := t.TempDir()
+	src := filepath.Join(dir, "src")
+	pngFile(t, filepath.Join(src, "a.png"), 5, 5)
+	pngFile(t, filepath.Join(src, "sub dir", "b.png"), 6, 5)
+	bag := filepath.Join(dir, "bag")
+	if _, errs, code := runBin(t, dir, "bag", "create", "--algorithm", "sha256,md5", src, bag); code != 0 {
+		t.Fatalf("create: %d %s", code, errs)
+	}
+	if _, err := os.Stat(filepath.Join(bag, "manifest-md5.txt")); err != nil {
+		t.Error(err)
+	}
+	if out, errs, code := runBin(t, dir, "bag", "validate", bag); code != 0 || !strings.Contains(out, "valid") {
+		t.Fatalf("validate: %d %s %s", code, out, errs)
+	}
+	if out, _, code := runBin(t, dir, "bag", "validate", "--quiet", bag); code != 0 || out != "" {
+		t.Errorf("quiet: %d %q", code, out)
+	}
+	os.WriteFile(filepath.Join(bag, "data", "a.png"), []byte("tampered"), 0o644)
+	os.WriteFile(filepath.Join(bag, "data", "extra.txt"), []byte("x"), 0o644)
+	_, errs, code := runBin(t, dir, "bag", "validate", bag)
+	if code != exitFailed {
+		t.Fatalf("invalid bag: exit %d", code)
+	}
+	lines := strings.Split(strings.TrimSpace(errs), "\n")
+	want := []string{"digest-mismatch: data/a.png", "unlisted-file: data/extra.txt", "oxum-mismatch"}
+	for _, w := range want {
+		if !strings.Contains(errs, w) {
+			t.Errorf("stderr lacks %q:\n%s", w, errs)
+		}
+	}
+	if len(lines) < 4 { // two digest mismatches, the unlisted file, the oxum, the summary
+		t.Errorf("want each problem on its own line:\n%s", errs)
+	}
+	if _, _, code := runBin(t, dir, "bag", "validate", "--fast", bag); code != exitFailed {
+		t.Errorf("fast on a bag with an extra file: exit %d", code)
+	}
+	if _, _, code := runBin(t, dir, "bag", "create", src, bag); code == 0 {
+		t.Error("create into a non-empty folder succeeded")
+	}
+}
+
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}

@@ -1,0 +1,171 @@
+package intake
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+)
+
+// recorder is a Sink that records what was taken, like the catalog would.
+type recorder struct {
+	mu    sync.Mutex
+	taken map[string]Candidate
+	order []string
+}
+
+func (r *recorder) Taken(_ context.Context, p string) (bool, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	_, ok := r.taken[p]
+	return ok, nil
+}
+
+func (r *recorder) Take(_ context.Context, c Candidate) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.taken[c.Path] = c
+	r.order = append(r.order, c.Name)
+	return nil
+}
+
+func (r *recorder) get(p string) (Candidate, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	c, ok := r.taken[p]
+	return c, ok
+}
+
+func (r *recorder) count() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.order)
+}
+
+func start(t *testing.T, cfg Config) (*recorder, context.CancelFunc) {
+	t.Helper()
+	rec := &recorder{taken: map[string]Candidate{}}
+	ctx, cancel := context.WithCancel(context.Background())
+	w := NewWatcher(cfg, rec, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	done := make(chan struct{})
+	go func() { w.Run(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+	return rec, cancel
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func config(hot string, poll bool, marker string) Config {
+	root := filepath.Dir(hot)
+	return Config{HotFolders: []HotFolder{{Path: hot}}, Settle: 300 * time.Millisecond, Poll: poll,
+		PollInterval: 100 * time.Millisecond, BatchMarker: marker, DoneDir: filepath.Join(root, "done"), FailedDir: filepath.Join(root, "failed")}
+}
+
+func write(t *testing.T, p, s string) {
+	t.Helper()
+	os.MkdirAll(filepath.Dir(p), 0o755)
+	if err := os.WriteFile(p, []byte(s), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestWatcher(t *testing.T) {
+	for _, poll := range []bool{false, true} {
+		name := "fsnotify"
+		if poll {
+			name = "poll"
+		}
+		t.Run(name, func(t *testing.T) {
+			hot := filepath.Join(t.TempDir(), "hot")
+			write(t, filepath.Join(hot, "at-startup.tif"), "x") // present before start
+			rec, _ := start(t, config(hot, poll, ""))
+			waitFor(t, "start-up file", func() bool { _, ok := rec.get(filepath.Join(hot, "at-startup.tif")); return ok })
+
+			// Temporary and hidden names are never taken.
+			for _, n := range []string{".hidden", "~$lock.docx", "upload.part", "x.tmp", "dl.crdownload"} {
+				write(t, filepath.Join(hot, n), "x")
+			}
+			// A file being written is not taken until it holds still.
+			growing := filepath.Join(hot, "growing.tif")
+			for i := range 8 {
+				f, _ := os.OpenFile(growing, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+				f.WriteString("more")
+				f.Close()
+				if _, ok := rec.get(growing); ok {
+					t.Fatalf("taken while still growing (write %d)", i)
+				}
+				time.Sleep(100 * time.Millisecond)
+			}
+			waitFor(t, "settled file", func() bool { _, ok := rec.get(growing); return ok })
+
+			// A batch folder without a marker closes when it is quiet.
+			write(t, filepath.Join(hot, "book", "p1.tif"), "1")
+			time.Sleep(150 * time.Millisecond)
+			write(t, filepath.Join(hot, "book", "deep", "p2.tif"), "2")
+			waitFor(t, "batch", func() bool { c, ok := rec.get(filepath.Join(hot, "book")); return ok && c.Kind == KindBatch })
+
+			// An empty folder is not a batch yet.
+			os.MkdirAll(filepath.Join(hot, "empty"), 0o755)
+			time.Sleep(600 * time.Millisecond)
+			if _, ok := rec.get(filepath.Join(hot, "empty")); ok {
+				t.Error("empty folder taken")
+			}
+			// A symlink is handed over at once, to be refused with a reason.
+			os.Symlink("/etc/passwd", filepath.Join(hot, "link"))
+			waitFor(t, "symlink", func() bool { c, ok := rec.get(filepath.Join(hot, "link")); return ok && c.Kind == KindSymlink })
+
+			time.Sleep(500 * time.Millisecond)
+			if n := rec.count(); n != 4 {
+				t.Errorf("took %d entries (%v), want 4, each once", n, rec.order)
+			}
+		})
+	}
+}
+
+func TestBatchMarker(t *testing.T) {
+	hot := filepath.Join(t.TempDir(), "hot")
+	rec, _ := start(t, config(hot, false, ".complete"))
+	write(t, filepath.Join(hot, "box", "a.tif"), "a")
+	time.Sleep(800 * time.Millisecond) // well past settle: no marker, no batch
+	if _, ok := rec.get(filepath.Join(hot, "box")); ok {
+		t.Fatal("batch taken without its marker")
+	}
+	write(t, filepath.Join(hot, "box", ".complete"), "")
+	waitFor(t, "batch with marker", func() bool { _, ok := rec.get(filepath.Join(hot, "box")); return ok })
+}
+
+func TestConfigValidate(t *testing.T) {
+	root := t.TempDir()
+	good := config(filepath.Join(root, "hot"), false, "")
+	if err := good.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	bad := good
+	bad.DoneDir = filepath.Join(root, "hot", "done")
+	if err := bad.Validate(); err == nil {
+		t.Error("done_dir inside a hot folder accepted")
+	}
+	bad = good
+	bad.HotFolders = append(bad.HotFolders, HotFolder{Path: filepath.Join(root, "hot", "sub")})
+	if err := bad.Validate(); err == nil {
+		t.Error("nested hot folders accepted")
+	}
+	bad = good
+	bad.Settle = 0
+	if err := bad.Validate(); err == nil {
+		t.Error("zero settle accepted")
+	}
+}
