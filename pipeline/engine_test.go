@@ -26,7 +26,7 @@ import (
 type testEnv struct {
 	*Engine
 	root, hot, done, failed, storeDir string
-	cat                            *catalog.DB
+	cat                               *catalog.DB
 }
 
 func policy() identify.Policy {
@@ -195,7 +195,9 @@ func TestFailedItems(t *testing.T) {
 			put(t, p, b)
 		}, "image is corrupt"},
 		{"bomb.png", func(p string) { put(t, p, pngBytes(t, 10000, 6000)) }, "exceeds the pixel limit"},
-		{"program.exe", func(p string) { put(t, p, append([]byte("MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff"), make([]byte, 200)...)) }, "rejected by the format policy"},
+		{"program.exe", func(p string) {
+			put(t, p, append([]byte("MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff"), make([]byte, 200)...))
+		}, "rejected by the format policy"},
 		{"unknown.bin", func(p string) { put(t, p, []byte{0x00, 0x13, 0x37, 0x42, 0x99}) }, "format not identified"},
 		{"link.png", func(p string) { os.Symlink(outside, p) }, "symlinks are refused"},
 		{"book-with-link", func(p string) {

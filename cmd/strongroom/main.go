@@ -58,6 +58,7 @@ Usage:
   strongroom identify [--config FILE] FILE...    identify formats (Siegfried/PRONOM); one JSON line each
   strongroom bag validate [--quiet] [--fast] PATH
   strongroom bag create [--algorithm sha512,sha256] SRC_DIR DEST_DIR
+  strongroom fixity   FILE...                    SHA-256 and SHA-512 of each file, in one read
   strongroom config   [--config FILE]            print the effective configuration
   strongroom version
 
@@ -103,6 +104,8 @@ func run(ctx context.Context, args []string) error {
 		return cmdBag(ctx, rest)
 	case "config":
 		return cmdConfig(ctx, rest)
+	case "fixity":
+		return cmdFixity(ctx, rest)
 	case "version", "--version":
 		fmt.Println("strongroom", version())
 		return nil
