@@ -174,7 +174,7 @@ func (e *Engine) prepare(ctx context.Context, it *catalog.Item, log *slog.Logger
 	if err := os.RemoveAll(work); err != nil {
 		return err
 	}
-	w := bagit.NewWriter(bagit.DirDest{Root: bagDir}, bagit.Options{Algorithms: e.Bag.Algorithms, Agent: e.Agent, Now: e.Now})
+	w := bagit.NewWriter(bagit.NewDirDest(bagDir), bagit.Options{Algorithms: e.Bag.Algorithms, Agent: e.Agent, Now: e.Now})
 	w.Info.Add("Source-Organization", e.Bag.SourceOrganization)
 	keys := make([]string, 0, len(e.Bag.Info))
 	for k := range e.Bag.Info {

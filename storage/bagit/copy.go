@@ -42,15 +42,19 @@ func Copy(ctx context.Context, dst io.Writer, src io.Reader, algs []Algorithm) (
 	}
 
 	type chunk struct {
-		buf  []byte
+		buf  *[]byte
 		n    int
 		left sync.WaitGroup
 	}
-	const copyBuffers = 6
 	free := make(chan *chunk, copyBuffers)
 	for range copyBuffers {
-		free <- &chunk{buf: make([]byte, copyBufSize)}
+		free <- &chunk{buf: bufPool.Get().(*[]byte)}
 	}
+	defer func() {
+		for range copyBuffers {
+			bufPool.Put((<-free).buf)
+		}
+	}()
 	feeds := make([]chan *chunk, len(sinks))
 	errs := make([]error, len(sinks))
 	var failed atomic.Bool // a sink failed: stop reading early
@@ -62,7 +66,7 @@ func Copy(ctx context.Context, dst io.Writer, src io.Reader, algs []Algorithm) (
 			defer workers.Done()
 			for c := range feeds[i] {
 				if errs[i] == nil {
-					if _, errs[i] = w.Write(c.buf[:c.n]); errs[i] != nil {
+					if _, errs[i] = w.Write((*c.buf)[:c.n]); errs[i] != nil {
 						failed.Store(true)
 					}
 				}
@@ -80,12 +84,12 @@ func Copy(ctx context.Context, dst io.Writer, src io.Reader, algs []Algorithm) (
 			break
 		}
 		c := <-free
-		n, err := io.ReadFull(src, c.buf)
+		n, err := io.ReadFull(src, *c.buf)
 		if n > 0 {
 			c.n = n
 			total += int64(n)
 			if inline != nil {
-				inline.Write(c.buf[:n]) // hashes never fail
+				inline.Write((*c.buf)[:n]) // hashes never fail
 			}
 			c.left.Add(len(sinks))
 			inflight.Add(1)
@@ -126,3 +130,10 @@ func Copy(ctx context.Context, dst io.Writer, src io.Reader, algs []Algorithm) (
 	}
 	return d, total, nil
 }
+
+// copyBuffers buffers of copyBufSize are in flight per Copy; they are pooled
+// because a bag of thousands of small files would otherwise allocate (and
+// zero) the whole ring once per file.
+const copyBuffers = 6
+
+var bufPool = sync.Pool{New: func() any { b := make([]byte, copyBufSize); return &b }}

@@ -48,7 +48,8 @@ func fetchOne(ctx context.Context, client *http.Client, dir string, it FetchItem
 	if it.Length >= 0 {
 		body = io.LimitReader(resp.Body, it.Length+1)
 	}
-	f, err := DirDest{Root: dir}.Create(ctx, it.Path)
+	d := NewDirDest(dir)
+	f, err := d.Create(ctx, it.Path)
 	if err != nil {
 		return err
 	}
@@ -60,5 +61,8 @@ func fetchOne(ctx context.Context, client *http.Client, dir string, it FetchItem
 		f.Abort()
 		return err
 	}
-	return f.Commit()
+	if err := f.Commit(); err != nil {
+		return err
+	}
+	return d.Sync()
 }

@@ -19,7 +19,7 @@ var fixedNow = func() time.Time { return time.Date(2026, 11, 23, 10, 0, 0, 0, ti
 func writeBag(t *testing.T, files map[string]string, algs ...Algorithm) string {
 	t.Helper()
 	dir := t.TempDir()
-	w := NewWriter(DirDest{Root: dir}, Options{Algorithms: algs, Agent: "strongroom test", Now: fixedNow})
+	w := NewWriter(NewDirDest(dir), Options{Algorithms: algs, Agent: "strongroom test", Now: fixedNow})
 	w.Info.Add("Source-Organization", "Test Archive")
 	names := make([]string, 0, len(files))
 	for n := range files {

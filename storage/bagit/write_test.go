@@ -108,7 +108,7 @@ func (f failWriter) Write([]byte) (int, error) { return 0, f.err }
 
 func TestWriterRefuses(t *testing.T) {
 	ctx := context.Background()
-	w := NewWriter(DirDest{Root: t.TempDir()}, Options{})
+	w := NewWriter(NewDirDest(t.TempDir()), Options{})
 	for _, p := range []string{"../x", "/abs", "a/../../b", ""} {
 		if _, _, err := w.AddPayload(ctx, p, strings.NewReader("x")); err == nil {
 			t.Errorf("payload %q accepted", p)

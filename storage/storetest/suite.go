@@ -137,7 +137,7 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Store) {
 	t.Run("BagRoundTrip", func(t *testing.T) {
 		st := newStore(t)
 		dir := t.TempDir()
-		w := bagit.NewWriter(bagit.DirDest{Root: dir}, bagit.Options{})
+		w := bagit.NewWriter(bagit.NewDirDest(dir), bagit.Options{})
 		w.Info.Add("Source-Organization", "Suite")
 		for i, name := range []string{"page 1.txt", "ü/page%2.txt", "deep/a/b/c.bin"} {
 			if _, _, err := w.AddPayload(ctx, name, strings.NewReader(strings.Repeat("x", i*70000+1))); err != nil {
