@@ -1,0 +1,28 @@
+# strongroom on Debian, with Tesseract's runtime for the OCR stage.
+# Build:  docker build -t strongroom .
+# Run:    docker run -v /srv/strongroom:/var/lib/strongroom strongroom
+#         (hot folder /var/lib/strongroom/hot, bags in /var/lib/strongroom/store)
+FROM golang:1.26-bookworm AS build
+RUN apt-get update && apt-get install -y --no-install-recommends libssl-dev \
+ && rm -rf /var/lib/apt/lists/*
+WORKDIR /src
+COPY go.mod go.sum ./
+RUN go mod download
+COPY . .
+ARG VERSION=dev
+RUN CGO_ENABLED=1 go build -trimpath -ldflags "-X main.buildVersion=${VERSION}" -o /out/strongroom ./cmd/strongroom
+
+FROM debian:bookworm-slim
+RUN apt-get update && apt-get install -y --no-install-recommends \
+      ca-certificates libssl3 tesseract-ocr tesseract-ocr-eng \
+ && rm -rf /var/lib/apt/lists/* \
+ && useradd --system --home /var/lib/strongroom --create-home strongroom
+COPY --from=build /out/strongroom /usr/local/bin/strongroom
+COPY configs/strongroom.yaml /etc/strongroom/strongroom.yaml
+USER strongroom
+WORKDIR /var/lib/strongroom
+VOLUME /var/lib/strongroom
+# The embedded defaults resolve relative paths against the working directory:
+# var/hot, var/done, var/failed, var/store and var/data below the volume.
+ENTRYPOINT ["/usr/local/bin/strongroom"]
+CMD ["serve"]
