@@ -215,3 +215,46 @@ func (d *dirFile) Read([]byte) (int, error) {
 	return 0, &fs.PathError{Op: "read", Path: d.info.name, Err: fs.ErrInvalid}
 }
 func (d *dirFile) Close() error { return nil }
+
+// BagDest writes a bag straight into a store under bagID/, streaming each
+// file to Put as it is written (for the local store the file appears on
+// Commit; objects of an S3 store, when the upload completes).
+func BagDest(st Store, bagID string) bagit.Dest { return &bagDest{st: st, prefix: bagID + "/"} }
+
+type bagDest struct {
+	st     Store
+	prefix string
+}
+
+func (d *bagDest) Create(ctx context.Context, name string) (bagit.File, error) {
+	if err := bagit.CheckPath(name); err != nil {
+		return nil, err
+	}
+	pr, pw := io.Pipe()
+	f := &pipeFile{pw: pw, done: make(chan error, 1)}
+	go func() {
+		err := d.st.Put(ctx, d.prefix+name, pr, -1, PutOptions{Metadata: map[string]string{"bag": strings.TrimSuffix(d.prefix, "/")}})
+		pr.CloseWithError(err) // unblocks a writer if Put gave up early
+		f.done <- err
+	}()
+	return f, nil
+}
+
+type pipeFile struct {
+	pw   *io.PipeWriter
+	done chan error
+}
+
+func (f *pipeFile) Write(p []byte) (int, error) { return f.pw.Write(p) }
+
+func (f *pipeFile) Commit() error {
+	f.pw.Close()
+	return <-f.done
+}
+
+func (f *pipeFile) Abort() {
+	f.pw.CloseWithError(errAborted)
+	<-f.done
+}
+
+var errAborted = fmt.Errorf("storage: write aborted")

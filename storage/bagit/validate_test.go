@@ -397,3 +397,16 @@ func TestOlderVersions(t *testing.T) {
 		}
 	})
 }
+
+// TestManifestSeparators: one or more spaces or tabs separate digest and
+// path (RFC 8493 §2.1.3); the path keeps its own spaces.
+func TestManifestSeparators(t *testing.T) {
+	dir := handBag(t, map[string]string{
+		"bagit.txt":           "BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n",
+		"data/a.txt":          "a",
+		"data/b c.txt":        "b",
+		"data/d.txt":          "d",
+		"manifest-sha256.txt": sha256hex("a") + "\tdata/a.txt\n" + sha256hex("b") + "   data/b c.txt\n" + sha256hex("d") + " \t data/d.txt\n",
+	})
+	mustValid(t, dir)
+}
