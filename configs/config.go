@@ -22,6 +22,7 @@ import (
 	"github.com/strongroom-archive/strongroom/pipeline"
 	"github.com/strongroom-archive/strongroom/pipeline/intake"
 	"github.com/strongroom-archive/strongroom/pipeline/queue"
+	"github.com/strongroom-archive/strongroom/storage"
 )
 
 //go:embed strongroom.yaml
@@ -36,7 +37,7 @@ type Config struct {
 	LogLevel  string             `yaml:"log_level"`
 	LogFormat string             `yaml:"log_format"`
 	Intake    intake.Config      `yaml:"intake"`
-	Storage   Storage            `yaml:"storage"`
+	Storage   storage.Config     `yaml:"storage"`
 	Bag       pipeline.BagConfig `yaml:"bag"`
 	Pipeline  pipeline.Config    `yaml:"pipeline"`
 	Queue     queue.Config       `yaml:"queue"`
@@ -44,11 +45,6 @@ type Config struct {
 
 	// Source is the file the config came from ("" for the defaults).
 	Source string `yaml:"-"`
-}
-
-// Storage selects the object store.
-type Storage struct {
-	URL string `yaml:"url"`
 }
 
 // Formats holds the format policy.
@@ -142,10 +138,7 @@ func (c *Config) Validate() error {
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		errs = append(errs, fmt.Errorf("log_format %q: want text or json", c.LogFormat))
 	}
-	if u, err := url.Parse(c.Storage.URL); err != nil || u.Scheme == "" {
-		errs = append(errs, fmt.Errorf("storage.url %q: want file:///path or s3://bucket/prefix", c.Storage.URL))
-	}
-	errs = append(errs, c.Intake.Validate(), c.Bag.Validate(), c.Pipeline.Validate(), c.Queue.Validate(), c.Formats.Policy.Validate())
+	errs = append(errs, c.Storage.Validate(), c.Intake.Validate(), c.Bag.Validate(), c.Pipeline.Validate(), c.Queue.Validate(), c.Formats.Policy.Validate())
 	return errors.Join(errs...)
 }
 

@@ -37,8 +37,8 @@ type Store interface {
 
 // PutOptions carry what a Put should check and record.
 type PutOptions struct {
-	SHA256   string            // hex; verified by the store when set
-	Metadata map[string]string // recorded with the object where the store can
+	SHA256   string            // hex; verified, and recorded as metadata, by the store when set
+	Metadata map[string]string // recorded with the object where the store can (e.g. "bag")
 }
 
 // ObjectInfo describes a stored object.
@@ -59,8 +59,55 @@ var (
 	ErrTransient = errors.New("transient store error")
 )
 
-// Opener opens a store from its URL.
-type Opener func(ctx context.Context, u *url.URL) (Store, error)
+// Config is the storage section of the configuration: the store's URL and
+// the settings of the backends that need more than a URL.
+type Config struct {
+	URL string   `yaml:"url"`
+	S3  S3Config `yaml:"s3"`
+}
+
+// S3Config configures s3:// stores (see storage/s3). Credentials are never
+// part of it: they come from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY or a
+// shared credentials file.
+type S3Config struct {
+	Endpoint        string        `yaml:"endpoint"` // host[:port]; empty: AWS S3 for the region
+	Region          string        `yaml:"region"`
+	Secure          *bool         `yaml:"secure"` // TLS; default true
+	PathStyle       bool          `yaml:"path_style"`
+	CredentialsFile string        `yaml:"credentials_file"` // default ~/.aws/credentials
+	Profile         string        `yaml:"profile"`
+	PartSize        int64         `yaml:"part_size"` // multipart part size in bytes; default 64 MiB
+	Lock            S3Lock        `yaml:"lock"`
+	Timeout         time.Duration `yaml:"timeout"` // per request; default 5m
+}
+
+// S3Lock asks for S3 Object Lock on every object stored.
+type S3Lock struct {
+	Mode      string        `yaml:"mode"` // "", "governance" or "compliance"
+	RetainFor time.Duration `yaml:"retain_for"`
+	LegalHold bool          `yaml:"legal_hold"`
+}
+
+// Validate checks the storage section.
+func (c Config) Validate() error {
+	u, err := url.Parse(c.URL)
+	if err != nil || u.Scheme == "" {
+		return fmt.Errorf("storage.url %q: want file:///path or s3://bucket/prefix", c.URL)
+	}
+	l := c.S3.Lock
+	switch {
+	case l.Mode != "" && l.Mode != "governance" && l.Mode != "compliance":
+		return fmt.Errorf("storage.s3.lock.mode %q: want governance or compliance", l.Mode)
+	case l.Mode != "" && l.RetainFor <= 0:
+		return fmt.Errorf("storage.s3.lock.retain_for: must be positive with lock.mode %s", l.Mode)
+	case c.S3.PartSize != 0 && c.S3.PartSize < 5<<20:
+		return fmt.Errorf("storage.s3.part_size %d: S3 needs at least 5 MiB", c.S3.PartSize)
+	}
+	return nil
+}
+
+// Opener opens a store from its configuration.
+type Opener func(ctx context.Context, u *url.URL, cfg Config) (Store, error)
 
 var (
 	regMu   sync.Mutex
@@ -78,9 +125,9 @@ func Register(scheme string, o Opener) {
 	openers[scheme] = o
 }
 
-// Open opens the store for rawURL (file:///srv/bags, s3://bucket/prefix).
-func Open(ctx context.Context, rawURL string) (Store, error) {
-	u, err := url.Parse(rawURL)
+// Open opens the store for cfg.URL (file:///srv/bags, s3://bucket/prefix).
+func Open(ctx context.Context, cfg Config) (Store, error) {
+	u, err := url.Parse(cfg.URL)
 	if err != nil {
 		return nil, fmt.Errorf("storage: bad URL: %w", err)
 	}
@@ -95,5 +142,5 @@ func Open(ctx context.Context, rawURL string) (Store, error) {
 		sort.Strings(have)
 		return nil, fmt.Errorf("storage: no store for scheme %q (have %v)", u.Scheme, have)
 	}
-	return o(ctx, u)
+	return o(ctx, u, cfg)
 }

@@ -24,6 +24,7 @@ import (
 	"github.com/strongroom-archive/strongroom/storage"
 	"github.com/strongroom-archive/strongroom/storage/bagit"
 	_ "github.com/strongroom-archive/strongroom/storage/local" // file:// store
+	_ "github.com/strongroom-archive/strongroom/storage/s3"    // s3:// stores
 )
 
 // buildVersion is set with -ldflags "-X main.buildVersion=v1.2.3".
@@ -115,7 +116,7 @@ func openEnv(ctx context.Context, configPath string) (*env, error) {
 	if err != nil {
 		return nil, err
 	}
-	st, err := storage.Open(ctx, cfg.Storage.URL)
+	st, err := storage.Open(ctx, cfg.Storage)
 	if err != nil {
 		cat.Close()
 		return nil, err

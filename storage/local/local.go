@@ -24,7 +24,7 @@ import (
 )
 
 func init() {
-	storage.Register("file", func(_ context.Context, u *url.URL) (storage.Store, error) {
+	storage.Register("file", func(_ context.Context, u *url.URL, _ storage.Config) (storage.Store, error) {
 		if u.Host != "" && u.Host != "localhost" {
 			return nil, fmt.Errorf("local: file URL %q must be file:///absolute/path", u.String())
 		}

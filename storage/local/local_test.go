@@ -14,7 +14,7 @@ import (
 
 func TestSuite(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) storage.Store {
-		st, err := storage.Open(context.Background(), "file://"+t.TempDir())
+		st, err := storage.Open(context.Background(), storage.Config{URL: "file://" + t.TempDir()})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -41,7 +41,7 @@ func TestSymlinkInStoreNotFollowed(t *testing.T) {
 }
 
 func TestRelativeRootRefused(t *testing.T) {
-	if _, err := storage.Open(context.Background(), "file://relative/path"); err == nil {
+	if _, err := storage.Open(context.Background(), storage.Config{URL: "file://relative/path"}); err == nil {
 		t.Error("file://relative/path accepted")
 	}
 }
