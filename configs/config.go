@@ -69,8 +69,8 @@ func Load(path string) (*Config, error) {
 		if err != nil {
 			return nil, fmt.Errorf("config: %w", err)
 		}
-		// A list in the file replaces the default list rather than merging.
-		c.Intake.HotFolders = nil
+		// A list in the file replaces the default list (yaml.v3 decodes a
+		// sequence into a new slice); a file without hot_folders keeps it.
 		if err := decode(b, &c); err != nil {
 			return nil, fmt.Errorf("config %s: %w", path, err)
 		}

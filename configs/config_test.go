@@ -33,6 +33,7 @@ func TestLoad(t *testing.T) {
 	}{
 		{"minimal", "intake:\n  hot_folders: [{path: in, batch_marker: .done}]\n", ""},
 		{"unknown top key", "colour: blue\n", "colour"},
+		{"storage only", "storage:\n  url: s3://bucket/prefix\n  s3: {endpoint: 127.0.0.1:9000}\n", "-keeps-defaults"},
 		{"unknown nested key", "intake:\n  setle: 5s\n", "setle"},
 		{"bad duration", "intake:\n  settle: soon\n", "line 2"},
 		{"bad action", "formats:\n  policy:\n    mime: {image/png: burn}\n", "burn"},
@@ -43,11 +44,17 @@ func TestLoad(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			cfg, err := Load(write(c.yaml))
+			if c.wantErr == "-keeps-defaults" {
+				if err != nil || len(cfg.Intake.HotFolders) != 1 || cfg.Storage.S3.Endpoint != "127.0.0.1:9000" {
+					t.Fatalf("%v %+v", err, cfg)
+				}
+				return
+			}
 			if c.wantErr == "" {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if cfg.Intake.HotFolders[0].Path != filepath.Join(dir, "in") || cfg.Intake.Folders()[0].BatchMarker != ".done" {
+				if len(cfg.Intake.HotFolders) != 1 || cfg.Intake.HotFolders[0].Path != filepath.Join(dir, "in") || cfg.Intake.Folders()[0].BatchMarker != ".done" {
 					t.Errorf("hot folder not resolved against the config file: %+v", cfg.Intake.HotFolders)
 				}
 				if !strings.HasPrefix(cfg.Storage.URL, "file://"+dir) {

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/strongroom-archive/strongroom/storage/bagit"
@@ -51,16 +52,63 @@ func PutBag(ctx context.Context, st Store, bagID, dir string) (int64, error) {
 		}
 	}
 	last := func(n string) bool { return n == "bagit.txt" || strings.HasPrefix(n, "tagmanifest-") }
-	sort.SliceStable(files, func(i, j int) bool { return !last(files[i]) && last(files[j]) })
-	var total int64
-	for _, rel := range files {
-		n, err := putFile(ctx, st, bagID+"/"+rel, filepath.Join(dir, filepath.FromSlash(rel)), sha256s[rel], bagID)
-		if err != nil {
-			return total, err
+	var first, final []string
+	for _, f := range files {
+		if last(f) {
+			final = append(final, f)
+		} else {
+			first = append(first, f)
 		}
-		total += n
 	}
-	return total, nil
+	put := func(rel string) (int64, error) {
+		return putFile(ctx, st, bagID+"/"+rel, filepath.Join(dir, filepath.FromSlash(rel)), sha256s[rel], bagID)
+	}
+	// Uploads overlap: a store's round trips, not its bandwidth, bound a bag
+	// of many pages. The declaring files go last, one by one.
+	total, err := putAll(ctx, first, putUploads, put)
+	if err != nil {
+		return total, err
+	}
+	n, err := putAll(ctx, final, 1, put)
+	return total + n, err
+}
+
+// putUploads is how many objects of a bag are uploaded at once.
+const putUploads = 4
+
+func putAll(ctx context.Context, files []string, workers int, put func(string) (int64, error)) (int64, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var mu sync.Mutex
+	var total int64
+	var firstErr error
+	work := make(chan string)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for rel := range work {
+				n, err := put(rel)
+				mu.Lock()
+				total += n
+				if err != nil && firstErr == nil {
+					firstErr = err
+					cancel()
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	for _, f := range files {
+		if ctx.Err() != nil {
+			break
+		}
+		work <- f
+	}
+	close(work)
+	wg.Wait()
+	return total, firstErr
 }
 
 func putFile(ctx context.Context, st Store, key, src, sha string, bagID string) (int64, error) {

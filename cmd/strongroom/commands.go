@@ -312,8 +312,10 @@ func cmdBag(ctx context.Context, args []string) error {
 		return cmdBagValidate(ctx, args[1:], os.Stdout, os.Stderr)
 	case "create":
 		return cmdBagCreate(ctx, args[1:])
+	case "store":
+		return cmdBagStore(ctx, args[1:])
 	}
-	return usageError{fmt.Errorf("bag: unknown command %q (want validate or create)", args[0])}
+	return usageError{fmt.Errorf("bag: unknown command %q (want validate, create or store)", args[0])}
 }
 
 func cmdBagValidate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -399,5 +401,52 @@ func cmdFixity(ctx context.Context, args []string) error {
 		}
 		fmt.Printf("sha256:%s sha512:%s  %s\n", d[bagit.SHA256], d[bagit.SHA512], p)
 	}
+	return nil
+}
+
+func cmdBagStore(ctx context.Context, args []string) error {
+	fs := newFlags("bag store", "[--config FILE] [--id BAG_ID] BAG_DIR", "Validates the bag in BAG_DIR, uploads it to the configured store under\nBAG_ID/ (default: the folder's name), reads every object back and validates\nthe stored copy. Prints the bag id when the stored copy is valid.")
+	configPath := fs.String("config", "", "config file (default: the embedded defaults)")
+	id := fs.String("id", "", "bag id in the store (default: the folder's name)")
+	if err := parse(fs, args); err != nil {
+		return helpOK(err)
+	}
+	if fs.NArg() != 1 {
+		return usageError{errors.New("bag store: want exactly one BAG_DIR")}
+	}
+	dir := fs.Arg(0)
+	if *id == "" {
+		*id = filepath.Base(filepath.Clean(dir))
+	}
+	cfg, _, err := loadConfig(*configPath)
+	if err != nil {
+		return err
+	}
+	r, err := bagit.ValidateDir(ctx, dir, bagit.ValidateOptions{})
+	if err != nil {
+		return err
+	}
+	if err := r.Err(); err != nil {
+		return failedError{fmt.Errorf("%s: not stored: %w", dir, err)}
+	}
+	st, err := storage.Open(ctx, cfg.Storage)
+	if err != nil {
+		return err
+	}
+	if _, err := storage.PutBag(ctx, st, *id, dir); err != nil {
+		return err
+	}
+	fsys, err := storage.BagFS(ctx, st, *id)
+	if err != nil {
+		return err
+	}
+	back, err := bagit.Validate(ctx, fsys, bagit.ValidateOptions{})
+	if err != nil {
+		return err
+	}
+	if err := back.Err(); err != nil {
+		return failedError{fmt.Errorf("bag %s: the stored copy is not valid: %w", *id, err)}
+	}
+	fmt.Println(*id)
 	return nil
 }

@@ -58,6 +58,7 @@ Usage:
   strongroom identify [--config FILE] FILE...    identify formats (Siegfried/PRONOM); one JSON line each
   strongroom bag validate [--quiet] [--fast] PATH
   strongroom bag create [--algorithm sha512,sha256] SRC_DIR DEST_DIR
+  strongroom bag store [--config FILE] [--id BAG_ID] BAG_DIR   upload a bag, read it back, validate
   strongroom fixity   FILE...                    SHA-256 and SHA-512 of each file, in one read
   strongroom config   [--config FILE]            print the effective configuration
   strongroom version

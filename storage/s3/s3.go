@@ -10,6 +10,7 @@ package s3
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
@@ -189,6 +190,20 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader, size int64, op
 		po.UserMetadata["sha256"] = strings.ToLower(opts.SHA256) // x-amz-meta-sha256: the digest, for any client
 	}
 	single := size >= 0 && uint64(size) <= s.partSize
+	if single && opts.SHA256 == "" && s.checksums {
+		// Compute the SHA-256 here rather than have minio-go send it as a
+		// trailer, which not every S3 implementation accepts.
+		if rs, ok := r.(io.ReadSeeker); ok {
+			h := sha256.New()
+			if _, err := io.Copy(h, rs); err != nil {
+				return fmt.Errorf("s3: put %s: %w", key, err)
+			}
+			if _, err := rs.Seek(0, io.SeekStart); err != nil {
+				return fmt.Errorf("s3: put %s: %w", key, err)
+			}
+			opts.SHA256 = hex.EncodeToString(h.Sum(nil))
+		}
+	}
 	switch {
 	case !s.checksums:
 		po.SendContentMd5 = true
