@@ -86,6 +86,7 @@ type Catalog interface {
 	Events(ctx context.Context, itemID string) ([]catalog.Event, error)
 	DeleteEvents(ctx context.Context, itemID string, types ...string) error
 	PutBag(ctx context.Context, b catalog.Bag) error
+	PutObjects(ctx context.Context, bagID string, objs []catalog.Object, checked time.Time) error
 }
 
 // Engine runs the steps.

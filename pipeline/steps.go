@@ -274,7 +274,14 @@ func (e *Engine) store(ctx context.Context, it *catalog.Item, log *slog.Logger) 
 			return fmt.Errorf("bag %s: stored manifest for %s does not match the intake digests", it.BagID, f.Path)
 		}
 	}
+	objs, err := objectRecords(ctx, bagDir, it.BagID)
+	if err != nil {
+		return err
+	}
 	now := e.Now()
+	if err := e.Catalog.PutObjects(ctx, it.BagID, objs, now); err != nil {
+		return err
+	}
 	if err := e.Catalog.PutBag(ctx, catalog.Bag{ID: it.BagID, ItemID: it.ID, Store: e.StoreURL, Oxum: r.Info.Get("Payload-Oxum"), Bytes: n, StoredAt: now}); err != nil {
 		return err
 	}
@@ -441,3 +448,52 @@ func writeAtomic(p string, r io.Reader) error {
 }
 
 func isCrossDevice(err error) bool { return errors.Is(err, syscall.EXDEV) }
+
+// objectRecords lists every file of the bag in dir with its size and both
+// digests, for audits to compare the stored objects against: taken from the
+// manifests and tag manifests where they have them, computed otherwise (the
+// tag manifests themselves).
+func objectRecords(ctx context.Context, dir, bagID string) ([]catalog.Object, error) {
+	known := map[string]bagit.Digests{}
+	for _, m := range []string{"manifest-sha256.txt", "manifest-sha512.txt", "tagmanifest-sha256.txt", "tagmanifest-sha512.txt"} {
+		b, err := os.ReadFile(filepath.Join(dir, m))
+		if err != nil {
+			continue
+		}
+		a := bagit.Algorithm(strings.TrimSuffix(m[strings.LastIndex(m, "-")+1:], ".txt"))
+		entries, _ := bagit.ParseManifest(m, b, true)
+		for _, en := range entries {
+			if known[en.Path] == nil {
+				known[en.Path] = bagit.Digests{}
+			}
+			known[en.Path][a] = strings.ToLower(en.Digest)
+		}
+	}
+	var out []catalog.Object
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		key := filepath.ToSlash(rel)
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		dg := known[key]
+		if dg[bagit.SHA256] == "" || dg[bagit.SHA512] == "" {
+			f, err := os.Open(p)
+			if err != nil {
+				return err
+			}
+			dg, _, err = bagit.Copy(ctx, nil, f, []bagit.Algorithm{bagit.SHA256, bagit.SHA512})
+			f.Close()
+			if err != nil {
+				return err
+			}
+		}
+		out = append(out, catalog.Object{BagID: bagID, Key: key, Size: info.Size(), SHA256: dg[bagit.SHA256], SHA512: dg[bagit.SHA512]})
+		return nil
+	})
+	return out, err
+}

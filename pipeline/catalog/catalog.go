@@ -137,7 +137,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	}
 	// One writer at a time is SQLite's model; a small pool serves readers.
 	db.SetMaxOpenConns(4)
-	if _, err := db.ExecContext(ctx, schema); err != nil {
+	if _, err := db.ExecContext(ctx, schema+auditSchema); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("catalog: create schema in %s: %w", path, err)
 	}

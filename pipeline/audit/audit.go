@@ -1,0 +1,460 @@
+// Package audit proves that stored bags are intact: it re-reads every byte
+// of every object on a cycle, throttled so ingest is not starved, compares
+// what it reads with the digests recorded when the bag was stored (which
+// came from the bag's manifests and tag manifests) and with the store's own
+// checksum claim, records a PREMIS fixity-check event for every object, and
+// raises one alert per bag and problem.
+package audit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"io"
+	"log/slog"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/strongroom-archive/strongroom/pipeline/catalog"
+	"github.com/strongroom-archive/strongroom/storage"
+	"github.com/strongroom-archive/strongroom/storage/bagit"
+)
+
+// Config configures audits.
+type Config struct {
+	// Cycle is the time within which every stored object is re-read.
+	Cycle time.Duration `yaml:"cycle"`
+	// Interval is how often the daemon audits its next slice of the cycle.
+	Interval time.Duration `yaml:"interval"`
+	// MaxBytesPerSecond throttles reading (0: unthrottled).
+	MaxBytesPerSecond int64   `yaml:"max_bytes_per_second"`
+	Concurrency       int     `yaml:"concurrency"`
+	Webhook           Webhook `yaml:"webhook"`
+}
+
+// Validate checks the configuration.
+func (c Config) Validate() error {
+	var errs []error
+	if c.Cycle <= 0 {
+		errs = append(errs, fmt.Errorf("audit.cycle %s: must be positive", c.Cycle))
+	}
+	if c.Interval <= 0 || c.Interval > c.Cycle {
+		errs = append(errs, fmt.Errorf("audit.interval %s: must be positive and within audit.cycle", c.Interval))
+	}
+	if c.MaxBytesPerSecond < 0 {
+		errs = append(errs, errors.New("audit.max_bytes_per_second: must not be negative"))
+	}
+	if c.Concurrency < 1 {
+		errs = append(errs, fmt.Errorf("audit.concurrency %d: must be at least 1", c.Concurrency))
+	}
+	if c.Webhook.URL != "" && !strings.HasPrefix(c.Webhook.URL, "http://") && !strings.HasPrefix(c.Webhook.URL, "https://") {
+		errs = append(errs, fmt.Errorf("audit.webhook.url %q: want http(s)://", c.Webhook.URL))
+	}
+	return errors.Join(errs...)
+}
+
+// Problem classes an audit tells apart.
+const (
+	Missing       = "missing"        // a recorded object is gone
+	Altered       = "altered"        // its bytes differ
+	Truncated     = "truncated"      // it is shorter than recorded
+	Unexpected    = "unexpected"     // an object in the bag's prefix that the bag does not list
+	TagAltered    = "tag-altered"    // a manifest, tag manifest or tag file differs
+	StoreChecksum = "store-checksum" // the store's own checksum claim disagrees with the record
+)
+
+// Problem is one finding about one object.
+type Problem struct {
+	Class  string `json:"class"`
+	Key    string `json:"key"`
+	Detail string `json:"detail"`
+}
+
+// Bag statuses.
+const (
+	Intact  = "intact"
+	Damaged = "damaged"
+	Error   = "error" // the audit could not finish: store unreachable or refusing
+)
+
+// BagResult is the outcome for one bag: one JSON line of `strongroom audit`.
+type BagResult struct {
+	Bag      string    `json:"bag"`
+	Status   string    `json:"status"`
+	Objects  int       `json:"objects"`
+	Bytes    int64     `json:"bytes"`
+	Problems []Problem `json:"problems,omitempty"`
+	Errors   []string  `json:"errors,omitempty"`
+}
+
+// Catalog is what audits need of the catalog.
+type Catalog interface {
+	Objects(ctx context.Context, bagID string) ([]catalog.Object, error)
+	BagIDs(ctx context.Context) ([]string, error)
+	DueBags(ctx context.Context, n int) ([]string, error)
+	OverdueBags(ctx context.Context, cutoff time.Time) ([]string, error)
+	MarkChecked(ctx context.Context, bagID, key, outcome string, at time.Time) error
+	AddEvents(ctx context.Context, evs ...catalog.Event) error
+	RaiseAlert(ctx context.Context, bagID, problem, key, detail string, at time.Time) (*catalog.Alert, bool, error)
+	StartRun(ctx context.Context, scope string, at time.Time) (int64, error)
+	FinishRun(ctx context.Context, r catalog.AuditRun) error
+	AuditStatus(ctx context.Context, cutoff time.Time) (catalog.AuditStatus, error)
+	Bag(ctx context.Context, id string) (*catalog.Bag, error)
+}
+
+// Auditor runs audits.
+type Auditor struct {
+	Cfg     Config
+	Catalog Catalog
+	Store   storage.Store
+	Agent   string
+	Log     *slog.Logger
+	Now     func() time.Time
+	// Notify sends the new alerts of a run (the webhook); may be nil.
+	Notify func(ctx context.Context, run int64, alerts []*catalog.Alert) error
+
+	limiterOnce sync.Once
+	limiter     *rate.Limiter
+	// BytesRead counts every byte audits read (for metrics).
+	BytesRead Counter
+	// Failures counts objects found damaged (for metrics).
+	Failures Counter
+}
+
+// Counter is a concurrency-safe counter.
+type Counter struct {
+	mu sync.Mutex
+	n  int64
+}
+
+// Add adds n.
+func (c *Counter) Add(n int64) { c.mu.Lock(); c.n += n; c.mu.Unlock() }
+
+// Load returns the count.
+func (c *Counter) Load() int64 { c.mu.Lock(); defer c.mu.Unlock(); return c.n }
+
+// throttleBurst bounds how far reading may run ahead of the rate.
+const throttleBurst = 256 << 10
+
+func (a *Auditor) throttle() *rate.Limiter {
+	a.limiterOnce.Do(func() {
+		if a.Cfg.MaxBytesPerSecond > 0 {
+			a.limiter = rate.NewLimiter(rate.Limit(a.Cfg.MaxBytesPerSecond), throttleBurst)
+		}
+	})
+	return a.limiter
+}
+
+// Selection is which bags a run audits.
+type Selection struct {
+	Bag         string // one bag
+	All         bool   // every bag
+	Due         bool   // bags with an object not checked within the cycle
+	SubsetN     int    // with SubsetT: the n-th of t parts (1-based)
+	SubsetT     int
+	sliceLength int // the scheduler's slice: this many least recently checked objects
+}
+
+func (s Selection) scope() string {
+	switch {
+	case s.Bag != "":
+		return "bag " + s.Bag
+	case s.All:
+		return "all"
+	case s.Due:
+		return "due"
+	}
+	return fmt.Sprintf("slice of %d objects", s.sliceLength)
+}
+
+// Summary totals a run.
+type Summary struct {
+	Run      int64
+	Bags     int
+	Objects  int
+	Bytes    int64
+	Damaged  int
+	Errors   int
+	NewAlert int
+}
+
+// Run audits the selected bags, calling emit with each bag's result.
+func (a *Auditor) Run(ctx context.Context, sel Selection, emit func(BagResult)) (Summary, error) {
+	var bags []string
+	var err error
+	switch {
+	case sel.Bag != "":
+		if _, err = a.Catalog.Bag(ctx, sel.Bag); err == nil {
+			bags = []string{sel.Bag}
+		}
+	case sel.All:
+		bags, err = a.Catalog.BagIDs(ctx)
+	case sel.Due:
+		bags, err = a.Catalog.OverdueBags(ctx, a.Now().Add(-a.Cfg.Cycle))
+	default:
+		bags, err = a.Catalog.DueBags(ctx, sel.sliceLength)
+	}
+	if err != nil {
+		return Summary{}, fmt.Errorf("audit: select bags: %w", err)
+	}
+	if sel.SubsetT > 0 {
+		bags = subset(bags, sel.SubsetN, sel.SubsetT)
+	}
+	sum := Summary{}
+	sum.Run, err = a.Catalog.StartRun(ctx, sel.scope(), a.Now())
+	if err != nil {
+		return sum, err
+	}
+	var fresh []*catalog.Alert
+	for _, bag := range bags {
+		if ctx.Err() != nil {
+			break
+		}
+		res := a.CheckBag(ctx, bag)
+		sum.Bags++
+		sum.Objects += res.Objects
+		sum.Bytes += res.Bytes
+		switch res.Status {
+		case Damaged:
+			sum.Damaged++
+		case Error:
+			sum.Errors++
+		}
+		for _, p := range res.Problems {
+			al, isNew, err := a.Catalog.RaiseAlert(ctx, bag, p.Class, p.Key, p.Detail, a.Now())
+			if err != nil {
+				return sum, err
+			}
+			if isNew {
+				fresh = append(fresh, al)
+			}
+		}
+		if emit != nil {
+			emit(res)
+		}
+	}
+	sum.NewAlert = len(fresh)
+	err = a.Catalog.FinishRun(ctx, catalog.AuditRun{ID: sum.Run, Finished: a.Now(), Bags: int64(sum.Bags), Objects: int64(sum.Objects),
+		Bytes: sum.Bytes, Problems: int64(sum.Damaged), Errors: int64(sum.Errors)})
+	if len(fresh) > 0 && a.Notify != nil {
+		if nerr := a.Notify(ctx, sum.Run, fresh); nerr != nil {
+			a.Log.Error("audit: webhook", "run", sum.Run, "err", nerr)
+		}
+	}
+	a.Log.Info("audit run done", "run", sum.Run, "bags", sum.Bags, "objects", sum.Objects, "bytes", sum.Bytes,
+		"damaged", sum.Damaged, "errors", sum.Errors, "new_alerts", sum.NewAlert)
+	return sum, err
+}
+
+func subset(bags []string, n, t int) []string {
+	var out []string
+	for _, b := range bags {
+		h := fnv.New32a()
+		h.Write([]byte(b))
+		if int(h.Sum32()%uint32(t)) == n-1 {
+			out = append(out, b)
+		}
+	}
+	return out
+}
+
+// CheckBag re-reads every object of a bag.
+func (a *Auditor) CheckBag(ctx context.Context, bag string) BagResult {
+	res := BagResult{Bag: bag, Status: Intact}
+	objs, err := a.Catalog.Objects(ctx, bag)
+	if err != nil || len(objs) == 0 {
+		res.Status = Error
+		res.Errors = append(res.Errors, fmt.Sprintf("no objects recorded for bag %s: %v", bag, err))
+		return res
+	}
+	listed := map[string]storage.ObjectInfo{}
+	for oi, err := range a.Store.List(ctx, bag+"/") {
+		if err != nil {
+			res.Status = Error
+			res.Errors = append(res.Errors, fmt.Sprintf("list: %v", err))
+			return res
+		}
+		listed[strings.TrimPrefix(oi.Key, bag+"/")] = oi
+	}
+	var mu sync.Mutex
+	work := make(chan catalog.Object)
+	var wg sync.WaitGroup
+	for range a.Cfg.Concurrency {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for o := range work {
+				oi, ok := listed[o.Key]
+				probs, n, errMsg := a.checkObject(ctx, o, oi, ok)
+				mu.Lock()
+				res.Objects++
+				res.Bytes += n
+				res.Problems = append(res.Problems, probs...)
+				if errMsg != "" {
+					res.Errors = append(res.Errors, errMsg)
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	recorded := map[string]bool{}
+	for _, o := range objs {
+		recorded[o.Key] = true
+		work <- o
+	}
+	close(work)
+	wg.Wait()
+	for key, oi := range listed {
+		if !recorded[key] {
+			res.Problems = append(res.Problems, Problem{Unexpected, key, fmt.Sprintf("object of %d bytes in the bag's prefix that the bag does not list", oi.Size)})
+			a.event(ctx, bag, key, "failure", Unexpected+": not listed by the bag")
+		}
+	}
+	sort.Slice(res.Problems, func(i, j int) bool { return res.Problems[i].Key < res.Problems[j].Key })
+	switch {
+	case len(res.Problems) > 0:
+		res.Status = Damaged
+		a.Failures.Add(int64(len(res.Problems)))
+	case len(res.Errors) > 0:
+		res.Status = Error
+	}
+	return res
+}
+
+// checkObject reads one object and compares it. A mismatch is read again
+// before it is declared: a transient read error is not corruption.
+func (a *Auditor) checkObject(ctx context.Context, o catalog.Object, oi storage.ObjectInfo, listed bool) ([]Problem, int64, string) {
+	var read int64
+	var n int64
+	var d bagit.Digests
+	var err error
+	for attempt := 1; attempt <= 2; attempt++ {
+		n, d, err = a.read(ctx, o.BagID+"/"+o.Key)
+		read += n
+		if err != nil || (n == o.Size && d[bagit.SHA256] == o.SHA256 && d[bagit.SHA512] == o.SHA512) {
+			break
+		}
+		if attempt == 1 {
+			a.Log.Warn("audit: mismatch; reading again before declaring it", "bag", o.BagID, "key", o.Key)
+		}
+	}
+	now := a.Now()
+	var probs []Problem
+	switch {
+	case errors.Is(err, storage.ErrNotFound) || err == nil && !listed && n == 0:
+		probs = append(probs, Problem{Missing, o.Key, fmt.Sprintf("recorded %d bytes, sha256 %s; the store has no such object", o.Size, o.SHA256)})
+	case err != nil:
+		msg := fmt.Sprintf("%s: %v", o.Key, err)
+		a.event(ctx, o.BagID, o.Key, "error", "audit could not read the object: "+err.Error())
+		return nil, read, msg // not corruption: the store did not answer
+	case n < o.Size:
+		probs = append(probs, Problem{Truncated, o.Key, fmt.Sprintf("%d bytes, recorded %d", n, o.Size)})
+	case n != o.Size || d[bagit.SHA256] != o.SHA256 || d[bagit.SHA512] != o.SHA512:
+		class := Altered
+		if !strings.HasPrefix(o.Key, "data/") {
+			class = TagAltered
+		}
+		probs = append(probs, Problem{class, o.Key, fmt.Sprintf("read %d bytes, sha256 %s; recorded %d bytes, sha256 %s", n, d[bagit.SHA256], o.Size, o.SHA256)})
+	}
+	if len(probs) == 0 && oi.SHA256 != "" && oi.SHA256 != o.SHA256 {
+		probs = append(probs, Problem{StoreChecksum, o.Key, fmt.Sprintf("the store's checksum is sha256 %s, recorded %s (the bytes match the record)", oi.SHA256, o.SHA256)})
+	}
+	outcome, detail := "intact", fmt.Sprintf("sha256:%s sha512:%s (%d bytes) match the record", d[bagit.SHA256], d[bagit.SHA512], n)
+	if oi.SHA256 != "" && len(probs) == 0 {
+		detail += " and the store's checksum"
+	}
+	if len(probs) > 0 {
+		outcome, detail = probs[0].Class, probs[0].Class+": "+probs[0].Detail
+	}
+	if err := a.Catalog.MarkChecked(ctx, o.BagID, o.Key, outcome, now); err != nil {
+		return probs, read, err.Error()
+	}
+	evOutcome := "success"
+	if len(probs) > 0 {
+		evOutcome = "failure"
+	}
+	a.event(ctx, o.BagID, o.Key, evOutcome, detail)
+	return probs, read, ""
+}
+
+func (a *Auditor) event(ctx context.Context, bag, key, outcome, detail string) {
+	if err := a.Catalog.AddEvents(ctx, catalog.Event{BagID: bag, File: key, Type: "fixity check", Outcome: outcome,
+		Detail: detail, Agent: a.Agent + " audit", At: a.Now()}); err != nil {
+		a.Log.Error("audit: record event", "bag", bag, "key", key, "err", err)
+	}
+}
+
+// read streams an object through the throttle and both digests.
+func (a *Auditor) read(ctx context.Context, key string) (int64, bagit.Digests, error) {
+	rc, err := a.Store.Get(ctx, key)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer rc.Close()
+	var r io.Reader = rc
+	if l := a.throttle(); l != nil {
+		r = &throttled{ctx: ctx, r: rc, l: l}
+	}
+	r = countingReader{r: r, c: &a.BytesRead}
+	d, n, err := bagit.Copy(ctx, nil, r, []bagit.Algorithm{bagit.SHA256, bagit.SHA512})
+	return n, d, err
+}
+
+type throttled struct {
+	ctx context.Context
+	r   io.Reader
+	l   *rate.Limiter
+}
+
+func (t *throttled) Read(p []byte) (int, error) {
+	if len(p) > throttleBurst {
+		p = p[:throttleBurst]
+	}
+	n, err := t.r.Read(p)
+	if n > 0 {
+		if werr := t.l.WaitN(t.ctx, n); werr != nil {
+			return n, werr
+		}
+	}
+	return n, err
+}
+
+type countingReader struct {
+	r io.Reader
+	c *Counter
+}
+
+func (c countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.c.Add(int64(n))
+	return n, err
+}
+
+// Loop audits a slice of the cycle every Interval until ctx ends: the
+// least recently checked objects, enough that every object is re-read within
+// Cycle. Progress is per object in the catalog, so a restart resumes.
+func (a *Auditor) Loop(ctx context.Context) error {
+	t := time.NewTicker(a.Cfg.Interval)
+	defer t.Stop()
+	for {
+		st, err := a.Catalog.AuditStatus(ctx, a.Now().Add(-a.Cfg.Cycle))
+		if err == nil && st.Objects > 0 {
+			slice := int((st.Objects*int64(a.Cfg.Interval) + int64(a.Cfg.Cycle) - 1) / int64(a.Cfg.Cycle))
+			// Catch up on overdue objects too, never less than the even slice.
+			slice = max(slice, int(st.Objects-st.CheckedSince))
+			if _, err := a.Run(ctx, Selection{sliceLength: max(slice, 1)}, nil); err != nil && ctx.Err() == nil {
+				a.Log.Error("audit: scheduled run", "err", err)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}

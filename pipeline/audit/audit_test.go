@@ -1,0 +1,294 @@
+package audit_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"image"
+	"image/png"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/strongroom-archive/strongroom/formats/identify"
+	"github.com/strongroom-archive/strongroom/pipeline"
+	"github.com/strongroom-archive/strongroom/pipeline/audit"
+	"github.com/strongroom-archive/strongroom/pipeline/catalog"
+	"github.com/strongroom-archive/strongroom/storage"
+	"github.com/strongroom-archive/strongroom/storage/bagit"
+	"github.com/strongroom-archive/strongroom/storage/local"
+	_ "github.com/strongroom-archive/strongroom/storage/s3"
+	"github.com/strongroom-archive/strongroom/storage/s3/s3test"
+)
+
+type world struct {
+	cat   *catalog.DB
+	store storage.Store
+	eng   *pipeline.Engine
+	bags  []string
+	hook  *hookRecorder
+	aud   *audit.Auditor
+}
+
+type hookRecorder struct {
+	mu   sync.Mutex
+	msgs []audit.Message
+	ok   bool
+}
+
+func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+// newWorld ingests n items (one a 3-page batch) into st with the real engine.
+func newWorld(t *testing.T, st storage.Store, n int) *world {
+	t.Helper()
+	root := t.TempDir()
+	cat, err := catalog.Open(context.Background(), filepath.Join(root, "catalog.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cat.Close() })
+	eng := &pipeline.Engine{
+		Cfg: pipeline.Config{Workers: 1, MaxAttempts: 2, RetryBackoff: 10 * time.Millisecond}, Bag: pipeline.BagConfig{SourceOrganization: "Test", Algorithms: bagit.DefaultAlgorithms},
+		DataDir: filepath.Join(root, "data"), DoneDir: filepath.Join(root, "done"), FailedDir: filepath.Join(root, "failed"),
+		Catalog: cat, Store: st, StoreURL: "test", Identify: identify.New(),
+		Policy: identify.Policy{Default: identify.Preserve, Unknown: identify.Preserve}, Agent: "strongroom/test", Log: quiet(), Now: time.Now,
+	}
+	w := &world{cat: cat, store: st, eng: eng, hook: &hookRecorder{}}
+	for i := range n {
+		p := filepath.Join(root, "in", fmt.Sprintf("item-%d.png", i))
+		if i == 0 {
+			p = filepath.Join(root, "in", "book")
+			for j := range 3 {
+				writePNG(t, filepath.Join(p, fmt.Sprintf("p%d.png", j)), 40+j)
+			}
+		} else {
+			writePNG(t, p, 50+i)
+		}
+		it, err := eng.NewItem(context.Background(), p, "", "", pipeline.ReleaseKeep)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if it, err = eng.Run(context.Background(), it.ID); err != nil || it.Stage != catalog.StageDone {
+			t.Fatalf("ingest: %v %s", err, it.LastError)
+		}
+		w.bags = append(w.bags, it.BagID)
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		if r.Header.Get("X-Strongroom-Signature") != audit.Sign("hook-secret", body) {
+			t.Errorf("webhook signature does not verify")
+		}
+		var m audit.Message
+		json.Unmarshal(body, &m)
+		w.hook.mu.Lock()
+		w.hook.msgs = append(w.hook.msgs, m)
+		w.hook.mu.Unlock()
+	}))
+	t.Cleanup(srv.Close)
+	hook := audit.Webhook{URL: srv.URL, Secret: "hook-secret"}
+	w.aud = &audit.Auditor{Cfg: audit.Config{Cycle: 90 * 24 * time.Hour, Interval: time.Hour, Concurrency: 2, Webhook: hook},
+		Catalog: cat, Store: st, Agent: "strongroom/test", Log: quiet(), Now: time.Now,
+		Notify: hook.Notifier(srv.Client(), 3, 10*time.Millisecond)}
+	return w
+}
+
+func writePNG(t *testing.T, p string, w int) {
+	img := image.NewGray(image.Rect(0, 0, w, 30))
+	for i := range img.Pix {
+		img.Pix[i] = uint8(i * 3)
+	}
+	var b bytes.Buffer
+	png.Encode(&b, img)
+	os.MkdirAll(filepath.Dir(p), 0o755)
+	if err := os.WriteFile(p, b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (w *world) run(t *testing.T, sel audit.Selection) (map[string]audit.BagResult, audit.Summary) {
+	t.Helper()
+	out := map[string]audit.BagResult{}
+	sum, err := w.aud.Run(context.Background(), sel, func(r audit.BagResult) { out[r.Bag] = r })
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out, sum
+}
+
+func get(t *testing.T, st storage.Store, key string) []byte {
+	rc, err := st.Get(context.Background(), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	b, _ := io.ReadAll(rc)
+	return b
+}
+
+func putRaw(t *testing.T, st storage.Store, key string, b []byte) {
+	if err := st.Put(context.Background(), key, bytes.NewReader(b), int64(len(b)), storage.PutOptions{}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// faultSuite corrupts stored bags through the store's own API (what an
+// operator error, a bad disk or an attacker could do) and checks that the
+// audit finds each with the right problem class, one alert each, and that a
+// repeat audit adds no duplicate alert.
+func faultSuite(t *testing.T, st storage.Store) {
+	w := newWorld(t, st, 7)
+	ctx := context.Background()
+	// A clean audit first: everything intact, nothing alerted.
+	res, sum := w.run(t, audit.Selection{All: true})
+	if sum.Damaged != 0 || sum.Errors != 0 || len(res) != 7 {
+		t.Fatalf("clean audit: %+v %+v", sum, res)
+	}
+	page := func(bag string) string {
+		for oi, err := range st.List(ctx, bag+"/data/") {
+			if err != nil {
+				t.Fatal(err)
+			}
+			return oi.Key
+		}
+		t.Fatal("no payload")
+		return ""
+	}
+	b := w.bags
+	flipped := page(b[1])
+	body := get(t, st, flipped)
+	body[len(body)/2] ^= 0x01
+	putRaw(t, st, flipped, body) // one byte flipped
+	truncated := page(b[2])
+	putRaw(t, st, truncated, get(t, st, truncated)[:10])
+	deleted := page(b[3])
+	st.Delete(ctx, deleted)
+	putRaw(t, st, b[4]+"/data/original/smuggled.exe", []byte("MZ"))
+	manifest := b[5] + "/manifest-sha256.txt"
+	putRaw(t, st, manifest, append(get(t, st, manifest), []byte("0000 data/x\n")...))
+
+	want := map[string]struct{ class, key string }{
+		b[1]: {audit.Altered, strings.TrimPrefix(flipped, b[1]+"/")},
+		b[2]: {audit.Truncated, strings.TrimPrefix(truncated, b[2]+"/")},
+		b[3]: {audit.Missing, strings.TrimPrefix(deleted, b[3]+"/")},
+		b[4]: {audit.Unexpected, "data/original/smuggled.exe"},
+		b[5]: {audit.TagAltered, "manifest-sha256.txt"},
+	}
+	for round := 0; round < 2; round++ {
+		res, sum = w.run(t, audit.Selection{All: true})
+		for bag, r := range res {
+			wnt, bad := want[bag]
+			switch {
+			case !bad && r.Status != audit.Intact:
+				t.Errorf("round %d: intact bag %s reported %+v", round, bag, r)
+			case bad && (r.Status != audit.Damaged || len(r.Problems) != 1 || r.Problems[0].Class != wnt.class || r.Problems[0].Key != wnt.key):
+				t.Errorf("round %d: bag %s: %+v, want one %s of %s", round, bag, r, wnt.class, wnt.key)
+			}
+		}
+		alerts, _ := w.cat.Alerts(ctx, "", catalog.AlertOpen)
+		if len(alerts) != 5 {
+			t.Errorf("round %d: %d open alerts, want 5 (one per problem, no duplicates)", round, len(alerts))
+		}
+	}
+	w.hook.mu.Lock()
+	if len(w.hook.msgs) != 1 || len(w.hook.msgs[0].Alerts) != 5 {
+		t.Errorf("webhook: %d messages %+v, want one message with 5 alerts", len(w.hook.msgs), w.hook.msgs)
+	}
+	w.hook.mu.Unlock()
+
+	// Triage: acknowledge, resolve; a resolved alert reopens if the problem comes back.
+	alerts, _ := w.cat.Alerts(ctx, b[1])
+	a := alerts[0]
+	if _, err := w.cat.ChangeAlert(ctx, a.ID, catalog.AlertAcknowledged, "ana", "looking", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.cat.ChangeAlert(ctx, a.ID, catalog.AlertResolved, "ana", "restored from tape", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.cat.ChangeAlert(ctx, a.ID, catalog.AlertAcknowledged, "ana", "", time.Now()); err == nil {
+		t.Error("resolved → acknowledged allowed")
+	}
+	w.run(t, audit.Selection{Bag: b[1]})
+	a, _ = w.cat.Alert(ctx, a.ID)
+	if a.State != catalog.AlertOpen || len(a.Changes) != 4 {
+		t.Errorf("alert after the problem came back: %s, %d changes", a.State, len(a.Changes))
+	}
+	// Every check is a fixity-check event in the bag's history.
+	evs, _ := w.cat.BagEvents(ctx, b[1])
+	n := 0
+	for _, e := range evs {
+		if e.Type == "fixity check" {
+			n++
+		}
+	}
+	if n < 3*len(evs)/4 && n < 10 {
+		t.Errorf("%d fixity events of %d", n, len(evs))
+	}
+}
+
+func TestFaultsLocal(t *testing.T) {
+	st, err := local.New(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	faultSuite(t, st)
+}
+
+func TestFaultsMinIO(t *testing.T) {
+	srv := s3test.Start(t, "minio")
+	srv.Env(t)
+	no := false
+	st, err := storage.Open(context.Background(), storage.Config{URL: s3test.URL(srv.Bucket(false)),
+		S3: storage.S3Config{Endpoint: srv.Endpoint, Region: "us-east-1", Secure: &no, PathStyle: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	faultSuite(t, st)
+
+	// The store down is an audit error, not corruption.
+	w := newWorld(t, st, 2)
+	srv.Stop()
+	res, sum := w.run(t, audit.Selection{All: true})
+	if sum.Errors != 2 || sum.Damaged != 0 {
+		t.Errorf("store down: %+v %+v", sum, res)
+	}
+	srv.Start()
+}
+
+func TestThrottle(t *testing.T) {
+	st, _ := local.New(t.TempDir())
+	w := newWorld(t, st, 1)
+	big := bytes.Repeat([]byte("strongroom"), 600_000) // 6 MB payload
+	putRaw(t, st, w.bags[0]+"/data/original/book/big.bin", big)
+	w.cat.PutObjects(context.Background(), w.bags[0], append(mustObjects(t, w), catalog.Object{BagID: w.bags[0], Key: "data/original/book/big.bin",
+		Size: int64(len(big)), SHA256: sha(big, bagit.SHA256), SHA512: sha(big, bagit.SHA512)}), time.Now())
+	const limit = 2 << 20
+	w.aud.Cfg.MaxBytesPerSecond = limit
+	start := time.Now()
+	_, sum := w.run(t, audit.Selection{All: true})
+	rate := float64(sum.Bytes) / time.Since(start).Seconds()
+	if rate > limit*1.10 || rate < limit*0.90 {
+		t.Errorf("audit read %.0f B/s with a limit of %d (want within 10%%)", rate, limit)
+	}
+	t.Logf("throttled to %d B/s: measured %.0f B/s over %d bytes", limit, rate, sum.Bytes)
+}
+
+func mustObjects(t *testing.T, w *world) []catalog.Object {
+	objs, err := w.cat.Objects(context.Background(), w.bags[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return objs
+}
+
+func sha(b []byte, a bagit.Algorithm) string {
+	d, _, _ := bagit.Copy(context.Background(), nil, bytes.NewReader(b), []bagit.Algorithm{a})
+	return d[a]
+}
