@@ -171,10 +171,10 @@ func (e *Engine) Step(ctx context.Context, id string) (*catalog.Item, error) {
 	}
 	if err == nil {
 		log.Info("stage done", "next", nextStage[it.Stage], "took", time.Since(start).Round(time.Millisecond))
-		if it.Stage != catalog.StageFail { // a failed item keeps its reason
-			it.LastError = ""
+		if it.Stage != catalog.StageFail { // a failed item keeps its reason and count
+			it.LastError, it.Attempts = "", 0
 		}
-		it.Stage, it.Attempts = nextStage[it.Stage], 0
+		it.Stage = nextStage[it.Stage]
 		return it, e.Catalog.UpdateItem(ctx, it)
 	}
 	it.LastError = err.Error()
