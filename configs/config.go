@@ -20,8 +20,10 @@ import (
 
 	"github.com/strongroom-archive/strongroom/formats/identify"
 	"github.com/strongroom-archive/strongroom/pipeline"
+	"github.com/strongroom-archive/strongroom/pipeline/audit"
 	"github.com/strongroom-archive/strongroom/pipeline/intake"
 	"github.com/strongroom-archive/strongroom/pipeline/queue"
+	"github.com/strongroom-archive/strongroom/pipeline/review"
 	"github.com/strongroom-archive/strongroom/storage"
 )
 
@@ -42,6 +44,8 @@ type Config struct {
 	Pipeline  pipeline.Config    `yaml:"pipeline"`
 	Queue     queue.Config       `yaml:"queue"`
 	Formats   Formats            `yaml:"formats"`
+	Audit     audit.Config       `yaml:"audit"`
+	HTTP      review.Config      `yaml:"http"`
 
 	// Source is the file the config came from ("" for the defaults).
 	Source string `yaml:"-"`
@@ -111,6 +115,10 @@ func (c *Config) resolve(base string) error {
 	abs(&c.DataDir)
 	abs(&c.Intake.DoneDir)
 	abs(&c.Intake.FailedDir)
+	if c.HTTP.TLSCert != "" {
+		abs(&c.HTTP.TLSCert)
+		abs(&c.HTTP.TLSKey)
+	}
 	for i := range c.Intake.HotFolders {
 		abs(&c.Intake.HotFolders[i].Path)
 	}
@@ -138,7 +146,7 @@ func (c *Config) Validate() error {
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		errs = append(errs, fmt.Errorf("log_format %q: want text or json", c.LogFormat))
 	}
-	errs = append(errs, c.Storage.Validate(), c.Intake.Validate(), c.Bag.Validate(), c.Pipeline.Validate(), c.Queue.Validate(), c.Formats.Policy.Validate())
+	errs = append(errs, c.Storage.Validate(), c.Intake.Validate(), c.Bag.Validate(), c.Pipeline.Validate(), c.Queue.Validate(), c.Formats.Policy.Validate(), c.Audit.Validate(), c.HTTP.Validate())
 	return errors.Join(errs...)
 }
 

@@ -21,6 +21,7 @@ import (
 	"github.com/strongroom-archive/strongroom/pipeline"
 	"github.com/strongroom-archive/strongroom/pipeline/catalog"
 	"github.com/strongroom-archive/strongroom/pipeline/queue"
+	"github.com/strongroom-archive/strongroom/pipeline/review"
 	"github.com/strongroom-archive/strongroom/storage"
 	"github.com/strongroom-archive/strongroom/storage/bagit"
 	_ "github.com/strongroom-archive/strongroom/storage/local" // file:// store
@@ -155,7 +156,26 @@ func cmdServe(ctx context.Context, args []string) error {
 	e.log.Info("strongroom serving", "version", version(), "hot_folders", folders, "store", e.cfg.Storage.URL,
 		"data_dir", e.cfg.DataDir, "done_dir", e.cfg.Intake.DoneDir, "failed_dir", e.cfg.Intake.FailedDir)
 	d := &pipeline.Daemon{Engine: e.engine, Queue: q, Intake: e.cfg.Intake}
-	err = d.Run(ctx)
+	aud := newAuditor(e)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errc := make(chan error, 3)
+	go func() { errc <- d.Run(ctx) }()
+	go func() { errc <- aud.Loop(ctx) }()
+	running := 2
+	if e.cfg.HTTP.Listen != "" {
+		rv := &review.Server{Cfg: e.cfg.HTTP, Catalog: e.catalog, AuditCycle: e.cfg.Audit.Cycle, Log: e.log, Now: time.Now,
+			Gauges: review.Gauges{QueueDepth: q.Depth, BytesAudited: aud.BytesRead.Load, AuditFailed: aud.Failures.Load}}
+		go func() { errc <- review.ListenAndServe(ctx, e.cfg.HTTP, rv.Handler(nil), e.log) }()
+		running++
+	}
+	err = <-errc
+	cancel()
+	for range running - 1 {
+		if e2 := <-errc; err == nil {
+			err = e2
+		}
+	}
 	e.log.Info("strongroom stopped")
 	if ctx.Err() != nil {
 		return nil // a signal is a normal way to stop the daemon

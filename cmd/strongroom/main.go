@@ -59,6 +59,9 @@ Usage:
   strongroom bag validate [--quiet] [--fast] PATH
   strongroom bag create [--algorithm sha512,sha256] SRC_DIR DEST_DIR
   strongroom bag store [--config FILE] [--id BAG_ID] BAG_DIR   upload a bag, read it back, validate
+  strongroom audit    [--config FILE] (--bag ID | --all | --due) [--subset n/t]
+                                                 re-read stored bags now; one JSON line per bag
+  strongroom alerts   [--config FILE] list|show|ack|resolve   triage what audits found
   strongroom fixity   FILE...                    SHA-256 and SHA-512 of each file, in one read
   strongroom config   [--config FILE]            print the effective configuration
   strongroom version
@@ -107,6 +110,10 @@ func run(ctx context.Context, args []string) error {
 		return cmdConfig(ctx, rest)
 	case "fixity":
 		return cmdFixity(ctx, rest)
+	case "audit":
+		return cmdAudit(ctx, rest)
+	case "alerts":
+		return cmdAlerts(ctx, rest)
 	case "version", "--version":
 		fmt.Println("strongroom", version())
 		return nil

@@ -233,3 +233,69 @@ func lastLines(s string, n int) string {
 	}
 	return strings.Join(lines, "\n")
 }
+
+// TestAuditAndAlertsCLI: the contract our checks use. audit --all exits 0
+// when every bag is intact and non-zero otherwise; alerts list prints one
+// line per open alert naming the bag.
+func TestAuditAndAlertsCLI(t *testing.T) {
+	dir := t.TempDir()
+	cfg := writeConfig(t, dir, "")
+	var paths []string
+	for i := range 3 {
+		p := filepath.Join(dir, "in", fmt.Sprintf("p%d.png", i))
+		pngFile(t, p, 10+i, 10)
+		paths = append(paths, p)
+	}
+	out, _, code := runBin(t, dir, append([]string{"ingest", "--config", cfg}, paths...)...)
+	if code != 0 {
+		t.Fatalf("ingest: %d %s", code, out)
+	}
+	var bags []string
+	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+		var il ingestLine
+		json.Unmarshal([]byte(l), &il)
+		bags = append(bags, il.Bag)
+	}
+	if out, errs, code := runBin(t, dir, "audit", "--config", cfg, "--all"); code != 0 || strings.Count(out, `"status":"intact"`) != 3 {
+		t.Fatalf("audit of intact bags: %d\n%s\n%s", code, out, errs)
+	}
+	if out, _, _ := runBin(t, dir, "alerts", "--config", cfg, "list"); out != "" {
+		t.Errorf("alerts before damage: %q", out)
+	}
+	pages, _ := filepath.Glob(filepath.Join(dir, "store", bags[1], "data", "original", "*.png"))
+	if len(pages) != 1 {
+		t.Fatalf("bag %s holds %v", bags[1], pages)
+	}
+	victim := pages[0]
+	b, _ := os.ReadFile(victim)
+	b[len(b)/2] ^= 0xff // one byte flipped: same size, other bytes
+	os.WriteFile(victim, b, 0o644)
+	out, errs, code := runBin(t, dir, "audit", "--config", cfg, "--all")
+	if code != exitFailed || !strings.Contains(out, `"status":"damaged"`) || !strings.Contains(errs, "damaged") {
+		t.Fatalf("audit of a damaged bag: %d\n%s\n%s", code, out, errs)
+	}
+	list, _, _ := runBin(t, dir, "alerts", "--config", cfg, "list")
+	lines := strings.Split(strings.TrimSpace(list), "\n")
+	if len(lines) != 1 || !strings.Contains(lines[0], bags[1]) || !strings.Contains(lines[0], "altered") {
+		t.Fatalf("alerts list: %q", list)
+	}
+	id := strings.Fields(lines[0])[0]
+	if _, errs, code := runBin(t, dir, "alerts", "--config", cfg, "ack", id, "--note", "looking", "--by", "ana"); code != 0 {
+		t.Fatalf("ack: %d %s", code, errs)
+	}
+	if out, _, code := runBin(t, dir, "alerts", "--config", cfg, "resolve", id, "--note", "restored"); code != 0 || !strings.Contains(out, `"State": "resolved"`) {
+		t.Fatalf("resolve: %d %s", code, out)
+	}
+	if out, _, _ := runBin(t, dir, "alerts", "--config", cfg, "list"); out != "" {
+		t.Errorf("open alerts after resolving: %q", out)
+	}
+	if _, _, code := runBin(t, dir, "audit", "--config", cfg, "--bag", bags[0]); code != 0 {
+		t.Errorf("audit of an intact bag: %d", code)
+	}
+	if _, _, code := runBin(t, dir, "audit", "--config", cfg, "--bag", "no-such-bag"); code != exitUsage {
+		t.Errorf("audit of an unknown bag: %d", code)
+	}
+	if out, _, code := runBin(t, dir, "audit", "--config", cfg, "--all", "--subset", "1/1"); code != exitFailed || strings.Count(out, "\n") != 3 {
+		t.Errorf("subset 1/1: %d %s", code, out)
+	}
+}

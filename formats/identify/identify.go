@@ -30,29 +30,30 @@ type Result struct {
 // Known reports whether Siegfried matched a PRONOM format.
 func (r Result) Known() bool { return r.PUID != "" && r.PUID != "UNKNOWN" }
 
-// Identifier wraps a loaded Siegfried. Loading the embedded signatures takes
-// a moment, so one Identifier is made per process and shared; Siegfried's
-// buffers are pooled and safe for concurrent use.
-type Identifier struct {
-	sf *siegfried.Siegfried
-}
+// Identifier wraps Siegfried. Loading the embedded signatures takes a
+// few hundred milliseconds, so it happens once per process, on first use
+// (commands that identify nothing never pay for it); Siegfried's buffers are
+// pooled and safe for concurrent use.
+type Identifier struct{}
 
 var (
 	loadOnce sync.Once
-	shared   *Identifier
+	sf       *siegfried.Siegfried
 )
 
-// New returns the process-wide Identifier.
-func New() *Identifier {
-	loadOnce.Do(func() { shared = &Identifier{sf: static.New()} })
-	return shared
+// New returns an Identifier.
+func New() *Identifier { return &Identifier{} }
+
+func (*Identifier) load() *siegfried.Siegfried {
+	loadOnce.Do(func() { sf = static.New() })
+	return sf
 }
 
 // Signature names the signature set, for reports and PREMIS agents.
 func (id *Identifier) Signature() string {
 	v := config.Version()
 	s := fmt.Sprintf("siegfried %d.%d.%d", v[0], v[1], v[2])
-	for _, d := range id.sf.Identifiers() {
+	for _, d := range id.load().Identifiers() {
 		s += "; " + d[0] + ": " + d[1]
 	}
 	return s
@@ -83,7 +84,7 @@ func (id *Identifier) Reader(ctx context.Context, r io.Reader, name string) (Res
 	if err := ctx.Err(); err != nil {
 		return Result{}, err
 	}
-	ids, err := id.sf.Identify(r, name, "")
+	ids, err := id.load().Identify(r, name, "")
 	if err != nil && len(ids) == 0 {
 		return Result{}, fmt.Errorf("identify %s: %w", name, err)
 	}
@@ -91,7 +92,7 @@ func (id *Identifier) Reader(ctx context.Context, r io.Reader, name string) (Res
 		return Result{PUID: "UNKNOWN"}, nil
 	}
 	res := Result{}
-	for _, kv := range id.sf.Label(ids[0]) {
+	for _, kv := range id.load().Label(ids[0]) {
 		switch kv[0] {
 		case "id":
 			res.PUID = kv[1]

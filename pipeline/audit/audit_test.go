@@ -94,7 +94,8 @@ func newWorld(t *testing.T, st storage.Store, n int) *world {
 	}))
 	t.Cleanup(srv.Close)
 	hook := audit.Webhook{URL: srv.URL, Secret: "hook-secret"}
-	w.aud = &audit.Auditor{Cfg: audit.Config{Cycle: 90 * 24 * time.Hour, Interval: time.Hour, Concurrency: 2, Webhook: hook},
+	w.aud = &audit.Auditor{Cfg: audit.Config{Cycle: 90 * 24 * time.Hour, Interval: time.Hour, Concurrency: 2, Webhook: hook,
+		Algorithms: []bagit.Algorithm{bagit.SHA256, bagit.SHA512}},
 		Catalog: cat, Store: st, Agent: "strongroom/test", Log: quiet(), Now: time.Now,
 		Notify: hook.Notifier(srv.Client(), 3, 10*time.Millisecond)}
 	return w

@@ -1,0 +1,162 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"os/user"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/strongroom-archive/strongroom/pipeline/audit"
+	"github.com/strongroom-archive/strongroom/pipeline/catalog"
+)
+
+func newAuditor(e *env) *audit.Auditor {
+	a := &audit.Auditor{Cfg: e.cfg.Audit, Catalog: e.catalog, Store: e.engine.Store, Agent: e.engine.Agent, Log: e.log, Now: time.Now}
+	if w := e.cfg.Audit.Webhook; w.URL != "" {
+		a.Notify = w.Notifier(&http.Client{Timeout: 30 * time.Second}, 5, 2*time.Second)
+	}
+	return a
+}
+
+func cmdAudit(ctx context.Context, args []string) error {
+	fs := newFlags("audit", "[--config FILE] (--bag ID | --all | --due) [--subset n/t]", `Re-reads stored bags now and compares every byte with the digests recorded
+when they were stored and with the store's own checksums. Prints one JSON
+line per bag (status intact, damaged or error, with the problems). New
+problems become alerts; the webhook gets one message for the run.
+
+Exit codes: 0 every bag intact; 1 damage found; 3 the audit could not
+finish (the store unreachable or refusing: not corruption); 2 usage.`)
+	configPath := fs.String("config", "", "config file (default: the embedded defaults)")
+	bag := fs.String("bag", "", "audit this bag")
+	all := fs.Bool("all", false, "audit every bag")
+	due := fs.Bool("due", false, "audit bags with an object not re-read within audit.cycle")
+	subsetFlag := fs.String("subset", "", "n/t: audit the n-th of t parts of the selected bags")
+	if err := parse(fs, args); err != nil {
+		return helpOK(err)
+	}
+	picked := 0
+	for _, b := range []bool{*bag != "", *all, *due} {
+		if b {
+			picked++
+		}
+	}
+	if picked != 1 || fs.NArg() > 0 {
+		return usageError{errors.New("audit: give exactly one of --bag ID, --all, --due")}
+	}
+	sel := audit.Selection{Bag: *bag, All: *all, Due: *due}
+	if *subsetFlag != "" {
+		n, t, ok := strings.Cut(*subsetFlag, "/")
+		sel.SubsetN, _ = strconv.Atoi(n)
+		sel.SubsetT, _ = strconv.Atoi(t)
+		if !ok || sel.SubsetT < 1 || sel.SubsetN < 1 || sel.SubsetN > sel.SubsetT {
+			return usageError{fmt.Errorf("audit: --subset %q: want n/t with 1 <= n <= t", *subsetFlag)}
+		}
+	}
+	e, err := openEnv(ctx, *configPath)
+	if err != nil {
+		return err
+	}
+	defer e.Close()
+	enc := json.NewEncoder(os.Stdout)
+	sum, err := newAuditor(e).Run(ctx, sel, func(r audit.BagResult) { enc.Encode(r) })
+	switch {
+	case errors.Is(err, catalog.ErrNotFound):
+		return usageError{err}
+	case err != nil:
+		return err
+	case sum.Damaged > 0:
+		return failedError{fmt.Errorf("audit: %d of %d bags damaged (%d new alerts)", sum.Damaged, sum.Bags, sum.NewAlert)}
+	case sum.Errors > 0:
+		return fmt.Errorf("audit: %d of %d bags could not be audited (the store did not answer); no damage found in the rest", sum.Errors, sum.Bags)
+	}
+	return nil
+}
+
+func cmdAlerts(ctx context.Context, args []string) error {
+	fs := newFlags("alerts", "[--config FILE] list [--state open|acknowledged|resolved|all] | show ID | ack ID [--note N] | resolve ID [--note N]",
+		"Lists and triages the alerts that audits raise. list prints one line per alert:\nid, state, bag, problem, file, detail (tab-separated).")
+	configPath := fs.String("config", "", "config file (default: the embedded defaults)")
+	if err := parse(fs, args); err != nil {
+		return helpOK(err)
+	}
+	if fs.NArg() == 0 {
+		return usageError{errors.New("alerts: want list, show, ack or resolve")}
+	}
+	verb, rest := fs.Arg(0), fs.Args()[1:]
+	sub := newFlags("alerts "+verb, "", "")
+	state := sub.String("state", "open", "list: open, acknowledged, resolved, active or all")
+	note := sub.String("note", "", "ack/resolve: why")
+	who := sub.String("by", currentUser(), "ack/resolve: who (recorded with the change)")
+	// The alert id may come before or after the flags.
+	var id string
+	if len(rest) > 0 && !strings.HasPrefix(rest[0], "-") {
+		id, rest = rest[0], rest[1:]
+	}
+	if err := parse(sub, rest); err != nil {
+		return helpOK(err)
+	}
+	if id == "" && sub.NArg() > 0 {
+		id = sub.Arg(0)
+	}
+	e, err := openEnv(ctx, *configPath)
+	if err != nil {
+		return err
+	}
+	defer e.Close()
+	switch verb {
+	case "list":
+		var states []string
+		switch *state {
+		case "all":
+		case "active":
+			states = []string{catalog.AlertOpen, catalog.AlertAcknowledged}
+		default:
+			states = []string{*state}
+		}
+		alerts, err := e.catalog.Alerts(ctx, "", states...)
+		if err != nil {
+			return err
+		}
+		for _, a := range alerts {
+			fmt.Printf("%d\t%s\t%s\t%s\t%s\t%s\n", a.ID, a.State, a.BagID, a.Problem, a.Key, a.Detail)
+		}
+		return nil
+	case "show", "ack", "resolve":
+		n, err := strconv.ParseInt(id, 10, 64)
+		if err != nil {
+			return usageError{fmt.Errorf("alerts %s: want an alert id, got %q", verb, id)}
+		}
+		var a *catalog.Alert
+		switch verb {
+		case "show":
+			a, err = e.catalog.Alert(ctx, n)
+		case "ack":
+			a, err = e.catalog.ChangeAlert(ctx, n, catalog.AlertAcknowledged, *who, *note, time.Now())
+		case "resolve":
+			a, err = e.catalog.ChangeAlert(ctx, n, catalog.AlertResolved, *who, *note, time.Now())
+		}
+		if errors.Is(err, catalog.ErrNotFound) || errors.Is(err, catalog.ErrBadTransition) {
+			return failedError{err}
+		}
+		if err != nil {
+			return err
+		}
+		enc := json.NewEncoder(os.Stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(a)
+	}
+	return usageError{fmt.Errorf("alerts: unknown command %q", verb)}
+}
+
+func currentUser() string {
+	if u, err := user.Current(); err == nil {
+		return u.Username
+	}
+	return "cli"
+}

@@ -1,0 +1,162 @@
+package review
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// webDriver speaks just enough of the W3C WebDriver protocol to drive a
+// real headless Chromium through chromedriver (both Debian packages).
+type webDriver struct {
+	t       *testing.T
+	base    string
+	session string
+}
+
+const elementKey = "element-6066-11e4-a52e-4f735466cecf"
+
+func (d *webDriver) do(method, path string, body any) map[string]any {
+	d.t.Helper()
+	var r io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		r = bytes.NewReader(b)
+	}
+	req, _ := http.NewRequest(method, d.base+path, r)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		d.t.Fatalf("webdriver %s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	json.NewDecoder(resp.Body).Decode(&out)
+	if resp.StatusCode != 200 {
+		d.t.Fatalf("webdriver %s %s: %d %v", method, path, resp.StatusCode, out)
+	}
+	return out
+}
+
+func (d *webDriver) s(path string) string { return "/session/" + d.session + path }
+
+func (d *webDriver) open(u string) { d.do("POST", d.s("/url"), map[string]any{"url": u}) }
+
+func (d *webDriver) find(css string) string {
+	d.t.Helper()
+	v := d.do("POST", d.s("/element"), map[string]any{"using": "css selector", "value": css})["value"].(map[string]any)
+	return v[elementKey].(string)
+}
+
+func (d *webDriver) typeInto(css, text string) {
+	d.do("POST", d.s("/element/"+d.find(css)+"/value"), map[string]any{"text": text})
+}
+
+func (d *webDriver) click(css string) {
+	d.do("POST", d.s("/element/"+d.find(css)+"/click"), map[string]any{})
+}
+
+func (d *webDriver) text(css string) string {
+	return d.do("GET", d.s("/element/"+d.find(css)+"/text"), nil)["value"].(string)
+}
+
+func (d *webDriver) source() string { return d.do("GET", d.s("/source"), nil)["value"].(string) }
+
+func (d *webDriver) screenshot(path string) {
+	raw, _ := base64.StdEncoding.DecodeString(d.do("GET", d.s("/screenshot"), nil)["value"].(string))
+	if err := os.WriteFile(path, raw, 0o644); err != nil {
+		d.t.Fatal(err)
+	}
+}
+
+func startBrowser(t *testing.T) *webDriver {
+	t.Helper()
+	driver, _ := exec.LookPath("chromedriver")
+	browser, _ := exec.LookPath("chromium")
+	if driver == "" || browser == "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("chromium and chromium-driver are not installed (scripts/deps installs them)")
+		}
+		t.Skip("chromium/chromedriver not installed")
+	}
+	l, _ := net.Listen("tcp", "127.0.0.1:0")
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	cmd := exec.Command(driver, fmt.Sprintf("--port=%d", port))
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	d := &webDriver{t: t, base: fmt.Sprintf("http://127.0.0.1:%d", port)}
+	for deadline := time.Now().Add(20 * time.Second); ; {
+		if resp, err := http.Get(d.base + "/status"); err == nil {
+			resp.Body.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("chromedriver did not start")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	args := []string{"--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic", "--no-first-run",
+		"--disable-background-networking", "--disable-component-update", "--disable-sync", "--window-size=1280,1000",
+		"--user-data-dir=" + t.TempDir()}
+	v := d.do("POST", "/session", map[string]any{"capabilities": map[string]any{"alwaysMatch": map[string]any{
+		"browserName": "chrome", "goog:chromeOptions": map[string]any{"binary": browser, "args": args}}}})["value"].(map[string]any)
+	d.session = v["sessionId"].(string)
+	t.Cleanup(func() { http.DefaultClient.Do(mustReq("DELETE", d.base+d.s(""))) })
+	return d
+}
+
+func mustReq(method, u string) *http.Request { r, _ := http.NewRequest(method, u, nil); return r }
+
+// TestReviewPageInBrowser: a reviewer signs in, sees the alert, acknowledges
+// it with a note, and sees its state change, in a real headless Chromium.
+// STRONGROOM_SCREENSHOTS=DIR keeps the screenshots.
+func TestReviewPageInBrowser(t *testing.T) {
+	srv, _ := newServer(t)
+	d := startBrowser(t)
+	shots := os.Getenv("STRONGROOM_SCREENSHOTS")
+	if shots == "" {
+		shots = t.TempDir()
+	}
+	d.open(srv.URL + "/alerts")
+	if !strings.Contains(d.source(), "Sign in with your strongroom API token") {
+		t.Fatal("not sent to sign in")
+	}
+	d.typeInto("input[name=token]", "reviewer-token")
+	d.click("form.login button[type=submit]")
+	if got := d.text("#open-alerts"); got != "1" {
+		t.Fatalf("overview shows %q open alerts", got)
+	}
+	d.screenshot(filepath.Join(shots, "overview.png"))
+	d.open(srv.URL + "/alerts")
+	if got := d.text("#alert-1 .badge"); got != "open" {
+		t.Fatalf("alert state shown: %q", got)
+	}
+	d.typeInto("form[action='/alerts/1/ack'] input[name=note]", "checking the tape copy")
+	d.screenshot(filepath.Join(shots, "alerts.png"))
+	d.click("form[action='/alerts/1/ack'] button")
+	if got := d.text("#alert-1 .badge"); got != "acknowledged" {
+		t.Fatalf("after acknowledging, the page shows %q", got)
+	}
+	d.open(srv.URL + "/alerts/1")
+	if src := d.source(); !strings.Contains(src, "checking the tape copy") || !strings.Contains(src, "ana") {
+		t.Error("the alert's history lacks who and the note")
+	}
+	d.open(srv.URL + "/bags/bag-1")
+	d.screenshot(filepath.Join(shots, "bag.png"))
+	if !strings.Contains(d.source(), "p001.tif") {
+		t.Error("bag page lacks its files")
+	}
+}

@@ -1,0 +1,290 @@
+// Package review is the HTTP side of strongroom for preservation staff: a
+// JSON API for alerts, bags, items, events and audit status, a server-side
+// web page (templates and styles embedded in the binary) to triage alerts
+// and read each bag's history, health checks and Prometheus metrics.
+//
+// Every API call needs a bearer token; the page needs a login with one and
+// then uses a session cookie, with a CSRF token in every form. Tokens are
+// configured as SHA-256 hashes, with a role: "read" may look, "reviewer"
+// may also acknowledge and resolve alerts.
+package review
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/strongroom-archive/strongroom/pipeline/catalog"
+)
+
+// Roles.
+const (
+	RoleRead     = "read"
+	RoleReviewer = "reviewer"
+)
+
+// Token is one API credential: the hex SHA-256 of the token, never the
+// token itself.
+type Token struct {
+	Name        string `yaml:"name"`
+	TokenSHA256 string `yaml:"token_sha256"`
+	Role        string `yaml:"role"`
+}
+
+// Config configures the HTTP server.
+type Config struct {
+	// Listen is the address of the API and the page (and the push API);
+	// empty: no HTTP server.
+	Listen     string        `yaml:"listen"`
+	TLSCert    string        `yaml:"tls_cert"`
+	TLSKey     string        `yaml:"tls_key"`
+	Tokens     []Token       `yaml:"tokens"`
+	SessionTTL time.Duration `yaml:"session_ttl"`
+}
+
+// Validate checks the configuration.
+func (c Config) Validate() error {
+	var errs []error
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		errs = append(errs, errors.New("http.tls_cert and http.tls_key go together"))
+	}
+	if c.SessionTTL <= 0 {
+		errs = append(errs, fmt.Errorf("http.session_ttl %s: must be positive", c.SessionTTL))
+	}
+	seen := map[string]bool{}
+	for i, t := range c.Tokens {
+		if b, err := hex.DecodeString(t.TokenSHA256); err != nil || len(b) != sha256.Size {
+			errs = append(errs, fmt.Errorf("http.tokens[%d] (%s): token_sha256 must be 64 hex digits (sha256sum of the token)", i, t.Name))
+		}
+		if t.Role != RoleRead && t.Role != RoleReviewer {
+			errs = append(errs, fmt.Errorf("http.tokens[%d] (%s): role %q, want read or reviewer", i, t.Name, t.Role))
+		}
+		if t.Name == "" || seen[t.Name] {
+			errs = append(errs, fmt.Errorf("http.tokens[%d]: name %q must be set and unique", i, t.Name))
+		}
+		seen[t.Name] = true
+	}
+	return errors.Join(errs...)
+}
+
+// Catalog is what the review server reads and changes.
+type Catalog interface {
+	Alerts(ctx context.Context, bagID string, states ...string) ([]*catalog.Alert, error)
+	Alert(ctx context.Context, id int64) (*catalog.Alert, error)
+	ChangeAlert(ctx context.Context, id int64, state, who, note string, at time.Time) (*catalog.Alert, error)
+	Bags(ctx context.Context, limit int) ([]catalog.Bag, error)
+	Bag(ctx context.Context, id string) (*catalog.Bag, error)
+	Objects(ctx context.Context, bagID string) ([]catalog.Object, error)
+	BagEvents(ctx context.Context, bagID string) ([]catalog.Event, error)
+	Items(ctx context.Context, limit int) ([]*catalog.Item, error)
+	Item(ctx context.Context, id string) (*catalog.Item, error)
+	Files(ctx context.Context, itemID string) ([]catalog.File, error)
+	Events(ctx context.Context, itemID string) ([]catalog.Event, error)
+	AuditStatus(ctx context.Context, cutoff time.Time) (catalog.AuditStatus, error)
+	Counts(ctx context.Context) (catalog.Counts, error)
+}
+
+// Gauges are live numbers from the rest of the daemon, for /metrics.
+type Gauges struct {
+	QueueDepth   func(context.Context) (uint64, error)
+	BytesAudited func() int64
+	AuditFailed  func() int64
+	PagesOCRed   func() int64
+}
+
+// Server serves the API and the page.
+type Server struct {
+	Cfg        Config
+	Catalog    Catalog
+	AuditCycle time.Duration
+	Gauges     Gauges
+	Log        *slog.Logger
+	Now        func() time.Time
+
+	mu       sync.Mutex
+	sessions map[string]*session
+}
+
+type user struct {
+	Name string
+	Role string
+}
+
+func (u *user) canReview() bool { return u != nil && u.Role == RoleReviewer }
+
+type session struct {
+	user    user
+	csrf    string
+	expires time.Time
+}
+
+// authenticate returns the user whose token this is, comparing hashes in
+// constant time.
+func (s *Server) authenticate(token string) *user {
+	if token == "" {
+		return nil
+	}
+	sum := sha256.Sum256([]byte(token))
+	got := hex.EncodeToString(sum[:])
+	var found *user
+	for _, t := range s.Cfg.Tokens {
+		if subtle.ConstantTimeCompare([]byte(got), []byte(strings.ToLower(t.TokenSHA256))) == 1 {
+			found = &user{Name: t.Name, Role: t.Role}
+		}
+	}
+	return found
+}
+
+func randomToken() string {
+	b := make([]byte, 32)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+const sessionCookie = "strongroom_session"
+
+func (s *Server) newSession(u user) (id string, sess *session) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.sessions == nil {
+		s.sessions = map[string]*session{}
+	}
+	now := s.Now()
+	for k, v := range s.sessions {
+		if now.After(v.expires) {
+			delete(s.sessions, k)
+		}
+	}
+	id = randomToken()
+	sess = &session{user: u, csrf: randomToken(), expires: now.Add(s.Cfg.SessionTTL)}
+	s.sessions[id] = sess
+	return id, sess
+}
+
+func (s *Server) session(r *http.Request) (string, *session) {
+	c, err := r.Cookie(sessionCookie)
+	if err != nil {
+		return "", nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sess := s.sessions[c.Value]
+	if sess == nil || s.Now().After(sess.expires) {
+		return "", nil
+	}
+	return c.Value, sess
+}
+
+func (s *Server) endSession(id string) {
+	s.mu.Lock()
+	delete(s.sessions, id)
+	s.mu.Unlock()
+}
+
+// Handler returns the server's routes. extra mounts more routes (the push
+// API) on the same listener.
+func (s *Server) Handler(extra func(*http.ServeMux)) http.Handler {
+	if s.Now == nil {
+		s.Now = time.Now
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
+	mux.HandleFunc("GET /readyz", s.readyz)
+	mux.HandleFunc("GET /metrics", s.metrics)
+
+	api := func(pattern string, reviewer bool, h func(w http.ResponseWriter, r *http.Request, u *user)) {
+		mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+			u := s.authenticate(strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer "))
+			switch {
+			case u == nil:
+				w.Header().Set("WWW-Authenticate", `Bearer realm="strongroom"`)
+				writeJSON(w, http.StatusUnauthorized, apiError{"a valid bearer token is needed"})
+			case reviewer && !u.canReview():
+				writeJSON(w, http.StatusForbidden, apiError{"the reviewer role is needed"})
+			default:
+				h(w, r, u)
+			}
+		})
+	}
+	api("GET /api/v1/alerts", false, s.apiAlerts)
+	api("GET /api/v1/alerts/{id}", false, s.apiAlert)
+	api("POST /api/v1/alerts/{id}/{action}", true, s.apiChangeAlert)
+	api("GET /api/v1/bags", false, s.apiBags)
+	api("GET /api/v1/bags/{id}", false, s.apiBag)
+	api("GET /api/v1/items", false, s.apiItems)
+	api("GET /api/v1/items/{id}", false, s.apiItem)
+	api("GET /api/v1/events", false, s.apiEvents)
+	api("GET /api/v1/audit", false, s.apiAudit)
+
+	page := func(pattern string, h func(w http.ResponseWriter, r *http.Request, sess *session)) {
+		mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+			_, sess := s.session(r)
+			if sess == nil {
+				http.Redirect(w, r, "/login", http.StatusSeeOther)
+				return
+			}
+			if r.Method == http.MethodPost && subtle.ConstantTimeCompare([]byte(r.PostFormValue("csrf")), []byte(sess.csrf)) != 1 {
+				http.Error(w, "invalid or missing CSRF token: reload the page and try again", http.StatusForbidden)
+				return
+			}
+			h(w, r, sess)
+		})
+	}
+	mux.HandleFunc("GET /login", s.loginPage)
+	mux.HandleFunc("POST /login", s.login)
+	mux.HandleFunc("GET /static/style.css", s.style)
+	page("POST /logout", s.logout)
+	page("GET /{$}", s.overviewPage)
+	page("GET /alerts", s.alertsPage)
+	page("GET /alerts/{id}", s.alertPage)
+	page("POST /alerts/{id}/{action}", s.changeAlertForm)
+	page("GET /bags", s.bagsPage)
+	page("GET /bags/{id}", s.bagPage)
+	if extra != nil {
+		extra(mux)
+	}
+	return securityHeaders(mux)
+}
+
+func securityHeaders(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		w.Header().Set("X-Frame-Options", "DENY")
+		w.Header().Set("Referrer-Policy", "same-origin")
+		w.Header().Set("Content-Security-Policy", "default-src 'self'; form-action 'self'; frame-ancestors 'none'")
+		h.ServeHTTP(w, r)
+	})
+}
+
+// ListenAndServe serves until ctx ends, with TLS when configured.
+func ListenAndServe(ctx context.Context, cfg Config, h http.Handler, log *slog.Logger) error {
+	srv := &http.Server{Addr: cfg.Listen, Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	errc := make(chan error, 1)
+	go func() {
+		var err error
+		if cfg.TLSCert != "" {
+			err = srv.ListenAndServeTLS(cfg.TLSCert, cfg.TLSKey)
+		} else {
+			err = srv.ListenAndServe()
+		}
+		errc <- err
+	}()
+	log.Info("http listening", "addr", cfg.Listen, "tls", cfg.TLSCert != "")
+	select {
+	case err := <-errc:
+		return fmt.Errorf("http: %w", err)
+	case <-ctx.Done():
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		return srv.Shutdown(sctx)
+	}
+}
