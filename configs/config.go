@@ -22,6 +22,7 @@ import (
 	"github.com/strongroom-archive/strongroom/pipeline"
 	"github.com/strongroom-archive/strongroom/pipeline/audit"
 	"github.com/strongroom-archive/strongroom/pipeline/intake"
+	"github.com/strongroom-archive/strongroom/pipeline/push"
 	"github.com/strongroom-archive/strongroom/pipeline/queue"
 	"github.com/strongroom-archive/strongroom/pipeline/review"
 	"github.com/strongroom-archive/strongroom/storage"
@@ -46,6 +47,8 @@ type Config struct {
 	Formats   Formats            `yaml:"formats"`
 	Audit     audit.Config       `yaml:"audit"`
 	HTTP      review.Config      `yaml:"http"`
+	Push      push.Config        `yaml:"push"`
+	Stations  []push.Station     `yaml:"stations"`
 
 	// Source is the file the config came from ("" for the defaults).
 	Source string `yaml:"-"`
@@ -146,7 +149,7 @@ func (c *Config) Validate() error {
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		errs = append(errs, fmt.Errorf("log_format %q: want text or json", c.LogFormat))
 	}
-	errs = append(errs, c.Storage.Validate(), c.Intake.Validate(), c.Bag.Validate(), c.Pipeline.Validate(), c.Queue.Validate(), c.Formats.Policy.Validate(), c.Audit.Validate(), c.HTTP.Validate())
+	errs = append(errs, c.Storage.Validate(), c.Intake.Validate(), c.Bag.Validate(), c.Pipeline.Validate(), c.Queue.Validate(), c.Formats.Policy.Validate(), c.Audit.Validate(), c.HTTP.Validate(), push.Validate(c.Push, c.Stations))
 	return errors.Join(errs...)
 }
 

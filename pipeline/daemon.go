@@ -13,9 +13,19 @@ import (
 	"github.com/strongroom-archive/strongroom/pipeline/queue"
 )
 
-// NewItem records a new item for the file or folder at path, at the first
-// stage. hotFolder is "" for items given on the command line.
-func (e *Engine) NewItem(ctx context.Context, path, hotFolder, kind, release string) (*catalog.Item, error) {
+// ItemSpec describes a new item.
+type ItemSpec struct {
+	Path      string // the file or batch folder
+	HotFolder string // "" for items from the command line or a push
+	Kind      string // file or batch; "" to look
+	Release   string // what to do with the originals once stored
+	// Info adds bag-info.txt fields (a pushing station's name and metadata).
+	Info []catalog.InfoField
+}
+
+// NewItem records a new item at the first stage.
+func (e *Engine) NewItem(ctx context.Context, spec ItemSpec) (*catalog.Item, error) {
+	path, hotFolder, kind, release := spec.Path, spec.HotFolder, spec.Kind, spec.Release
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return nil, err
@@ -27,7 +37,7 @@ func (e *Engine) NewItem(ctx context.Context, path, hotFolder, kind, release str
 		}
 	}
 	it := &catalog.Item{ID: catalog.NewID(e.Now()), Name: filepath.Base(abs), Source: abs, HotFolder: hotFolder,
-		Kind: kind, Release: release, Stage: catalog.StagePrepare}
+		Kind: kind, Release: release, Stage: catalog.StagePrepare, Info: spec.Info}
 	if err := e.Catalog.CreateItem(ctx, it); err != nil {
 		return nil, err
 	}
@@ -63,15 +73,22 @@ func (d *Daemon) Take(ctx context.Context, c intake.Candidate) error {
 	if d.Intake.RemoveOriginals {
 		release = ReleaseDelete
 	}
-	it, err := d.Engine.NewItem(ctx, c.Path, c.HotFolder, c.Kind, release)
+	_, err := d.Submit(ctx, ItemSpec{Path: c.Path, HotFolder: c.HotFolder, Kind: c.Kind, Release: release})
 	if errors.Is(err, catalog.ErrActive) {
 		return nil
 	}
+	return err
+}
+
+// Submit records a new item and hands it to its first stage (hot folders
+// and pushed batches come in this way).
+func (d *Daemon) Submit(ctx context.Context, spec ItemSpec) (*catalog.Item, error) {
+	it, err := d.Engine.NewItem(ctx, spec)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	// If this publish is lost to a crash, Run's reconciliation re-sends it.
-	return d.Queue.Publish(ctx, it.Stage, it.ID)
+	return it, d.Queue.Publish(ctx, it.Stage, it.ID)
 }
 
 // Run re-publishes every unfinished item (the catalog is the truth; the

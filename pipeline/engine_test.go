@@ -98,7 +98,7 @@ func put(t *testing.T, p string, b []byte) string {
 
 func (te *testEnv) ingest(t *testing.T, p string) *catalog.Item {
 	t.Helper()
-	it, err := te.NewItem(context.Background(), p, te.hot, "", ReleaseMove)
+	it, err := te.NewItem(context.Background(), ItemSpec{Path: p, HotFolder: te.hot, Kind: "", Release: ReleaseMove})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -241,7 +241,7 @@ func TestFailedItems(t *testing.T) {
 func TestStepsAreIdempotent(t *testing.T) {
 	te := newTestEnv(t)
 	p := put(t, filepath.Join(te.hot, "page.png"), pngBytes(t, 30, 30))
-	it, err := te.NewItem(context.Background(), p, te.hot, "", ReleaseMove)
+	it, err := te.NewItem(context.Background(), ItemSpec{Path: p, HotFolder: te.hot, Kind: "", Release: ReleaseMove})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -274,7 +274,7 @@ func TestStepsAreIdempotent(t *testing.T) {
 	if count[EvIngestion] != 1 || count[EvReplication] != 1 || count[EvDigest] != 1 {
 		t.Errorf("events after re-runs: %v", count)
 	}
-	if _, err := te.NewItem(ctx, filepath.Join(te.done, "page.png"), "", "", ReleaseKeep); err != nil {
+	if _, err := te.NewItem(ctx, ItemSpec{Path: filepath.Join(te.done, "page.png"), Release: ReleaseKeep}); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -282,10 +282,10 @@ func TestStepsAreIdempotent(t *testing.T) {
 func TestNotTakenTwice(t *testing.T) {
 	te := newTestEnv(t)
 	p := put(t, filepath.Join(te.hot, "page.png"), pngBytes(t, 30, 30))
-	if _, err := te.NewItem(context.Background(), p, te.hot, "", ReleaseMove); err != nil {
+	if _, err := te.NewItem(context.Background(), ItemSpec{Path: p, HotFolder: te.hot, Kind: "", Release: ReleaseMove}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := te.NewItem(context.Background(), p, te.hot, "", ReleaseMove); err == nil {
+	if _, err := te.NewItem(context.Background(), ItemSpec{Path: p, HotFolder: te.hot, Kind: "", Release: ReleaseMove}); err == nil {
 		t.Fatal("the same source was taken twice")
 	}
 }

@@ -193,6 +193,9 @@ func (e *Engine) prepare(ctx context.Context, it *catalog.Item, log *slog.Logger
 	}
 	w.Info.Add("Internal-Sender-Identifier", sender)
 	w.Info.Add("Internal-Sender-Description", "strongroom item "+it.ID)
+	for _, f := range it.Info {
+		w.Info.Add(f.Label, f.Value)
+	}
 	for _, f := range files {
 		d, _, err := w.AddPayloadFile(ctx, f.Path, f.Source)
 		if err != nil {

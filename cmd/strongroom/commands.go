@@ -20,6 +20,7 @@ import (
 	"github.com/strongroom-archive/strongroom/formats/identify"
 	"github.com/strongroom-archive/strongroom/pipeline"
 	"github.com/strongroom-archive/strongroom/pipeline/catalog"
+	"github.com/strongroom-archive/strongroom/pipeline/push"
 	"github.com/strongroom-archive/strongroom/pipeline/queue"
 	"github.com/strongroom-archive/strongroom/pipeline/review"
 	"github.com/strongroom-archive/strongroom/storage"
@@ -166,8 +167,11 @@ func cmdServe(ctx context.Context, args []string) error {
 	if e.cfg.HTTP.Listen != "" {
 		rv := &review.Server{Cfg: e.cfg.HTTP, Catalog: e.catalog, AuditCycle: e.cfg.Audit.Cycle, Log: e.log, Now: time.Now,
 			Gauges: review.Gauges{QueueDepth: q.Depth, BytesAudited: aud.BytesRead.Load, AuditFailed: aud.Failures.Load}}
-		go func() { errc <- review.ListenAndServe(ctx, e.cfg.HTTP, rv.Handler(nil), e.log) }()
-		running++
+		ps := &push.Server{Cfg: e.cfg.Push, Stations: e.cfg.Stations, Catalog: e.catalog, Staging: filepath.Join(e.cfg.DataDir, "push"),
+			Submit: d.Submit, Log: e.log, Now: time.Now}
+		go func() { errc <- review.ListenAndServe(ctx, e.cfg.HTTP, rv.Handler(ps.Mount), e.log) }()
+		go func() { errc <- ps.Janitor(ctx, time.Minute) }()
+		running += 2
 	}
 	err = <-errc
 	cancel()
@@ -252,7 +256,7 @@ func cmdIngest(ctx context.Context, args []string) error {
 }
 
 func ingestOne(ctx context.Context, eng *pipeline.Engine, p string) ingestLine {
-	it, err := eng.NewItem(ctx, p, "", "", pipeline.ReleaseKeep)
+	it, err := eng.NewItem(ctx, pipeline.ItemSpec{Path: p, HotFolder: "", Kind: "", Release: pipeline.ReleaseKeep})
 	if err != nil {
 		return ingestLine{Item: p, Status: "failed", Reason: err.Error()}
 	}

@@ -62,6 +62,8 @@ Usage:
   strongroom audit    [--config FILE] (--bag ID | --all | --due) [--subset n/t]
                                                  re-read stored bags now; one JSON line per bag
   strongroom alerts   [--config FILE] list|show|ack|resolve   triage what audits found
+  strongroom push     --server URL --token-file FILE [--meta k=v] [--wait] DIR
+                                                 push a batch from a scanner station
   strongroom fixity   FILE...                    SHA-256 and SHA-512 of each file, in one read
   strongroom config   [--config FILE]            print the effective configuration
   strongroom version
@@ -112,6 +114,8 @@ func run(ctx context.Context, args []string) error {
 		return cmdFixity(ctx, rest)
 	case "audit":
 		return cmdAudit(ctx, rest)
+	case "push":
+		return cmdPush(ctx, rest)
 	case "alerts":
 		return cmdAlerts(ctx, rest)
 	case "version", "--version":

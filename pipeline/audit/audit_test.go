@@ -72,7 +72,7 @@ func newWorld(t *testing.T, st storage.Store, n int) *world {
 		} else {
 			writePNG(t, p, 50+i)
 		}
-		it, err := eng.NewItem(context.Background(), p, "", "", pipeline.ReleaseKeep)
+		it, err := eng.NewItem(context.Background(), pipeline.ItemSpec{Path: p, HotFolder: "", Kind: "", Release: pipeline.ReleaseKeep})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -9,6 +9,7 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -42,8 +43,15 @@ type Item struct {
 	LastError string // the last error, or the reason it failed
 	FailStage string // the stage that failed, for the reason file
 	BagID     string
+	Info      []InfoField // extra bag-info.txt fields, in order
 	Created   time.Time
 	Updated   time.Time
+}
+
+// InfoField is a bag-info.txt field an item brings with it.
+type InfoField struct {
+	Label string `json:"label"`
+	Value string `json:"value"`
 }
 
 // File is one original file of an item.
@@ -109,7 +117,7 @@ CREATE TABLE IF NOT EXISTS items (
 	id TEXT PRIMARY KEY, name TEXT NOT NULL, source TEXT NOT NULL, hot_folder TEXT NOT NULL,
 	kind TEXT NOT NULL, release TEXT NOT NULL, stage TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,
 	last_error TEXT NOT NULL DEFAULT '', fail_stage TEXT NOT NULL DEFAULT '', bag_id TEXT NOT NULL DEFAULT '',
-	created TEXT NOT NULL, updated TEXT NOT NULL);
+	info TEXT NOT NULL DEFAULT 'null', created TEXT NOT NULL, updated TEXT NOT NULL);
 CREATE UNIQUE INDEX IF NOT EXISTS items_active_source ON items(source) WHERE stage NOT IN ('done', 'failed');
 CREATE INDEX IF NOT EXISTS items_stage ON items(stage);
 CREATE TABLE IF NOT EXISTS files (
@@ -137,7 +145,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	}
 	// One writer at a time is SQLite's model; a small pool serves readers.
 	db.SetMaxOpenConns(4)
-	if _, err := db.ExecContext(ctx, schema+auditSchema); err != nil {
+	if _, err := db.ExecContext(ctx, schema+auditSchema+batchSchema); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("catalog: create schema in %s: %w", path, err)
 	}
@@ -160,9 +168,13 @@ func parseTS(s string) time.Time {
 func (c *DB) CreateItem(ctx context.Context, it *Item) error {
 	now := time.Now()
 	it.Created, it.Updated = now, now
-	_, err := c.db.ExecContext(ctx, `INSERT INTO items (id, name, source, hot_folder, kind, release, stage, attempts, last_error, fail_stage, bag_id, created, updated)
-		VALUES (?, ?, ?, ?, ?, ?, ?, 0, '', '', ?, ?, ?)`,
-		it.ID, it.Name, it.Source, it.HotFolder, it.Kind, it.Release, it.Stage, it.BagID, ts(now), ts(now))
+	info, err := json.Marshal(it.Info)
+	if err != nil {
+		return err
+	}
+	_, err = c.db.ExecContext(ctx, `INSERT INTO items (id, name, source, hot_folder, kind, release, stage, attempts, last_error, fail_stage, bag_id, info, created, updated)
+		VALUES (?, ?, ?, ?, ?, ?, ?, 0, '', '', ?, ?, ?, ?)`,
+		it.ID, it.Name, it.Source, it.HotFolder, it.Kind, it.Release, it.Stage, it.BagID, string(info), ts(now), ts(now))
 	if err != nil {
 		if existing, e2 := c.ActiveBySource(ctx, it.Source); e2 == nil && existing != nil {
 			return fmt.Errorf("%w: %s is item %s", ErrActive, it.Source, existing.ID)
@@ -172,14 +184,17 @@ func (c *DB) CreateItem(ctx context.Context, it *Item) error {
 	return nil
 }
 
-const itemCols = `id, name, source, hot_folder, kind, release, stage, attempts, last_error, fail_stage, bag_id, created, updated`
+const itemCols = `id, name, source, hot_folder, kind, release, stage, attempts, last_error, fail_stage, bag_id, info, created, updated`
 
 func scanItem(row interface{ Scan(...any) error }) (*Item, error) {
 	var it Item
-	var created, updated string
+	var created, updated, info string
 	if err := row.Scan(&it.ID, &it.Name, &it.Source, &it.HotFolder, &it.Kind, &it.Release, &it.Stage, &it.Attempts,
-		&it.LastError, &it.FailStage, &it.BagID, &created, &updated); err != nil {
+		&it.LastError, &it.FailStage, &it.BagID, &info, &created, &updated); err != nil {
 		return nil, err
+	}
+	if err := json.Unmarshal([]byte(info), &it.Info); err != nil {
+		return nil, fmt.Errorf("catalog: item %s: info: %w", it.ID, err)
 	}
 	it.Created, it.Updated = parseTS(created), parseTS(updated)
 	return &it, nil

@@ -1,0 +1,77 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/strongroom-archive/strongroom/storage/bagit"
+)
+
+// TestPush200Pages: the issue's "done" check, end to end with the real
+// binary: a daemon serving on 127.0.0.1, and `strongroom push --wait` of a
+// 200-page folder, whose last line is the bag id; the bag holds the 200
+// pages, the station's name and the pushed metadata.
+func TestPush200Pages(t *testing.T) {
+	dir := t.TempDir()
+	l, _ := net.Listen("tcp", "127.0.0.1:0")
+	addr := l.Addr().String()
+	l.Close()
+	sum := sha256.Sum256([]byte("station-secret-token"))
+	cfg := writeConfig(t, dir, fmt.Sprintf("http:\n  listen: %s\nstations:\n  - {name: scanner-7, token_sha256: %s}\n", addr, hex.EncodeToString(sum[:])))
+	srv := exec.Command(bin, "serve", "--config", cfg)
+	srv.Dir = dir
+	logf, _ := os.Create(filepath.Join(dir, "serve.log"))
+	srv.Stdout, srv.Stderr = logf, logf
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { srv.Process.Signal(syscall.SIGTERM); srv.Wait() }()
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if resp, err := http.Get("http://" + addr + "/healthz"); err == nil {
+			resp.Body.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("serve did not listen")
+		}
+	}
+	for i := range 200 {
+		pngFile(t, filepath.Join(dir, "station", "book-42", fmt.Sprintf("page-%03d.png", i)), 20+i%9, 24)
+	}
+	tokenFile := filepath.Join(dir, "station", "token")
+	os.WriteFile(tokenFile, []byte("station-secret-token\n"), 0o600)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, "push", "--server", "http://"+addr, "--token-file", tokenFile,
+		"--meta", "title=Book of hours", "--meta", "operator=sam", "--wait", filepath.Join(dir, "station", "book-42"))
+	out, err := cmd.Output()
+	if err != nil {
+		log, _ := os.ReadFile(filepath.Join(dir, "serve.log"))
+		t.Fatalf("push: %v\n%s\n%s", err, out, lastLines(string(log), 20))
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	bag := lines[len(lines)-1]
+	r, err := bagit.ValidateDir(context.Background(), filepath.Join(dir, "store", bag), bagit.ValidateOptions{})
+	if err != nil || !r.Valid {
+		t.Fatalf("bag %q: %v %v", bag, err, r)
+	}
+	if len(r.Payload) != 200 || r.Info.Get("Scanner-Station") != "scanner-7" || r.Info.Get("Title") != "Book of hours" || r.Info.Get("Operator") != "sam" {
+		t.Errorf("bag: %d pages, bag-info %+v", len(r.Payload), r.Info.Fields)
+	}
+	// A wrong token is refused with exit code 1.
+	os.WriteFile(tokenFile, []byte("not-the-token"), 0o600)
+	if _, _, code := runBin(t, dir, "push", "--server", "http://"+addr, "--token-file", tokenFile, filepath.Join(dir, "station", "book-42")); code != exitFailed {
+		t.Errorf("wrong token: exit %d", code)
+	}
+}

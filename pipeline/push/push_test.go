@@ -1,0 +1,274 @@
+package push
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"image"
+	"image/png"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/strongroom-archive/strongroom/formats/identify"
+	"github.com/strongroom-archive/strongroom/pipeline"
+	"github.com/strongroom-archive/strongroom/pipeline/catalog"
+	"github.com/strongroom-archive/strongroom/storage/bagit"
+	"github.com/strongroom-archive/strongroom/storage/local"
+)
+
+func tokenHash(t string) string { s := sha256.Sum256([]byte(t)); return hex.EncodeToString(s[:]) }
+
+type env struct {
+	srv   *httptest.Server
+	ps    *Server
+	store string
+	cat   *catalog.DB
+}
+
+// newEnv runs the push API on a real HTTP server on 127.0.0.1, in front of
+// the real pipeline (catalog, Siegfried, local store).
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	root := t.TempDir()
+	ctx := context.Background()
+	cat, err := catalog.Open(ctx, filepath.Join(root, "catalog.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cat.Close() })
+	st, _ := local.New(filepath.Join(root, "store"))
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	eng := &pipeline.Engine{Cfg: pipeline.Config{Workers: 2, MaxAttempts: 2, RetryBackoff: 10 * time.Millisecond, MaxPixels: 1e8},
+		Bag:     pipeline.BagConfig{SourceOrganization: "Test Archive", Algorithms: bagit.DefaultAlgorithms},
+		DataDir: filepath.Join(root, "data"), DoneDir: filepath.Join(root, "done"), FailedDir: filepath.Join(root, "failed"),
+		Catalog: cat, Store: st, StoreURL: "test", Identify: identify.New(),
+		Policy: identify.Policy{Default: identify.Preserve, Unknown: identify.Reject}, Agent: "strongroom/test", Log: log, Now: time.Now}
+	ps := &Server{Cfg: Config{MaxFileSize: 10 << 20, MaxFiles: 300, MaxBatchBytes: 100 << 20, MaxOpenBatches: 3, ExpireAfter: time.Hour},
+		Stations: []Station{{Name: "scanner-1", TokenSHA256: tokenHash("tok-1")}, {Name: "scanner-2", TokenSHA256: tokenHash("tok-2")}},
+		Catalog:  cat, Staging: filepath.Join(root, "data", "push"), Log: log, Now: time.Now,
+		// As the daemon does: record the item, run it in the background.
+		Submit: func(ctx context.Context, spec pipeline.ItemSpec) (*catalog.Item, error) {
+			it, err := eng.NewItem(ctx, spec)
+			if err == nil {
+				go eng.Run(context.Background(), it.ID)
+			}
+			return it, err
+		}}
+	mux := http.NewServeMux()
+	ps.Mount(mux)
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	return &env{srv: srv, ps: ps, store: filepath.Join(root, "store"), cat: cat}
+}
+
+func (e *env) client(token string) *Client {
+	return &Client{Server: e.srv.URL, Token: token, HTTP: e.srv.Client(), Retries: 3, Backoff: 10 * time.Millisecond}
+}
+
+func book(t *testing.T, pages int) string {
+	dir := filepath.Join(t.TempDir(), "book")
+	for i := range pages {
+		img := image.NewGray(image.Rect(0, 0, 20+i%7, 20))
+		for j := range img.Pix {
+			img.Pix[j] = uint8(i + j)
+		}
+		var b bytes.Buffer
+		png.Encode(&b, img)
+		p := filepath.Join(dir, fmt.Sprintf("p%03d.png", i))
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		os.WriteFile(p, b.Bytes(), 0o644)
+	}
+	os.WriteFile(filepath.Join(dir, ".DS_Store"), []byte("x"), 0o644) // left out, as intake would
+	return dir
+}
+
+func TestPushStored(t *testing.T) {
+	e := newEnv(t)
+	st, err := e.client("tok-1").Push(context.Background(), book(t, 50), map[string]string{"title": "Parish register 1801", "identifier": "PR-1801", "operator": "jo"}, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Status != "stored" || st.Bag == "" {
+		t.Fatalf("status %+v", st)
+	}
+	r, err := bagit.ValidateDir(context.Background(), filepath.Join(e.store, st.Bag), bagit.ValidateOptions{})
+	if err != nil || !r.Valid || len(r.Payload) != 50 {
+		t.Fatalf("bag: %v %v, %d files", err, r.Problems, len(r.Payload))
+	}
+	for label, want := range map[string]string{"Scanner-Station": "scanner-1", "Title": "Parish register 1801", "External-Identifier": "PR-1801", "Operator": "jo"} {
+		if got := r.Info.All(label); len(got) == 0 || got[len(got)-1] != want {
+			t.Errorf("bag-info %s = %v, want %q", label, got, want)
+		}
+	}
+	if _, ok := r.Payload["data/original/PR-1801/p049.png"]; !ok {
+		t.Errorf("payload: %v", r.Payload)
+	}
+	// The staged copy is gone once stored.
+	if entries, _ := os.ReadDir(filepath.Join(e.ps.Staging, st.ID)); len(entries) != 0 {
+		t.Errorf("staging not freed: %v", entries)
+	}
+}
+
+// failAfter breaks a body off after n bytes, as a killed client would.
+type failAfter struct {
+	r io.Reader
+	n int
+}
+
+func (f *failAfter) Read(p []byte) (int, error) {
+	if f.n <= 0 {
+		return 0, errors.New("connection lost")
+	}
+	if len(p) > f.n {
+		p = p[:f.n]
+	}
+	n, err := f.r.Read(p)
+	f.n -= n
+	return n, err
+}
+
+func TestResumeAndRefusals(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	c := e.client("tok-1")
+	dir := t.TempDir()
+	big := bytes.Repeat([]byte("scan"), 300_000) // 1.2 MB
+	os.WriteFile(filepath.Join(dir, "big.tif"), big, 0o644)
+	files, local, err := Manifest(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := c.Open(ctx, files, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// An upload killed halfway: the server keeps what arrived.
+	req, _ := http.NewRequest(http.MethodPut, e.srv.URL+filePath(st.ID, "big.tif"), &failAfter{r: bytes.NewReader(big), n: len(big) / 2})
+	req.Header.Set("Authorization", "Bearer tok-1")
+	req.ContentLength = int64(len(big))
+	if resp, err := e.srv.Client().Do(req); err == nil {
+		resp.Body.Close()
+	}
+	// The server sees the connection drop a moment after the client does.
+	var off string
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		head, err := c.do(ctx, http.MethodHead, filePath(st.ID, "big.tif"), nil, nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if off = head.Header.Get("Upload-Offset"); off != "0" {
+			break
+		}
+	}
+	if off == "0" || off == fmt.Sprint(len(big)) {
+		t.Fatalf("after a broken upload the server has %s bytes", off)
+	}
+	// Close now: refused, naming the missing file.
+	_, err = c.Close(ctx, st.ID)
+	var ref *Refused
+	if !errors.As(err, &ref) || ref.Status != http.StatusConflict || len(ref.Missing) != 1 || ref.Missing[0] != "big.tif" {
+		t.Fatalf("close with a file missing: %v", err)
+	}
+	// Resume: only the rest is sent, and the file verifies.
+	if err := c.Upload(ctx, st.ID, files[0], local[0]); err != nil {
+		t.Fatal(err)
+	}
+	if st, err = c.Status(ctx, st.ID); err != nil || st.Received != 1 {
+		t.Fatalf("status after resume: %+v %v", st, err)
+	}
+
+	// Another station can neither see nor touch the batch; a wrong token gets 401.
+	other := e.client("tok-2")
+	if _, err := other.Status(ctx, st.ID); !errors.As(err, &ref) || ref.Status != http.StatusNotFound {
+		t.Errorf("other station status: %v", err)
+	}
+	if _, err := other.Close(ctx, st.ID); !errors.As(err, &ref) || ref.Status != http.StatusNotFound {
+		t.Errorf("other station close: %v", err)
+	}
+	if _, err := e.client("wrong").Status(ctx, st.ID); !errors.As(err, &ref) || ref.Status != http.StatusUnauthorized {
+		t.Errorf("wrong token: %v", err)
+	}
+	if _, err := c.Close(ctx, st.ID); err != nil {
+		t.Fatalf("close of a complete batch: %v", err)
+	}
+
+	// Bytes that don't match the manifest are refused.
+	bad := []byte("these are not the bytes announced")
+	st2, err := c.Open(ctx, []catalog.BatchFile{{Path: "p.tif", Size: int64(len(bad)), SHA256: tokenHash("something else")}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(dir, "bad"), bad, 0o644)
+	err = c.Upload(ctx, st2.ID, catalog.BatchFile{Path: "p.tif", Size: int64(len(bad))}, filepath.Join(dir, "bad"))
+	if !errors.As(err, &ref) || ref.Status != http.StatusUnprocessableEntity || !strings.Contains(ref.Message, "sha256") {
+		t.Errorf("mismatched bytes: %v", err)
+	}
+}
+
+func TestOpenRefusals(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	c := e.client("tok-1")
+	ok := catalog.BatchFile{Path: "a.tif", Size: 10, SHA256: tokenHash("x")}
+	for _, tc := range []struct {
+		name   string
+		files  []catalog.BatchFile
+		meta   map[string]string
+		status int
+		want   string
+	}{
+		{"traversal", []catalog.BatchFile{{Path: "../../etc/passwd", Size: 1, SHA256: ok.SHA256}}, nil, 422, ".."},
+		{"absolute", []catalog.BatchFile{{Path: "/etc/passwd", Size: 1, SHA256: ok.SHA256}}, nil, 422, "absolute"},
+		{"control character", []catalog.BatchFile{{Path: "a\x07.tif", Size: 1, SHA256: ok.SHA256}}, nil, 422, "control character"},
+		{"hidden name", []catalog.BatchFile{{Path: "x/.hidden", Size: 1, SHA256: ok.SHA256}}, nil, 422, "hidden"},
+		{"case duplicate", []catalog.BatchFile{ok, {Path: "A.TIF", Size: 10, SHA256: ok.SHA256}}, nil, 422, "same file"},
+		{"bad digest", []catalog.BatchFile{{Path: "a.tif", Size: 1, SHA256: "xyz"}}, nil, 422, "64 hex"},
+		{"zero bytes", []catalog.BatchFile{{Path: "a.tif", Size: 0, SHA256: ok.SHA256}}, nil, 422, "zero-byte"},
+		{"file too large", []catalog.BatchFile{{Path: "a.tif", Size: 11 << 20, SHA256: ok.SHA256}}, nil, 413, "limit"},
+		{"reserved metadata", []catalog.BatchFile{ok}, map[string]string{"Payload-Oxum": "1.1"}, 422, "metadata"},
+		{"no files", nil, nil, 422, "no files"},
+	} {
+		_, err := c.Open(ctx, tc.files, tc.meta)
+		var ref *Refused
+		if !errors.As(err, &ref) || ref.Status != tc.status || !strings.Contains(ref.Message, tc.want) {
+			t.Errorf("%s: %v; want HTTP %d with %q", tc.name, err, tc.status, tc.want)
+		}
+	}
+	many := make([]catalog.BatchFile, 301)
+	for i := range many {
+		many[i] = catalog.BatchFile{Path: fmt.Sprintf("p%d.tif", i), Size: 1, SHA256: ok.SHA256}
+	}
+	if _, err := c.Open(ctx, many, nil); err == nil || !strings.Contains(err.Error(), "413") {
+		t.Errorf("too many files: %v", err)
+	}
+	for i := range 3 {
+		if _, err := c.Open(ctx, []catalog.BatchFile{ok}, nil); err != nil {
+			t.Fatalf("open %d: %v", i, err)
+		}
+	}
+	if _, err := c.Open(ctx, []catalog.BatchFile{ok}, nil); err == nil || !strings.Contains(err.Error(), "429") {
+		t.Errorf("a 4th open batch: %v", err)
+	}
+	// Abandoned batches expire and free their space; the station may open again.
+	e.ps.Cfg.ExpireAfter = time.Nanosecond
+	jctx, cancel := context.WithCancel(ctx)
+	go e.ps.Janitor(jctx, time.Hour)
+	time.Sleep(300 * time.Millisecond)
+	cancel()
+	if entries, _ := os.ReadDir(e.ps.Staging); len(entries) != 0 {
+		t.Errorf("staging after expiry: %v", entries)
+	}
+	if _, err := c.Open(ctx, []catalog.BatchFile{ok}, nil); err != nil {
+		t.Errorf("open after expiry: %v", err)
+	}
+}

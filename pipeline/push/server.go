@@ -1,0 +1,536 @@
+// Package push receives batches from scanner stations over HTTP: a station
+// announces a batch with every file's path, size and SHA-256, uploads the
+// files (resumably: an upload that broke off continues where it stopped),
+// and closes the batch. Only a batch whose every file arrived and matched
+// goes to the pipeline, as one item, exactly like a batch folder that
+// settled in a hot folder. All or nothing: nothing half-received is stored.
+package push
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/strongroom-archive/strongroom/pipeline"
+	"github.com/strongroom-archive/strongroom/pipeline/catalog"
+	"github.com/strongroom-archive/strongroom/pipeline/intake"
+	"github.com/strongroom-archive/strongroom/storage/bagit"
+)
+
+// Station is a scanner station allowed to push: its token is configured
+// only as a SHA-256 hash; the token itself lives on the station.
+type Station struct {
+	Name        string `yaml:"name"`
+	TokenSHA256 string `yaml:"token_sha256"`
+}
+
+// Config limits what stations may push.
+type Config struct {
+	MaxFileSize    int64         `yaml:"max_file_size"`
+	MaxFiles       int           `yaml:"max_files"`
+	MaxBatchBytes  int64         `yaml:"max_batch_bytes"`
+	MaxOpenBatches int           `yaml:"max_open_batches"` // per station
+	ExpireAfter    time.Duration `yaml:"expire_after"`     // a batch idle this long is dropped
+}
+
+// Validate checks the configuration and the stations.
+func Validate(c Config, stations []Station) error {
+	var errs []error
+	if c.MaxFileSize <= 0 || c.MaxFiles <= 0 || c.MaxBatchBytes <= 0 || c.MaxOpenBatches <= 0 || c.ExpireAfter <= 0 {
+		errs = append(errs, errors.New("push: max_file_size, max_files, max_batch_bytes, max_open_batches and expire_after must be positive"))
+	}
+	seen := map[string]bool{}
+	for i, st := range stations {
+		if b, err := hex.DecodeString(st.TokenSHA256); err != nil || len(b) != sha256.Size {
+			errs = append(errs, fmt.Errorf("stations[%d] (%s): token_sha256 must be 64 hex digits (sha256sum of the token)", i, st.Name))
+		}
+		if !labelValue.MatchString(st.Name) || seen[st.Name] {
+			errs = append(errs, fmt.Errorf("stations[%d]: name %q must be set, unique, one line", i, st.Name))
+		}
+		seen[st.Name] = true
+	}
+	return errors.Join(errs...)
+}
+
+var labelValue = regexp.MustCompile(`^[^\x00-\x1f\x7f]{1,200}$`)
+
+// Catalog is what the push server records batches in.
+type Catalog interface {
+	CreateBatch(ctx context.Context, b *catalog.Batch) error
+	Batch(ctx context.Context, id string) (*catalog.Batch, error)
+	UpdateBatch(ctx context.Context, b *catalog.Batch) error
+	OpenBatches(ctx context.Context, station string) (int, error)
+	StaleBatches(ctx context.Context, cutoff time.Time) ([]*catalog.Batch, error)
+	Item(ctx context.Context, id string) (*catalog.Item, error)
+}
+
+// Server is the push API.
+type Server struct {
+	Cfg      Config
+	Stations []Station
+	Catalog  Catalog
+	// Staging holds batches while they arrive (under data_dir).
+	Staging string
+	// Submit hands a complete batch to the pipeline.
+	Submit func(ctx context.Context, spec pipeline.ItemSpec) (*catalog.Item, error)
+	Log    *slog.Logger
+	Now    func() time.Time
+
+	locks sync.Map // batch id + path → *sync.Mutex: one writer per file
+}
+
+type apiError struct {
+	Error   string   `json:"error"`
+	Missing []string `json:"missing,omitempty"`
+	Offset  *int64   `json:"offset,omitempty"`
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+}
+
+func refuse(w http.ResponseWriter, status int, format string, args ...any) {
+	writeJSON(w, status, apiError{Error: fmt.Sprintf(format, args...)})
+}
+
+// Mount adds the push routes.
+func (s *Server) Mount(mux *http.ServeMux) {
+	if s.Now == nil {
+		s.Now = time.Now
+	}
+	h := func(pattern string, f func(http.ResponseWriter, *http.Request, string)) {
+		mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+			station := s.station(strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer "))
+			if station == "" {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="strongroom push"`)
+				refuse(w, http.StatusUnauthorized, "a valid station token is needed")
+				return
+			}
+			f(w, r, station)
+		})
+	}
+	h("POST /push/v1/batches", s.open)
+	h("GET /push/v1/batches/{id}", s.status)
+	h("HEAD /push/v1/batches/{id}/files/{path...}", s.offset)
+	h("PUT /push/v1/batches/{id}/files/{path...}", s.upload)
+	h("POST /push/v1/batches/{id}/close", s.close)
+}
+
+func (s *Server) station(token string) string {
+	if token == "" {
+		return ""
+	}
+	sum := sha256.Sum256([]byte(token))
+	got := hex.EncodeToString(sum[:])
+	name := ""
+	for _, st := range s.Stations {
+		if subtle.ConstantTimeCompare([]byte(got), []byte(strings.ToLower(st.TokenSHA256))) == 1 {
+			name = st.Name
+		}
+	}
+	return name
+}
+
+// OpenRequest announces a batch.
+type OpenRequest struct {
+	Files    []catalog.BatchFile `json:"files"`
+	Metadata map[string]string   `json:"metadata"`
+}
+
+// Status is what the status call (and open and close) answer.
+type Status struct {
+	ID       string `json:"id"`
+	Status   string `json:"status"` // receiving, queued, processing, stored, failed, expired
+	Files    int    `json:"files"`
+	Received int    `json:"received,omitempty"`
+	Item     string `json:"item,omitempty"`
+	Bag      string `json:"bag,omitempty"`
+	Reason   string `json:"reason,omitempty"`
+}
+
+// metadataLabels maps the metadata a station sends to bag-info.txt labels;
+// other keys become labels as written, if they are valid labels.
+var metadataLabels = map[string]string{"title": "Title", "identifier": "External-Identifier", "operator": "Operator"}
+
+var labelRe = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9-]{0,63}$`)
+
+// reservedLabels are set by strongroom itself.
+var reservedLabels = map[string]bool{"payload-oxum": true, "bagging-date": true, "bag-software-agent": true,
+	"source-organization": true, "internal-sender-identifier": true, "internal-sender-description": true, "bag-size": true}
+
+func (s *Server) open(w http.ResponseWriter, r *http.Request, station string) {
+	var req OpenRequest
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<20)).Decode(&req); err != nil {
+		refuse(w, http.StatusBadRequest, "the batch manifest is not valid JSON: %v", err)
+		return
+	}
+	if len(req.Files) == 0 {
+		refuse(w, http.StatusUnprocessableEntity, "the batch has no files")
+		return
+	}
+	if len(req.Files) > s.Cfg.MaxFiles {
+		refuse(w, http.StatusRequestEntityTooLarge, "%d files: the limit is %d per batch", len(req.Files), s.Cfg.MaxFiles)
+		return
+	}
+	var total int64
+	seen := map[string]string{}
+	for _, f := range req.Files {
+		if err := checkPath(f.Path); err != nil {
+			refuse(w, http.StatusUnprocessableEntity, "%v", err)
+			return
+		}
+		fold := strings.ToLower(f.Path)
+		if prev, dup := seen[fold]; dup {
+			refuse(w, http.StatusUnprocessableEntity, "%q and %q name the same file on some systems", prev, f.Path)
+			return
+		}
+		seen[fold] = f.Path
+		switch b, err := hex.DecodeString(f.SHA256); {
+		case err != nil || len(b) != sha256.Size:
+			refuse(w, http.StatusUnprocessableEntity, "%q: sha256 must be 64 hex digits", f.Path)
+			return
+		case f.Size <= 0:
+			refuse(w, http.StatusUnprocessableEntity, "%q: a zero-byte file is not a scan", f.Path)
+			return
+		case f.Size > s.Cfg.MaxFileSize:
+			refuse(w, http.StatusRequestEntityTooLarge, "%q: %d bytes, the limit is %d per file", f.Path, f.Size, s.Cfg.MaxFileSize)
+			return
+		}
+		total += f.Size
+	}
+	if total > s.Cfg.MaxBatchBytes {
+		refuse(w, http.StatusRequestEntityTooLarge, "%d bytes in all: the limit is %d per batch", total, s.Cfg.MaxBatchBytes)
+		return
+	}
+	info := []catalog.InfoField{{Label: "Scanner-Station", Value: station}}
+	keys := make([]string, 0, len(req.Metadata))
+	for k := range req.Metadata {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		label := metadataLabels[strings.ToLower(k)]
+		if label == "" {
+			label = k
+		}
+		v := req.Metadata[k]
+		if !labelRe.MatchString(label) || reservedLabels[strings.ToLower(label)] || !labelValue.MatchString(v) {
+			refuse(w, http.StatusUnprocessableEntity, "metadata %q: want a label of letters, digits and '-' (not one strongroom sets) and a one-line value", k)
+			return
+		}
+		info = append(info, catalog.InfoField{Label: label, Value: v})
+	}
+	n, err := s.Catalog.OpenBatches(r.Context(), station)
+	if err != nil {
+		s.internal(w, err)
+		return
+	}
+	if n >= s.Cfg.MaxOpenBatches {
+		refuse(w, http.StatusTooManyRequests, "station %s has %d batches open: the limit is %d; close or let one expire", station, n, s.Cfg.MaxOpenBatches)
+		return
+	}
+	b := &catalog.Batch{ID: catalog.NewID(s.Now()), Station: station, State: catalog.BatchReceiving, Files: req.Files, Metadata: info}
+	if err := os.MkdirAll(filepath.Join(s.Staging, b.ID, ".partial"), 0o755); err != nil {
+		s.internal(w, err)
+		return
+	}
+	if err := s.Catalog.CreateBatch(r.Context(), b); err != nil {
+		s.internal(w, err)
+		return
+	}
+	s.Log.Info("push: batch opened", "batch", b.ID, "station", station, "files", len(b.Files), "bytes", total)
+	writeJSON(w, http.StatusCreated, Status{ID: b.ID, Status: b.State, Files: len(b.Files)})
+}
+
+// checkPath applies the BagIt path rules, and refuses control characters
+// and names intake never takes (temporary and hidden files).
+func checkPath(p string) error {
+	if err := bagit.CheckPath(p); err != nil {
+		return err
+	}
+	for _, r := range p {
+		if r < 0x20 || r == 0x7f {
+			return fmt.Errorf("path %q has a control character", p)
+		}
+	}
+	for _, seg := range strings.Split(p, "/") {
+		if intake.Ignored(seg) {
+			return fmt.Errorf("path %q: %q is a temporary or hidden name, which intake never takes", p, seg)
+		}
+	}
+	return nil
+}
+
+func (s *Server) internal(w http.ResponseWriter, err error) {
+	s.Log.Error("push: request failed", "err", err)
+	refuse(w, http.StatusInternalServerError, "internal error; see the daemon's log")
+}
+
+// batch loads a station's own batch; another station's is "not found".
+func (s *Server) batch(w http.ResponseWriter, r *http.Request, station string) *catalog.Batch {
+	b, err := s.Catalog.Batch(r.Context(), r.PathValue("id"))
+	if errors.Is(err, catalog.ErrNotFound) || err == nil && b.Station != station {
+		refuse(w, http.StatusNotFound, "no batch %q for station %s", r.PathValue("id"), station)
+		return nil
+	}
+	if err != nil {
+		s.internal(w, err)
+		return nil
+	}
+	return b
+}
+
+func (s *Server) file(b *catalog.Batch, path string) (catalog.BatchFile, bool) {
+	for _, f := range b.Files {
+		if f.Path == path {
+			return f, true
+		}
+	}
+	return catalog.BatchFile{}, false
+}
+
+// itemName is the batch folder's name: the identifier, when it is a safe
+// name, else the batch id.
+func itemName(b *catalog.Batch) string {
+	for _, f := range b.Metadata {
+		if f.Label == "External-Identifier" && bagit.CheckPath(f.Value) == nil && !strings.Contains(f.Value, "/") && !intake.Ignored(f.Value) {
+			return f.Value
+		}
+	}
+	return "batch-" + b.ID
+}
+
+func (s *Server) finalPath(b *catalog.Batch, p string) string {
+	return filepath.Join(s.Staging, b.ID, itemName(b), filepath.FromSlash(p))
+}
+
+func (s *Server) partPath(b *catalog.Batch, p string) string {
+	sum := sha256.Sum256([]byte(p))
+	return filepath.Join(s.Staging, b.ID, ".partial", hex.EncodeToString(sum[:16]))
+}
+
+// received reports how many bytes of a file arrived, and whether it is
+// complete (verified and in place).
+func (s *Server) received(b *catalog.Batch, f catalog.BatchFile) (int64, bool) {
+	if fi, err := os.Stat(s.finalPath(b, f.Path)); err == nil && fi.Size() == f.Size {
+		return f.Size, true
+	}
+	if fi, err := os.Stat(s.partPath(b, f.Path)); err == nil {
+		return fi.Size(), false
+	}
+	return 0, false
+}
+
+func (s *Server) offset(w http.ResponseWriter, r *http.Request, station string) {
+	b := s.batch(w, r, station)
+	if b == nil {
+		return
+	}
+	f, ok := s.file(b, r.PathValue("path"))
+	if !ok {
+		w.WriteHeader(http.StatusNotFound)
+		return
+	}
+	n, done := s.received(b, f)
+	w.Header().Set("Upload-Offset", strconv.FormatInt(n, 10))
+	w.Header().Set("Upload-Complete", strconv.FormatBool(done))
+	w.WriteHeader(http.StatusOK)
+}
+
+func (s *Server) upload(w http.ResponseWriter, r *http.Request, station string) {
+	b := s.batch(w, r, station)
+	if b == nil {
+		return
+	}
+	if b.State != catalog.BatchReceiving {
+		refuse(w, http.StatusConflict, "batch %s is %s, not receiving", b.ID, b.State)
+		return
+	}
+	f, ok := s.file(b, r.PathValue("path"))
+	if !ok {
+		refuse(w, http.StatusNotFound, "%q is not in batch %s's manifest", r.PathValue("path"), b.ID)
+		return
+	}
+	mu, _ := s.locks.LoadOrStore(b.ID+"\x00"+f.Path, &sync.Mutex{})
+	mu.(*sync.Mutex).Lock()
+	defer mu.(*sync.Mutex).Unlock()
+
+	have, done := s.received(b, f)
+	if done {
+		writeJSON(w, http.StatusOK, map[string]any{"path": f.Path, "complete": true})
+		return
+	}
+	from := int64(0)
+	if h := r.Header.Get("Upload-Offset"); h != "" {
+		var err error
+		if from, err = strconv.ParseInt(h, 10, 64); err != nil || from < 0 {
+			refuse(w, http.StatusBadRequest, "Upload-Offset %q is not a byte offset", h)
+			return
+		}
+	}
+	if from != have {
+		writeJSON(w, http.StatusConflict, apiError{Error: fmt.Sprintf("%q: %d bytes received so far; resume from there", f.Path, have), Offset: &have})
+		return
+	}
+	part := s.partPath(b, f.Path)
+	pf, err := os.OpenFile(part, os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		s.internal(w, err)
+		return
+	}
+	defer pf.Close()
+	// The digest covers the bytes already here and those arriving now.
+	h := sha256.New()
+	if _, err := io.Copy(h, io.LimitReader(pf, from)); err != nil {
+		s.internal(w, err)
+		return
+	}
+	body := io.LimitReader(r.Body, f.Size-from+1)
+	n, copyErr := io.Copy(io.MultiWriter(pf, h), body)
+	pf.Sync()
+	got := from + n
+	switch {
+	case got > f.Size:
+		pf.Truncate(0)
+		os.Remove(part)
+		refuse(w, http.StatusUnprocessableEntity, "%q: more than the %d bytes announced; send it again", f.Path, f.Size)
+		return
+	case copyErr != nil || got < f.Size:
+		// Broken off: what arrived stays for a resumed upload.
+		writeJSON(w, http.StatusAccepted, map[string]any{"path": f.Path, "offset": got, "complete": false})
+		return
+	}
+	if sum := hex.EncodeToString(h.Sum(nil)); !strings.EqualFold(sum, f.SHA256) {
+		os.Remove(part)
+		s.Log.Warn("push: file refused, digest mismatch", "batch", b.ID, "station", station, "path", f.Path)
+		refuse(w, http.StatusUnprocessableEntity, "%q: sha256 of the bytes received is %s, the manifest says %s; send it again", f.Path, sum, f.SHA256)
+		return
+	}
+	final := s.finalPath(b, f.Path)
+	if err := os.MkdirAll(filepath.Dir(final), 0o755); err != nil {
+		s.internal(w, err)
+		return
+	}
+	if err := os.Rename(part, final); err != nil {
+		s.internal(w, err)
+		return
+	}
+	bagit.SyncDir(filepath.Dir(final))
+	s.Catalog.UpdateBatch(r.Context(), b) // touch: an active batch does not expire
+	writeJSON(w, http.StatusCreated, map[string]any{"path": f.Path, "complete": true})
+}
+
+func (s *Server) close(w http.ResponseWriter, r *http.Request, station string) {
+	b := s.batch(w, r, station)
+	if b == nil {
+		return
+	}
+	if b.State != catalog.BatchReceiving {
+		s.writeStatus(w, r, b, http.StatusOK)
+		return
+	}
+	var missing []string
+	for _, f := range b.Files {
+		if _, done := s.received(b, f); !done {
+			missing = append(missing, f.Path)
+		}
+	}
+	if len(missing) > 0 {
+		writeJSON(w, http.StatusConflict, apiError{Error: fmt.Sprintf("batch %s is not complete: %d of %d files missing", b.ID, len(missing), len(b.Files)), Missing: missing})
+		return
+	}
+	os.RemoveAll(filepath.Join(s.Staging, b.ID, ".partial"))
+	it, err := s.Submit(r.Context(), pipeline.ItemSpec{Path: filepath.Join(s.Staging, b.ID, itemName(b)), Kind: intake.KindBatch,
+		Release: pipeline.ReleaseDelete, Info: b.Metadata})
+	if err != nil {
+		s.internal(w, err)
+		return
+	}
+	b.State, b.ItemID = catalog.BatchClosed, it.ID
+	if err := s.Catalog.UpdateBatch(r.Context(), b); err != nil {
+		s.internal(w, err)
+		return
+	}
+	s.Log.Info("push: batch closed and queued", "batch", b.ID, "station", station, "item", it.ID)
+	s.writeStatus(w, r, b, http.StatusAccepted)
+}
+
+func (s *Server) status(w http.ResponseWriter, r *http.Request, station string) {
+	if b := s.batch(w, r, station); b != nil {
+		s.writeStatus(w, r, b, http.StatusOK)
+	}
+}
+
+func (s *Server) writeStatus(w http.ResponseWriter, r *http.Request, b *catalog.Batch, code int) {
+	st := Status{ID: b.ID, Status: b.State, Files: len(b.Files), Item: b.ItemID, Reason: b.Reason}
+	switch b.State {
+	case catalog.BatchReceiving:
+		for _, f := range b.Files {
+			if _, done := s.received(b, f); done {
+				st.Received++
+			}
+		}
+	case catalog.BatchClosed:
+		it, err := s.Catalog.Item(r.Context(), b.ItemID)
+		if err != nil {
+			s.internal(w, err)
+			return
+		}
+		switch it.Stage {
+		case catalog.StageDone:
+			st.Status, st.Bag = "stored", it.BagID
+		case catalog.StageFailed, catalog.StageFail:
+			st.Status, st.Reason = "failed", it.LastError
+		case catalog.StagePrepare:
+			st.Status = "queued"
+			if it.Attempts > 0 || it.BagID != "" {
+				st.Status = "processing"
+			}
+		default:
+			st.Status = "processing"
+		}
+	}
+	writeJSON(w, code, st)
+}
+
+// Janitor expires batches left receiving for longer than ExpireAfter and
+// frees their staging space, until ctx ends.
+func (s *Server) Janitor(ctx context.Context, every time.Duration) error {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		stale, err := s.Catalog.StaleBatches(ctx, s.Now().Add(-s.Cfg.ExpireAfter))
+		if err != nil && ctx.Err() == nil {
+			s.Log.Error("push: expire batches", "err", err)
+		}
+		for _, b := range stale {
+			os.RemoveAll(filepath.Join(s.Staging, b.ID))
+			b.State, b.Reason = catalog.BatchExpired, fmt.Sprintf("no upload for %s", s.Cfg.ExpireAfter)
+			if err := s.Catalog.UpdateBatch(ctx, b); err == nil {
+				s.Log.Info("push: batch expired", "batch", b.ID, "station", b.Station)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
