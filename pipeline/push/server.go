@@ -77,6 +77,7 @@ type Catalog interface {
 	OpenBatches(ctx context.Context, station string) (int, error)
 	StaleBatches(ctx context.Context, cutoff time.Time) ([]*catalog.Batch, error)
 	Item(ctx context.Context, id string) (*catalog.Item, error)
+	ActiveBySource(ctx context.Context, source string) (*catalog.Item, error)
 }
 
 // Server is the push API.
@@ -457,8 +458,13 @@ func (s *Server) close(w http.ResponseWriter, r *http.Request, station string) {
 		return
 	}
 	os.RemoveAll(filepath.Join(s.Staging, b.ID, ".partial"))
-	it, err := s.Submit(r.Context(), pipeline.ItemSpec{Path: filepath.Join(s.Staging, b.ID, itemName(b)), Kind: intake.KindBatch,
-		Release: pipeline.ReleaseDelete, Info: b.Metadata})
+	src := filepath.Join(s.Staging, b.ID, itemName(b))
+	// A close retried after a crash between submitting and recording it
+	// finds the item already made.
+	it, err := s.Catalog.ActiveBySource(r.Context(), src)
+	if err == nil && it == nil {
+		it, err = s.Submit(r.Context(), pipeline.ItemSpec{Path: src, Kind: intake.KindBatch, Release: pipeline.ReleaseDelete, Info: b.Metadata})
+	}
 	if err != nil {
 		s.internal(w, err)
 		return
