@@ -127,9 +127,6 @@ func waiting(err error) bool {
 
 var stages = []string{catalog.StagePrepare, catalog.StageStore, catalog.StageRelease, catalog.StageFail}
 
-// Stages lists the stage names the queue consumes.
-func Stages() []string { return stages }
-
 func (e *Engine) stepFunc(stage string) func(context.Context, *catalog.Item, *slog.Logger) error {
 	switch stage {
 	case catalog.StagePrepare:

@@ -87,18 +87,23 @@ func (c *DB) Objects(ctx context.Context, bagID string) ([]Object, error) {
 
 // BagIDs returns the ids of every bag with recorded objects.
 func (c *DB) BagIDs(ctx context.Context) ([]string, error) {
-	rows, err := c.db.QueryContext(ctx, `SELECT DISTINCT bag_id FROM objects ORDER BY bag_id`)
+	return c.queryStrings(ctx, `SELECT DISTINCT bag_id FROM objects ORDER BY bag_id`)
+}
+
+// queryStrings runs a query of one text column.
+func (c *DB) queryStrings(ctx context.Context, q string, args ...any) ([]string, error) {
+	rows, err := c.db.QueryContext(ctx, q, args...)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("catalog: %w", err)
 	}
 	defer rows.Close()
 	var out []string
 	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
+		var s string
+		if err := rows.Scan(&s); err != nil {
 			return nil, err
 		}
-		out = append(out, id)
+		out = append(out, s)
 	}
 	return out, rows.Err()
 }
@@ -106,21 +111,8 @@ func (c *DB) BagIDs(ctx context.Context) ([]string, error) {
 // DueBags returns the bags holding the n least recently checked objects
 // (never-checked first): the next slice of an audit cycle.
 func (c *DB) DueBags(ctx context.Context, n int) ([]string, error) {
-	rows, err := c.db.QueryContext(ctx, `SELECT bag_id FROM (SELECT bag_id, last_checked FROM objects ORDER BY last_checked, bag_id LIMIT ?)
+	return c.queryStrings(ctx, `SELECT bag_id FROM (SELECT bag_id, last_checked FROM objects ORDER BY last_checked, bag_id LIMIT ?)
 		GROUP BY bag_id ORDER BY MIN(last_checked), bag_id`, n)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		out = append(out, id)
-	}
-	return out, rows.Err()
 }
 
 // MarkChecked records the outcome of an object's check.
@@ -369,54 +361,19 @@ func repeat(s string, n int) string {
 
 // Bag returns a stored bag.
 func (c *DB) Bag(ctx context.Context, id string) (*Bag, error) {
-	var b Bag
-	var at string
-	err := c.db.QueryRowContext(ctx, `SELECT id, item_id, store, oxum, bytes, stored_at FROM bags WHERE id = ?`, id).Scan(&b.ID, &b.ItemID, &b.Store, &b.Oxum, &b.Bytes, &at)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("%w: bag %s", ErrNotFound, id)
+	bags, err := c.queryBags(ctx, `WHERE id = ?`, id)
+	if err == nil && len(bags) == 0 {
+		err = fmt.Errorf("%w: bag %s", ErrNotFound, id)
 	}
-	b.StoredAt = parseTS(at)
-	return &b, err
+	if err != nil {
+		return nil, err
+	}
+	return &bags[0], nil
 }
 
 // Bags returns the most recently stored bags.
 func (c *DB) Bags(ctx context.Context, limit int) ([]Bag, error) {
-	rows, err := c.db.QueryContext(ctx, `SELECT id, item_id, store, oxum, bytes, stored_at FROM bags ORDER BY stored_at DESC LIMIT ?`, limit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []Bag
-	for rows.Next() {
-		var b Bag
-		var at string
-		if err := rows.Scan(&b.ID, &b.ItemID, &b.Store, &b.Oxum, &b.Bytes, &at); err != nil {
-			return nil, err
-		}
-		b.StoredAt = parseTS(at)
-		out = append(out, b)
-	}
-	return out, rows.Err()
-}
-
-// BagEvents returns a bag's history: every event recorded for it, oldest first.
-func (c *DB) BagEvents(ctx context.Context, bagID string) ([]Event, error) {
-	rows, err := c.db.QueryContext(ctx, `SELECT id, item_id, bag_id, file, type, outcome, detail, agent, at FROM events WHERE bag_id = ? ORDER BY id`, bagID)
-	if err != nil {
-		return nil, fmt.Errorf("catalog: events of bag %s: %w", bagID, err)
-	}
-	defer rows.Close()
-	var out []Event
-	for rows.Next() {
-		var e Event
-		var at string
-		if err := rows.Scan(&e.ID, &e.ItemID, &e.BagID, &e.File, &e.Type, &e.Outcome, &e.Detail, &e.Agent, &at); err != nil {
-			return nil, err
-		}
-		e.At = parseTS(at)
-		out = append(out, e)
-	}
-	return out, rows.Err()
+	return c.queryBags(ctx, `ORDER BY stored_at DESC LIMIT ?`, limit)
 }
 
 // Counts are the numbers the overview and the metrics show.
@@ -455,18 +412,5 @@ func (c *DB) Counts(ctx context.Context) (Counts, error) {
 
 // OverdueBags returns the bags with an object not checked since cutoff.
 func (c *DB) OverdueBags(ctx context.Context, cutoff time.Time) ([]string, error) {
-	rows, err := c.db.QueryContext(ctx, `SELECT DISTINCT bag_id FROM objects WHERE last_checked = '' OR last_checked < ? ORDER BY bag_id`, ts(cutoff))
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		out = append(out, id)
-	}
-	return out, rows.Err()
+	return c.queryStrings(ctx, `SELECT DISTINCT bag_id FROM objects WHERE last_checked = '' OR last_checked < ? ORDER BY bag_id`, ts(cutoff))
 }

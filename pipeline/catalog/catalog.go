@@ -310,9 +310,19 @@ func (c *DB) AddEvents(ctx context.Context, evs ...Event) error {
 
 // Events returns the events of an item, oldest first.
 func (c *DB) Events(ctx context.Context, itemID string) ([]Event, error) {
-	rows, err := c.db.QueryContext(ctx, `SELECT id, item_id, bag_id, file, type, outcome, detail, agent, at FROM events WHERE item_id = ? ORDER BY id`, itemID)
+	return c.queryEvents(ctx, "item_id", itemID)
+}
+
+// BagEvents returns a bag's history: every event recorded for it, oldest first.
+func (c *DB) BagEvents(ctx context.Context, bagID string) ([]Event, error) {
+	return c.queryEvents(ctx, "bag_id", bagID)
+}
+
+// queryEvents lists the events whose column (item_id or bag_id) is id.
+func (c *DB) queryEvents(ctx context.Context, column, id string) ([]Event, error) {
+	rows, err := c.db.QueryContext(ctx, `SELECT id, item_id, bag_id, file, type, outcome, detail, agent, at FROM events WHERE `+column+` = ? ORDER BY id`, id)
 	if err != nil {
-		return nil, fmt.Errorf("catalog: events of %s: %w", itemID, err)
+		return nil, fmt.Errorf("catalog: events of %s: %w", id, err)
 	}
 	defer rows.Close()
 	var out []Event
@@ -350,11 +360,10 @@ func (c *DB) PutBag(ctx context.Context, b Bag) error {
 	return nil
 }
 
-// BagsOf returns the bags recorded for an item.
-func (c *DB) BagsOf(ctx context.Context, itemID string) ([]Bag, error) {
-	rows, err := c.db.QueryContext(ctx, `SELECT id, item_id, store, oxum, bytes, stored_at FROM bags WHERE item_id = ?`, itemID)
+func (c *DB) queryBags(ctx context.Context, rest string, args ...any) ([]Bag, error) {
+	rows, err := c.db.QueryContext(ctx, `SELECT id, item_id, store, oxum, bytes, stored_at FROM bags `+rest, args...)
 	if err != nil {
-		return nil, fmt.Errorf("catalog: bags of %s: %w", itemID, err)
+		return nil, fmt.Errorf("catalog: bags: %w", err)
 	}
 	defer rows.Close()
 	var out []Bag

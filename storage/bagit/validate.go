@@ -636,12 +636,3 @@ func errPlain(err error) error {
 	return err
 }
 
-// ValidateFiles is a convenience for callers that only need to know a bag
-// in dir is valid: it returns Report.Err().
-func ValidateFiles(ctx context.Context, dir string) error {
-	r, err := ValidateDir(ctx, dir, ValidateOptions{})
-	if err != nil {
-		return err
-	}
-	return r.Err()
-}
