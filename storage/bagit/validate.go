@@ -635,4 +635,3 @@ func errPlain(err error) error {
 	}
 	return err
 }
-
