@@ -252,6 +252,11 @@ func TestStepsAreIdempotent(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// A store stage on a worker without the work area rebuilds the bag.
+	os.RemoveAll(te.workDir(it))
+	if err := te.store(ctx, it, log); err != nil {
+		t.Fatalf("store without a work area: %v", err)
+	}
 	if err := te.release(ctx, it, log); err != nil {
 		t.Fatal(err)
 	}

@@ -252,6 +252,15 @@ func (e *Engine) store(ctx context.Context, it *catalog.Item, log *slog.Logger) 
 		return err
 	}
 	bagDir := filepath.Join(e.workDir(it), "bag")
+	if _, err := os.Stat(filepath.Join(bagDir, "bagit.txt")); err != nil {
+		// The bag was built by another worker (a shared queue) or its work
+		// area was lost: build it again here; prepare is idempotent and
+		// checks the originals against the intake digests once more.
+		log.Warn("bag not in this work area; building it again", "bag", it.BagID)
+		if err := e.prepare(ctx, it, log); err != nil {
+			return err
+		}
+	}
 	n, err := storage.PutBag(ctx, e.Store, it.BagID, bagDir)
 	if err != nil {
 		return fmt.Errorf("bag %s: upload: %w", it.BagID, err)
