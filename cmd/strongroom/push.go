@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net/http"
@@ -38,6 +40,7 @@ Exit codes: 0 closed (stored, with --wait); 1 refused or failed; 2 usage;
 	server := fs.String("server", "", "server URL, http(s)://HOST:PORT")
 	tokenFile := fs.String("token-file", "", "file holding this station's token")
 	wait := fs.Bool("wait", false, "wait until the batch is stored (or failed)")
+	caFile := fs.String("ca-file", "", "PEM certificates to trust for an https server (e.g. a self-signed one)")
 	meta := metaFlags{}
 	fs.Var(meta, "meta", "key=value for bag-info.txt (repeatable)")
 	if err := parse(fs, args); err != nil {
@@ -50,7 +53,19 @@ Exit codes: 0 closed (stored, with --wait); 1 refused or failed; 2 usage;
 	if err != nil {
 		return usageError{fmt.Errorf("push: token file: %w", err)}
 	}
-	c := &push.Client{Server: *server, Token: strings.TrimSpace(string(tok)), HTTP: &http.Client{Timeout: 0},
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	if *caFile != "" {
+		pem, err := os.ReadFile(*caFile)
+		if err != nil {
+			return usageError{fmt.Errorf("push: --ca-file: %w", err)}
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return usageError{fmt.Errorf("push: --ca-file %s: no PEM certificate in it", *caFile)}
+		}
+		transport.TLSClientConfig = &tls.Config{RootCAs: pool}
+	}
+	c := &push.Client{Server: *server, Token: strings.TrimSpace(string(tok)), HTTP: &http.Client{Transport: transport},
 		Retries: 8, Backoff: 500 * time.Millisecond}
 	if fi, err := os.Stderr.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
 		c.Progress = func(df, f int, db, b int64) {
