@@ -1,0 +1,472 @@
+package pdfa
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"regexp"
+	"sort"
+	"strings"
+
+	"github.com/pdfcpu/pdfcpu/pkg/api"
+	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/model"
+	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/types"
+)
+
+// Clauses lists the ISO 19005-2 clauses the checker covers: for each, it
+// passes every "pass" file and fails every "fail" file of the veraPDF
+// corpus subset in shared/testdata (see check_test.go).
+var Clauses = []string{"6.1.2", "6.1.3", "6.5.1", "6.5.2", "6.6.2.1", "6.6.4"}
+
+// Partial lists clauses checked only in part (what can be seen without
+// interpreting content streams and font programs): findings under them are
+// real, and no "pass" file of the corpus gets one, but some "fail" files
+// pass. 6.2.3 output intents (profile class, version, colour space, one
+// profile): not whether Device colour is used without an intent; 6.2.8.1
+// images (Alternates, OPI, Interpolate, Intent): not inline images;
+// 6.2.11.4.1 fonts (a font program embedded): not whether every glyph used
+// is in it. strongroom's own files meet the rest by construction.
+var Partial = []string{"6.2.3", "6.2.8.1", "6.2.11.4.1"}
+
+// Finding is one way a file falls short of PDF/A.
+type Finding struct {
+	Clause  string
+	Message string
+}
+
+func (f Finding) String() string { return f.Clause + ": " + f.Message }
+
+// Report is the outcome of a check.
+type Report struct {
+	Part        int    // from the XMP identification; 0 when absent
+	Conformance string // A, B or U
+	Findings    []Finding
+}
+
+// Valid reports whether the file passed every check.
+func (r *Report) Valid() bool { return len(r.Findings) == 0 }
+
+// Err lists the findings, or returns nil.
+func (r *Report) Err() error {
+	if r.Valid() {
+		return nil
+	}
+	msgs := make([]string, len(r.Findings))
+	for i, f := range r.Findings {
+		msgs[i] = f.String()
+	}
+	return fmt.Errorf("not PDF/A-%d%s: %s", r.Part, strings.ToLower(r.Conformance), strings.Join(msgs, "; "))
+}
+
+func (r *Report) add(clause, format string, args ...any) {
+	r.Findings = append(r.Findings, Finding{clause, fmt.Sprintf(format, args...)})
+}
+
+// CheckOptions tune Check.
+type CheckOptions struct {
+	// Strict also runs pdfcpu's strict validation of the whole file against
+	// ISO 32000 (reported under clause "ISO 32000"). strongroom does for
+	// every file it writes; the veraPDF corpus is checked without it.
+	Strict bool
+}
+
+// Check checks the PDF at path.
+func Check(path string, opts CheckOptions) (*Report, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	r := &Report{}
+	head := make([]byte, 1024)
+	n, _ := io.ReadFull(f, head)
+	checkHeader(r, head[:n])
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return nil, err
+	}
+	conf := model.NewDefaultConfiguration()
+	conf.ValidationMode = model.ValidationRelaxed
+	ctx, err := api.ReadContext(f, conf)
+	if err != nil {
+		if strings.Contains(strings.ToLower(err.Error()), "encrypt") || strings.Contains(strings.ToLower(err.Error()), "password") {
+			r.add("6.1.3", "the file is encrypted")
+			return r, nil
+		}
+		r.add("6.1", "the file cannot be parsed: %v", err)
+		return r, nil
+	}
+	x := ctx.XRefTable
+	if x.Encrypt != nil || ctx.E != nil {
+		r.add("6.1.3", "the trailer has an Encrypt entry")
+	}
+	switch err := checkTrailers(f); {
+	case errors.Is(err, errNoTrailer):
+		// Cross-reference streams carry the ID in their dictionary.
+		if len(x.ID) != 2 {
+			r.add("6.1.3", "the cross-reference stream has no ID of two strings")
+		}
+	case err != nil:
+		r.add("6.1.3", "%v", err)
+	}
+	cat, err := x.Catalog()
+	if err != nil {
+		r.add("6.1", "no document catalog: %v", err)
+		return r, nil
+	}
+	checkMetadata(r, x, cat)
+	checkOutputIntents(r, x, cat)
+	checkObjects(r, x, cat)
+	if opts.Strict {
+		if _, err := f.Seek(0, io.SeekStart); err != nil {
+			return nil, err
+		}
+		sconf := model.NewDefaultConfiguration()
+		sconf.ValidationMode = model.ValidationStrict
+		if _, err := api.ReadAndValidate(f, sconf); err != nil {
+			r.add("ISO 32000", "pdfcpu strict validation: %v", err)
+		}
+	}
+	sort.SliceStable(r.Findings, func(i, j int) bool { return r.Findings[i].Clause < r.Findings[j].Clause })
+	return r, nil
+}
+
+// checkTrailers requires an ID of two non-empty strings (6.1.3) in the
+// trailer that counts: the first-page trailer of a linearised file, the
+// last trailer of any other.
+func checkTrailers(f io.ReadSeeker) error {
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return err
+	}
+	const chunk, keep = 1 << 20, 8 << 10
+	buf := make([]byte, 0, chunk+keep)
+	found := 0
+	var withID []bool
+	linearized := false
+	first := true
+	for {
+		n, err := io.ReadFull(f, buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		last := err != nil
+		if first {
+			head := buf[:min(len(buf), 2048)]
+			linearized = bytes.Contains(head, []byte("/Linearized"))
+			first = false
+		}
+		for {
+			i := bytes.Index(buf, []byte("trailer"))
+			if i < 0 || (!last && len(buf)-i < keep) {
+				break
+			}
+			end := bytes.Index(buf[i:], []byte("startxref"))
+			if end < 0 {
+				end = len(buf) - i
+			}
+			found++
+			withID = append(withID, idRe.Match(buf[i:i+end]))
+			buf = buf[i+7:]
+		}
+		if last {
+			break
+		}
+		if len(buf) > keep {
+			buf = append(buf[:0], buf[len(buf)-keep:]...)
+		}
+	}
+	switch {
+	case found == 0:
+		return errNoTrailer
+	case linearized && !withID[0]:
+		return errors.New("the first-page trailer of a linearised file has no ID of two non-empty strings")
+	case !linearized && !withID[len(withID)-1]:
+		return errors.New("the trailer has no ID of two non-empty strings")
+	}
+	return nil
+}
+
+// errNoTrailer: the file has cross-reference streams only.
+var errNoTrailer = errors.New("no trailer keyword")
+
+var idRe = regexp.MustCompile(`/ID\s*\[\s*(<[0-9A-Fa-f\s]+>|\((?:[^)\\]|\\.)+\))\s*(<[0-9A-Fa-f\s]+>|\((?:[^)\\]|\\.)+\))\s*\]`)
+
+var headerRe = regexp.MustCompile(`^%PDF-1\.[0-7](\r\n|\r|\n)%`)
+
+// checkHeader: exactly "%PDF-1.n" and an end of line at offset 0, then at
+// once a comment line starting with four bytes above 127 (6.1.2).
+func checkHeader(r *Report, b []byte) {
+	m := headerRe.FindIndex(b)
+	if m == nil {
+		r.add("6.1.2", "the file must start with a %%PDF-1.n line followed at once by a comment line")
+		return
+	}
+	rest := b[m[1]:]
+	if len(rest) < 4 {
+		r.add("6.1.2", "the comment after the header is too short")
+		return
+	}
+	for _, c := range rest[:4] {
+		if c <= 127 {
+			r.add("6.1.2", "the comment after the header needs four bytes above 127")
+			return
+		}
+	}
+}
+
+func streamBytes(x *model.XRefTable, o types.Object) ([]byte, types.Dict, error) {
+	sd, _, err := x.DereferenceStreamDict(o)
+	if err != nil || sd == nil {
+		return nil, nil, errors.New("not a stream")
+	}
+	if err := sd.Decode(); err != nil {
+		return nil, sd.Dict, err
+	}
+	return sd.Content, sd.Dict, nil
+}
+
+const pdfaidNS = "http://www.aiim.org/pdfa/ns/id/"
+
+var xpacketRe = regexp.MustCompile(`<\?xpacket\s+begin=[^?]*\?>`)
+
+// checkMetadata: the catalog's Metadata stream is an XMP packet whose header
+// has no bytes or encoding attribute (6.6.2.1) and which identifies the part
+// and conformance level in the PDF/A identification namespace (6.6.4).
+func checkMetadata(r *Report, x *model.XRefTable, cat types.Dict) {
+	o, ok := cat.Find("Metadata")
+	if !ok {
+		r.add("6.6.2.1", "the catalog has no Metadata stream")
+		return
+	}
+	xmp, d, err := streamBytes(x, o)
+	if err != nil {
+		r.add("6.6.2.1", "the Metadata stream cannot be read: %v", err)
+		return
+	}
+	if t := d.NameEntry("Type"); t == nil || *t != "Metadata" {
+		r.add("6.6.2.1", "the Metadata stream is not /Type /Metadata")
+	}
+	if pi := xpacketRe.Find(xmp); pi == nil {
+		r.add("6.6.2.1", "the Metadata stream is not an XMP packet")
+	} else if bytes.Contains(pi, []byte("bytes=")) || bytes.Contains(pi, []byte("encoding=")) {
+		r.add("6.6.2.1", "the XMP packet header has a bytes or encoding attribute")
+	}
+	part, conf := pdfaID(xmp)
+	if part != "" && !bytes.Contains(xmp, []byte("pdfaid:part")) {
+		r.add("6.6.4", "the PDF/A identification schema must use the prefix pdfaid")
+	}
+	switch {
+	case part == "":
+		r.add("6.6.4", "the XMP has no pdfaid:part in the %s namespace", pdfaidNS)
+	case part != "2":
+		r.add("6.6.4", "pdfaid:part is %q, want 2", part)
+	default:
+		r.Part = 2
+	}
+	switch {
+	case conf == "":
+		r.add("6.6.4", "the XMP has no pdfaid:conformance in the %s namespace", pdfaidNS)
+	case conf != "A" && conf != "B" && conf != "U":
+		r.add("6.6.4", "pdfaid:conformance is %q, want A, B or U", conf)
+	default:
+		r.Conformance = conf
+	}
+}
+
+// pdfaID reads pdfaid:part and pdfaid:conformance, as elements or as
+// attributes, resolving namespaces properly.
+func pdfaID(xmp []byte) (part, conf string) {
+	dec := xml.NewDecoder(bytes.NewReader(xmp))
+	dec.Strict = false
+	var inside string
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return part, conf
+		}
+		switch t := tok.(type) {
+		case xml.StartElement:
+			inside = ""
+			if t.Name.Space == pdfaidNS {
+				inside = t.Name.Local
+			}
+			for _, a := range t.Attr {
+				if a.Name.Space == pdfaidNS {
+					set(&part, &conf, a.Name.Local, a.Value)
+				}
+			}
+		case xml.CharData:
+			if inside != "" {
+				set(&part, &conf, inside, string(t))
+			}
+		case xml.EndElement:
+			inside = ""
+		}
+	}
+}
+
+func set(part, conf *string, local, v string) {
+	v = strings.TrimSpace(v)
+	switch local {
+	case "part":
+		*part = v
+	case "conformance":
+		*conf = v
+	}
+}
+
+// checkOutputIntents: a PDF/A output intent's profile must be a valid ICC
+// output or display profile, and all of them the same stream (6.2.3).
+func checkOutputIntents(r *Report, x *model.XRefTable, cat types.Dict) {
+	o, ok := cat.Find("OutputIntents")
+	if !ok {
+		return
+	}
+	arr, err := x.DereferenceArray(o)
+	if err != nil {
+		r.add("6.2.3", "OutputIntents is not an array")
+		return
+	}
+	var profiles []types.IndirectRef
+	for _, e := range arr {
+		d, err := x.DereferenceDict(e)
+		if err != nil || d == nil {
+			continue
+		}
+		p, ok := d.Find("DestOutputProfile")
+		if !ok {
+			continue
+		}
+		if ir, ok := p.(types.IndirectRef); ok {
+			for _, q := range profiles {
+				if q.ObjectNumber != ir.ObjectNumber {
+					r.add("6.2.3", "output intents with different DestOutputProfile streams")
+				}
+			}
+			profiles = append(profiles, ir)
+		}
+		if s := d.NameEntry("S"); s == nil || *s != "GTS_PDFA1" {
+			continue
+		}
+		icc, sd, err := streamBytes(x, p)
+		if err != nil {
+			r.add("6.2.3", "the output profile cannot be read: %v", err)
+			continue
+		}
+		if len(icc) < 128 || string(icc[36:40]) != "acsp" {
+			r.add("6.2.3", "the output profile is not an ICC profile")
+			continue
+		}
+		class, space := string(icc[12:16]), string(icc[16:20])
+		if class != "prtr" && class != "mntr" {
+			r.add("6.2.3", "the output profile's class is %q, want prtr or mntr", class)
+		}
+		if v := binary.BigEndian.Uint32(icc[8:12]) >> 24; v > 4 {
+			r.add("6.2.3", "ICC profile version %d is newer than PDF/A-2 allows", v)
+		}
+		want := map[string]int{"RGB ": 3, "CMYK": 4, "GRAY": 1}[space]
+		if want == 0 {
+			r.add("6.2.3", "the output profile's colour space %q is not RGB, CMYK or GRAY", space)
+		} else if n := sd.IntEntry("N"); n == nil || *n != want {
+			r.add("6.2.3", "the output profile's N does not match its %q colour space", strings.TrimSpace(space))
+		}
+	}
+}
+
+// Actions PDF/A-2 forbids (6.5.1), and the named actions it allows.
+var (
+	forbiddenActions = map[string]bool{"Launch": true, "Sound": true, "Movie": true, "ResetForm": true, "ImportData": true,
+		"JavaScript": true, "Hide": true, "SetOCGState": true, "Rendition": true, "Trans": true, "GoTo3DView": true,
+		"SetState": true, "NOP": true}
+	allowedNamed = map[string]bool{"NextPage": true, "PrevPage": true, "FirstPage": true, "LastPage": true}
+)
+
+var renderingIntents = map[string]bool{"AbsoluteColorimetric": true, "RelativeColorimetric": true, "Saturation": true, "Perceptual": true}
+
+// checkObjects walks every object for actions and trigger events (6.5),
+// image attributes (6.2.8.1) and font embedding (6.2.11.4.1).
+func checkObjects(r *Report, x *model.XRefTable, cat types.Dict) {
+	nums := make([]int, 0, len(x.Table))
+	for n := range x.Table {
+		nums = append(nums, n)
+	}
+	sort.Ints(nums)
+	if _, ok := cat.Find("AA"); ok {
+		r.add("6.5.2", "the catalog has additional actions (AA)")
+	}
+	for _, n := range nums {
+		e := x.Table[n]
+		if e == nil || e.Free || e.Object == nil {
+			continue
+		}
+		var d types.Dict
+		switch o := e.Object.(type) {
+		case types.Dict:
+			d = o
+		case types.StreamDict:
+			d = o.Dict
+		default:
+			continue
+		}
+		checkDict(r, x, n, d)
+	}
+}
+
+func checkDict(r *Report, x *model.XRefTable, n int, d types.Dict) {
+	typ, sub := d.NameEntry("Type"), d.NameEntry("Subtype")
+	if s := d.NameEntry("S"); s != nil && (typ == nil || *typ == "Action") {
+		if forbiddenActions[*s] {
+			r.add("6.5.1", "object %d is a %s action", n, *s)
+		}
+		if *s == "Named" {
+			if nm := d.NameEntry("N"); nm == nil || !allowedNamed[*nm] {
+				r.add("6.5.1", "object %d is a named action other than NextPage, PrevPage, FirstPage, LastPage", n)
+			}
+		}
+	}
+	if typ != nil && *typ == "Page" {
+		if _, ok := d.Find("AA"); ok {
+			r.add("6.5.2", "page object %d has additional actions (AA)", n)
+		}
+	}
+	if sub != nil && *sub == "Widget" {
+		if _, ok := d.Find("AA"); ok {
+			r.add("6.5.2", "widget annotation %d has additional actions (AA)", n)
+		}
+	}
+	if sub != nil && *sub == "Image" {
+		if _, ok := d.Find("Alternates"); ok {
+			r.add("6.2.8.1", "image %d has Alternates", n)
+		}
+		if _, ok := d.Find("OPI"); ok {
+			r.add("6.2.8.1", "image %d has OPI", n)
+		}
+		if b := d.BooleanEntry("Interpolate"); b != nil && *b {
+			r.add("6.2.8.1", "image %d has Interpolate true", n)
+		}
+		if in := d.NameEntry("Intent"); in != nil && !renderingIntents[*in] {
+			r.add("6.2.8.1", "image %d has rendering intent %s", n, *in)
+		}
+	}
+	if typ != nil && *typ == "Font" && sub != nil {
+		switch *sub {
+		case "Type1", "MMType1", "TrueType", "CIDFontType0", "CIDFontType2":
+			fd, err := x.DereferenceDict(d["FontDescriptor"])
+			if err != nil || fd == nil {
+				r.add("6.2.11.4.1", "font object %d has no font descriptor", n)
+				return
+			}
+			_, f1 := fd.Find("FontFile")
+			_, f2 := fd.Find("FontFile2")
+			_, f3 := fd.Find("FontFile3")
+			if !f1 && !f2 && !f3 {
+				name := ""
+				if b := d.NameEntry("BaseFont"); b != nil {
+					name = *b
+				}
+				r.add("6.2.11.4.1", "font %s (object %d) is not embedded", name, n)
+			}
+		}
+	}
+}

@@ -1,0 +1,114 @@
+package pdfa
+
+import (
+	"bytes"
+	"image"
+	"image/color"
+	"image/jpeg"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// glyphless finds Tesseract's glyphless font (tesseract-ocr ships it).
+func glyphless(t *testing.T) []byte {
+	t.Helper()
+	matches, _ := filepath.Glob("/usr/share/tesseract-ocr/*/tessdata/pdf.ttf")
+	if len(matches) == 0 {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("tesseract-ocr is not installed (scripts/deps installs it)")
+		}
+		t.Skip("no pdf.ttf")
+	}
+	b, err := os.ReadFile(matches[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func tool(t *testing.T, name string, args ...string) string {
+	t.Helper()
+	if _, err := exec.LookPath(name); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("%s not installed", name)
+		}
+		t.Skipf("%s not installed", name)
+	}
+	out, err := exec.Command(name, args...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s %v: %v\n%s", name, args, err, out)
+	}
+	return string(out)
+}
+
+func writeSample(t *testing.T, conformance string) string {
+	t.Helper()
+	gray := image.NewGray(image.Rect(0, 0, 850, 1100))
+	for i := range gray.Pix {
+		gray.Pix[i] = 255
+	}
+	rgb := image.NewRGBA(image.Rect(0, 0, 400, 300))
+	for i := range rgb.Pix {
+		rgb.Pix[i] = uint8(i * 13)
+	}
+	var jb bytes.Buffer
+	jpeg.Encode(&jb, rgb, nil)
+	bw := image.NewPaletted(image.Rect(0, 0, 640, 480), color.Palette{color.Black, color.White})
+	p1, _ := FromImage(gray)
+	p2, _ := FromJPEG(jb.Bytes())
+	p3, _ := FromImage(bw)
+	if p3.BitsPerComponent != 1 || p1.ColorSpace != "DeviceGray" || p2.Filter != "DCTDecode" {
+		t.Fatalf("image choices: %+v %+v %+v", p1.BitsPerComponent, p2.Filter, p3.BitsPerComponent)
+	}
+	var out bytes.Buffer
+	w, err := NewWriter(&out, Options{Conformance: conformance, Title: "Book of hours – ünïcode (1801)", Creator: "strongroom/test",
+		Created: time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC), Font: glyphless(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pages := []Page{
+		{Image: p1, DPIX: 100, DPIY: 100, Words: []Word{{Text: "Strongroom", X0: 100, Y0: 100, X1: 400, Y1: 140}, {Text: "Grüße", X0: 420, Y0: 100, X1: 600, Y1: 140}}},
+		{Image: p2, DPIX: 300, DPIY: 300, Words: []Word{{Text: "second", X0: 10, Y0: 10, X1: 100, Y1: 40}}},
+		{Image: p3, DPIX: 200, DPIY: 200},
+	}
+	for _, p := range pages {
+		if err := w.AddPage(p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "out.pdf")
+	os.WriteFile(path, out.Bytes(), 0o644)
+	return path
+}
+
+// TestIndependentTools checks what we write with Debian's qpdf and poppler.
+func TestIndependentTools(t *testing.T) {
+	path := writeSample(t, "B")
+	tool(t, "qpdf", "--check", path)
+	fonts := tool(t, "pdffonts", path)
+	if !strings.Contains(fonts, "GlyphLessFont") || strings.Contains(fonts, " no  ") && !strings.Contains(fonts, "yes") {
+		t.Errorf("pdffonts:\n%s", fonts)
+	}
+	for _, l := range strings.Split(fonts, "\n")[2:] {
+		if l != "" && !strings.Contains(l, " yes ") {
+			t.Errorf("font not embedded: %s", l)
+		}
+	}
+	info := tool(t, "pdfinfo", path)
+	if f := strings.Join(strings.Fields(info), " "); !strings.Contains(f, "Pages: 3") || !strings.Contains(f, "Page size: 612 x 792 pts") {
+		t.Errorf("pdfinfo:\n%s", info)
+	}
+	text := tool(t, "pdftotext", path, "-")
+	for _, w := range []string{"Strongroom", "Grüße", "second"} {
+		if !strings.Contains(text, w) {
+			t.Errorf("pdftotext lacks %q:\n%s", w, text)
+		}
+	}
+}
