@@ -18,6 +18,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/strongroom-archive/strongroom/formats/access"
 	"github.com/strongroom-archive/strongroom/formats/identify"
 	"github.com/strongroom-archive/strongroom/pipeline"
 	"github.com/strongroom-archive/strongroom/pipeline/audit"
@@ -45,6 +46,7 @@ type Config struct {
 	Pipeline  pipeline.Config    `yaml:"pipeline"`
 	Queue     queue.Config       `yaml:"queue"`
 	Formats   Formats            `yaml:"formats"`
+	Access    access.Config      `yaml:"access"`
 	Audit     audit.Config       `yaml:"audit"`
 	HTTP      review.Config      `yaml:"http"`
 	Push      push.Config        `yaml:"push"`
@@ -149,7 +151,7 @@ func (c *Config) Validate() error {
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		errs = append(errs, fmt.Errorf("log_format %q: want text or json", c.LogFormat))
 	}
-	errs = append(errs, c.Storage.Validate(), c.Intake.Validate(), c.Bag.Validate(), c.Pipeline.Validate(), c.Queue.Validate(), c.Formats.Policy.Validate(), c.Audit.Validate(), c.HTTP.Validate(), push.Validate(c.Push, c.Stations))
+	errs = append(errs, c.Storage.Validate(), c.Access.Validate(), c.Intake.Validate(), c.Bag.Validate(), c.Pipeline.Validate(), c.Queue.Validate(), c.Formats.Policy.Validate(), c.Audit.Validate(), c.HTTP.Validate(), push.Validate(c.Push, c.Stations))
 	return errors.Join(errs...)
 }
 

@@ -17,6 +17,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/strongroom-archive/strongroom/formats/access"
 	"github.com/strongroom-archive/strongroom/formats/identify"
 	"github.com/strongroom-archive/strongroom/pipeline/catalog"
 	"github.com/strongroom-archive/strongroom/pipeline/queue"
@@ -102,8 +103,11 @@ type Engine struct {
 	Identify  *identify.Identifier
 	Policy    identify.Policy
 	Agent     string // "strongroom/<version>"
-	Log       *slog.Logger
-	Now       func() time.Time
+	// Access makes the OCRed PDF/A access copy of normalise items; nil
+	// keeps such items as they are.
+	Access *access.Maker
+	Log    *slog.Logger
+	Now    func() time.Time
 }
 
 // Permanent marks an error that retrying cannot fix (bad input, a rejected

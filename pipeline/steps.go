@@ -16,8 +16,10 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/strongroom-archive/strongroom/formats/access"
 	"github.com/strongroom-archive/strongroom/formats/identify"
 	"github.com/strongroom-archive/strongroom/formats/imagecheck"
+	"github.com/strongroom-archive/strongroom/formats/pdfa"
 	"github.com/strongroom-archive/strongroom/pipeline/catalog"
 	"github.com/strongroom-archive/strongroom/pipeline/intake"
 	"github.com/strongroom-archive/strongroom/storage"
@@ -30,6 +32,7 @@ const (
 	EvDigest         = "message digest calculation"
 	EvIdentification = "format identification"
 	EvValidation     = "validation"
+	EvNormalization  = "normalization"
 	EvReplication    = "replication"
 	EvFixityCheck    = "fixity check"
 )
@@ -105,7 +108,7 @@ func originals(it *catalog.Item) ([]original, error) {
 // then identifies and checks each file, and builds and validates the bag in
 // the item's work area. Re-running it rebuilds everything from scratch.
 func (e *Engine) prepare(ctx context.Context, it *catalog.Item, log *slog.Logger) error {
-	if err := e.Catalog.DeleteEvents(ctx, it.ID, EvIngestion, EvDigest, EvIdentification, EvValidation); err != nil {
+	if err := e.Catalog.DeleteEvents(ctx, it.ID, EvIngestion, EvDigest, EvIdentification, EvValidation, EvNormalization); err != nil {
 		return err
 	}
 	origs, err := originals(it)
@@ -208,6 +211,12 @@ func (e *Engine) prepare(ctx context.Context, it *catalog.Item, log *slog.Logger
 				return fmt.Errorf("%s: changed since intake (%s was %s, now %s)", f.Path, a, want, got)
 			}
 		}
+	}
+	if evs, err := e.accessCopy(ctx, it, files, work, w); err != nil {
+		e.Catalog.AddEvents(ctx, append(events, evs...)...)
+		return err
+	} else {
+		events = append(events, evs...)
 	}
 	report, err := json.MarshalIndent(identificationReport{Tool: sfAgent, Files: files}, "", "  ")
 	if err != nil {
@@ -508,4 +517,54 @@ func objectRecords(ctx context.Context, dir, bagID string) ([]catalog.Object, er
 		return nil
 	})
 	return out, err
+}
+
+// accessCopy OCRs the item's normalise files into data/access/<name>.pdf
+// (PDF/A, checked), data/text/<name>.txt and data/alto/<name>.alto.xml,
+// and returns the normalization and validation events.
+func (e *Engine) accessCopy(ctx context.Context, it *catalog.Item, files []catalog.File, work string, w *bagit.Writer) ([]catalog.Event, error) {
+	if e.Access == nil {
+		return nil, nil
+	}
+	var sources []access.Source
+	for _, f := range files {
+		if f.Action == string(identify.Normalise) {
+			sources = append(sources, access.Source{Path: f.Source, Name: f.Path})
+		}
+	}
+	if len(sources) == 0 {
+		return nil, nil
+	}
+	name := strings.TrimSuffix(it.Name, filepath.Ext(it.Name))
+	if it.Kind == intake.KindBatch || name == "" {
+		name = it.Name
+	}
+	ev := func(typ, outcome, detail, agent string) catalog.Event {
+		return catalog.Event{ItemID: it.ID, BagID: it.ID, File: "access/" + name + ".pdf", Type: typ, Outcome: outcome, Detail: detail, Agent: agent, At: e.Now()}
+	}
+	res, err := e.Access.Make(ctx, sources, filepath.Join(work, "access"), name)
+	if err != nil {
+		evs := []catalog.Event{ev(EvNormalization, "failure", err.Error(), e.Agent+" OCR")}
+		if errors.Is(err, access.ErrBadInput) {
+			return evs, &Permanent{Err: fmt.Errorf("access copy: %w", err)}
+		}
+		return evs, fmt.Errorf("access copy: %w", err)
+	}
+	detail := fmt.Sprintf("%d pages OCRed (%d words) with %s into PDF/A-%s, plain text and ALTO 4.4 in %s", res.Pages, res.Words, res.OCR, e.Access.Cfg.PDFA, res.Took.Round(time.Millisecond))
+	if len(res.AssumedDPI) > 0 {
+		detail += fmt.Sprintf("; no resolution recorded in %s: %g dpi assumed", strings.Join(res.AssumedDPI, ", "), e.Access.Cfg.OCR.DefaultDPI)
+	}
+	evs := []catalog.Event{ev(EvNormalization, "success", detail, e.Agent+" "+res.OCR)}
+	if !res.Check.Valid() {
+		evs = append(evs, ev(EvValidation, "failure", res.Check.Err().Error(), e.Agent+" pdfa"))
+		return evs, &Permanent{Err: fmt.Errorf("access copy of %s failed the PDF/A check, so it is not stored as PDF/A: %w", it.Name, res.Check.Err())}
+	}
+	evs = append(evs, ev(EvValidation, "success", fmt.Sprintf("PDF/A-%d%s: clauses %s checked, pdfcpu strict validation passed", res.Check.Part,
+		strings.ToLower(res.Check.Conformance), strings.Join(pdfa.Clauses, ", ")), e.Agent+" pdfa"))
+	for rel, src := range map[string]string{"access/" + name + ".pdf": res.PDF, "text/" + name + ".txt": res.Text, "alto/" + name + ".alto.xml": res.ALTO} {
+		if _, _, err := w.AddPayloadFile(ctx, rel, src); err != nil {
+			return evs, err
+		}
+	}
+	return evs, nil
 }

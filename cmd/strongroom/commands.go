@@ -17,6 +17,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/strongroom-archive/strongroom/configs"
+	"github.com/strongroom-archive/strongroom/formats/access"
 	"github.com/strongroom-archive/strongroom/formats/identify"
 	"github.com/strongroom-archive/strongroom/pipeline"
 	"github.com/strongroom-archive/strongroom/pipeline/catalog"
@@ -104,7 +105,10 @@ type env struct {
 	catalog *catalog.DB
 }
 
-func (e *env) Close() { e.catalog.Close() }
+func (e *env) Close() {
+	e.engine.Access.Close()
+	e.catalog.Close()
+}
 
 func openEnv(ctx context.Context, configPath string) (*env, error) {
 	cfg, log, err := loadConfig(configPath)
@@ -127,6 +131,7 @@ func openEnv(ctx context.Context, configPath string) (*env, error) {
 		Cfg: cfg.Pipeline, Bag: cfg.Bag, DataDir: cfg.DataDir, DoneDir: cfg.Intake.DoneDir, FailedDir: cfg.Intake.FailedDir,
 		Catalog: cat, Store: st, StoreURL: cfg.Storage.URL, Identify: identify.New(), Policy: cfg.Formats.Policy,
 		Agent: "strongroom/" + version(), Log: log, Now: time.Now,
+		Access: &access.Maker{Cfg: cfg.Access, Creator: "strongroom/" + version(), MaxPixel: cfg.Pipeline.MaxPixels},
 	}
 	return &env{cfg: cfg, log: log, engine: eng, catalog: cat}, nil
 }

@@ -15,6 +15,8 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 	"unicode/utf16"
@@ -349,4 +351,20 @@ func (pw *Writer) xmp() []byte {
  </rdf:RDF>
 </x:xmpmeta>
 <?xpacket end="w"?>`)
+}
+
+// GlyphlessFont loads Tesseract's glyphless font (pdf.ttf, Apache-2.0,
+// installed with tesseract-ocr), from $TESSDATA_PREFIX or the Debian path.
+func GlyphlessFont() ([]byte, error) {
+	var candidates []string
+	if p := os.Getenv("TESSDATA_PREFIX"); p != "" {
+		candidates = append(candidates, filepath.Join(p, "pdf.ttf"), filepath.Join(p, "tessdata", "pdf.ttf"))
+	}
+	found, _ := filepath.Glob("/usr/share/tesseract-ocr/*/tessdata/pdf.ttf")
+	for _, p := range append(candidates, found...) {
+		if b, err := os.ReadFile(p); err == nil {
+			return b, nil
+		}
+	}
+	return nil, errors.New("pdfa: Tesseract's glyphless font pdf.ttf not found (install tesseract-ocr, or set TESSDATA_PREFIX)")
 }

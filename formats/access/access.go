@@ -1,0 +1,237 @@
+// Package access makes an item's access copy from its scanned pages: one
+// PDF/A-2 with the page images and an invisible, searchable text layer, the
+// plain text, and ALTO XML with word coordinates. The PDF is checked before
+// it is handed back: a file that fails the check is never returned as PDF/A.
+package access
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"image"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/strongroom-archive/strongroom/formats/alto"
+	"github.com/strongroom-archive/strongroom/formats/ocr"
+	"github.com/strongroom-archive/strongroom/formats/pdfa"
+)
+
+// Config configures access copies.
+type Config struct {
+	OCR ocr.Config `yaml:"ocr"`
+	// PDFA is the flavour written: 2b (default) or 2u.
+	PDFA string `yaml:"pdfa"`
+}
+
+// Validate checks the configuration.
+func (c Config) Validate() error {
+	var errs []error
+	if c.PDFA != "2b" && c.PDFA != "2u" {
+		errs = append(errs, fmt.Errorf("access.pdfa %q: want 2b or 2u", c.PDFA))
+	}
+	return errors.Join(append(errs, c.OCR.Validate())...)
+}
+
+// Maker makes access copies. The OCR engine starts on first use, so
+// commands that make none never load Tesseract.
+type Maker struct {
+	Cfg      Config
+	Creator  string // strongroom/<version>
+	MaxPixel int64  // refuse larger pages
+
+	once sync.Once
+	eng  *ocr.Engine
+	font []byte
+	err  error
+}
+
+func (m *Maker) start() error {
+	m.once.Do(func() {
+		if m.font, m.err = pdfa.GlyphlessFont(); m.err != nil {
+			return
+		}
+		m.eng, m.err = ocr.NewEngine(m.Cfg.OCR)
+	})
+	return m.err
+}
+
+// Close stops the OCR engine.
+func (m *Maker) Close() {
+	if m.eng != nil {
+		m.eng.Close()
+	}
+}
+
+// Source is one original file of the item, in page order.
+type Source struct {
+	Path string // on disk
+	Name string // as it is known in the bag (data/original/...)
+}
+
+// Result describes what was made.
+type Result struct {
+	PDF, Text, ALTO string // files written
+	Pages, Words    int
+	AssumedDPI      []string // sources whose resolution was assumed
+	Check           *pdfa.Report
+	OCR             string // engine and version
+	Took            time.Duration
+}
+
+// ErrBadInput marks problems of the input (not of the machine): the item
+// fails at once.
+var ErrBadInput = errors.New("bad input")
+
+// Make writes <dir>/<name>.pdf, .txt and .alto.xml from sources.
+func (m *Maker) Make(ctx context.Context, sources []Source, dir, name string) (*Result, error) {
+	start := time.Now()
+	if err := m.start(); err != nil {
+		return nil, fmt.Errorf("access: %w", err)
+	}
+	res := &Result{PDF: filepath.Join(dir, name+".pdf"), Text: filepath.Join(dir, name+".txt"), ALTO: filepath.Join(dir, name+".alto.xml"), OCR: ocr.Version()}
+	type job struct {
+		src  Source
+		page ocr.SourcePage
+		nr   int
+	}
+	var jobs []job
+	for _, s := range sources {
+		data, err := os.ReadFile(s.Path)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", s.Name, err)
+		}
+		pages, err := ocr.Split(data, m.Cfg.OCR.DefaultDPI)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w: %v", s.Name, ErrBadInput, err)
+		}
+		for i, p := range pages {
+			jobs = append(jobs, job{s, p, i + 1})
+			if p.DPIAssumed && i == 0 {
+				res.AssumedDPI = append(res.AssumedDPI, s.Name)
+			}
+		}
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	f, err := os.Create(res.PDF)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	conf := strings.ToUpper(strings.TrimPrefix(m.Cfg.PDFA, "2"))
+	pw, err := pdfa.NewWriter(f, pdfa.Options{Conformance: conf, Title: name, Creator: m.Creator, Font: m.font})
+	if err != nil {
+		return nil, err
+	}
+	var text strings.Builder
+	var altoPages []alto.Page
+	// Pages are OCRed Workers at a time and written in order, so memory
+	// holds a few pages, not the book.
+	type done struct {
+		page  pdfa.Page
+		words []ocr.Word
+		w, h  int
+		err   error
+	}
+	workers := max(m.Cfg.OCR.Workers, 1)
+	for at := 0; at < len(jobs); at += workers {
+		batch := jobs[at:min(at+workers, len(jobs))]
+		out := make([]done, len(batch))
+		var wg sync.WaitGroup
+		for i, j := range batch {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				d := &out[i]
+				d.page, d.w, d.h, d.err = m.pageImage(j.src.Name, j.nr, j.page)
+				if d.err == nil {
+					d.words, d.err = m.eng.Recognize(ctx, j.page.Data)
+				}
+			}()
+		}
+		wg.Wait()
+		for i, d := range out {
+			if d.err != nil {
+				return nil, d.err
+			}
+			d.page.Words = make([]pdfa.Word, len(d.words))
+			for k, w := range d.words {
+				d.page.Words[k] = pdfa.Word{Text: w.Text, X0: w.Box.Min.X, Y0: w.Box.Min.Y, X1: w.Box.Max.X, Y1: w.Box.Max.Y, Confidence: w.Confidence}
+			}
+			if err := pw.AddPage(d.page); err != nil {
+				return nil, err
+			}
+			if res.Pages > 0 {
+				text.WriteString("\f") // form feed between pages, as pdftotext writes
+			}
+			text.WriteString(ocr.Text(d.words))
+			altoPages = append(altoPages, alto.Page{Width: d.w, Height: d.h, Words: d.words, Source: batch[i].src.Name})
+			res.Pages++
+			res.Words += len(d.words)
+		}
+	}
+	if err := pw.Close(); err != nil {
+		return nil, err
+	}
+	if err := f.Close(); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(res.Text, []byte(text.String()), 0o644); err != nil {
+		return nil, err
+	}
+	af, err := os.Create(res.ALTO)
+	if err != nil {
+		return nil, err
+	}
+	defer af.Close()
+	v := strings.TrimPrefix(res.OCR, "tesseract ")
+	if err := alto.Write(af, altoPages, "tesseract", v); err != nil {
+		return nil, err
+	}
+	if err := af.Close(); err != nil {
+		return nil, err
+	}
+	if res.Check, err = pdfa.Check(res.PDF, pdfa.CheckOptions{Strict: true}); err != nil {
+		return nil, err
+	}
+	res.Took = time.Since(start)
+	return res, nil
+}
+
+// pageImage prepares a page's image for the PDF: a JPEG as it is, anything
+// else decoded and embedded losslessly. The resolution must give a page a
+// reader can open (ISO 32000's 200-inch limit).
+func (m *Maker) pageImage(name string, nr int, p ocr.SourcePage) (pdfa.Page, int, int, error) {
+	cfg, _, err := image.DecodeConfig(bytes.NewReader(p.Data))
+	if err != nil {
+		return pdfa.Page{}, 0, 0, fmt.Errorf("%s page %d: %w: %v", name, nr, ErrBadInput, err)
+	}
+	if px := int64(cfg.Width) * int64(cfg.Height); m.MaxPixel > 0 && px > m.MaxPixel {
+		return pdfa.Page{}, 0, 0, fmt.Errorf("%s page %d: %w: %dx%d pixels is over the limit of %d", name, nr, ErrBadInput, cfg.Width, cfg.Height, m.MaxPixel)
+	}
+	wIn, hIn := float64(cfg.Width)/p.DPIX, float64(cfg.Height)/p.DPIY
+	if wIn > 200 || hIn > 200 || p.DPIX < 10 || p.DPIY < 10 {
+		return pdfa.Page{}, 0, 0, fmt.Errorf("%s page %d: %w: %gx%g dpi makes a %.0f×%.0f inch page; the file's resolution is wrong", name, nr, ErrBadInput, p.DPIX, p.DPIY, wIn, hIn)
+	}
+	var im pdfa.Image
+	if p.Format == "jpeg" {
+		im, err = pdfa.FromJPEG(p.Data)
+	}
+	if p.Format != "jpeg" || err != nil { // CMYK JPEGs and everything else
+		img, _, derr := image.Decode(bytes.NewReader(p.Data))
+		if derr != nil {
+			return pdfa.Page{}, 0, 0, fmt.Errorf("%s page %d: %w: %v", name, nr, ErrBadInput, derr)
+		}
+		im, err = pdfa.FromImage(img)
+	}
+	if err != nil {
+		return pdfa.Page{}, 0, 0, fmt.Errorf("%s page %d: %w", name, nr, err)
+	}
+	return pdfa.Page{Image: im, DPIX: p.DPIX, DPIY: p.DPIY}, cfg.Width, cfg.Height, nil
+}

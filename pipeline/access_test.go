@@ -1,0 +1,178 @@
+package pipeline
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"fmt"
+	"image"
+	"image/jpeg"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"golang.org/x/image/tiff"
+
+	"github.com/strongroom-archive/strongroom/formats/access"
+	"github.com/strongroom-archive/strongroom/formats/ocr"
+	"github.com/strongroom-archive/strongroom/formats/ocr/testpage"
+	"github.com/strongroom-archive/strongroom/formats/pdfa"
+	"github.com/strongroom-archive/strongroom/pipeline/catalog"
+	"github.com/strongroom-archive/strongroom/storage/bagit"
+)
+
+func needTool(t *testing.T, name string) {
+	t.Helper()
+	if _, err := exec.LookPath(name); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("%s is not installed (scripts/deps installs it)", name)
+		}
+		t.Skipf("%s not installed", name)
+	}
+}
+
+func run(t *testing.T, name string, args ...string) string {
+	t.Helper()
+	out, err := exec.Command(name, args...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s %v: %v\n%s", name, args, err, out)
+	}
+	return string(out)
+}
+
+// TestAccessCopies: a 3-page TIFF and a folder of 20 JPEG pages become bags
+// holding a PDF/A-2b that passes our checker and Debian's qpdf and poppler,
+// whose pdftotext output matches the text file, and an ALTO file that
+// validates against the ALTO 4.4 schema.
+func TestAccessCopies(t *testing.T) {
+	for _, tool := range []string{"tiffcp", "qpdf", "pdffonts", "pdftotext", "xmllint"} {
+		needTool(t, tool)
+	}
+	if _, err := pdfa.GlyphlessFont(); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal(err)
+		}
+		t.Skip(err)
+	}
+	te := newTestEnv(t)
+	te.Access = &access.Maker{Cfg: access.Config{PDFA: "2b", OCR: ocr.Config{Languages: []string{"eng"}, PSM: 3, Workers: 2, DefaultDPI: 300}},
+		Creator: "strongroom/test", MaxPixel: 1e8}
+	t.Cleanup(te.Access.Close)
+
+	// Three pages with known text, joined by tiffcp into one LZW TIFF.
+	dir := t.TempDir()
+	var parts []string
+	var want []string
+	for i := range 3 {
+		lines := testpage.Text[i*2 : i*2+2]
+		want = append(want, lines...)
+		img := testpage.Render(lines, testpage.Options{DPI: 300, PointSize: 12, SkewDeg: 0.4, Noise: 0.0005, Seed: uint64(i)})
+		var b bytes.Buffer
+		tiff.Encode(&b, img, nil)
+		p := filepath.Join(dir, fmt.Sprintf("p%d.tif", i))
+		os.WriteFile(p, setTIFFDPI(t, b.Bytes(), 300), 0o644)
+		parts = append(parts, p)
+	}
+	book := filepath.Join(te.hot, "register.tif")
+	run(t, "tiffcp", append([]string{"-c", "lzw"}, append(parts, book)...)...)
+
+	// Twenty JPEG pages, a line each, 200 dpi.
+	for i := range 20 {
+		img := testpage.Render([]string{fmt.Sprintf("Folio %d of the minute book", i+1)}, testpage.Options{DPI: 200, PointSize: 14, Seed: uint64(i)})
+		sub := img.SubImage(image.Rect(0, 0, img.Bounds().Dx(), 600))
+		var b bytes.Buffer
+		jpeg.Encode(&b, sub, &jpeg.Options{Quality: 85})
+		put(t, filepath.Join(te.hot, "minutes", fmt.Sprintf("f%02d.jpg", i+1)), b.Bytes())
+	}
+
+	schemas, _ := filepath.Abs("../../shared/schemas")
+	for _, c := range []struct {
+		item, name string
+		pages      int
+		words      []string
+	}{
+		{"register.tif", "register", 3, []string{"parish", "Whitlock", "godparents"}},
+		{"minutes", "minutes", 20, []string{"Folio", "minute"}},
+	} {
+		it := te.ingest(t, filepath.Join(te.hot, c.item))
+		if it.Stage != catalog.StageDone {
+			t.Fatalf("%s: %s: %s", c.item, it.Stage, it.LastError)
+		}
+		bag := filepath.Join(te.storeDir, it.BagID)
+		r, err := bagit.ValidateDir(context.Background(), bag, bagit.ValidateOptions{})
+		if err != nil || !r.Valid {
+			t.Fatalf("%s: bag %v %v", c.item, err, r.Problems)
+		}
+		pdf := filepath.Join(bag, "data", "access", c.name+".pdf")
+		rep, err := pdfa.Check(pdf, pdfa.CheckOptions{Strict: true})
+		if err != nil || !rep.Valid() || rep.Conformance != "B" {
+			t.Fatalf("%s: PDF/A check %v %+v", c.item, err, rep)
+		}
+		run(t, "qpdf", "--check", pdf)
+		for _, l := range strings.Split(run(t, "pdffonts", pdf), "\n")[2:] {
+			if l != "" && !strings.Contains(l, " yes ") {
+				t.Errorf("%s: font not embedded: %s", c.item, l)
+			}
+		}
+		if info := strings.Join(strings.Fields(run(t, "pdfinfo", pdf)), " "); !strings.Contains(info, fmt.Sprintf("Pages: %d", c.pages)) {
+			t.Errorf("%s: pdfinfo: %s", c.item, info)
+		}
+		extracted := run(t, "pdftotext", pdf, "-")
+		txt, _ := os.ReadFile(filepath.Join(bag, "data", "text", c.name+".txt"))
+		if cer := testpage.CER(string(txt), extracted); cer > 0.01 {
+			t.Errorf("%s: pdftotext differs from the text file (CER %.3f):\n%s\n---\n%s", c.item, cer, extracted, txt)
+		}
+		for _, w := range c.words {
+			if !strings.Contains(strings.ToLower(extracted), strings.ToLower(w)) {
+				t.Errorf("%s: %q not found in the PDF's text", c.item, w)
+			}
+		}
+		if c.item == "register.tif" {
+			if cer := testpage.CER(strings.Join(want, "\n"), string(txt)); cer > 0.03 {
+				t.Errorf("CER against the known text %.3f:\n%s", cer, txt)
+			}
+		}
+		cmd := exec.Command("xmllint", "--nonet", "--noout", "--schema", filepath.Join(schemas, "alto-4-4.xsd"), filepath.Join(bag, "data", "alto", c.name+".alto.xml"))
+		cmd.Env = append(os.Environ(), "XML_CATALOG_FILES="+filepath.Join(schemas, "catalog.xml"))
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Errorf("%s: ALTO: %v %s", c.item, err, out)
+		}
+		if _, ok := r.Payload["data/original/"+strings.TrimSuffix(c.item, "/")]; !ok && c.item == "register.tif" {
+			t.Errorf("original not kept: %v", r.Payload)
+		}
+		evs, _ := te.cat.Events(context.Background(), it.ID)
+		found := false
+		for _, e := range evs {
+			if e.Type == EvNormalization && e.Outcome == "success" {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("%s: no normalization event", c.item)
+		}
+	}
+}
+
+// setTIFFDPI rewrites the X and Y resolution of a little-endian TIFF's
+// first directory (x/image/tiff writes 72 dpi).
+func setTIFFDPI(t *testing.T, b []byte, dpi uint32) []byte {
+	le := binary.LittleEndian
+	off := le.Uint32(b[4:])
+	n := int(le.Uint16(b[off:]))
+	set := 0
+	for i := range n {
+		e := b[int(off)+2+12*i:]
+		if tag := le.Uint16(e); tag == 282 || tag == 283 {
+			at := le.Uint32(e[8:])
+			le.PutUint32(b[at:], dpi)
+			le.PutUint32(b[at+4:], 1)
+			set++
+		}
+	}
+	if set != 2 {
+		t.Fatalf("no resolution tags in the TIFF")
+	}
+	return b
+}
