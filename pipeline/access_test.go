@@ -5,8 +5,10 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"hash/crc32"
 	"image"
 	"image/jpeg"
+	"image/png"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -175,4 +177,73 @@ func setTIFFDPI(t *testing.T, b []byte, dpi uint32) []byte {
 		t.Fatalf("no resolution tags in the TIFF")
 	}
 	return b
+}
+
+// TestBadInputForAccess: each is a clear failure of its item, with a reason.
+func TestBadInputForAccess(t *testing.T) {
+	needTool(t, "qpdf")
+	if _, err := pdfa.GlyphlessFont(); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal(err)
+		}
+		t.Skip(err)
+	}
+	te := newTestEnv(t)
+	te.Access = &access.Maker{Cfg: access.Config{PDFA: "2b", OCR: ocr.Config{Languages: []string{"eng"}, PSM: 3, Workers: 1, DefaultDPI: 300}}, MaxPixel: 1e8}
+	t.Cleanup(te.Access.Close)
+
+	// A PNG that says 1 dpi: a 400-inch page.
+	var b bytes.Buffer
+	png.Encode(&b, image.NewGray(image.Rect(0, 0, 400, 300)))
+	onedpi := withPHYs(b.Bytes(), 39) // 39 pixels per metre ≈ 1 dpi
+	put(t, filepath.Join(te.hot, "one-dpi.png"), onedpi)
+
+	// A PDF encrypted by qpdf, and one that is not a PDF past its header.
+	plain := filepath.Join(t.TempDir(), "plain.pdf")
+	var pb bytes.Buffer
+	w, _ := pdfa.NewWriter(&pb, pdfa.Options{Title: "x", Creator: "t", Font: mustFont(t)})
+	w.AddPage(pdfa.Page{Image: mustImage(t), DPIX: 300, DPIY: 300})
+	w.Close()
+	os.WriteFile(plain, pb.Bytes(), 0o644)
+	run(t, "qpdf", "--encrypt", "user", "owner", "256", "--", plain, filepath.Join(te.hot, "encrypted.pdf"))
+	put(t, filepath.Join(te.hot, "malformed.pdf"), []byte("%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj << /Type /Catalog /Pages 2 0 R >> garbage\ntrailer << /Root 1 0 R >>\n%%EOF\n"))
+
+	for name, reason := range map[string]string{
+		"one-dpi.png":   "resolution is wrong",
+		"encrypted.pdf": "encrypted",
+		"malformed.pdf": "not a readable PDF",
+	} {
+		it := te.ingest(t, filepath.Join(te.hot, name))
+		if it.Stage != catalog.StageFailed || !strings.Contains(it.LastError, reason) {
+			t.Errorf("%s: stage %s, error %q; want failed with %q", name, it.Stage, it.LastError, reason)
+		}
+	}
+}
+
+func withPHYs(p []byte, ppm uint32) []byte {
+	chunk := make([]byte, 21)
+	binary.BigEndian.PutUint32(chunk, 9)
+	copy(chunk[4:], "pHYs")
+	binary.BigEndian.PutUint32(chunk[8:], ppm)
+	binary.BigEndian.PutUint32(chunk[12:], ppm)
+	chunk[16] = 1
+	binary.BigEndian.PutUint32(chunk[17:], crc32.ChecksumIEEE(chunk[4:17]))
+	at := 8 + 25 // after the signature and IHDR
+	return append(append(append([]byte(nil), p[:at]...), chunk...), p[at:]...)
+}
+
+func mustFont(t *testing.T) []byte {
+	f, err := pdfa.GlyphlessFont()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+func mustImage(t *testing.T) pdfa.Image {
+	im, err := pdfa.FromImage(image.NewGray(image.Rect(0, 0, 30, 30)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return im
 }

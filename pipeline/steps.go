@@ -19,6 +19,7 @@ import (
 	"github.com/strongroom-archive/strongroom/formats/access"
 	"github.com/strongroom-archive/strongroom/formats/identify"
 	"github.com/strongroom-archive/strongroom/formats/imagecheck"
+	"github.com/strongroom-archive/strongroom/formats/ocr"
 	"github.com/strongroom-archive/strongroom/formats/pdfa"
 	"github.com/strongroom-archive/strongroom/pipeline/catalog"
 	"github.com/strongroom-archive/strongroom/pipeline/intake"
@@ -158,6 +159,22 @@ func (e *Engine) prepare(ctx context.Context, it *catalog.Item, log *slog.Logger
 			return permanent("%s: format %s (%s, %s) is rejected by the format policy (%s)", f.Path, res.PUID, res.Format, res.MIME, rule)
 		}
 		events = append(events, ev(f.Path, EvIdentification, "success", detail, sfAgent))
+		if res.MIME == "application/pdf" || strings.HasPrefix(res.PUID, "fmt/") && strings.Contains(res.Format, "PDF") {
+			rep, err := pdfa.Check(f.Source, pdfa.CheckOptions{})
+			if err != nil {
+				return fmt.Errorf("%s: %w", f.Path, err)
+			}
+			if bad := rep.Unreadable(); bad != "" {
+				events = append(events, ev(f.Path, EvValidation, "failure", bad, e.Agent+" pdfa"))
+				e.Catalog.AddEvents(ctx, events...)
+				return permanent("%s: %s", f.Path, bad)
+			}
+			outcome, detail := "success", fmt.Sprintf("PDF/A-%d%s: the checked clauses pass", rep.Part, strings.ToLower(rep.Conformance))
+			if !rep.Valid() {
+				outcome, detail = "warning", "kept as it is; not valid PDF/A: "+rep.Err().Error()
+			}
+			events = append(events, ev(f.Path, EvValidation, outcome, detail, e.Agent+" pdfa"))
+		}
 		if imagecheck.Supported(res.MIME) {
 			info, err := imagecheck.Check(f.Source, e.Cfg.MaxPixels)
 			if err != nil {
@@ -527,13 +544,19 @@ func (e *Engine) accessCopy(ctx context.Context, it *catalog.Item, files []catal
 		return nil, nil
 	}
 	var sources []access.Source
+	var evs []catalog.Event
 	for _, f := range files {
-		if f.Action == string(identify.Normalise) {
+		switch {
+		case f.Action != string(identify.Normalise):
+		case ocr.Decodable(f.MIME):
 			sources = append(sources, access.Source{Path: f.Source, Name: f.Path})
+		default:
+			evs = append(evs, catalog.Event{ItemID: it.ID, BagID: it.ID, File: f.Path, Type: EvNormalization, Outcome: "warning",
+				Detail: fmt.Sprintf("%s (%s) cannot be decoded on this system; kept as it is, without an access copy", f.Format, f.MIME), Agent: e.Agent, At: e.Now()})
 		}
 	}
 	if len(sources) == 0 {
-		return nil, nil
+		return evs, nil
 	}
 	name := strings.TrimSuffix(it.Name, filepath.Ext(it.Name))
 	if it.Kind == intake.KindBatch || name == "" {
@@ -544,7 +567,7 @@ func (e *Engine) accessCopy(ctx context.Context, it *catalog.Item, files []catal
 	}
 	res, err := e.Access.Make(ctx, sources, filepath.Join(work, "access"), name)
 	if err != nil {
-		evs := []catalog.Event{ev(EvNormalization, "failure", err.Error(), e.Agent+" OCR")}
+		evs = append(evs, ev(EvNormalization, "failure", err.Error(), e.Agent+" OCR"))
 		if errors.Is(err, access.ErrBadInput) {
 			return evs, &Permanent{Err: fmt.Errorf("access copy: %w", err)}
 		}
@@ -554,7 +577,7 @@ func (e *Engine) accessCopy(ctx context.Context, it *catalog.Item, files []catal
 	if len(res.AssumedDPI) > 0 {
 		detail += fmt.Sprintf("; no resolution recorded in %s: %g dpi assumed", strings.Join(res.AssumedDPI, ", "), e.Access.Cfg.OCR.DefaultDPI)
 	}
-	evs := []catalog.Event{ev(EvNormalization, "success", detail, e.Agent+" "+res.OCR)}
+	evs = append(evs, ev(EvNormalization, "success", detail, e.Agent+" "+res.OCR))
 	if !res.Check.Valid() {
 		evs = append(evs, ev(EvValidation, "failure", res.Check.Err().Error(), e.Agent+" pdfa"))
 		return evs, &Permanent{Err: fmt.Errorf("access copy of %s failed the PDF/A check, so it is not stored as PDF/A: %w", it.Name, res.Check.Err())}

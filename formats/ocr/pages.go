@@ -31,6 +31,16 @@ type SourcePage struct {
 	DPIAssumed bool
 }
 
+// Decodable reports whether pages of this MIME type can be OCRed here.
+// JPEG 2000 cannot: neither Go nor this Leptonica decodes it.
+func Decodable(mime string) bool {
+	switch mime {
+	case "image/tiff", "image/jpeg", "image/png", "image/gif", "image/bmp":
+		return true
+	}
+	return false
+}
+
 // ErrUnsupported is returned for files that cannot be split into pages.
 var ErrUnsupported = errors.New("not a supported page image")
 

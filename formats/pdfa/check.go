@@ -50,6 +50,17 @@ type Report struct {
 // Valid reports whether the file passed every check.
 func (r *Report) Valid() bool { return len(r.Findings) == 0 }
 
+// Unreadable says why a file cannot be used at all (it is encrypted, or
+// does not parse as PDF), or returns "".
+func (r *Report) Unreadable() string {
+	for _, f := range r.Findings {
+		if f.Clause == "6.1" || f.Clause == "6.1.3" && strings.Contains(f.Message, "encrypt") {
+			return f.Message
+		}
+	}
+	return ""
+}
+
 // Err lists the findings, or returns nil.
 func (r *Report) Err() error {
 	if r.Valid() {
@@ -93,15 +104,15 @@ func Check(path string, opts CheckOptions) (*Report, error) {
 	ctx, err := api.ReadContext(f, conf)
 	if err != nil {
 		if strings.Contains(strings.ToLower(err.Error()), "encrypt") || strings.Contains(strings.ToLower(err.Error()), "password") {
-			r.add("6.1.3", "the file is encrypted")
+			r.add("6.1.3", "the file is encrypted (an encrypted PDF cannot be preserved: it may not open in the future)")
 			return r, nil
 		}
-		r.add("6.1", "the file cannot be parsed: %v", err)
+		r.add("6.1", "the file is not a readable PDF (malformed or truncated): %v", err)
 		return r, nil
 	}
 	x := ctx.XRefTable
 	if x.Encrypt != nil || ctx.E != nil {
-		r.add("6.1.3", "the trailer has an Encrypt entry")
+		r.add("6.1.3", "the file is encrypted (its trailer has an Encrypt entry)")
 	}
 	switch err := checkTrailers(f); {
 	case errors.Is(err, errNoTrailer):

@@ -112,3 +112,40 @@ func TestIndependentTools(t *testing.T) {
 		}
 	}
 }
+
+// TestImageKinds: 1-bit, palette, 16-bit and alpha images embed losslessly
+// and the result passes the checker, strict.
+func TestImageKinds(t *testing.T) {
+	font := glyphless(t)
+	r := image.Rect(0, 0, 64, 48)
+	bw := image.NewPaletted(r, color.Palette{color.Black, color.White})
+	pal := image.NewPaletted(r, color.Palette{color.RGBA{200, 0, 0, 255}, color.RGBA{0, 0, 200, 255}})
+	g16 := image.NewGray16(r)
+	alpha := image.NewNRGBA(r)
+	for i := range alpha.Pix {
+		alpha.Pix[i] = uint8(i)
+	}
+	for _, c := range []struct {
+		name string
+		img  image.Image
+		bits int
+		cs   string
+	}{{"1-bit", bw, 1, "DeviceGray"}, {"palette", pal, 8, "DeviceRGB"}, {"16-bit", g16, 1, "DeviceGray"}, {"alpha", alpha, 8, "DeviceRGB"}} {
+		im, err := FromImage(c.img)
+		if err != nil || im.BitsPerComponent != c.bits || im.ColorSpace != c.cs {
+			t.Errorf("%s: %v %d %s", c.name, err, im.BitsPerComponent, im.ColorSpace)
+			continue
+		}
+		var out bytes.Buffer
+		w, _ := NewWriter(&out, Options{Title: c.name, Creator: "t", Font: font})
+		w.AddPage(Page{Image: im, DPIX: 300, DPIY: 300})
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+		p := filepath.Join(t.TempDir(), c.name+".pdf")
+		os.WriteFile(p, out.Bytes(), 0o644)
+		if rep, err := Check(p, CheckOptions{Strict: true}); err != nil || !rep.Valid() {
+			t.Errorf("%s: %v %+v", c.name, err, rep)
+		}
+	}
+}
