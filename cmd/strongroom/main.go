@@ -81,6 +81,18 @@ Exit codes:
 `
 
 func main() {
+	// Tesseract runs OpenMP threads; with pages OCRed in parallel on few
+	// cores they fight and OCR runs 2× slower (ocrmypdf 30× here: see
+	// scripts/bench-ocr). libgomp reads the limit only at start-up, so the
+	// process starts itself again with it set, unless the user chose one.
+	if os.Getenv("OMP_THREAD_LIMIT") == "" {
+		if self, err := os.Executable(); err == nil {
+			env := append(os.Environ(), "OMP_THREAD_LIMIT=1")
+			if err := syscall.Exec(self, os.Args, env); err != nil {
+				fmt.Fprintln(os.Stderr, "strongroom: cannot set OMP_THREAD_LIMIT:", err)
+			}
+		}
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	err := run(ctx, os.Args[1:])

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"image"
 	"strings"
+	"unicode"
 
 	"github.com/otiai10/gosseract/v2"
 )
@@ -108,12 +109,27 @@ func (e *Engine) Recognize(ctx context.Context, page []byte) ([]Word, error) {
 	words := make([]Word, 0, len(boxes))
 	for _, b := range boxes {
 		t := strings.TrimSpace(b.Word)
-		if t == "" {
+		if t == "" || speckle(t, b.Confidence) {
 			continue
 		}
 		words = append(words, Word{Text: t, Box: b.Box, Confidence: b.Confidence, Block: b.BlockNum, Paragraph: b.ParNum, Line: b.LineNum})
 	}
 	return words, nil
+}
+
+// speckle reports a "word" that is only punctuation recognised with very
+// low confidence: scanner dust, which Tesseract's own text renderer leaves
+// out too.
+func speckle(t string, conf float64) bool {
+	if conf >= 30 {
+		return false
+	}
+	for _, r := range t {
+		if unicode.IsLetter(r) || unicode.IsDigit(r) {
+			return false
+		}
+	}
+	return true
 }
 
 // Text lays words out as plain text: a line per recognised line, a blank
