@@ -247,3 +247,98 @@ func mustImage(t *testing.T) pdfa.Image {
 	}
 	return im
 }
+
+// TestScannedAndBornDigitalPDFs: an image-only PDF from a scanner is OCRed
+// from its page images; a PDF that already carries text is kept as it is.
+func TestScannedAndBornDigitalPDFs(t *testing.T) {
+	needTool(t, "img2pdf")
+	needTool(t, "pdftotext")
+	if _, err := pdfa.GlyphlessFont(); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal(err)
+		}
+		t.Skip(err)
+	}
+	te := newTestEnv(t)
+	te.Access = &access.Maker{Cfg: access.Config{PDFA: "2b", OCR: ocr.Config{Languages: []string{"eng"}, PSM: 3, Workers: 2, DefaultDPI: 300}}, MaxPixel: 1e8}
+	t.Cleanup(te.Access.Close)
+	dir := t.TempDir()
+	var pngs []string
+	for i := range 2 {
+		img := testpage.Render(testpage.Text[i*3:i*3+3], testpage.Options{DPI: 300, PointSize: 12, Seed: uint64(i)})
+		var b bytes.Buffer
+		png.Encode(&b, img)
+		p := filepath.Join(dir, fmt.Sprintf("s%d.png", i))
+		os.WriteFile(p, withPHYs(b.Bytes(), 11811), 0o644) // 300 dpi
+		pngs = append(pngs, p)
+	}
+	run(t, "img2pdf", append(pngs, "-o", filepath.Join(te.hot, "scan.pdf"))...)
+	it := te.ingest(t, filepath.Join(te.hot, "scan.pdf"))
+	if it.Stage != catalog.StageDone {
+		t.Fatalf("scan.pdf: %s", it.LastError)
+	}
+	pdf := filepath.Join(te.storeDir, it.BagID, "data", "access", "scan.pdf")
+	if rep, err := pdfa.Check(pdf, pdfa.CheckOptions{Strict: true}); err != nil || !rep.Valid() {
+		t.Fatalf("access copy of the scan: %v %+v", err, rep)
+	}
+	if text := run(t, "pdftotext", pdf, "-"); !strings.Contains(text, "Whitlock") {
+		t.Errorf("scan not OCRed: %q", text)
+	}
+
+	// Born digital: the access copy we just made carries text.
+	born := filepath.Join(te.hot, "born-digital.pdf")
+	b, _ := os.ReadFile(pdf)
+	os.WriteFile(born, b, 0o644)
+	it = te.ingest(t, born)
+	if it.Stage != catalog.StageDone {
+		t.Fatalf("born-digital.pdf: %s", it.LastError)
+	}
+	if _, err := os.Stat(filepath.Join(te.storeDir, it.BagID, "data", "access")); err == nil {
+		t.Error("a PDF with text got an access copy")
+	}
+	evs, _ := te.cat.Events(context.Background(), it.ID)
+	kept := false
+	for _, e := range evs {
+		if e.Type == EvNormalization && e.Outcome == "warning" && strings.Contains(e.Detail, "already carries text") {
+			kept = true
+		}
+	}
+	if !kept {
+		t.Errorf("no event says the PDF was kept as it is: %+v", evs)
+	}
+}
+
+// TestVeraPDFVerdictCounts: where veraPDF is configured its verdict is
+// recorded, and a FAIL keeps the file from being stored as PDF/A. veraPDF
+// cannot be installed here, so a stand-in script gives the verdicts (fault
+// injection beside the real checks above).
+func TestVeraPDFVerdictCounts(t *testing.T) {
+	if _, err := pdfa.GlyphlessFont(); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal(err)
+		}
+		t.Skip(err)
+	}
+	dir := t.TempDir()
+	for verdict, wantStage := range map[string]string{"PASS": catalog.StageDone, "FAIL": catalog.StageFailed} {
+		script := filepath.Join(dir, "verapdf-"+verdict)
+		os.WriteFile(script, []byte("#!/bin/sh\n# args: --flavour F --format text FILE\necho \""+verdict+" $5 $2\"\n"), 0o755)
+		te := newTestEnv(t)
+		te.Access = &access.Maker{Cfg: access.Config{PDFA: "2b", VeraPDF: script, OCR: ocr.Config{Languages: []string{"eng"}, PSM: 3, Workers: 1, DefaultDPI: 300}}, MaxPixel: 1e8}
+		var b bytes.Buffer
+		png.Encode(&b, testpage.Render(testpage.Text[:1], testpage.Options{DPI: 150, PointSize: 12}))
+		it := te.ingest(t, put(t, filepath.Join(te.hot, "page.png"), b.Bytes()))
+		te.Access.Close()
+		if it.Stage != wantStage {
+			t.Errorf("veraPDF %s: item %s (%s)", verdict, it.Stage, it.LastError)
+		}
+		evs, _ := te.cat.Events(context.Background(), it.ID)
+		seen := false
+		for _, e := range evs {
+			seen = seen || strings.Contains(e.Detail, verdict+" ") && strings.Contains(e.Detail, "2b")
+		}
+		if !seen {
+			t.Errorf("veraPDF %s: verdict not recorded", verdict)
+		}
+	}
+}

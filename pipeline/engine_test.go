@@ -32,7 +32,7 @@ type testEnv struct {
 func policy() identify.Policy {
 	return identify.Policy{
 		PUID:    map[string]identify.Action{"fmt/353": identify.Normalise, "x-fmt/409": identify.Reject},
-		MIME:    map[string]identify.Action{"image/png": identify.Normalise, "image/jpeg": identify.Normalise, "application/x-msdownload": identify.Reject},
+		MIME:    map[string]identify.Action{"image/png": identify.Normalise, "image/jpeg": identify.Normalise, "application/pdf": identify.Normalise, "application/x-msdownload": identify.Reject},
 		Default: identify.Preserve, Unknown: identify.Reject,
 	}
 }

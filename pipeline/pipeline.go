@@ -106,8 +106,10 @@ type Engine struct {
 	// Access makes the OCRed PDF/A access copy of normalise items; nil
 	// keeps such items as they are.
 	Access *access.Maker
-	Log    *slog.Logger
-	Now    func() time.Time
+	// OCRByFolder holds hot folders' own OCR settings, by folder path.
+	OCRByFolder map[string]access.Override
+	Log         *slog.Logger
+	Now         func() time.Time
 }
 
 // Permanent marks an error that retrying cannot fix (bad input, a rejected

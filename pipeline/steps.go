@@ -565,13 +565,19 @@ func (e *Engine) accessCopy(ctx context.Context, it *catalog.Item, files []catal
 	ev := func(typ, outcome, detail, agent string) catalog.Event {
 		return catalog.Event{ItemID: it.ID, BagID: it.ID, File: "access/" + name + ".pdf", Type: typ, Outcome: outcome, Detail: detail, Agent: agent, At: e.Now()}
 	}
-	res, err := e.Access.Make(ctx, sources, filepath.Join(work, "access"), name)
+	res, err := e.Access.Make(ctx, sources, filepath.Join(work, "access"), name, e.OCRByFolder[it.HotFolder])
 	if err != nil {
 		evs = append(evs, ev(EvNormalization, "failure", err.Error(), e.Agent+" OCR"))
 		if errors.Is(err, access.ErrBadInput) {
 			return evs, &Permanent{Err: fmt.Errorf("access copy: %w", err)}
 		}
 		return evs, fmt.Errorf("access copy: %w", err)
+	}
+	for _, k := range res.Kept {
+		evs = append(evs, ev(EvNormalization, "warning", "kept as it is, without an access copy: "+k, e.Agent))
+	}
+	if res.Pages == 0 {
+		return evs, nil
 	}
 	detail := fmt.Sprintf("%d pages OCRed (%d words) with %s into PDF/A-%s, plain text and ALTO 4.4 in %s", res.Pages, res.Words, res.OCR, e.Access.Cfg.PDFA, res.Took.Round(time.Millisecond))
 	if len(res.AssumedDPI) > 0 {
@@ -584,6 +590,9 @@ func (e *Engine) accessCopy(ctx context.Context, it *catalog.Item, files []catal
 	}
 	evs = append(evs, ev(EvValidation, "success", fmt.Sprintf("PDF/A-%d%s: clauses %s checked, pdfcpu strict validation passed", res.Check.Part,
 		strings.ToLower(res.Check.Conformance), strings.Join(pdfa.Clauses, ", ")), e.Agent+" pdfa"))
+	if res.VeraPDF != "" {
+		evs = append(evs, ev(EvValidation, "success", res.VeraPDF, "veraPDF"))
+	}
 	for rel, src := range map[string]string{"access/" + name + ".pdf": res.PDF, "text/" + name + ".txt": res.Text, "alto/" + name + ".alto.xml": res.ALTO} {
 		if _, _, err := w.AddPayloadFile(ctx, rel, src); err != nil {
 			return evs, err

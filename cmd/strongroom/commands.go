@@ -131,7 +131,11 @@ func openEnv(ctx context.Context, configPath string) (*env, error) {
 		Cfg: cfg.Pipeline, Bag: cfg.Bag, DataDir: cfg.DataDir, DoneDir: cfg.Intake.DoneDir, FailedDir: cfg.Intake.FailedDir,
 		Catalog: cat, Store: st, StoreURL: cfg.Storage.URL, Identify: identify.New(), Policy: cfg.Formats.Policy,
 		Agent: "strongroom/" + version(), Log: log, Now: time.Now,
-		Access: &access.Maker{Cfg: cfg.Access, Creator: "strongroom/" + version(), MaxPixel: cfg.Pipeline.MaxPixels},
+		Access:      &access.Maker{Cfg: cfg.Access, Creator: "strongroom/" + version(), MaxPixel: cfg.Pipeline.MaxPixels},
+		OCRByFolder: map[string]access.Override{},
+	}
+	for _, h := range cfg.Intake.Folders() {
+		eng.OCRByFolder[h.Path] = access.Override{Languages: h.OCRLanguages, PSM: h.OCRPSM}
 	}
 	return &env{cfg: cfg, log: log, engine: eng, catalog: cat}, nil
 }

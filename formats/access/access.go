@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"image"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -26,6 +27,15 @@ type Config struct {
 	OCR ocr.Config `yaml:"ocr"`
 	// PDFA is the flavour written: 2b (default) or 2u.
 	PDFA string `yaml:"pdfa"`
+	// VeraPDF is the path of a veraPDF command line, if one is installed:
+	// it then checks every access copy too, and a FAIL is a failure.
+	VeraPDF string `yaml:"verapdf"`
+}
+
+// Override changes OCR settings for some items (a hot folder's own).
+type Override struct {
+	Languages []string
+	PSM       *int
 }
 
 // Validate checks the configuration.
@@ -44,27 +54,52 @@ type Maker struct {
 	Creator  string // strongroom/<version>
 	MaxPixel int64  // refuse larger pages
 
-	once sync.Once
-	eng  *ocr.Engine
-	font []byte
-	err  error
+	mu      sync.Mutex
+	engines map[string]*ocr.Engine // by languages and PSM
+	font    []byte
 }
 
-func (m *Maker) start() error {
-	m.once.Do(func() {
-		if m.font, m.err = pdfa.GlyphlessFont(); m.err != nil {
-			return
-		}
-		m.eng, m.err = ocr.NewEngine(m.Cfg.OCR)
-	})
-	return m.err
-}
-
-// Close stops the OCR engine.
-func (m *Maker) Close() {
-	if m.eng != nil {
-		m.eng.Close()
+// engine returns the OCR engine for the settings, starting it on first use.
+func (m *Maker) engine(ov Override) (*ocr.Engine, error) {
+	cfg := m.Cfg.OCR
+	if len(ov.Languages) > 0 {
+		cfg.Languages = ov.Languages
 	}
+	if ov.PSM != nil {
+		cfg.PSM = *ov.PSM
+	}
+	key := fmt.Sprint(cfg.Languages, cfg.PSM)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.font == nil {
+		f, err := pdfa.GlyphlessFont()
+		if err != nil {
+			return nil, err
+		}
+		m.font = f
+	}
+	if e := m.engines[key]; e != nil {
+		return e, nil
+	}
+	e, err := ocr.NewEngine(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if m.engines == nil {
+		m.engines = map[string]*ocr.Engine{}
+	}
+	m.engines[key] = e
+	return e, nil
+}
+
+// Close stops the OCR engines.
+func (m *Maker) Close() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, e := range m.engines {
+		e.Close()
+	}
+	m.engines = nil
 }
 
 // Source is one original file of the item, in page order.
@@ -78,9 +113,14 @@ type Result struct {
 	PDF, Text, ALTO string // files written
 	Pages, Words    int
 	AssumedDPI      []string // sources whose resolution was assumed
-	Check           *pdfa.Report
-	OCR             string // engine and version
-	Took            time.Duration
+	// Kept lists sources left out of the access copy, with the reason (a
+	// PDF that already carries text is kept as it is). With no pages left,
+	// no files are written.
+	Kept    []string
+	Check   *pdfa.Report
+	OCR     string // engine and version
+	VeraPDF string // veraPDF\'s verdict line, when it ran
+	Took    time.Duration
 }
 
 // ErrBadInput marks problems of the input (not of the machine): the item
@@ -88,9 +128,10 @@ type Result struct {
 var ErrBadInput = errors.New("bad input")
 
 // Make writes <dir>/<name>.pdf, .txt and .alto.xml from sources.
-func (m *Maker) Make(ctx context.Context, sources []Source, dir, name string) (*Result, error) {
+func (m *Maker) Make(ctx context.Context, sources []Source, dir, name string, ov Override) (*Result, error) {
 	start := time.Now()
-	if err := m.start(); err != nil {
+	eng, err := m.engine(ov)
+	if err != nil {
 		return nil, fmt.Errorf("access: %w", err)
 	}
 	res := &Result{PDF: filepath.Join(dir, name+".pdf"), Text: filepath.Join(dir, name+".txt"), ALTO: filepath.Join(dir, name+".alto.xml"), OCR: ocr.Version()}
@@ -106,6 +147,10 @@ func (m *Maker) Make(ctx context.Context, sources []Source, dir, name string) (*
 			return nil, fmt.Errorf("%s: %w", s.Name, err)
 		}
 		pages, err := ocr.Split(data, m.Cfg.OCR.DefaultDPI)
+		if errors.Is(err, ocr.ErrHasText) {
+			res.Kept = append(res.Kept, s.Name+": "+err.Error())
+			continue
+		}
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w: %v", s.Name, ErrBadInput, err)
 		}
@@ -115,6 +160,10 @@ func (m *Maker) Make(ctx context.Context, sources []Source, dir, name string) (*
 				res.AssumedDPI = append(res.AssumedDPI, s.Name)
 			}
 		}
+	}
+	if len(jobs) == 0 {
+		res.PDF, res.Text, res.ALTO = "", "", ""
+		return res, nil
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
@@ -151,7 +200,7 @@ func (m *Maker) Make(ctx context.Context, sources []Source, dir, name string) (*
 				d := &out[i]
 				d.page, d.w, d.h, d.err = m.pageImage(j.src.Name, j.nr, j.page)
 				if d.err == nil {
-					d.words, d.err = m.eng.Recognize(ctx, j.page.Data)
+					d.words, d.err = eng.Recognize(ctx, j.page.Data)
 				}
 			}()
 		}
@@ -200,6 +249,15 @@ func (m *Maker) Make(ctx context.Context, sources []Source, dir, name string) (*
 	if res.Check, err = pdfa.Check(res.PDF, pdfa.CheckOptions{Strict: true}); err != nil {
 		return nil, err
 	}
+	if m.Cfg.VeraPDF != "" {
+		res.VeraPDF, err = veraPDF(ctx, m.Cfg.VeraPDF, m.Cfg.PDFA, res.PDF)
+		if err != nil {
+			return nil, err
+		}
+		if !strings.HasPrefix(res.VeraPDF, "PASS") {
+			res.Check.Findings = append(res.Check.Findings, pdfa.Finding{Clause: "veraPDF", Message: res.VeraPDF})
+		}
+	}
 	res.Took = time.Since(start)
 	return res, nil
 }
@@ -234,4 +292,18 @@ func (m *Maker) pageImage(name string, nr int, p ocr.SourcePage) (pdfa.Page, int
 		return pdfa.Page{}, 0, 0, fmt.Errorf("%s page %d: %w", name, nr, err)
 	}
 	return pdfa.Page{Image: im, DPIX: p.DPIX, DPIY: p.DPIY}, cfg.Width, cfg.Height, nil
+}
+
+// veraPDF runs the veraPDF command line and returns its verdict line
+// ("PASS file 2b" or "FAIL ..."); the file fails unless it says PASS.
+func veraPDF(ctx context.Context, bin, flavour, path string) (string, error) {
+	out, err := exec.CommandContext(ctx, bin, "--flavour", flavour, "--format", "text", path).Output()
+	line := strings.TrimSpace(string(out))
+	if i := strings.IndexByte(line, '\n'); i >= 0 {
+		line = line[:i]
+	}
+	if line == "" && err != nil {
+		return "", fmt.Errorf("access: veraPDF (%s): %w", bin, err)
+	}
+	return line, nil
 }

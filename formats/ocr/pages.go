@@ -31,11 +31,12 @@ type SourcePage struct {
 	DPIAssumed bool
 }
 
-// Decodable reports whether pages of this MIME type can be OCRed here.
-// JPEG 2000 cannot: neither Go nor this Leptonica decodes it.
+// Decodable reports whether pages of this MIME type can be OCRed here
+// (PDFs: if they turn out image-only). JPEG 2000 cannot: neither Go nor
+// this Leptonica decodes it.
 func Decodable(mime string) bool {
 	switch mime {
-	case "image/tiff", "image/jpeg", "image/png", "image/gif", "image/bmp":
+	case "image/tiff", "image/jpeg", "image/png", "image/gif", "image/bmp", "application/pdf":
 		return true
 	}
 	return false
@@ -44,15 +45,22 @@ func Decodable(mime string) bool {
 // ErrUnsupported is returned for files that cannot be split into pages.
 var ErrUnsupported = errors.New("not a supported page image")
 
-// Split returns the pages of an image file. defaultDPI is used when the
-// file records no resolution.
+// Split returns the pages of an image file or an image-only PDF.
+// defaultDPI is used when the file records no resolution.
 func Split(data []byte, defaultDPI float64) ([]SourcePage, error) {
-	_, format, err := image.DecodeConfig(bytes.NewReader(data))
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrUnsupported, err)
-	}
 	var pages []SourcePage
+	var err error
+	format := "pdf"
+	if !bytes.HasPrefix(data, []byte("%PDF-")) {
+		if _, format, err = image.DecodeConfig(bytes.NewReader(data)); err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrUnsupported, err)
+		}
+	}
 	switch format {
+	case "pdf":
+		if pages, err = SplitPDF(data); err != nil {
+			return nil, err
+		}
 	case "tiff":
 		pages, err = splitTIFF(data)
 		if err != nil {

@@ -16,6 +16,9 @@ type HotFolder struct {
 	// Poll scans this folder instead of watching it (SMB/NFS shares, where
 	// inotify sees nothing).
 	Poll bool `yaml:"poll"`
+	// OCRLanguages and OCRPSM override access.ocr for items of this folder.
+	OCRLanguages []string `yaml:"ocr_languages"`
+	OCRPSM       *int     `yaml:"ocr_psm"`
 }
 
 // Config configures intake.
