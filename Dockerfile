@@ -3,7 +3,7 @@
 # Run:    docker run -v /srv/strongroom:/var/lib/strongroom strongroom
 #         (hot folder /var/lib/strongroom/hot, bags in /var/lib/strongroom/store)
 FROM golang:1.26-bookworm AS build
-RUN apt-get update && apt-get install -y --no-install-recommends libssl-dev \
+RUN apt-get update && apt-get install -y --no-install-recommends libssl-dev libtesseract-dev libleptonica-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY go.mod go.sum ./
@@ -22,6 +22,7 @@ COPY configs/strongroom.yaml /etc/strongroom/strongroom.yaml
 USER strongroom
 WORKDIR /var/lib/strongroom
 VOLUME /var/lib/strongroom
+ENV OMP_THREAD_LIMIT=1
 # The embedded defaults resolve relative paths against the working directory:
 # var/hot, var/done, var/failed, var/store and var/data below the volume.
 ENTRYPOINT ["/usr/local/bin/strongroom"]
