@@ -28,9 +28,12 @@ var Clauses = []string{"6.1.2", "6.1.3", "6.5.1", "6.5.2", "6.6.2.1", "6.6.4"}
 // pass. 6.2.3 output intents (profile class, version, colour space, one
 // profile): not whether Device colour is used without an intent; 6.2.8.1
 // images (Alternates, OPI, Interpolate, Intent): not inline images;
+// 6.2.4.3 Device colour in image XObjects needs an output intent: not
+// colour operators in content streams; 6.6.2.3.1 the document information
+// Title and Producer must equal their XMP counterparts: not every property;
 // 6.2.11.4.1 fonts (a font program embedded): not whether every glyph used
 // is in it. strongroom's own files meet the rest by construction.
-var Partial = []string{"6.2.3", "6.2.8.1", "6.2.11.4.1"}
+var Partial = []string{"6.2.3", "6.2.4.3", "6.2.8.1", "6.2.11.4.1", "6.6.2.3.1"}
 
 // Finding is one way a file falls short of PDF/A.
 type Finding struct {
@@ -128,9 +131,10 @@ func Check(path string, opts CheckOptions) (*Report, error) {
 		r.add("6.1", "no document catalog: %v", err)
 		return r, nil
 	}
-	checkMetadata(r, x, cat)
-	checkOutputIntents(r, x, cat)
-	checkObjects(r, x, cat)
+	xmp := checkMetadata(r, x, cat)
+	hasIntent := checkOutputIntents(r, x, cat)
+	checkObjects(r, x, cat, hasIntent)
+	checkInfo(r, x, xmp)
 	if opts.Strict {
 		if _, err := f.Seek(0, io.SeekStart); err != nil {
 			return nil, err
@@ -244,16 +248,16 @@ var xpacketRe = regexp.MustCompile(`<\?xpacket\s+begin=[^?]*\?>`)
 // checkMetadata: the catalog's Metadata stream is an XMP packet whose header
 // has no bytes or encoding attribute (6.6.2.1) and which identifies the part
 // and conformance level in the PDF/A identification namespace (6.6.4).
-func checkMetadata(r *Report, x *model.XRefTable, cat types.Dict) {
+func checkMetadata(r *Report, x *model.XRefTable, cat types.Dict) []byte {
 	o, ok := cat.Find("Metadata")
 	if !ok {
 		r.add("6.6.2.1", "the catalog has no Metadata stream")
-		return
+		return nil
 	}
 	xmp, d, err := streamBytes(x, o)
 	if err != nil {
 		r.add("6.6.2.1", "the Metadata stream cannot be read: %v", err)
-		return
+		return nil
 	}
 	if t := d.NameEntry("Type"); t == nil || *t != "Metadata" {
 		r.add("6.6.2.1", "the Metadata stream is not /Type /Metadata")
@@ -282,6 +286,73 @@ func checkMetadata(r *Report, x *model.XRefTable, cat types.Dict) {
 		r.add("6.6.4", "pdfaid:conformance is %q, want A, B or U", conf)
 	default:
 		r.Conformance = conf
+	}
+	return xmp
+}
+
+// checkInfo: the document information dictionary's Title and Producer must
+// equal dc:title and pdf:Producer in the XMP (6.6.2.3.1, in part).
+func checkInfo(r *Report, x *model.XRefTable, xmp []byte) {
+	if x.Info == nil || xmp == nil {
+		return
+	}
+	info, err := x.DereferenceDict(*x.Info)
+	if err != nil || info == nil {
+		return
+	}
+	props := xmpProps(xmp)
+	for key, prop := range map[string]string{"Title": "http://purl.org/dc/elements/1.1/ title", "Producer": "http://ns.adobe.com/pdf/1.3/ Producer"} {
+		o, ok := info.Find(key)
+		if !ok {
+			continue
+		}
+		v, err := x.DereferenceStringOrHexLiteral(o, model.V17, nil)
+		if err != nil {
+			continue
+		}
+		got, ok := props[prop]
+		if !ok || got != v {
+			r.add("6.6.2.3.1", "document information %s %q has no equal XMP property (%q)", key, v, got)
+		}
+	}
+}
+
+// xmpProps reads simple XMP properties (elements or attributes; for
+// language alternatives the first value), keyed "namespace local".
+func xmpProps(xmp []byte) map[string]string {
+	props := map[string]string{}
+	dec := xml.NewDecoder(bytes.NewReader(xmp))
+	dec.Strict = false
+	var stack []xml.Name
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return props
+		}
+		switch t := tok.(type) {
+		case xml.StartElement:
+			stack = append(stack, t.Name)
+			for _, a := range t.Attr {
+				if a.Name.Space != "" && a.Name.Space != "xmlns" {
+					props[a.Name.Space+" "+a.Name.Local] = a.Value
+				}
+			}
+		case xml.EndElement:
+			if len(stack) > 0 {
+				stack = stack[:len(stack)-1]
+			}
+		case xml.CharData:
+			// The property is the nearest ancestor outside the RDF namespace.
+			for i := len(stack) - 1; i >= 0; i-- {
+				if n := stack[i]; n.Space != "http://www.w3.org/1999/02/22-rdf-syntax-ns#" {
+					key := n.Space + " " + n.Local
+					if _, seen := props[key]; !seen && strings.TrimSpace(string(t)) != "" {
+						props[key] = string(t)
+					}
+					break
+				}
+			}
+		}
 	}
 }
 
@@ -328,16 +399,17 @@ func set(part, conf *string, local, v string) {
 }
 
 // checkOutputIntents: a PDF/A output intent's profile must be a valid ICC
-// output or display profile, and all of them the same stream (6.2.3).
-func checkOutputIntents(r *Report, x *model.XRefTable, cat types.Dict) {
+// output or display profile, and all of them the same stream (6.2.3). It
+// reports whether a GTS_PDFA1 intent with a profile is present.
+func checkOutputIntents(r *Report, x *model.XRefTable, cat types.Dict) (present bool) {
 	o, ok := cat.Find("OutputIntents")
 	if !ok {
-		return
+		return false
 	}
 	arr, err := x.DereferenceArray(o)
 	if err != nil {
 		r.add("6.2.3", "OutputIntents is not an array")
-		return
+		return false
 	}
 	var profiles []types.IndirectRef
 	for _, e := range arr {
@@ -369,6 +441,7 @@ func checkOutputIntents(r *Report, x *model.XRefTable, cat types.Dict) {
 			r.add("6.2.3", "the output profile is not an ICC profile")
 			continue
 		}
+		present = true
 		class, space := string(icc[12:16]), string(icc[16:20])
 		if class != "prtr" && class != "mntr" {
 			r.add("6.2.3", "the output profile's class is %q, want prtr or mntr", class)
@@ -383,6 +456,7 @@ func checkOutputIntents(r *Report, x *model.XRefTable, cat types.Dict) {
 			r.add("6.2.3", "the output profile's N does not match its %q colour space", strings.TrimSpace(space))
 		}
 	}
+	return present
 }
 
 // Actions PDF/A-2 forbids (6.5.1), and the named actions it allows.
@@ -397,7 +471,7 @@ var renderingIntents = map[string]bool{"AbsoluteColorimetric": true, "RelativeCo
 
 // checkObjects walks every object for actions and trigger events (6.5),
 // image attributes (6.2.8.1) and font embedding (6.2.11.4.1).
-func checkObjects(r *Report, x *model.XRefTable, cat types.Dict) {
+func checkObjects(r *Report, x *model.XRefTable, cat types.Dict, hasIntent bool) {
 	nums := make([]int, 0, len(x.Table))
 	for n := range x.Table {
 		nums = append(nums, n)
@@ -420,11 +494,11 @@ func checkObjects(r *Report, x *model.XRefTable, cat types.Dict) {
 		default:
 			continue
 		}
-		checkDict(r, x, n, d)
+		checkDict(r, x, n, d, hasIntent)
 	}
 }
 
-func checkDict(r *Report, x *model.XRefTable, n int, d types.Dict) {
+func checkDict(r *Report, x *model.XRefTable, n int, d types.Dict, hasIntent bool) {
 	typ, sub := d.NameEntry("Type"), d.NameEntry("Subtype")
 	if s := d.NameEntry("S"); s != nil && (typ == nil || *typ == "Action") {
 		if forbiddenActions[*s] {
@@ -458,6 +532,9 @@ func checkDict(r *Report, x *model.XRefTable, n int, d types.Dict) {
 		}
 		if in := d.NameEntry("Intent"); in != nil && !renderingIntents[*in] {
 			r.add("6.2.8.1", "image %d has rendering intent %s", n, *in)
+		}
+		if cs := d.NameEntry("ColorSpace"); cs != nil && strings.HasPrefix(*cs, "Device") && !hasIntent {
+			r.add("6.2.4.3", "image %d uses %s but the file has no PDF/A output intent", n, *cs)
 		}
 	}
 	if typ != nil && *typ == "Font" && sub != nil {
