@@ -89,7 +89,10 @@ func TestAccessCopies(t *testing.T) {
 		put(t, filepath.Join(te.hot, "minutes", fmt.Sprintf("f%02d.jpg", i+1)), b.Bytes())
 	}
 
-	schemas, _ := filepath.Abs("../../shared/schemas")
+	schemas := testpage.SharedDir("schemas")
+	if schemas == "" && os.Getenv("CI") == "true" {
+		t.Fatal("shared/schemas not found beside the repository")
+	}
 	for _, c := range []struct {
 		item, name string
 		pages      int

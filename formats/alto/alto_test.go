@@ -8,13 +8,14 @@ import (
 	"testing"
 
 	"github.com/strongroom-archive/strongroom/formats/ocr"
+	"github.com/strongroom-archive/strongroom/formats/ocr/testpage"
 )
 
 // TestValidatesAgainstALTO44 validates what we write with xmllint against
 // the ALTO 4.4 schema in shared/schemas, offline through its catalog.
 func TestValidatesAgainstALTO44(t *testing.T) {
-	schemas, _ := filepath.Abs("../../../shared/schemas")
-	if _, err := os.Stat(filepath.Join(schemas, "alto-4-4.xsd")); err != nil {
+	schemas := testpage.SharedDir("schemas")
+	if _, err := os.Stat(filepath.Join(schemas, "alto-4-4.xsd")); schemas == "" || err != nil {
 		if os.Getenv("CI") == "true" {
 			t.Fatal("shared/schemas missing")
 		}

@@ -1,6 +1,7 @@
 package pdfa
 
 import (
+	"github.com/strongroom-archive/strongroom/formats/ocr/testpage"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -11,13 +12,8 @@ import (
 // corpus finds shared/testdata/verapdf-corpus beside the repository.
 func corpus(t *testing.T) string {
 	t.Helper()
-	for _, p := range []string{"../../../shared/testdata/verapdf-corpus", os.Getenv("STRONGROOM_VERAPDF_CORPUS")} {
-		if p == "" {
-			continue
-		}
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
+	if p := testpage.SharedDir("testdata/verapdf-corpus"); p != "" {
+		return p
 	}
 	if os.Getenv("CI") == "true" {
 		t.Fatal("the veraPDF corpus is missing (shared/testdata beside the repository)")
