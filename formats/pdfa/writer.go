@@ -110,6 +110,9 @@ func NewWriter(w io.Writer, opts Options) (*Writer, error) {
 	if opts.Created.IsZero() {
 		opts.Created = time.Now()
 	}
+	if opts.Creator == "" {
+		opts.Creator = "strongroom"
+	}
 	pw := &Writer{w: &countWriter{w: w}, opts: opts, offsets: make([]int64, objFirst-1)}
 	var idb [16]byte
 	rand.Read(idb[:])
