@@ -93,6 +93,23 @@ func TestSplitAndResolution(t *testing.T) {
 			t.Errorf("page %d: %+v %v dpi %g assumed %v", i, cfg, err, p.DPIX, p.DPIAssumed)
 		}
 	}
+	// The other compressions scanners write decode too.
+	for _, c := range []string{"none", "lzw", "zip", "packbits"} {
+		out := filepath.Join(dir, c+".tif")
+		if b, err := exec.Command("tiffcp", "-c", c, joined, out).CombinedOutput(); err != nil {
+			t.Fatalf("tiffcp -c %s: %v %s", c, err, b)
+		}
+		data, _ := os.ReadFile(out)
+		pages, err := Split(data, 200)
+		if err != nil || len(pages) != 3 {
+			t.Fatalf("%s: %d pages, %v", c, len(pages), err)
+		}
+		for i, p := range pages {
+			if _, _, err := image.Decode(bytes.NewReader(p.Data)); err != nil {
+				t.Errorf("%s page %d: %v", c, i+1, err)
+			}
+		}
+	}
 	// A PNG without pHYs gets the default, recorded as assumed.
 	pages, err = Split(pngOf(image.NewGray(image.Rect(0, 0, 5, 5))), 200)
 	if err != nil || len(pages) != 1 || !pages[0].DPIAssumed || pages[0].DPIX != 200 {
