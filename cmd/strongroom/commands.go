@@ -175,7 +175,8 @@ func cmdServe(ctx context.Context, args []string) error {
 	running := 2
 	if e.cfg.HTTP.Listen != "" {
 		rv := &review.Server{Cfg: e.cfg.HTTP, Catalog: e.catalog, AuditCycle: e.cfg.Audit.Cycle, Log: e.log, Now: time.Now,
-			Gauges: review.Gauges{QueueDepth: q.Depth, BytesAudited: aud.BytesRead.Load, AuditFailed: aud.Failures.Load}}
+			Gauges: review.Gauges{QueueDepth: q.Depth, BytesAudited: aud.BytesRead.Load, AuditFailed: aud.Failures.Load,
+				PagesOCRed: e.engine.Access.PagesOCRed.Load}}
 		ps := &push.Server{Cfg: e.cfg.Push, Stations: e.cfg.Stations, Catalog: e.catalog, Staging: filepath.Join(e.cfg.DataDir, "push"),
 			Submit: d.Submit, Log: e.log, Now: time.Now}
 		go func() { errc <- review.ListenAndServe(ctx, e.cfg.HTTP, rv.Handler(ps.Mount), e.log) }()

@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/strongroom-archive/strongroom/formats/alto"
@@ -57,6 +58,9 @@ type Maker struct {
 	mu      sync.Mutex
 	engines map[string]*ocr.Engine // by languages and PSM
 	font    []byte
+
+	// PagesOCRed counts pages since start, for metrics.
+	PagesOCRed atomic.Int64
 }
 
 // engine returns the OCR engine for the settings, starting it on first use.
@@ -223,6 +227,7 @@ func (m *Maker) Make(ctx context.Context, sources []Source, dir, name string, ov
 			altoPages = append(altoPages, alto.Page{Width: d.w, Height: d.h, Words: d.words, Source: batch[i].src.Name})
 			res.Pages++
 			res.Words += len(d.words)
+			m.PagesOCRed.Add(1)
 		}
 	}
 	if err := pw.Close(); err != nil {
