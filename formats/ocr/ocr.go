@@ -1,11 +1,14 @@
 package ocr
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"image"
+	"image/png"
 	"strings"
+	"sync"
 	"unicode"
 
 	"github.com/otiai10/gosseract/v2"
@@ -56,8 +59,24 @@ type Engine struct {
 	pool chan *gosseract.Client
 }
 
-// NewEngine starts Config.Workers Tesseract clients.
+// initMu serialises Tesseract's initialisation: gosseract points the
+// process's stderr at /dev/null while Tesseract initialises and then puts
+// it back; two at once can leave it pointing at /dev/null, which silenced
+// the daemon's log.
+var initMu sync.Mutex
+
+// blank is a 1×1 PNG that initialises a client before its first real page.
+var blank = func() []byte {
+	var b bytes.Buffer
+	png.Encode(&b, image.NewGray(image.Rect(0, 0, 1, 1)))
+	return b.Bytes()
+}()
+
+// NewEngine starts Config.Workers Tesseract clients, initialised one after
+// the other.
 func NewEngine(cfg Config) (*Engine, error) {
+	initMu.Lock()
+	defer initMu.Unlock()
 	e := &Engine{cfg: cfg, pool: make(chan *gosseract.Client, cfg.Workers)}
 	for range cfg.Workers {
 		c := gosseract.NewClient()
@@ -68,6 +87,16 @@ func NewEngine(cfg Config) (*Engine, error) {
 		if err := c.SetPageSegMode(gosseract.PageSegMode(cfg.PSM)); err != nil {
 			e.Close()
 			return nil, fmt.Errorf("ocr: psm %d: %w", cfg.PSM, err)
+		}
+		// Initialise now, under initMu, rather than on the first page.
+		err := c.SetImageFromBytes(blank)
+		if err == nil {
+			_, err = c.Text()
+		}
+		if err != nil {
+			c.Close()
+			e.Close()
+			return nil, fmt.Errorf("ocr: start Tesseract with %v (is tesseract-ocr-%s installed?): %w", cfg.Languages, cfg.Languages[0], err)
 		}
 		e.pool <- c
 	}

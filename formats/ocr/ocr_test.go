@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/strongroom-archive/strongroom/formats/ocr/testpage"
@@ -170,4 +171,32 @@ func bilevelTIFF(w, h int, dpi uint32) []byte {
 	le.PutUint32(b[resAt+12:], 1)
 	copy(b[pixAt:], pix)
 	return b
+}
+
+// TestStderrSurvivesParallelStarts: starting several clients must leave the
+// process's stderr where it was (gosseract redirects it while Tesseract
+// initialises).
+func TestStderrSurvivesParallelStarts(t *testing.T) {
+	before, err := os.Readlink("/proc/self/fd/2")
+	if err != nil {
+		t.Skip("no /proc")
+	}
+	var wg sync.WaitGroup
+	for range 3 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			e, err := NewEngine(Config{Languages: []string{"eng"}, PSM: 3, Workers: 2, DefaultDPI: 300})
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			e.Recognize(context.Background(), pngOf(image.NewGray(image.Rect(0, 0, 50, 50))))
+			e.Close()
+		}()
+	}
+	wg.Wait()
+	if after, _ := os.Readlink("/proc/self/fd/2"); after != before {
+		t.Fatalf("stderr was %s, is now %s", before, after)
+	}
 }
