@@ -66,8 +66,23 @@ func (d *webDriver) click(css string) {
 	d.do("POST", d.s("/element/"+d.find(css)+"/click"), map[string]any{})
 }
 
-func (d *webDriver) text(css string) string {
-	return d.do("GET", d.s("/element/"+d.find(css)+"/text"), nil)["value"].(string)
+// waitText waits until the element's text is want (a form post and its
+// redirect may still be under way), and returns the last text seen.
+func (d *webDriver) waitText(css, want string) string {
+	var got string
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		v := d.do("POST", d.s("/elements"), map[string]any{"using": "css selector", "value": css})["value"].([]any)
+		if len(v) == 1 {
+			id := v[0].(map[string]any)[elementKey].(string)
+			if t, ok := d.do("GET", d.s("/element/"+id+"/text"), nil)["value"].(string); ok {
+				got = t
+			}
+		}
+		if got == want {
+			break
+		}
+	}
+	return got
 }
 
 func (d *webDriver) source() string { return d.do("GET", d.s("/source"), nil)["value"].(string) }
@@ -114,6 +129,8 @@ func startBrowser(t *testing.T) *webDriver {
 	v := d.do("POST", "/session", map[string]any{"capabilities": map[string]any{"alwaysMatch": map[string]any{
 		"browserName": "chrome", "goog:chromeOptions": map[string]any{"binary": browser, "args": args}}}})["value"].(map[string]any)
 	d.session = v["sessionId"].(string)
+	// Finding an element waits up to 5 s for it (a page still loading).
+	d.do("POST", d.s("/timeouts"), map[string]any{"implicit": 5000, "pageLoad": 20000})
 	t.Cleanup(func() { http.DefaultClient.Do(mustReq("DELETE", d.base+d.s(""))) })
 	return d
 }
@@ -136,18 +153,18 @@ func TestReviewPageInBrowser(t *testing.T) {
 	}
 	d.typeInto("input[name=token]", "reviewer-token")
 	d.click("form.login button[type=submit]")
-	if got := d.text("#open-alerts"); got != "1" {
+	if got := d.waitText("#open-alerts", "1"); got != "1" {
 		t.Fatalf("overview shows %q open alerts", got)
 	}
 	d.screenshot(filepath.Join(shots, "overview.png"))
 	d.open(srv.URL + "/alerts")
-	if got := d.text("#alert-1 .badge"); got != "open" {
+	if got := d.waitText("#alert-1 .badge", "open"); got != "open" {
 		t.Fatalf("alert state shown: %q", got)
 	}
 	d.typeInto("form[action='/alerts/1/ack'] input[name=note]", "checking the tape copy")
 	d.screenshot(filepath.Join(shots, "alerts.png"))
 	d.click("form[action='/alerts/1/ack'] button")
-	if got := d.text("#alert-1 .badge"); got != "acknowledged" {
+	if got := d.waitText("#alert-1 .badge", "acknowledged"); got != "acknowledged" {
 		t.Fatalf("after acknowledging, the page shows %q", got)
 	}
 	d.open(srv.URL + "/alerts/1")
