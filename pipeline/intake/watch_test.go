@@ -70,7 +70,9 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 
 func config(hot string, poll bool, marker string) Config {
 	root := filepath.Dir(hot)
-	return Config{HotFolders: []HotFolder{{Path: hot}}, Settle: 300 * time.Millisecond, Poll: poll,
+	// Settle is well above the 100 ms between test writes, so a loaded CI
+	// machine that stalls a writer does not make a file look settled.
+	return Config{HotFolders: []HotFolder{{Path: hot}}, Settle: time.Second, Poll: poll,
 		PollInterval: 100 * time.Millisecond, BatchMarker: marker, DoneDir: filepath.Join(root, "done"), FailedDir: filepath.Join(root, "failed")}
 }
 
@@ -119,7 +121,7 @@ func TestWatcher(t *testing.T) {
 
 			// An empty folder is not a batch yet.
 			os.MkdirAll(filepath.Join(hot, "empty"), 0o755)
-			time.Sleep(600 * time.Millisecond)
+			time.Sleep(1500 * time.Millisecond)
 			if _, ok := rec.get(filepath.Join(hot, "empty")); ok {
 				t.Error("empty folder taken")
 			}
@@ -139,7 +141,7 @@ func TestBatchMarker(t *testing.T) {
 	hot := filepath.Join(t.TempDir(), "hot")
 	rec, _ := start(t, config(hot, false, ".complete"))
 	write(t, filepath.Join(hot, "box", "a.tif"), "a")
-	time.Sleep(800 * time.Millisecond) // well past settle: no marker, no batch
+	time.Sleep(1500 * time.Millisecond) // well past settle: no marker, no batch
 	if _, ok := rec.get(filepath.Join(hot, "box")); ok {
 		t.Fatal("batch taken without its marker")
 	}
