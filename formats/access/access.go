@@ -283,10 +283,15 @@ func (m *Maker) pageImage(name string, nr int, p ocr.SourcePage) (pdfa.Page, int
 		return pdfa.Page{}, 0, 0, fmt.Errorf("%s page %d: %w: %gx%g dpi makes a %.0f×%.0f inch page; the file's resolution is wrong", name, nr, ErrBadInput, p.DPIX, p.DPIY, wIn, hIn)
 	}
 	var im pdfa.Image
-	if p.Format == "jpeg" {
+	passed := false
+	switch p.Format {
+	case "jpeg":
 		im, err = pdfa.FromJPEG(p.Data)
+		passed = err == nil
+	case "png":
+		im, passed = pdfa.FromPNG(p.Data)
 	}
-	if p.Format != "jpeg" || err != nil { // CMYK JPEGs and everything else
+	if !passed { // CMYK JPEGs, PNGs that need converting, everything else
 		img, _, derr := image.Decode(bytes.NewReader(p.Data))
 		if derr != nil {
 			return pdfa.Page{}, 0, 0, fmt.Errorf("%s page %d: %w: %v", name, nr, ErrBadInput, derr)

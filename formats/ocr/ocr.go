@@ -146,11 +146,15 @@ func (e *Engine) Recognize(ctx context.Context, page []byte) ([]Word, error) {
 	return words, nil
 }
 
-// speckle reports a "word" that is only punctuation recognised with very
-// low confidence: scanner dust, which Tesseract's own text renderer leaves
-// out too.
+// speckle reports a "word" that is scanner dust rather than text: only
+// punctuation (a lone "|" or "~") recognised with middling confidence, or
+// anything Tesseract gives zero confidence. Tesseract's own text output
+// leaves these out too (measured on the benchmark pages).
 func speckle(t string, conf float64) bool {
-	if conf >= 30 {
+	if conf < 1 {
+		return true
+	}
+	if conf >= 60 {
 		return false
 	}
 	for _, r := range t {

@@ -3,10 +3,12 @@ package pdfa
 import (
 	"bytes"
 	"compress/zlib"
+	"encoding/binary"
 	"fmt"
 	"image"
 	"image/color"
 	"image/jpeg"
+	"io"
 )
 
 // FromJPEG embeds a JPEG as it is (DCTDecode): no recompression, no loss.
@@ -25,6 +27,127 @@ func FromJPEG(data []byte) (Image, error) {
 		return Image{}, fmt.Errorf("pdfa: jpeg colour model %T not supported (CMYK JPEGs are re-encoded)", cfg.ColorModel)
 	}
 	return Image{Filter: "DCTDecode", Data: data, ColorSpace: cs, BitsPerComponent: 8, Width: cfg.Width, Height: cfg.Height}, nil
+}
+
+// FromPNG embeds a PNG's pixels without decoding it as an image: its rows
+// are inflated, unfiltered and deflated again.
+// ok is false for PNGs that need converting (palette, alpha, 16-bit,
+// interlaced); use FromImage for those.
+func FromPNG(data []byte) (im Image, ok bool) {
+	if len(data) < 33 || string(data[:8]) != "\x89PNG\r\n\x1a\n" || string(data[12:16]) != "IHDR" {
+		return Image{}, false
+	}
+	w, h := int(binary.BigEndian.Uint32(data[16:])), int(binary.BigEndian.Uint32(data[20:]))
+	depth, ctype, interlace := data[24], data[25], data[28]
+	colors := map[byte]int{0: 1, 2: 3}[ctype]
+	if colors == 0 || interlace != 0 || (depth != 8 && !(depth == 1 && ctype == 0)) {
+		return Image{}, false
+	}
+	var idat bytes.Buffer
+	for i := 8; i+12 <= len(data); {
+		n := int(binary.BigEndian.Uint32(data[i:]))
+		if n < 0 || i+12+n > len(data) {
+			return Image{}, false
+		}
+		switch string(data[i+4 : i+8]) {
+		case "IDAT":
+			idat.Write(data[i+8 : i+8+n])
+		case "IEND":
+			i = len(data)
+			continue
+		}
+		i += 12 + n
+	}
+	if idat.Len() == 0 {
+		return Image{}, false
+	}
+	cs := "DeviceGray"
+	if colors == 3 {
+		cs = "DeviceRGB"
+	}
+	// Undo the PNG row filters and compress the plain rows: for scanned
+	// text this is smaller than the filtered rows, and it costs far less
+	// than decoding the image.
+	zr, err := zlib.NewReader(&idat)
+	if err != nil {
+		return Image{}, false
+	}
+	bpp := max(colors*int(depth)/8, 1)
+	stride := (w*colors*int(depth) + 7) / 8
+	raw, err := unfilter(zr, stride, h, bpp)
+	if err != nil {
+		return Image{}, false
+	}
+	var z bytes.Buffer
+	zw, _ := zlib.NewWriterLevel(&z, zlib.DefaultCompression)
+	zw.Write(raw)
+	zw.Close()
+	return Image{Filter: "FlateDecode", Data: z.Bytes(), ColorSpace: cs, BitsPerComponent: int(depth), Width: w, Height: h}, true
+}
+
+// unfilter reads PNG-filtered rows (a filter byte, then stride bytes) and
+// returns the plain rows.
+func unfilter(r io.Reader, stride, h, bpp int) ([]byte, error) {
+	out := make([]byte, stride*h)
+	row := make([]byte, stride+1)
+	prev := make([]byte, stride)
+	for y := 0; y < h; y++ {
+		if _, err := io.ReadFull(r, row); err != nil {
+			return nil, err
+		}
+		cur := out[y*stride : (y+1)*stride]
+		copy(cur, row[1:])
+		switch row[0] {
+		case 0:
+		case 1: // Sub
+			for i := bpp; i < stride; i++ {
+				cur[i] += cur[i-bpp]
+			}
+		case 2: // Up
+			for i := range cur {
+				cur[i] += prev[i]
+			}
+		case 3: // Average
+			for i := range cur {
+				var left byte
+				if i >= bpp {
+					left = cur[i-bpp]
+				}
+				cur[i] += byte((int(left) + int(prev[i])) / 2)
+			}
+		case 4: // Paeth
+			for i := range cur {
+				var a, c byte
+				if i >= bpp {
+					a, c = cur[i-bpp], prev[i-bpp]
+				}
+				cur[i] += paeth(a, prev[i], c)
+			}
+		default:
+			return nil, fmt.Errorf("unknown PNG filter %d", row[0])
+		}
+		prev = cur
+	}
+	return out, nil
+}
+
+func paeth(a, b, c byte) byte {
+	p := int(a) + int(b) - int(c)
+	pa, pb, pc := abs(p-int(a)), abs(p-int(b)), abs(p-int(c))
+	switch {
+	case pa <= pb && pa <= pc:
+		return a
+	case pb <= pc:
+		return b
+	}
+	return c
+}
+
+func abs(x int) int {
+	if x < 0 {
+		return -x
+	}
+	return x
 }
 
 // FromImage embeds a decoded image losslessly with Flate: bilevel images as
@@ -54,6 +177,12 @@ func FromImage(img image.Image) (Image, error) {
 	case gray:
 		out.ColorSpace, out.BitsPerComponent = "DeviceGray", 8
 		raw = make([]byte, w*h)
+		if g, ok := img.(*image.Gray); ok { // most scans: copy rows
+			for y := 0; y < h; y++ {
+				copy(raw[y*w:(y+1)*w], g.Pix[(y+b.Min.Y-g.Rect.Min.Y)*g.Stride+(b.Min.X-g.Rect.Min.X):])
+			}
+			break
+		}
 		for y := 0; y < h; y++ {
 			for x := 0; x < w; x++ {
 				raw[y*w+x] = flatten(img.At(b.Min.X+x, b.Min.Y+y))[0]

@@ -5,6 +5,7 @@ import (
 	"image"
 	"image/color"
 	"image/jpeg"
+	"image/png"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -110,6 +111,67 @@ func TestIndependentTools(t *testing.T) {
 		if !strings.Contains(text, w) {
 			t.Errorf("pdftotext lacks %q:\n%s", w, text)
 		}
+	}
+}
+
+// TestPNGPassThrough: 8-bit grey and RGB PNGs are embedded from their own
+// rows without image decoding; poppler gives them back pixel for pixel.
+func TestPNGPassThrough(t *testing.T) {
+	font := glyphless(t)
+	gray := image.NewGray(image.Rect(0, 0, 37, 23))
+	for i := range gray.Pix {
+		gray.Pix[i] = uint8(i * 7)
+	}
+	rgb := image.NewRGBA(image.Rect(0, 0, 29, 17))
+	for i := range rgb.Pix {
+		rgb.Pix[i] = uint8(i * 5)
+		if i%4 == 3 {
+			rgb.Pix[i] = 255
+		}
+	}
+	for name, img := range map[string]image.Image{"gray": gray, "rgb": rgb} {
+		var b bytes.Buffer
+		png.Encode(&b, img)
+		im, ok := FromPNG(b.Bytes())
+		if !ok {
+			t.Fatalf("%s: not passed through", name)
+		}
+		var out bytes.Buffer
+		w, _ := NewWriter(&out, Options{Title: name, Creator: "t", Font: font})
+		w.AddPage(Page{Image: im, DPIX: 72, DPIY: 72})
+		w.Close()
+		dir := t.TempDir()
+		p := filepath.Join(dir, "x.pdf")
+		os.WriteFile(p, out.Bytes(), 0o644)
+		if rep, err := Check(p, CheckOptions{Strict: true}); err != nil || !rep.Valid() {
+			t.Fatalf("%s: %v %+v", name, err, rep)
+		}
+		// pdfimages -png extracts the image as poppler decodes it.
+		tool(t, "pdfimages", "-png", p, filepath.Join(dir, "img"))
+		f, err := os.Open(filepath.Join(dir, "img-000.png"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		back, err := png.Decode(f)
+		f.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		bnd := img.Bounds()
+		for y := bnd.Min.Y; y < bnd.Max.Y; y++ {
+			for x := bnd.Min.X; x < bnd.Max.X; x++ {
+				r1, g1, b1, _ := img.At(x, y).RGBA()
+				r2, g2, b2, _ := back.At(x, y).RGBA()
+				if r1>>8 != r2>>8 || g1>>8 != g2>>8 || b1>>8 != b2>>8 {
+					t.Fatalf("%s: pixel %d,%d differs", name, x, y)
+				}
+			}
+		}
+	}
+	var b bytes.Buffer
+	png.Encode(&b, image.NewNRGBA(image.Rect(0, 0, 3, 3)))
+	if _, ok := FromPNG(b.Bytes()); ok {
+		t.Error("a PNG with alpha was passed through")
 	}
 }
 
