@@ -26,22 +26,34 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	enc.Encode(v)
 }
 
-// fail answers a catalog error: 404 for what is not there, 409 for a
-// state change that can't be made, 500 otherwise (logged, not echoed).
-func (s *Server) fail(w http.ResponseWriter, err error) {
+// errStatus maps a catalog error to its HTTP status: 404 for what is not
+// there, 409 for a state change that can't be made, 500 otherwise (logged,
+// never echoed to the client).
+func (s *Server) errStatus(err error) int {
 	switch {
 	case errors.Is(err, catalog.ErrNotFound):
-		writeJSON(w, http.StatusNotFound, apiError{err.Error()})
+		return http.StatusNotFound
 	case errors.Is(err, catalog.ErrBadTransition):
-		writeJSON(w, http.StatusConflict, apiError{err.Error()})
-	default:
-		s.Log.Error("review: request failed", "err", err)
-		writeJSON(w, http.StatusInternalServerError, apiError{"internal error; see the daemon's log"})
+		return http.StatusConflict
 	}
+	s.Log.Error("review: request failed", "err", err)
+	return http.StatusInternalServerError
 }
 
-func states(r *http.Request) []string {
-	switch st := r.URL.Query().Get("state"); st {
+const internalError = "internal error; see the daemon's log"
+
+// fail answers an API call that met a catalog error.
+func (s *Server) fail(w http.ResponseWriter, err error) {
+	code, msg := s.errStatus(err), err.Error()
+	if code == http.StatusInternalServerError {
+		msg = internalError
+	}
+	writeJSON(w, code, apiError{msg})
+}
+
+// states turns a ?state= filter into alert states (nil: all).
+func states(st string) []string {
+	switch st {
 	case "", "all":
 		return nil
 	case "active":
@@ -52,7 +64,7 @@ func states(r *http.Request) []string {
 }
 
 func (s *Server) apiAlerts(w http.ResponseWriter, r *http.Request, _ *user) {
-	alerts, err := s.Catalog.Alerts(r.Context(), r.URL.Query().Get("bag"), states(r)...)
+	alerts, err := s.Catalog.Alerts(r.Context(), r.URL.Query().Get("bag"), states(r.URL.Query().Get("state"))...)
 	if err != nil {
 		s.fail(w, err)
 		return

@@ -124,11 +124,7 @@ func (s *Server) alertsPage(w http.ResponseWriter, r *http.Request, sess *sessio
 	if state == "" {
 		state = "active"
 	}
-	q := *r.URL
-	vals := q.Query()
-	vals.Set("state", state)
-	q.RawQuery = vals.Encode()
-	alerts, err := s.Catalog.Alerts(r.Context(), "", states(&http.Request{URL: &q})...)
+	alerts, err := s.Catalog.Alerts(r.Context(), "", states(state)...)
 	if err != nil {
 		s.pageError(w, err)
 		return
@@ -189,14 +185,14 @@ func (s *Server) bagPage(w http.ResponseWriter, r *http.Request, sess *session) 
 	s.render(w, "bag.html", sess, "bags", "Bag "+v.Bag.ID, v)
 }
 
+// pageError answers a page request that met a catalog error.
 func (s *Server) pageError(w http.ResponseWriter, err error) {
-	switch {
-	case errorsIs(err, catalog.ErrNotFound):
-		http.Error(w, "not found", http.StatusNotFound)
-	case errorsIs(err, catalog.ErrBadTransition):
-		http.Error(w, err.Error(), http.StatusConflict)
+	switch code := s.errStatus(err); code {
+	case http.StatusNotFound:
+		http.Error(w, "not found", code)
+	case http.StatusConflict:
+		http.Error(w, err.Error(), code)
 	default:
-		s.Log.Error("review: page", "err", err)
-		http.Error(w, "internal error; see the daemon's log", http.StatusInternalServerError)
+		http.Error(w, internalError, code)
 	}
 }

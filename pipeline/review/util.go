@@ -1,12 +1,9 @@
 package review
 
 import (
-	"errors"
 	"fmt"
 	"strconv"
 )
-
-var errorsIs = errors.Is
 
 func fmtFloat(f float64) string { return strconv.FormatFloat(f, 'f', 1, 64) }
 
