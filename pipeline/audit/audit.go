@@ -16,6 +16,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -133,22 +134,10 @@ type Auditor struct {
 	limiterOnce sync.Once
 	limiter     *rate.Limiter
 	// BytesRead counts every byte audits read (for metrics).
-	BytesRead Counter
+	BytesRead atomic.Int64
 	// Failures counts objects found damaged (for metrics).
-	Failures Counter
+	Failures atomic.Int64
 }
-
-// Counter is a concurrency-safe counter.
-type Counter struct {
-	mu sync.Mutex
-	n  int64
-}
-
-// Add adds n.
-func (c *Counter) Add(n int64) { c.mu.Lock(); c.n += n; c.mu.Unlock() }
-
-// Load returns the count.
-func (c *Counter) Load() int64 { c.mu.Lock(); defer c.mu.Unlock(); return c.n }
 
 // throttleBurst bounds how far reading may run ahead of the rate.
 const throttleBurst = 256 << 10
@@ -466,7 +455,7 @@ func (t *throttled) Read(p []byte) (int, error) {
 
 type countingReader struct {
 	r io.Reader
-	c *Counter
+	c *atomic.Int64
 }
 
 func (c countingReader) Read(p []byte) (int, error) {

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/fsnotify/fsnotify"
@@ -156,22 +157,13 @@ func (f *folder) topEntry(p string) string {
 		return ""
 	}
 	first := rel
-	if i := indexSep(rel); i >= 0 {
+	if i := strings.IndexRune(rel, filepath.Separator); i >= 0 {
 		first = rel[:i]
 	}
 	if Ignored(first) {
 		return ""
 	}
 	return filepath.Join(f.Path, first)
-}
-
-func indexSep(s string) int {
-	for i := 0; i < len(s); i++ {
-		if os.IsPathSeparator(s[i]) {
-			return i
-		}
-	}
-	return -1
 }
 
 // scan lists the top of the hot folder and checks every entry.
