@@ -229,11 +229,11 @@ func (e *Engine) prepare(ctx context.Context, it *catalog.Item, log *slog.Logger
 			}
 		}
 	}
-	if evs, err := e.accessCopy(ctx, it, files, work, w); err != nil {
-		e.Catalog.AddEvents(ctx, append(events, evs...)...)
+	evs, err := e.accessCopy(ctx, it, files, work, w)
+	events = append(events, evs...)
+	if err != nil {
+		e.Catalog.AddEvents(ctx, events...)
 		return err
-	} else {
-		events = append(events, evs...)
 	}
 	report, err := json.MarshalIndent(identificationReport{Tool: sfAgent, Files: files}, "", "  ")
 	if err != nil {
