@@ -15,6 +15,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/strongroom-archive/strongroom/formats/testenv"
+
 	"golang.org/x/image/tiff"
 
 	"github.com/strongroom-archive/strongroom/formats/access"
@@ -24,16 +26,6 @@ import (
 	"github.com/strongroom-archive/strongroom/pipeline/catalog"
 	"github.com/strongroom-archive/strongroom/storage/bagit"
 )
-
-func needTool(t *testing.T, name string) {
-	t.Helper()
-	if _, err := exec.LookPath(name); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is not installed (scripts/deps installs it)", name)
-		}
-		t.Skipf("%s not installed", name)
-	}
-}
 
 func run(t *testing.T, name string, args ...string) string {
 	t.Helper()
@@ -50,13 +42,10 @@ func run(t *testing.T, name string, args ...string) string {
 // validates against the ALTO 4.4 schema.
 func TestAccessCopies(t *testing.T) {
 	for _, tool := range []string{"tiffcp", "qpdf", "pdffonts", "pdftotext", "xmllint"} {
-		needTool(t, tool)
+		testenv.Tool(t, tool)
 	}
 	if _, err := pdfa.GlyphlessFont(); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal(err)
-		}
-		t.Skip(err)
+		testenv.Missing(t, "%v", err)
 	}
 	te := newTestEnv(t)
 	te.Access = &access.Maker{Cfg: access.Config{PDFA: "2b", OCR: ocr.Config{Languages: []string{"eng"}, PSM: 3, Workers: 2, DefaultDPI: 300}},
@@ -89,10 +78,7 @@ func TestAccessCopies(t *testing.T) {
 		put(t, filepath.Join(te.hot, "minutes", fmt.Sprintf("f%02d.jpg", i+1)), b.Bytes())
 	}
 
-	schemas := testpage.SharedDir("schemas")
-	if schemas == "" && os.Getenv("CI") == "true" {
-		t.Fatal("shared/schemas not found beside the repository")
-	}
+	schemas := testenv.Shared(t, "schemas")
 	for _, c := range []struct {
 		item, name string
 		pages      int
@@ -184,12 +170,9 @@ func setTIFFDPI(t *testing.T, b []byte, dpi uint32) []byte {
 
 // TestBadInputForAccess: each is a clear failure of its item, with a reason.
 func TestBadInputForAccess(t *testing.T) {
-	needTool(t, "qpdf")
+	testenv.Tool(t, "qpdf")
 	if _, err := pdfa.GlyphlessFont(); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal(err)
-		}
-		t.Skip(err)
+		testenv.Missing(t, "%v", err)
 	}
 	te := newTestEnv(t)
 	te.Access = &access.Maker{Cfg: access.Config{PDFA: "2b", OCR: ocr.Config{Languages: []string{"eng"}, PSM: 3, Workers: 1, DefaultDPI: 300}}, MaxPixel: 1e8}
@@ -254,13 +237,10 @@ func mustImage(t *testing.T) pdfa.Image {
 // TestScannedAndBornDigitalPDFs: an image-only PDF from a scanner is OCRed
 // from its page images; a PDF that already carries text is kept as it is.
 func TestScannedAndBornDigitalPDFs(t *testing.T) {
-	needTool(t, "img2pdf")
-	needTool(t, "pdftotext")
+	testenv.Tool(t, "img2pdf")
+	testenv.Tool(t, "pdftotext")
 	if _, err := pdfa.GlyphlessFont(); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal(err)
-		}
-		t.Skip(err)
+		testenv.Missing(t, "%v", err)
 	}
 	te := newTestEnv(t)
 	te.Access = &access.Maker{Cfg: access.Config{PDFA: "2b", OCR: ocr.Config{Languages: []string{"eng"}, PSM: 3, Workers: 2, DefaultDPI: 300}}, MaxPixel: 1e8}
@@ -317,10 +297,7 @@ func TestScannedAndBornDigitalPDFs(t *testing.T) {
 // injection beside the real checks above).
 func TestVeraPDFVerdictCounts(t *testing.T) {
 	if _, err := pdfa.GlyphlessFont(); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal(err)
-		}
-		t.Skip(err)
+		testenv.Missing(t, "%v", err)
 	}
 	dir := t.TempDir()
 	for verdict, wantStage := range map[string]string{"PASS": catalog.StageDone, "FAIL": catalog.StageFailed} {

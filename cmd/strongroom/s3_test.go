@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/strongroom-archive/strongroom/formats/testenv"
+
 	"github.com/strongroom-archive/strongroom/storage/s3/s3test"
 )
 
@@ -20,13 +22,7 @@ import (
 // page carries its SHA-256 checksum, and the bag downloaded with `aws s3 cp`
 // validates with `strongroom bag validate`.
 func TestS3WithAWSCLI(t *testing.T) {
-	aws, err := exec.LookPath("aws")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("the AWS CLI is not installed (scripts/deps installs it)")
-		}
-		t.Skip("aws not installed")
-	}
+	aws := testenv.Tool(t, "aws")
 	srv := s3test.Start(t, "minio")
 	srv.Env(t)
 	bucket := srv.Bucket(false)

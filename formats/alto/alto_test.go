@@ -7,26 +7,16 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/strongroom-archive/strongroom/formats/testenv"
+
 	"github.com/strongroom-archive/strongroom/formats/ocr"
-	"github.com/strongroom-archive/strongroom/formats/ocr/testpage"
 )
 
 // TestValidatesAgainstALTO44 validates what we write with xmllint against
 // the ALTO 4.4 schema in shared/schemas, offline through its catalog.
 func TestValidatesAgainstALTO44(t *testing.T) {
-	schemas := testpage.SharedDir("schemas")
-	if _, err := os.Stat(filepath.Join(schemas, "alto-4-4.xsd")); schemas == "" || err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("shared/schemas missing")
-		}
-		t.Skip("no ALTO schema")
-	}
-	if _, err := exec.LookPath("xmllint"); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("xmllint not installed (libxml2-utils)")
-		}
-		t.Skip("no xmllint")
-	}
+	schemas := testenv.Shared(t, "schemas")
+	testenv.Tool(t, "xmllint")
 	words := []ocr.Word{
 		{Text: "Parish", Box: image.Rect(100, 100, 220, 140), Confidence: 96.5, Block: 1, Paragraph: 1, Line: 1},
 		{Text: "register", Box: image.Rect(230, 100, 380, 140), Confidence: 91, Block: 1, Paragraph: 1, Line: 1},

@@ -14,6 +14,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/strongroom-archive/strongroom/formats/testenv"
+
 	"github.com/strongroom-archive/strongroom/formats/ocr/testpage"
 )
 
@@ -73,14 +75,9 @@ func TestSplitAndResolution(t *testing.T) {
 	// tiffcp (libtiff-tools) joins them into one 3-page TIFF, G4-compressed
 	// as scanners write bilevel pages.
 	joined := filepath.Join(dir, "book.tif")
-	if _, err := exec.LookPath("tiffcp"); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("tiffcp not installed (libtiff-tools)")
-		}
-		t.Skip("no tiffcp")
-	}
+	tiffcp := testenv.Tool(t, "tiffcp")
 	args := append([]string{"-c", "g4"}, append(files, joined)...)
-	if out, err := exec.Command("tiffcp", args...).CombinedOutput(); err != nil {
+	if out, err := exec.Command(tiffcp, args...).CombinedOutput(); err != nil {
 		t.Fatalf("tiffcp: %v %s", err, out)
 	}
 	data, _ := os.ReadFile(joined)
@@ -97,7 +94,7 @@ func TestSplitAndResolution(t *testing.T) {
 	// The other compressions scanners write decode too.
 	for _, c := range []string{"none", "lzw", "zip", "packbits"} {
 		out := filepath.Join(dir, c+".tif")
-		if b, err := exec.Command("tiffcp", "-c", c, joined, out).CombinedOutput(); err != nil {
+		if b, err := exec.Command(tiffcp, "-c", c, joined, out).CombinedOutput(); err != nil {
 			t.Fatalf("tiffcp -c %s: %v %s", c, err, b)
 		}
 		data, _ := os.ReadFile(out)

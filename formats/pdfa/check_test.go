@@ -1,25 +1,19 @@
 package pdfa
 
 import (
-	"github.com/strongroom-archive/strongroom/formats/ocr/testpage"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/strongroom-archive/strongroom/formats/testenv"
 )
 
 // corpus finds shared/testdata/verapdf-corpus beside the repository.
 func corpus(t *testing.T) string {
 	t.Helper()
-	if p := testpage.SharedDir("testdata/verapdf-corpus"); p != "" {
-		return p
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("the veraPDF corpus is missing (shared/testdata beside the repository)")
-	}
-	t.Skip("no veraPDF corpus")
-	return ""
+	return testenv.Shared(t, "testdata/verapdf-corpus")
 }
 
 var corpusName = regexp.MustCompile(`veraPDF test suite ([0-9-]+)-t[0-9]+-(pass|fail)-[a-z]+\.pdf$`)

@@ -11,35 +11,24 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/strongroom-archive/strongroom/formats/testenv"
 	"time"
 )
 
 // glyphless finds Tesseract's glyphless font (tesseract-ocr ships it).
 func glyphless(t *testing.T) []byte {
 	t.Helper()
-	matches, _ := filepath.Glob("/usr/share/tesseract-ocr/*/tessdata/pdf.ttf")
-	if len(matches) == 0 {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("tesseract-ocr is not installed (scripts/deps installs it)")
-		}
-		t.Skip("no pdf.ttf")
-	}
-	b, err := os.ReadFile(matches[0])
+	b, err := GlyphlessFont()
 	if err != nil {
-		t.Fatal(err)
+		testenv.Missing(t, "%v", err)
 	}
 	return b
 }
 
 func tool(t *testing.T, name string, args ...string) string {
 	t.Helper()
-	if _, err := exec.LookPath(name); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s not installed", name)
-		}
-		t.Skipf("%s not installed", name)
-	}
-	out, err := exec.Command(name, args...).CombinedOutput()
+	out, err := exec.Command(testenv.Tool(t, name), args...).CombinedOutput()
 	if err != nil {
 		t.Fatalf("%s %v: %v\n%s", name, args, err, out)
 	}

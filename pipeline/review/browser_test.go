@@ -13,6 +13,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/strongroom-archive/strongroom/formats/testenv"
 	"time"
 )
 
@@ -96,14 +98,7 @@ func (d *webDriver) screenshot(path string) {
 
 func startBrowser(t *testing.T) *webDriver {
 	t.Helper()
-	driver, _ := exec.LookPath("chromedriver")
-	browser, _ := exec.LookPath("chromium")
-	if driver == "" || browser == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("chromium and chromium-driver are not installed (scripts/deps installs them)")
-		}
-		t.Skip("chromium/chromedriver not installed")
-	}
+	driver, browser := testenv.Tool(t, "chromedriver"), testenv.Tool(t, "chromium")
 	l, _ := net.Listen("tcp", "127.0.0.1:0")
 	port := l.Addr().(*net.TCPAddr).Port
 	l.Close()

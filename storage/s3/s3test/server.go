@@ -1,7 +1,7 @@
 // Package s3test starts real S3 servers for tests: MinIO (built from source
 // by scripts/s3-servers) and Versity's gateway, each on 127.0.0.1 with a
-// temporary data directory. A test that needs one skips when the binary is
-// missing on a laptop, and fails when CI=true.
+// temporary data directory. A missing binary is testenv.Missing: a skip on
+// a laptop, a failure in CI.
 package s3test
 
 import (
@@ -19,6 +19,8 @@ import (
 
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
+
+	"github.com/strongroom-archive/strongroom/formats/testenv"
 )
 
 // Server is a running S3 server process.
@@ -54,10 +56,7 @@ func Start(t testing.TB, kind string) *Server {
 	t.Helper()
 	bin := Binary(kind)
 	if bin == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is not installed (scripts/s3-servers installs it); CI must not skip S3 tests", kind)
-		}
-		t.Skipf("%s is not installed; run scripts/s3-servers", kind)
+		testenv.Missing(t, "%s is not installed (scripts/s3-servers builds it)", kind)
 	}
 	s := &Server{Kind: kind, bin: bin, dir: t.TempDir(), AccessKey: "strongroom-" + rnd(4), SecretKey: rnd(20), t: t}
 	s.Endpoint = freeAddr(t)

@@ -1,0 +1,73 @@
+// Package testenv holds the one rule tests follow for what lives outside
+// the repository (Debian tools, Tesseract's data, shared/ beside the
+// clone): on a laptop a missing piece skips the test; in CI (CI=true),
+// where scripts/deps installs everything, it fails it.
+package testenv
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+)
+
+// Missing skips t, or fails it when CI=true, saying what is missing.
+func Missing(t testing.TB, format string, args ...any) {
+	t.Helper()
+	msg := fmt.Sprintf(format, args...)
+	if os.Getenv("CI") == "true" {
+		t.Fatal(msg + " (CI=true: nothing may be skipped; scripts/deps and scripts/s3-servers install what tests need)")
+	}
+	t.Skip(msg)
+}
+
+// Tool returns the path of command name, or calls Missing.
+func Tool(t testing.TB, name string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	if err != nil {
+		Missing(t, "command %s is not installed", name)
+	}
+	return p
+}
+
+// Shared finds sub (e.g. "schemas") in the project's shared folder beside
+// the repository: $STRONGROOM_SHARED, or a "shared" folder next to the
+// working directory or any of its parents. It calls Missing when there is
+// none.
+func Shared(t testing.TB, sub string) string {
+	t.Helper()
+	if p := SharedDir(sub); p != "" {
+		return p
+	}
+	Missing(t, "shared/%s not found beside the repository", sub)
+	return ""
+}
+
+// SharedDir is Shared without a test: "" when there is none.
+func SharedDir(sub string) string {
+	if s := os.Getenv("STRONGROOM_SHARED"); s != "" {
+		if p := filepath.Join(s, sub); isDir(p) {
+			return p
+		}
+		return ""
+	}
+	wd, err := os.Getwd()
+	if err != nil {
+		return ""
+	}
+	for d := wd; ; d = filepath.Dir(d) {
+		if p := filepath.Join(d, "shared", sub); isDir(p) {
+			return p
+		}
+		if d == filepath.Dir(d) {
+			return ""
+		}
+	}
+}
+
+func isDir(p string) bool {
+	fi, err := os.Stat(p)
+	return err == nil && fi.IsDir()
+}
