@@ -38,10 +38,27 @@ func (e *Engine) NewItem(ctx context.Context, spec ItemSpec) (*catalog.Item, err
 	}
 	it := &catalog.Item{ID: catalog.NewID(e.Now()), Name: filepath.Base(abs), Source: abs, HotFolder: hotFolder,
 		Kind: kind, Release: release, Stage: catalog.StagePrepare, Info: spec.Info}
+	// Originals that changed after an earlier item took them were left
+	// here by its release: this item follows that one.
+	prev, err := e.Catalog.HeldAt(ctx, abs)
+	if err != nil {
+		return nil, err
+	}
+	if prev != nil {
+		it.Follows = prev.ID
+	}
 	if err := e.Catalog.CreateItem(ctx, it); err != nil {
 		return nil, err
 	}
-	e.Log.Info("item taken", "item", it.ID, "name", it.Name, "kind", it.Kind, "source", it.Source)
+	if prev != nil {
+		now := e.Now()
+		// This item's own ingestion event, written by prepare, names prev.
+		if err := e.Catalog.AddEvents(ctx, catalog.Event{ItemID: prev.ID, BagID: prev.BagID, Type: EvIngestion, Outcome: "success", Agent: e.Agent, At: now,
+			Detail: fmt.Sprintf("its originals, changed after intake, were taken again as item %s", it.ID)}); err != nil {
+			return nil, err
+		}
+	}
+	e.Log.Info("item taken", "item", it.ID, "name", it.Name, "kind", it.Kind, "source", it.Source, "follows", it.Follows)
 	return it, nil
 }
 

@@ -54,7 +54,9 @@ func newTestEnv(t *testing.T) *testEnv {
 	}
 	te.cat = cat
 	te.Engine = &Engine{
-		Cfg:     Config{Workers: 2, MaxAttempts: 2, RetryBackoff: 10 * time.Millisecond, MaxPixels: 50_000_000},
+		Cfg: Config{Workers: 2, MaxAttempts: 2, RetryBackoff: 10 * time.Millisecond, MaxPixels: 50_000_000, MaxDecodedBytes: 1 << 28,
+			Lease: 30 * time.Second, EnvironmentAlertAfter: time.Minute},
+		Holder:  Holder(),
 		Bag:     BagConfig{SourceOrganization: "Test Archive", Algorithms: bagit.DefaultAlgorithms},
 		DataDir: filepath.Join(root, "data"), DoneDir: te.done, FailedDir: te.failed,
 		Catalog: cat, Store: st, StoreURL: "file://" + te.storeDir, Identify: identify.New(), Policy: policy(),

@@ -5,14 +5,18 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"iter"
 	"os"
 	"path/filepath"
 	"sync/atomic"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/strongroom-archive/strongroom/pipeline/catalog"
 	"github.com/strongroom-archive/strongroom/storage"
+	"github.com/strongroom-archive/strongroom/storage/bagit"
 )
 
 // faultyStore wraps the real local store and injects faults a real disk
@@ -75,4 +79,72 @@ func TestPersistentErrorFailsAfterMaxAttempts(t *testing.T) {
 func exists(p string) bool {
 	_, err := os.Lstat(p)
 	return err == nil
+}
+
+// TestReadOnlyStoreWaits: a store that refuses writes because its disk is
+// read-only or a permission is missing is the machine's problem: the item
+// waits (however long, without using up its attempts) and is stored once
+// the store takes writes again; an alert tells staff once it has waited
+// longer than environment_alert_after. (Injected: as root, a test cannot
+// make the real disk refuse; cmd's TestReadOnlyStoreAsServiceUser does it
+// for real as an unprivileged user.)
+func TestReadOnlyStoreWaits(t *testing.T) {
+	for _, errno := range []syscall.Errno{syscall.EROFS, syscall.EACCES, syscall.EPERM} {
+		te := newTestEnv(t)
+		te.Cfg.EnvironmentAlertAfter = time.Millisecond
+		var calls atomic.Int32
+		te.Store = &faultyStore{Store: te.Store, put: func(key string) error {
+			if calls.Add(1) <= 8 {
+				return fmt.Errorf("local: put %s: %w", key, &fs.PathError{Op: "open", Path: key, Err: errno})
+			}
+			return nil
+		}}
+		it := te.ingest(t, put(t, filepath.Join(te.hot, "page.png"), pngBytes(t, 20, 20)))
+		if it.Stage != catalog.StageDone {
+			t.Fatalf("%v: stage %s: %s", errno, it.Stage, it.LastError)
+		}
+		if te.EnvironmentErrors() < 1 {
+			t.Errorf("%v: no environment error counted", errno)
+		}
+		alerts, _ := te.cat.Alerts(context.Background(), "")
+		if len(alerts) != 1 || alerts[0].Problem != "environment" || alerts[0].Key != envKind(errno) {
+			t.Errorf("%v: alerts %+v", errno, alerts)
+		}
+	}
+}
+
+// TestErrorClasses: a permission error on the store or a work folder is the
+// machine's (wait); reading an original, the item's; names no retry fixes
+// give up at once.
+func TestErrorClasses(t *testing.T) {
+	for _, c := range []struct {
+		err  error
+		want errClass
+	}{
+		{fmt.Errorf("store: %w", syscall.EACCES), waitEnvironment},
+		{fmt.Errorf("work: %w", syscall.EROFS), waitEnvironment},
+		{&sourceError{fmt.Errorf("open page.tif: %w", syscall.EACCES)}, retry},
+		{fmt.Errorf("alto: %w", syscall.ENAMETOOLONG), giveUp},
+		{fmt.Errorf("bag: %w", bagit.ErrUnsafePath), giveUp},
+		{permanent("zero-byte"), giveUp},
+		{errors.New("something odd"), retry},
+	} {
+		if got := classify(c.err); got != c.want {
+			t.Errorf("classify(%v) = %d, want %d", c.err, got, c.want)
+		}
+	}
+}
+
+// TestBadNameNotRetried: an error no retry can fix (a name the file system
+// refuses) fails the item at once instead of after max_attempts.
+func TestBadNameNotRetried(t *testing.T) {
+	te := newTestEnv(t)
+	te.Cfg.MaxAttempts = 5
+	te.Store = &faultyStore{Store: te.Store, put: func(key string) error {
+		return &fs.PathError{Op: "open", Path: key, Err: syscall.ENAMETOOLONG}
+	}}
+	it := te.ingest(t, put(t, filepath.Join(te.hot, "page.png"), pngBytes(t, 20, 20)))
+	if it.Stage != catalog.StageFailed || it.Attempts != 1 {
+		t.Fatalf("stage %s after %d attempts", it.Stage, it.Attempts)
+	}
 }

@@ -14,7 +14,6 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
-	"syscall"
 	"time"
 
 	"github.com/strongroom-archive/strongroom/formats/access"
@@ -32,6 +31,18 @@ type Config struct {
 	RetryBackoff time.Duration `yaml:"retry_backoff"`
 	// MaxPixels refuses images above this many pixels (decompression bombs).
 	MaxPixels int64 `yaml:"max_pixels"`
+	// MaxDecodedBytes refuses PDFs with a stream that inflates beyond it.
+	MaxDecodedBytes int64 `yaml:"max_decoded_bytes"`
+	// Lease is how long a worker's claim on an item lasts unless renewed
+	// (it is renewed every third of it while the worker works).
+	Lease time.Duration `yaml:"lease"`
+	// EnvironmentAlertAfter raises an alert when the store or a folder has
+	// been unusable (read-only, no permission, full) for this long.
+	EnvironmentAlertAfter time.Duration `yaml:"environment_alert_after"`
+	// MemoryLimit is the daemon's soft memory limit (Go's GOMEMLIMIT,
+	// which overrides it): garbage is collected harder as the heap nears
+	// it. 0: none. OCR workers have their own (access.ocr.worker_memory).
+	MemoryLimit int64 `yaml:"memory_limit"`
 }
 
 // Validate checks the configuration.
@@ -45,6 +56,21 @@ func (c Config) Validate() error {
 	}
 	if c.RetryBackoff <= 0 {
 		errs = append(errs, fmt.Errorf("pipeline.retry_backoff %s: must be positive", c.RetryBackoff))
+	}
+	if c.MaxPixels < 1 {
+		errs = append(errs, fmt.Errorf("pipeline.max_pixels %d: must be positive", c.MaxPixels))
+	}
+	if c.MaxDecodedBytes < 1<<20 {
+		errs = append(errs, fmt.Errorf("pipeline.max_decoded_bytes %d: at least 1048576", c.MaxDecodedBytes))
+	}
+	if c.Lease < 3*time.Second {
+		errs = append(errs, fmt.Errorf("pipeline.lease %s: at least 3s", c.Lease))
+	}
+	if c.MemoryLimit != 0 && c.MemoryLimit < 64<<20 {
+		errs = append(errs, fmt.Errorf("pipeline.memory_limit %d: 0 (none) or at least 67108864 (64 MiB)", c.MemoryLimit))
+	}
+	if c.EnvironmentAlertAfter <= 0 {
+		errs = append(errs, fmt.Errorf("pipeline.environment_alert_after %s: must be positive", c.EnvironmentAlertAfter))
 	}
 	return errors.Join(errs...)
 }
@@ -80,7 +106,12 @@ type Catalog interface {
 	Item(ctx context.Context, id string) (*catalog.Item, error)
 	ActiveBySource(ctx context.Context, source string) (*catalog.Item, error)
 	Active(ctx context.Context) ([]*catalog.Item, error)
-	UpdateItem(ctx context.Context, it *catalog.Item) error
+	UpdateItem(ctx context.Context, it *catalog.Item, from, holder string) error
+	Lease(ctx context.Context, id, holder string, now, until time.Time) (bool, string, error)
+	TakeLease(ctx context.Context, id, from, holder string, until time.Time) (bool, error)
+	Unlease(ctx context.Context, id, holder string) error
+	HeldAt(ctx context.Context, path string) (*catalog.Item, error)
+	RaiseAlert(ctx context.Context, bagID, problem, key, detail string, at time.Time) (*catalog.Alert, bool, error)
 	PutFiles(ctx context.Context, itemID string, files []catalog.File) error
 	Files(ctx context.Context, itemID string) ([]catalog.File, error)
 	AddEvents(ctx context.Context, evs ...catalog.Event) error
@@ -110,25 +141,10 @@ type Engine struct {
 	OCRByFolder map[string]access.Override
 	Log         *slog.Logger
 	Now         func() time.Time
-}
+	// Holder names this worker in item leases (see Holder).
+	Holder string
 
-// Permanent marks an error that retrying cannot fix (bad input, a rejected
-// format): the item fails at once.
-type Permanent struct{ Err error }
-
-func (p *Permanent) Error() string { return p.Err.Error() }
-func (p *Permanent) Unwrap() error { return p.Err }
-
-func permanent(format string, args ...any) error {
-	return &Permanent{Err: fmt.Errorf(format, args...)}
-}
-
-// waiting reports whether err is about the environment rather than the
-// item (a full disk, a store that is down): such errors are retried for as
-// long as it takes and don't count against max_attempts, so that nothing
-// fails only because the store was down for an hour.
-func waiting(err error) bool {
-	return errors.Is(err, syscall.ENOSPC) || errors.Is(err, storage.ErrTransient)
+	env envWatch
 }
 
 var stages = []string{catalog.StagePrepare, catalog.StageStore, catalog.StageRelease, catalog.StageFail}
@@ -154,52 +170,75 @@ var nextStage = map[string]string{
 	catalog.StageFail:    catalog.StageFailed,
 }
 
-// Step runs the current stage of item id once and records the result. It
-// returns the item as it now is. A *queue.RetryLater error means the stage
-// should run again after a pause; the item's state already says so.
+// Step runs the current stage of item id once, under the item's lease,
+// and records the result. It returns the item as it now is. A
+// *queue.RetryLater error means the stage should run again after a pause;
+// the item's state already says so.
 func (e *Engine) Step(ctx context.Context, id string) (*catalog.Item, error) {
 	it, err := e.Catalog.Item(ctx, id)
 	if err != nil || catalog.Terminal(it.Stage) {
 		return it, err
 	}
+	l, err := e.acquire(ctx, id)
+	if err != nil {
+		return it, err
+	}
+	defer e.end(l, id)
+	// Read it again under the lease: another worker may have moved it on.
+	if it, err = e.Catalog.Item(ctx, id); err != nil || catalog.Terminal(it.Stage) {
+		return it, err
+	}
+	from := it.Stage
 	log := e.Log.With("item", it.ID, "name", it.Name, "stage", it.Stage)
 	run := e.stepFunc(it.Stage)
 	if run == nil {
 		return it, fmt.Errorf("pipeline: item %s: unknown stage %q", it.ID, it.Stage)
 	}
 	start := time.Now()
-	err = run(ctx, it, log)
-	if ctx.Err() != nil {
+	err = safely(func() error { return run(l.ctx, it, log) })
+	switch {
+	case ctx.Err() != nil:
 		return it, ctx.Err() // shutting down: the stage runs again after restart
+	case l.wasLost():
+		return it, &queue.RetryLater{After: e.Cfg.RetryBackoff, Err: fmt.Errorf("item %s: lost its lease during %s", it.ID, from)}
 	}
+	save := func() error { return e.Catalog.UpdateItem(ctx, it, from, e.Holder) }
 	if err == nil {
+		e.env.ok()
 		log.Info("stage done", "next", nextStage[it.Stage], "took", time.Since(start).Round(time.Millisecond))
 		if it.Stage != catalog.StageFail { // a failed item keeps its reason and count
 			it.LastError, it.Attempts = "", 0
 		}
 		it.Stage = nextStage[it.Stage]
-		return it, e.Catalog.UpdateItem(ctx, it)
+		return it, save()
 	}
 	it.LastError = err.Error()
-	var perm *Permanent
-	switch {
-	case it.Stage == catalog.StageFail || waiting(err):
-		// Failing must never give up, or the original would be stranded;
-		// waiting errors wait for the environment.
-		log.Warn("stage will be retried", "err", err)
-		if err := e.Catalog.UpdateItem(ctx, it); err != nil {
+	switch c := classify(err); {
+	case c == waitEnvironment:
+		// The environment, not the item: wait for as long as it takes, and
+		// tell people when it takes long.
+		log.Error("waiting for the environment; the stage will be retried", "err", err)
+		e.env.failed(ctx, e, err)
+		if err := save(); err != nil {
 			return it, err
 		}
 		return it, &queue.RetryLater{After: e.backoff(it.Attempts + 3), Err: err}
-	case errors.As(err, &perm) || it.Attempts+1 >= e.Cfg.MaxAttempts:
+	case it.Stage == catalog.StageFail:
+		// Failing must never give up, or the original would be stranded.
+		log.Warn("stage will be retried", "err", err)
+		if err := save(); err != nil {
+			return it, err
+		}
+		return it, &queue.RetryLater{After: e.backoff(it.Attempts + 3), Err: err}
+	case c == giveUp || it.Attempts+1 >= e.Cfg.MaxAttempts:
 		log.Error("item failed", "err", err, "attempts", it.Attempts+1)
 		it.FailStage, it.Stage = it.Stage, catalog.StageFail
 		it.Attempts++
-		return it, e.Catalog.UpdateItem(ctx, it)
+		return it, save()
 	default:
 		it.Attempts++
 		log.Warn("stage failed; will retry", "err", err, "attempt", it.Attempts, "max_attempts", e.Cfg.MaxAttempts)
-		if err := e.Catalog.UpdateItem(ctx, it); err != nil {
+		if err := save(); err != nil {
 			return it, err
 		}
 		return it, &queue.RetryLater{After: e.backoff(it.Attempts), Err: err}

@@ -6,14 +6,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/strongroom-archive/strongroom/formats/access"
@@ -21,6 +19,7 @@ import (
 	"github.com/strongroom-archive/strongroom/formats/imagecheck"
 	"github.com/strongroom-archive/strongroom/formats/ocr"
 	"github.com/strongroom-archive/strongroom/formats/pdfa"
+	"github.com/strongroom-archive/strongroom/formats/pdfread"
 	"github.com/strongroom-archive/strongroom/pipeline/catalog"
 	"github.com/strongroom-archive/strongroom/pipeline/intake"
 	"github.com/strongroom-archive/strongroom/storage"
@@ -36,13 +35,6 @@ const (
 	EvNormalization  = "normalization"
 	EvReplication    = "replication"
 	EvFixityCheck    = "fixity check"
-)
-
-// Release modes for originals once their bag is stored.
-const (
-	ReleaseMove   = "move"   // to done_dir
-	ReleaseDelete = "delete" // removed
-	ReleaseKeep   = "keep"   // left where they are (ingest command)
 )
 
 func (e *Engine) workDir(it *catalog.Item) string { return filepath.Join(e.DataDir, "work", it.ID) }
@@ -119,25 +111,23 @@ func (e *Engine) prepare(ctx context.Context, it *catalog.Item, log *slog.Logger
 	ev := func(file, typ, outcome, detail, agent string) catalog.Event {
 		return catalog.Event{ItemID: it.ID, BagID: it.ID, File: file, Type: typ, Outcome: outcome, Detail: detail, Agent: agent, At: e.Now()}
 	}
-	events := []catalog.Event{ev("", EvIngestion, "success", "taken from "+it.Source, e.Agent)}
+	taken := "taken from " + it.Source
+	if it.Follows != "" {
+		taken += "; follows item " + it.Follows + ", whose originals changed at this place after it took them"
+	}
+	events := []catalog.Event{ev("", EvIngestion, "success", taken, e.Agent)}
 	events[0].At = it.Created
 	files := make([]catalog.File, 0, len(origs))
-	algs := []bagit.Algorithm{bagit.SHA256, bagit.SHA512}
 	for _, o := range origs {
-		f, err := os.Open(o.source)
-		if err != nil {
-			return fmt.Errorf("%s: %w", o.rel, err)
-		}
-		d, n, err := bagit.Copy(ctx, nil, f, algs)
-		f.Close()
+		st, err := statFixity(ctx, o.source)
 		if err != nil {
 			return fmt.Errorf("%s: reading for fixity: %w", o.rel, err)
 		}
-		if n == 0 {
+		if st.size == 0 {
 			return permanent("%s: zero-byte file", o.rel)
 		}
-		files = append(files, catalog.File{Path: o.rel, Source: o.source, Size: n, SHA256: d[bagit.SHA256], SHA512: d[bagit.SHA512]})
-		events = append(events, ev(o.rel, EvDigest, "success", "sha256:"+d[bagit.SHA256]+" sha512:"+d[bagit.SHA512], "strongroom "+e.Agent))
+		files = append(files, catalog.File{Path: o.rel, Source: o.source, Size: st.size, ModTime: st.modTime, Inode: st.inode, SHA256: st.sha256, SHA512: st.sha512})
+		events = append(events, ev(o.rel, EvDigest, "success", "sha256:"+st.sha256+" sha512:"+st.sha512, "strongroom "+e.Agent))
 	}
 	sfAgent := e.Identify.Signature()
 	for i := range files {
@@ -160,7 +150,7 @@ func (e *Engine) prepare(ctx context.Context, it *catalog.Item, log *slog.Logger
 		}
 		events = append(events, ev(f.Path, EvIdentification, "success", detail, sfAgent))
 		if res.MIME == "application/pdf" || strings.HasPrefix(res.PUID, "fmt/") && strings.Contains(res.Format, "PDF") {
-			rep, err := pdfa.Check(f.Source, pdfa.CheckOptions{})
+			rep, err := pdfa.Check(f.Source, pdfa.CheckOptions{Limits: pdfread.Limits{MaxDecoded: e.Cfg.MaxDecodedBytes, MaxPixels: e.Cfg.MaxPixels}})
 			if err != nil {
 				return fmt.Errorf("%s: %w", f.Path, err)
 			}
@@ -229,7 +219,7 @@ func (e *Engine) prepare(ctx context.Context, it *catalog.Item, log *slog.Logger
 			}
 		}
 	}
-	evs, err := e.accessCopy(ctx, it, files, work, w)
+	evs, err := e.accessCopy(ctx, it, files, work, bagDir, w)
 	events = append(events, evs...)
 	if err != nil {
 		e.Catalog.AddEvents(ctx, events...)
@@ -329,164 +319,6 @@ func (e *Engine) store(ctx context.Context, it *catalog.Item, log *slog.Logger) 
 		catalog.Event{ItemID: it.ID, BagID: it.BagID, Type: EvFixityCheck, Outcome: "success", Detail: fmt.Sprintf("read back %d files; all digests match the manifests and intake", r.Checked), Agent: e.Agent, At: now})
 }
 
-// release moves (or removes) the originals now that the bag is stored and
-// verified, and clears the work area.
-func (e *Engine) release(ctx context.Context, it *catalog.Item, log *slog.Logger) error {
-	switch it.Release {
-	case ReleaseMove:
-		dest, err := e.moveAway(it, e.DoneDir)
-		if err != nil {
-			return err
-		}
-		log.Info("originals released", "to", dest)
-	case ReleaseDelete:
-		if err := os.RemoveAll(it.Source); err != nil {
-			return fmt.Errorf("%s: remove original: %w", it.Source, err)
-		}
-	}
-	return os.RemoveAll(e.workDir(it))
-}
-
-// Reason is the content of <name>.reason.json in failed_dir.
-type Reason struct {
-	Item     string    `json:"item"`
-	Name     string    `json:"name"`
-	Source   string    `json:"source"`
-	Stage    string    `json:"stage"`
-	Error    string    `json:"error"`
-	Attempts int       `json:"attempts"`
-	Time     time.Time `json:"time"`
-}
-
-// fail moves the originals to failed_dir with a reason file beside them.
-func (e *Engine) fail(ctx context.Context, it *catalog.Item, log *slog.Logger) error {
-	defer os.RemoveAll(e.workDir(it))
-	if it.Release == ReleaseKeep {
-		return nil
-	}
-	dest, err := e.moveAway(it, e.FailedDir)
-	if err != nil {
-		return err
-	}
-	reason, _ := json.MarshalIndent(Reason{Item: it.ID, Name: it.Name, Source: it.Source, Stage: it.FailStage,
-		Error: it.LastError, Attempts: it.Attempts, Time: e.Now()}, "", "  ")
-	if err := writeAtomic(dest+".reason.json", bytes.NewReader(append(reason, '\n'))); err != nil {
-		return err
-	}
-	log.Warn("item moved to failed", "to", dest, "reason", it.LastError)
-	return nil
-}
-
-// moveAway moves it.Source into dir under its own name, or a name with the
-// item id when that is taken. It is idempotent: once the source is gone and
-// the destination exists, the move happened.
-func (e *Engine) moveAway(it *catalog.Item, dir string) (string, error) {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", err
-	}
-	dest := filepath.Join(dir, it.Name)
-	alt := filepath.Join(dir, withID(it.Name, it.ID))
-	if _, err := os.Lstat(it.Source); errors.Is(err, fs.ErrNotExist) {
-		if _, err := os.Lstat(alt); err == nil {
-			return alt, nil
-		}
-		return dest, nil
-	}
-	if _, err := os.Lstat(dest); err == nil {
-		dest = alt
-	}
-	if err := moveTree(it.Source, dest); err != nil {
-		return "", fmt.Errorf("%s: move to %s: %w", it.Source, dir, err)
-	}
-	return dest, nil
-}
-
-// withID inserts the item id before the extension: page.tif → page.<id>.tif.
-func withID(name, id string) string {
-	ext := filepath.Ext(name)
-	if ext == name {
-		ext = ""
-	}
-	return strings.TrimSuffix(name, ext) + "." + id + ext
-}
-
-// moveTree renames src to dest, copying across file systems when rename
-// can't. The copy is fsynced before the source is removed.
-func moveTree(src, dest string) error {
-	err := os.Rename(src, dest)
-	if err == nil {
-		return bagit.SyncDir(filepath.Dir(dest))
-	}
-	var le *os.LinkError
-	if !errors.As(err, &le) || !isCrossDevice(le.Err) {
-		return err
-	}
-	tmp := dest + ".moving"
-	os.RemoveAll(tmp)
-	if err := copyTree(src, tmp); err != nil {
-		os.RemoveAll(tmp)
-		return err
-	}
-	if err := os.Rename(tmp, dest); err != nil {
-		return err
-	}
-	if err := bagit.SyncDir(filepath.Dir(dest)); err != nil {
-		return err
-	}
-	return os.RemoveAll(src)
-}
-
-func copyTree(src, dest string) error {
-	return filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		target := filepath.Join(dest, rel)
-		switch {
-		case d.IsDir():
-			return os.MkdirAll(target, 0o755)
-		case d.Type()&fs.ModeSymlink != 0:
-			link, err := os.Readlink(p)
-			if err != nil {
-				return err
-			}
-			return os.Symlink(link, target)
-		}
-		in, err := os.Open(p)
-		if err != nil {
-			return err
-		}
-		defer in.Close()
-		return writeAtomic(target, in)
-	})
-}
-
-// writeAtomic writes r to p through a temporary file, fsync and rename.
-func writeAtomic(p string, r io.Reader) error {
-	f, err := os.CreateTemp(filepath.Dir(p), ".strongroom-*")
-	if err != nil {
-		return err
-	}
-	_, err = io.Copy(f, r)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), p)
-	}
-	if err != nil {
-		os.Remove(f.Name())
-		return err
-	}
-	return bagit.SyncDir(filepath.Dir(p))
-}
-
-func isCrossDevice(err error) bool { return errors.Is(err, syscall.EXDEV) }
-
 // objectRecords lists every file of the bag in dir with its size and both
 // digests, for audits to compare the stored objects against: taken from the
 // manifests and tag manifests where they have them, computed otherwise (the
@@ -539,7 +371,11 @@ func objectRecords(ctx context.Context, dir, bagID string) ([]catalog.Object, er
 // accessCopy OCRs the item's normalise files into data/access/<name>.pdf
 // (PDF/A, checked), data/text/<name>.txt and data/alto/<name>.alto.xml,
 // and returns the normalization and validation events.
-func (e *Engine) accessCopy(ctx context.Context, it *catalog.Item, files []catalog.File, work string, w *bagit.Writer) ([]catalog.Event, error) {
+//
+// It reads the originals from the bag being written, not from the hot
+// folder: the access copy is made of the very bytes that are preserved,
+// even if the file in the hot folder is replaced meanwhile.
+func (e *Engine) accessCopy(ctx context.Context, it *catalog.Item, files []catalog.File, work, bagDir string, w *bagit.Writer) ([]catalog.Event, error) {
 	if e.Access == nil {
 		return nil, nil
 	}
@@ -549,7 +385,7 @@ func (e *Engine) accessCopy(ctx context.Context, it *catalog.Item, files []catal
 		switch {
 		case f.Action != string(identify.Normalise):
 		case ocr.Decodable(f.MIME):
-			sources = append(sources, access.Source{Path: f.Source, Name: f.Path})
+			sources = append(sources, access.Source{Path: filepath.Join(bagDir, "data", filepath.FromSlash(f.Path)), Name: f.Path})
 		default:
 			evs = append(evs, catalog.Event{ItemID: it.ID, BagID: it.ID, File: f.Path, Type: EvNormalization, Outcome: "warning",
 				Detail: fmt.Sprintf("%s (%s) cannot be decoded on this system; kept as it is, without an access copy", f.Format, f.MIME), Agent: e.Agent, At: e.Now()})
@@ -562,6 +398,9 @@ func (e *Engine) accessCopy(ctx context.Context, it *catalog.Item, files []catal
 	if it.Kind == intake.KindBatch || name == "" {
 		name = it.Name
 	}
+	// The longest derived name (NAME.alto.xml) must fit a file name.
+	full := name
+	name = strings.TrimSuffix(fitName(name, ".alto.xml"), ".alto.xml")
 	ev := func(typ, outcome, detail, agent string) catalog.Event {
 		return catalog.Event{ItemID: it.ID, BagID: it.ID, File: "access/" + name + ".pdf", Type: typ, Outcome: outcome, Detail: detail, Agent: agent, At: e.Now()}
 	}
@@ -582,6 +421,12 @@ func (e *Engine) accessCopy(ctx context.Context, it *catalog.Item, files []catal
 	detail := fmt.Sprintf("%d pages OCRed (%d words) with %s into PDF/A-%s, plain text and ALTO 4.4 in %s", res.Pages, res.Words, res.OCR, e.Access.Cfg.PDFA, res.Took.Round(time.Millisecond))
 	if len(res.AssumedDPI) > 0 {
 		detail += fmt.Sprintf("; no resolution recorded in %s: %g dpi assumed", strings.Join(res.AssumedDPI, ", "), e.Access.Cfg.OCR.DefaultDPI)
+	}
+	if len(res.Scaled) > 0 {
+		detail += "; " + strings.Join(res.Scaled, "; ")
+	}
+	if name != full {
+		detail += fmt.Sprintf("; the derived files are named %q, shortened from %q to fit a file name", name, full)
 	}
 	evs = append(evs, ev(EvNormalization, "success", detail, e.Agent+" "+res.OCR))
 	if !res.Check.Valid() {

@@ -53,7 +53,10 @@ type ObjectInfo struct {
 // Errors callers branch on. Backends wrap them.
 var (
 	ErrNotFound = errors.New("object not found")
-	ErrChecksum = errors.New("checksum mismatch")
+	// ErrNotRegular: something other than a plain object is stored under
+	// the key (a symlink, a folder, a device), which a store never writes.
+	ErrNotRegular = errors.New("not a regular object")
+	ErrChecksum   = errors.New("checksum mismatch")
 	// ErrTransient marks failures worth retrying (the store is down, a
 	// timeout); anything else is permanent.
 	ErrTransient = errors.New("transient store error")
@@ -127,20 +130,33 @@ func Register(scheme string, o Opener) {
 
 // Open opens the store for cfg.URL (file:///srv/bags, s3://bucket/prefix).
 func Open(ctx context.Context, cfg Config) (Store, error) {
-	u, err := url.Parse(cfg.URL)
-	if err != nil {
-		return nil, fmt.Errorf("storage: bad URL: %w", err)
+	if err := Registered(cfg.URL); err != nil {
+		return nil, fmt.Errorf("storage: %w", err)
 	}
+	u, _ := url.Parse(cfg.URL)
 	regMu.Lock()
 	o := openers[u.Scheme]
-	var have []string
+	regMu.Unlock()
+	return o(ctx, u, cfg)
+}
+
+// Registered reports whether a store is registered for the URL's scheme,
+// so that a wrong scheme is a configuration error at start, not an outage
+// the daemon waits out.
+func Registered(rawURL string) error {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return fmt.Errorf("bad URL %q: %w", rawURL, err)
+	}
+	regMu.Lock()
+	defer regMu.Unlock()
+	if openers[u.Scheme] != nil {
+		return nil
+	}
+	have := make([]string, 0, len(openers))
 	for s := range openers {
 		have = append(have, s+"://")
 	}
-	regMu.Unlock()
-	if o == nil {
-		sort.Strings(have)
-		return nil, fmt.Errorf("storage: no store for scheme %q (have %v)", u.Scheme, have)
-	}
-	return o(ctx, u, cfg)
+	sort.Strings(have)
+	return fmt.Errorf("no store for scheme %q (have %v)", u.Scheme, have)
 }

@@ -58,7 +58,7 @@ finish (the store unreachable or refusing: not corruption); 2 usage.`)
 			return usageError{fmt.Errorf("audit: --subset %q: want n/t with 1 <= n <= t", *subsetFlag)}
 		}
 	}
-	e, err := openEnv(ctx, *configPath)
+	e, err := openEnv(ctx, *configPath, false)
 	if err != nil {
 		return err
 	}
@@ -70,10 +70,12 @@ finish (the store unreachable or refusing: not corruption); 2 usage.`)
 		return usageError{err}
 	case err != nil:
 		return err
-	case sum.Damaged > 0:
-		return failedError{fmt.Errorf("audit: %d of %d bags damaged (%d new alerts)", sum.Damaged, sum.Bags, sum.NewAlert)}
+	case sum.Damaged > 0 || sum.Foreign > 0:
+		return failedError{fmt.Errorf("audit: %d of %d bags damaged, %d folders or files in the store outside every bag (%d new alerts)", sum.Damaged, sum.Bags, sum.Foreign, sum.NewAlert)}
 	case sum.Errors > 0:
 		return fmt.Errorf("audit: %d of %d bags could not be audited (the store did not answer); no damage found in the rest", sum.Errors, sum.Bags)
+	case sum.SweepErr != nil:
+		return fmt.Errorf("audit: the store could not be listed for objects outside every bag: %w", sum.SweepErr)
 	}
 	return nil
 }
@@ -93,22 +95,15 @@ func cmdAlerts(ctx context.Context, args []string) error {
 	state := sub.String("state", "open", "list: open, acknowledged, resolved, active or all")
 	note := sub.String("note", "", "ack/resolve: why")
 	who := sub.String("by", currentUser(), "ack/resolve: who (recorded with the change)")
-	// The alert id may come before or after the flags.
-	var id string
-	if len(rest) > 0 && !strings.HasPrefix(rest[0], "-") {
-		id, rest = rest[0], rest[1:]
-	}
-	if err := parse(sub, rest); err != nil {
+	id, err := parseWithID(sub, rest)
+	if err != nil {
 		return helpOK(err)
 	}
-	if id == "" && sub.NArg() > 0 {
-		id = sub.Arg(0)
-	}
-	e, err := openEnv(ctx, *configPath)
+	_, _, cat, err := openCatalog(ctx, *configPath)
 	if err != nil {
 		return err
 	}
-	defer e.Close()
+	defer cat.Close()
 	switch verb {
 	case "list":
 		var states []string
@@ -119,7 +114,7 @@ func cmdAlerts(ctx context.Context, args []string) error {
 		default:
 			states = []string{*state}
 		}
-		alerts, err := e.catalog.Alerts(ctx, "", states...)
+		alerts, err := cat.Alerts(ctx, "", states...)
 		if err != nil {
 			return err
 		}
@@ -135,11 +130,11 @@ func cmdAlerts(ctx context.Context, args []string) error {
 		var a *catalog.Alert
 		switch verb {
 		case "show":
-			a, err = e.catalog.Alert(ctx, n)
+			a, err = cat.Alert(ctx, n)
 		case "ack":
-			a, err = e.catalog.ChangeAlert(ctx, n, catalog.AlertAcknowledged, *who, *note, time.Now())
+			a, err = cat.ChangeAlert(ctx, n, catalog.AlertAcknowledged, *who, *note, time.Now())
 		case "resolve":
-			a, err = e.catalog.ChangeAlert(ctx, n, catalog.AlertResolved, *who, *note, time.Now())
+			a, err = cat.ChangeAlert(ctx, n, catalog.AlertResolved, *who, *note, time.Now())
 		}
 		if errors.Is(err, catalog.ErrNotFound) || errors.Is(err, catalog.ErrBadTransition) {
 			return failedError{err}

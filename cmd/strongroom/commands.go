@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"strings"
 	"sync"
 	"time"
 
@@ -80,6 +81,22 @@ func parse(fs *flag.FlagSet, args []string) error {
 	return nil
 }
 
+// parseWithID parses a verb's arguments: its flags and an id, which may come
+// before or after the flags ("ack 7 --note x" or "ack --note x 7").
+func parseWithID(fs *flag.FlagSet, args []string) (string, error) {
+	var id string
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		id, args = args[0], args[1:]
+	}
+	if err := parse(fs, args); err != nil {
+		return "", err
+	}
+	if id == "" && fs.NArg() > 0 {
+		id = fs.Arg(0)
+	}
+	return id, nil
+}
+
 // errHelp ends a command after --help, successfully.
 var errHelp = errors.New("help")
 
@@ -87,6 +104,9 @@ func loadConfig(path string) (*configs.Config, *slog.Logger, error) {
 	cfg, err := configs.Load(path)
 	if err != nil {
 		return nil, nil, usageError{err}
+	}
+	if os.Getenv("GOMEMLIMIT") == "" && cfg.Pipeline.MemoryLimit > 0 {
+		debug.SetMemoryLimit(cfg.Pipeline.MemoryLimit)
 	}
 	level, _ := cfg.Level()
 	opts := &slog.HandlerOptions{Level: level}
@@ -103,6 +123,7 @@ type env struct {
 	log     *slog.Logger
 	engine  *pipeline.Engine
 	catalog *catalog.DB
+	lazy    *storage.Lazy // the store, when it opens in the background
 }
 
 func (e *env) Close() {
@@ -110,34 +131,62 @@ func (e *env) Close() {
 	e.catalog.Close()
 }
 
-func openEnv(ctx context.Context, configPath string) (*env, error) {
+// openCatalog opens only the catalog, for commands that read and triage
+// (alerts, items): they never touch the store.
+func openCatalog(ctx context.Context, configPath string) (*configs.Config, *slog.Logger, *catalog.DB, error) {
 	cfg, log, err := loadConfig(configPath)
 	if err != nil {
-		return nil, err
+		return nil, nil, nil, err
 	}
 	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
-		return nil, fmt.Errorf("data_dir: %w", err)
+		return nil, nil, nil, fmt.Errorf("data_dir: %w", err)
 	}
 	cat, err := catalog.Open(ctx, filepath.Join(cfg.DataDir, "catalog.db"))
 	if err != nil {
+		return nil, nil, nil, err
+	}
+	return cfg, log, cat, nil
+}
+
+// openEnv opens the catalog and the store and makes the engine. A lazy
+// store opens in the background (the daemon starts while the store is
+// down); otherwise a store that cannot be opened is an error now.
+func openEnv(ctx context.Context, configPath string, lazy bool) (*env, error) {
+	cfg, log, cat, err := openCatalog(ctx, configPath)
+	if err != nil {
 		return nil, err
 	}
-	st, err := storage.Open(ctx, cfg.Storage)
-	if err != nil {
+	if err := storage.Registered(cfg.Storage.URL); err != nil {
+		cat.Close()
+		return nil, usageError{fmt.Errorf("storage.url: %w", err)}
+	}
+	e := &env{cfg: cfg, log: log, catalog: cat}
+	var st storage.Store
+	if lazy {
+		e.lazy = storage.NewLazy(func(ctx context.Context) (storage.Store, error) { return storage.Open(ctx, cfg.Storage) })
+		go e.lazy.Run(ctx, log)
+		st = e.lazy
+	} else if st, err = storage.Open(ctx, cfg.Storage); err != nil {
 		cat.Close()
 		return nil, err
 	}
+	e.engine = newEngine(cfg, log, cat, st)
+	return e, nil
+}
+
+func newEngine(cfg *configs.Config, log *slog.Logger, cat *catalog.DB, st storage.Store) *pipeline.Engine {
 	eng := &pipeline.Engine{
 		Cfg: cfg.Pipeline, Bag: cfg.Bag, DataDir: cfg.DataDir, DoneDir: cfg.Intake.DoneDir, FailedDir: cfg.Intake.FailedDir,
 		Catalog: cat, Store: st, StoreURL: cfg.Storage.URL, Identify: identify.New(), Policy: cfg.Formats.Policy,
-		Agent: "strongroom/" + version(), Log: log, Now: time.Now,
-		Access:      &access.Maker{Cfg: cfg.Access, Creator: "strongroom/" + version(), MaxPixel: cfg.Pipeline.MaxPixels},
+		Agent: "strongroom/" + version(), Log: log, Now: time.Now, Holder: pipeline.Holder(),
+		Access: &access.Maker{Cfg: cfg.Access, Creator: "strongroom/" + version(), MaxPixel: cfg.Pipeline.MaxPixels,
+			MaxDecoded: cfg.Pipeline.MaxDecodedBytes},
 		OCRByFolder: map[string]access.Override{},
 	}
 	for _, h := range cfg.Intake.Folders() {
 		eng.OCRByFolder[h.Path] = access.Override{Languages: h.OCRLanguages, PSM: h.OCRPSM}
 	}
-	return &env{cfg: cfg, log: log, engine: eng, catalog: cat}, nil
+	return eng
 }
 
 func cmdServe(ctx context.Context, args []string) error {
@@ -149,7 +198,7 @@ func cmdServe(ctx context.Context, args []string) error {
 	if fs.NArg() > 0 {
 		return usageError{fmt.Errorf("serve takes no arguments, got %q", fs.Args())}
 	}
-	e, err := openEnv(ctx, *configPath)
+	e, err := openEnv(ctx, *configPath, true)
 	if err != nil {
 		return err
 	}
@@ -176,7 +225,8 @@ func cmdServe(ctx context.Context, args []string) error {
 	if e.cfg.HTTP.Listen != "" {
 		rv := &review.Server{Cfg: e.cfg.HTTP, Catalog: e.catalog, AuditCycle: e.cfg.Audit.Cycle, Log: e.log, Now: time.Now,
 			Gauges: review.Gauges{QueueDepth: q.Depth, BytesAudited: aud.BytesRead.Load, AuditFailed: aud.Failures.Load,
-				PagesOCRed: e.engine.Access.PagesOCRed.Load}}
+				PagesOCRed: e.engine.Access.PagesOCRed.Load, EnvironmentErrors: e.engine.EnvironmentErrors,
+				Store: e.lazy.Ready}}
 		ps := &push.Server{Cfg: e.cfg.Push, Stations: e.cfg.Stations, Catalog: e.catalog, Staging: filepath.Join(e.cfg.DataDir, "push"),
 			Submit: d.Submit, Log: e.log, Now: time.Now}
 		go func() { errc <- review.ListenAndServe(ctx, e.cfg.HTTP, rv.Handler(ps.Mount), e.log) }()
@@ -222,7 +272,7 @@ func cmdIngest(ctx context.Context, args []string) error {
 	if fs.NArg() == 0 {
 		return usageError{errors.New("ingest: no PATH given")}
 	}
-	e, err := openEnv(ctx, *configPath)
+	e, err := openEnv(ctx, *configPath, false)
 	if err != nil {
 		return err
 	}
@@ -265,14 +315,35 @@ func cmdIngest(ctx context.Context, args []string) error {
 	return nil
 }
 
+// ingestOne runs the item for p to its end. An unfinished item an earlier
+// ingest of the same path left (interrupted, killed) is resumed.
 func ingestOne(ctx context.Context, eng *pipeline.Engine, p string) ingestLine {
 	it, err := eng.NewItem(ctx, pipeline.ItemSpec{Path: p, HotFolder: "", Kind: "", Release: pipeline.ReleaseKeep})
+	if errors.Is(err, catalog.ErrActive) {
+		abs, _ := filepath.Abs(p)
+		prev, perr := eng.Catalog.ActiveBySource(ctx, abs)
+		switch {
+		case perr != nil:
+			err = perr
+		case prev == nil:
+			// Finished meanwhile: take it anew.
+			it, err = eng.NewItem(ctx, pipeline.ItemSpec{Path: p, Release: pipeline.ReleaseKeep})
+		case prev.Release == pipeline.ReleaseKeep && prev.HotFolder == "":
+			eng.Log.Info("resuming the unfinished item of an earlier ingest", "item", prev.ID, "stage", prev.Stage)
+			it, err = prev, nil
+		default:
+			return ingestLine{Item: p, ID: prev.ID, Status: "failed", Reason: fmt.Sprintf("the daemon is processing this path as item %s (stage %s); "+
+				"wait for it, or give it up with: strongroom items release %s", prev.ID, prev.Stage, prev.ID)}
+		}
+	}
 	if err != nil {
 		return ingestLine{Item: p, Status: "failed", Reason: err.Error()}
 	}
 	it, err = eng.Run(ctx, it.ID)
 	l := ingestLine{Item: p, ID: it.ID, Status: "failed", Reason: it.LastError}
 	switch {
+	case ctx.Err() != nil:
+		l.Status, l.Reason = "interrupted", fmt.Sprintf("interrupted at stage %s; the same command resumes item %s", it.Stage, it.ID)
 	case err != nil:
 		l.Reason = err.Error()
 	case it.Stage == catalog.StageDone:

@@ -22,37 +22,84 @@ import (
 // with SIGKILL at random moments and restarts it, checking after every kill
 // that no original is gone without a verified bag (or a place in failed/),
 // and at the end that every item is stored once or failed with a reason.
-// STRONGROOM_CRASH_TRIALS sets the number of trials (scripts/crash-trials
-// runs 100).
+// In every trial one original is also replaced (renamed over) while the
+// daemon runs: both versions must end in bags, and done/ may hold only a
+// version a bag holds. STRONGROOM_CRASH_TRIALS sets the number of trials
+// (scripts/crash-trials runs 100).
 func TestCrashSafety(t *testing.T) {
-	trials := 10
+	for i := range crashTrials(t, 10) {
+		t.Run(fmt.Sprintf("trial-%03d", i), func(t *testing.T) {
+			t.Parallel()
+			crashTrial(t, rand.New(rand.NewPCG(uint64(i), 42)), crashOptions{})
+		})
+	}
+}
+
+// TestCrashSafetyLongSteps is the same with steps longer than the queue's
+// ack deadline (ack_wait 1s, pages whose OCR takes seconds) and more items
+// than workers: deliveries redelivered while their step still runs, kills
+// in the middle of long steps. Still no item may get two bags or fail.
+func TestCrashSafetyLongSteps(t *testing.T) {
+	for i := range max(crashTrials(t, 10)/5, 2) {
+		t.Run(fmt.Sprintf("trial-%03d", i), func(t *testing.T) {
+			crashTrial(t, rand.New(rand.NewPCG(uint64(i), 7)), crashOptions{dense: 3, config: "queue: {ack_wait: 1s}\n"})
+		})
+	}
+}
+
+func crashTrials(t *testing.T, def int) int {
 	if s := os.Getenv("STRONGROOM_CRASH_TRIALS"); s != "" {
 		n, err := strconv.Atoi(s)
 		if err != nil {
 			t.Fatal(err)
 		}
-		trials = n
+		return n
 	}
-	for i := range trials {
-		t.Run(fmt.Sprintf("trial-%03d", i), func(t *testing.T) {
-			t.Parallel()
-			crashTrial(t, rand.New(rand.NewPCG(uint64(i), 42)))
-		})
-	}
+	return def
+}
+
+type crashOptions struct {
+	dense  int    // items of dense multi-page TIFFs (seconds of OCR each)
+	config string // more configuration
 }
 
 type crashWorld struct {
 	dir, hot, done, failed, store string
 	good, bad                     []string // item names expected to be stored / to fail
+	// replaced is the name whose file is renamed over during the trial,
+	// with the digests of its two versions.
+	replaced           string
+	before, afterwards string
 }
 
-func crashTrial(t *testing.T, rng *rand.Rand) {
+func crashTrial(t *testing.T, rng *rand.Rand, opts crashOptions) {
 	dir := t.TempDir()
 	w := &crashWorld{dir: dir, hot: filepath.Join(dir, "hot"), done: filepath.Join(dir, "done"),
 		failed: filepath.Join(dir, "failed"), store: filepath.Join(dir, "store")}
-	cfg := writeConfig(t, dir, "")
+	cfg := writeConfig(t, dir, opts.config)
 	os.MkdirAll(w.hot, 0o755)
 	w.drop(t, 0)
+	for i := range opts.dense {
+		n := fmt.Sprintf("dense-%d.tif", i)
+		denseTIFF(t, filepath.Join(dir, "src", n), 2, uint64(i))
+		os.Rename(filepath.Join(dir, "src", n), filepath.Join(w.hot, n))
+		w.good = append(w.good, n)
+	}
+	// One original is replaced at a random moment of the first rounds.
+	w.replaced = w.good[0]
+	w.before = sha256Hex(t, filepath.Join(w.hot, w.replaced))
+	replaceAt := time.Now().Add(time.Duration(100+rng.IntN(2500)) * time.Millisecond)
+	go func() {
+		time.Sleep(time.Until(replaceAt))
+		tmp := filepath.Join(w.hot, ".replacing")
+		pngFile(t, tmp, 77, 33)
+		os.Rename(tmp, filepath.Join(w.hot, w.replaced))
+	}()
+	w.afterwards = func() string { // the replacement's digest, made the same way
+		p := filepath.Join(t.TempDir(), "x.png")
+		pngFile(t, p, 77, 33)
+		return sha256Hex(t, p)
+	}()
 
 	kills := 2 + rng.IntN(3)
 	for round := 0; ; round++ {
@@ -74,7 +121,8 @@ func crashTrial(t *testing.T, rng *rand.Rand) {
 			}
 			continue
 		}
-		deadline := time.Now().Add(90 * time.Second)
+		time.Sleep(time.Until(replaceAt))
+		deadline := time.Now().Add(150 * time.Second)
 		for !w.settled() && time.Now().Before(deadline) {
 			time.Sleep(100 * time.Millisecond)
 		}
@@ -83,7 +131,7 @@ func crashTrial(t *testing.T, rng *rand.Rand) {
 		logf.Close()
 		if !w.settled() {
 			log, _ := os.ReadFile(filepath.Join(dir, "serve.log"))
-			t.Fatalf("items still in the hot folder after 90s; log tail:\n%s", lastLines(string(log), 30))
+			t.Fatalf("items still in the hot folder after 150s; log tail:\n%s", lastLines(string(log), 30))
 		}
 		w.check(t, true)
 		return
@@ -117,6 +165,9 @@ func (w *crashWorld) drop(t *testing.T, set int) {
 func exists(p string) bool { _, err := os.Lstat(p); return err == nil }
 
 func (w *crashWorld) settled() bool {
+	if aside, _ := filepath.Glob(filepath.Join(w.hot, ".strongroom-release-*")); len(aside) > 0 {
+		return false
+	}
 	for _, n := range append(append([]string{}, w.good...), w.bad...) {
 		if exists(filepath.Join(w.hot, n)) || (exists(filepath.Join(w.failed, n)) && !exists(filepath.Join(w.failed, n+".reason.json"))) {
 			return false
@@ -144,6 +195,48 @@ func (w *crashWorld) bags(t *testing.T) map[string][]string {
 	return out
 }
 
+// checkReplaced: the file renamed over may have one bag (replaced before
+// it was taken) or two (one per version), never the same version twice;
+// it is never in failed/; done/ holds only versions a valid bag holds (the
+// first version may be there while the second waits in the hot folder);
+// at the end the replacement is in a bag and nothing is left in hot/.
+func (w *crashWorld) checkReplaced(t *testing.T, bags []string, inHot, inDone, inFailed, final bool) {
+	t.Helper()
+	n := w.replaced
+	if inFailed || !inHot && !inDone || final && inHot {
+		t.Fatalf("%q: hot %v, done %v, failed %v", n, inHot, inDone, inFailed)
+	}
+	held := map[string]int{}
+	for _, b := range bags {
+		if !final && !exists(filepath.Join(b, "bagit.txt")) {
+			continue // upload cut off by the kill: never counted as stored
+		}
+		r, err := bagit.ValidateDir(context.Background(), b, bagit.ValidateOptions{})
+		if err != nil || !r.Valid {
+			t.Fatalf("%q: bag %s not valid: %v %v", n, b, err, r.Problems)
+		}
+		sum := r.Manifests[bagit.SHA256]["data/original/"+n]
+		if sum != w.before && sum != w.afterwards {
+			t.Fatalf("%q: bag %s holds a version that never was (%s)", n, b, sum)
+		}
+		held[sum]++
+	}
+	for sum, k := range held {
+		if k > 1 {
+			t.Fatalf("%q: version %s in %d bags", n, sum, k)
+		}
+	}
+	released, _ := filepath.Glob(filepath.Join(w.done, strings.TrimSuffix(n, ".png")+"*.png"))
+	for _, p := range released {
+		if sum := sha256Hex(t, p); held[sum] == 0 {
+			t.Fatalf("%q released to done/ as %s with bytes no bag holds (sha256 %s)", n, filepath.Base(p), sum)
+		}
+	}
+	if final && held[w.afterwards] == 0 {
+		t.Fatalf("%q: the replacement is in no bag (bags %v)", n, held)
+	}
+}
+
 func (w *crashWorld) check(t *testing.T, final bool) {
 	t.Helper()
 	bags := w.bags(t)
@@ -153,6 +246,13 @@ func (w *crashWorld) check(t *testing.T, final bool) {
 	}
 	for _, n := range append(append([]string{}, w.good...), w.bad...) {
 		inHot, inDone, inFailed := exists(filepath.Join(w.hot, n)), exists(filepath.Join(w.done, n)), exists(filepath.Join(w.failed, n))
+		if aside, _ := filepath.Glob(filepath.Join(w.hot, ".strongroom-release-*-"+n)); len(aside) > 0 {
+			inHot = true // set aside by a release that was killed; the next run moves it on
+		}
+		if n == w.replaced {
+			w.checkReplaced(t, bags[n], inHot, inDone, inFailed, final)
+			continue
+		}
 		places := 0
 		for _, b := range []bool{inHot, inDone, inFailed} {
 			if b {

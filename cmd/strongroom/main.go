@@ -17,6 +17,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/strongroom-archive/strongroom/formats/ocr"
 )
 
 // Exit codes.
@@ -62,6 +64,7 @@ Usage:
   strongroom audit    [--config FILE] (--bag ID | --all | --due) [--subset n/t]
                                                  re-read stored bags now; one JSON line per bag
   strongroom alerts   [--config FILE] list|show|ack|resolve   triage what audits found
+  strongroom items    [--config FILE] list|show|release      the pipeline's items; give up an unfinished one
   strongroom push     --server URL --token-file FILE [--meta k=v] [--wait] DIR
                                                  push a batch from a scanner station
   strongroom fixity   FILE...                    SHA-256 and SHA-512 of each file, in one read
@@ -81,6 +84,8 @@ Exit codes:
 `
 
 func main() {
+	// The same binary is the OCR worker the daemon starts (formats/ocr).
+	ocr.WorkerMain()
 	// Tesseract runs OpenMP threads; with pages OCRed in parallel on few
 	// cores they fight and OCR runs 2× slower (ocrmypdf 30× here: see
 	// scripts/bench-ocr). libgomp reads the limit only at start-up, so the
@@ -130,6 +135,8 @@ func run(ctx context.Context, args []string) error {
 		return cmdPush(ctx, rest)
 	case "alerts":
 		return cmdAlerts(ctx, rest)
+	case "items":
+		return cmdItems(ctx, rest)
 	case "version", "--version":
 		fmt.Println("strongroom", version())
 		return nil

@@ -21,6 +21,7 @@ import (
 	"github.com/strongroom-archive/strongroom/formats/alto"
 	"github.com/strongroom-archive/strongroom/formats/ocr"
 	"github.com/strongroom-archive/strongroom/formats/pdfa"
+	"github.com/strongroom-archive/strongroom/formats/pdfread"
 )
 
 // Config configures access copies.
@@ -34,10 +35,7 @@ type Config struct {
 }
 
 // Override changes OCR settings for some items (a hot folder's own).
-type Override struct {
-	Languages []string
-	PSM       *int
-}
+type Override = ocr.Settings
 
 // Validate checks the configuration.
 func (c Config) Validate() error {
@@ -48,31 +46,25 @@ func (c Config) Validate() error {
 	return errors.Join(append(errs, c.OCR.Validate())...)
 }
 
-// Maker makes access copies. The OCR engine starts on first use, so
+// Maker makes access copies. The OCR workers start on first use, so
 // commands that make none never load Tesseract.
 type Maker struct {
 	Cfg      Config
 	Creator  string // strongroom/<version>
 	MaxPixel int64  // refuse larger pages
+	// MaxDecoded bounds what one PDF stream may inflate to.
+	MaxDecoded int64
 
-	mu      sync.Mutex
-	engines map[string]*ocr.Engine // by languages and PSM
-	font    []byte
+	mu     sync.Mutex
+	engine *ocr.Engine
+	font   []byte
 
 	// PagesOCRed counts pages since start, for metrics.
 	PagesOCRed atomic.Int64
 }
 
-// engine returns the OCR engine for the settings, starting it on first use.
-func (m *Maker) engine(ov Override) (*ocr.Engine, error) {
-	cfg := m.Cfg.OCR
-	if len(ov.Languages) > 0 {
-		cfg.Languages = ov.Languages
-	}
-	if ov.PSM != nil {
-		cfg.PSM = *ov.PSM
-	}
-	key := fmt.Sprint(cfg.Languages, cfg.PSM)
+// ocr returns the OCR engine, made on first use.
+func (m *Maker) ocr() (*ocr.Engine, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.font == nil {
@@ -82,28 +74,34 @@ func (m *Maker) engine(ov Override) (*ocr.Engine, error) {
 		}
 		m.font = f
 	}
-	if e := m.engines[key]; e != nil {
-		return e, nil
+	if m.engine == nil {
+		e, err := ocr.NewEngine(m.Cfg.OCR)
+		if err != nil {
+			return nil, err
+		}
+		m.engine = e
 	}
-	e, err := ocr.NewEngine(cfg)
-	if err != nil {
-		return nil, err
-	}
-	if m.engines == nil {
-		m.engines = map[string]*ocr.Engine{}
-	}
-	m.engines[key] = e
-	return e, nil
+	return m.engine, nil
 }
 
-// Close stops the OCR engines.
+// Start starts the OCR workers with the settings ov, so that the first
+// item waits for neither (and a language that is not installed shows now).
+func (m *Maker) Start(ctx context.Context, ov Override) error {
+	eng, err := m.ocr()
+	if err != nil {
+		return err
+	}
+	return eng.Start(ctx, ov)
+}
+
+// Close stops the OCR workers.
 func (m *Maker) Close() {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	for _, e := range m.engines {
-		e.Close()
+	if m.engine != nil {
+		m.engine.Close()
+		m.engine = nil
 	}
-	m.engines = nil
 }
 
 // Source is one original file of the item, in page order.
@@ -120,7 +118,10 @@ type Result struct {
 	// Kept lists sources left out of the access copy, with the reason (a
 	// PDF that already carries text is kept as it is). With no pages left,
 	// no files are written.
-	Kept    []string
+	Kept []string
+	// Scaled lists pages OCRed from a copy scaled down to fit Tesseract's
+	// limits, with the reason.
+	Scaled  []string
 	Check   *pdfa.Report
 	OCR     string // engine and version
 	VeraPDF string // veraPDF\'s verdict line, when it ran
@@ -134,7 +135,7 @@ var ErrBadInput = errors.New("bad input")
 // Make writes <dir>/<name>.pdf, .txt and .alto.xml from sources.
 func (m *Maker) Make(ctx context.Context, sources []Source, dir, name string, ov Override) (*Result, error) {
 	start := time.Now()
-	eng, err := m.engine(ov)
+	eng, err := m.ocr()
 	if err != nil {
 		return nil, fmt.Errorf("access: %w", err)
 	}
@@ -150,7 +151,7 @@ func (m *Maker) Make(ctx context.Context, sources []Source, dir, name string, ov
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", s.Name, err)
 		}
-		pages, err := ocr.Split(data, m.Cfg.OCR.DefaultDPI)
+		pages, err := ocr.Split(data, m.Cfg.OCR.DefaultDPI, pdfread.Limits{MaxDecoded: m.MaxDecoded, MaxPixels: m.MaxPixel})
 		if errors.Is(err, ocr.ErrHasText) {
 			res.Kept = append(res.Kept, s.Name+": "+err.Error())
 			continue
@@ -187,10 +188,10 @@ func (m *Maker) Make(ctx context.Context, sources []Source, dir, name string, ov
 	// Pages are OCRed Workers at a time and written in order, so memory
 	// holds a few pages, not the book.
 	type done struct {
-		page  pdfa.Page
-		words []ocr.Word
-		w, h  int
-		err   error
+		page pdfa.Page
+		ocr  *ocr.Page
+		w, h int
+		err  error
 	}
 	workers := max(m.Cfg.OCR.Workers, 1)
 	for at := 0; at < len(jobs); at += workers {
@@ -202,9 +203,22 @@ func (m *Maker) Make(ctx context.Context, sources []Source, dir, name string, ov
 			go func() {
 				defer wg.Done()
 				d := &out[i]
+				// A decoder that panics on a malformed page fails the page,
+				// not the daemon.
+				defer func() {
+					if r := recover(); r != nil {
+						d.err = fmt.Errorf("%s page %d: %w: the decoder failed: %v", j.src.Name, j.nr, ErrBadInput, r)
+					}
+				}()
 				d.page, d.w, d.h, d.err = m.pageImage(j.src.Name, j.nr, j.page)
 				if d.err == nil {
-					d.words, d.err = eng.Recognize(ctx, j.page.Data)
+					d.ocr, d.err = eng.Recognize(ctx, j.page.Data, ov)
+					var crash *ocr.CrashError
+					if errors.As(d.err, &crash) {
+						d.err = fmt.Errorf("%s page %d: %w: %v", j.src.Name, j.nr, ErrBadInput, crash)
+					} else if d.err != nil {
+						d.err = fmt.Errorf("%s page %d: %w", j.src.Name, j.nr, d.err)
+					}
 				}
 			}()
 		}
@@ -213,8 +227,12 @@ func (m *Maker) Make(ctx context.Context, sources []Source, dir, name string, ov
 			if d.err != nil {
 				return nil, d.err
 			}
-			d.page.Words = make([]pdfa.Word, len(d.words))
-			for k, w := range d.words {
+			words := d.ocr.Words
+			if d.ocr.Note != "" {
+				res.Scaled = append(res.Scaled, fmt.Sprintf("%s page %d: %s", batch[i].src.Name, batch[i].nr, d.ocr.Note))
+			}
+			d.page.Words = make([]pdfa.Word, len(words))
+			for k, w := range words {
 				d.page.Words[k] = pdfa.Word{Text: w.Text, X0: w.Box.Min.X, Y0: w.Box.Min.Y, X1: w.Box.Max.X, Y1: w.Box.Max.Y, Confidence: w.Confidence}
 			}
 			if err := pw.AddPage(d.page); err != nil {
@@ -223,10 +241,10 @@ func (m *Maker) Make(ctx context.Context, sources []Source, dir, name string, ov
 			if res.Pages > 0 {
 				text.WriteString("\f") // form feed between pages, as pdftotext writes
 			}
-			text.WriteString(ocr.Text(d.words))
-			altoPages = append(altoPages, alto.Page{Width: d.w, Height: d.h, Words: d.words, Source: batch[i].src.Name})
+			text.WriteString(ocr.Text(words))
+			altoPages = append(altoPages, alto.Page{Width: d.w, Height: d.h, Words: words, Source: batch[i].src.Name})
 			res.Pages++
-			res.Words += len(d.words)
+			res.Words += len(words)
 			m.PagesOCRed.Add(1)
 		}
 	}

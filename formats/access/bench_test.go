@@ -108,9 +108,10 @@ func TestBenchOCR(t *testing.T) {
 	rows = append(rows, row{fmt.Sprintf("tesseract PAGE out pdf, %d at a time", workers), took, size(outs...), tessCER})
 
 	// Ours, in-process, `workers` pages at a time.
-	m := &Maker{Cfg: Config{PDFA: "2b", OCR: ocr.Config{Languages: []string{"eng"}, PSM: 3, Workers: workers, DefaultDPI: 300}}, Creator: "bench"}
+	m := &Maker{Cfg: Config{PDFA: "2b", OCR: ocr.Config{Languages: []string{"eng"}, PSM: 3, Workers: workers, DefaultDPI: 300,
+		MaxPixels: 50_000_000, WorkerMemory: 1 << 30, PageTimeout: 10 * time.Minute}}, Creator: "bench"}
 	defer m.Close()
-	if _, err := m.engine(Override{}); err != nil { // start Tesseract before timing
+	if err := m.Start(context.Background(), Override{}); err != nil { // start the OCR workers before timing
 		t.Fatal(err)
 	}
 	var src []Source

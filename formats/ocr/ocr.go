@@ -1,14 +1,11 @@
 package ocr
 
 import (
-	"bytes"
-	"context"
 	"errors"
 	"fmt"
 	"image"
-	"image/png"
 	"strings"
-	"sync"
+	"time"
 	"unicode"
 
 	"github.com/otiai10/gosseract/v2"
@@ -20,10 +17,21 @@ type Config struct {
 	Languages []string `yaml:"languages"`
 	// PSM is Tesseract's page segmentation mode (3: fully automatic).
 	PSM int `yaml:"psm"`
-	// Workers OCR this many pages at once.
+	// Workers OCR this many pages at once, each in its own process.
 	Workers int `yaml:"workers"`
 	// DefaultDPI is assumed for files that record no resolution.
 	DefaultDPI float64 `yaml:"default_dpi"`
+	// MaxPixels bounds the page Tesseract is given: a larger page (or one
+	// wider or taller than Tesseract's 32,767 pixels) is OCRed from a grey
+	// copy scaled down to fit, and the word boxes are scaled back.
+	MaxPixels int64 `yaml:"max_pixels"`
+	// WorkerMemory caps each OCR process's data memory (bytes, as
+	// RLIMIT_DATA: what it allocates, not the address space Go and glibc
+	// reserve); a page that needs more ends its worker, not the daemon.
+	// 0: no cap.
+	WorkerMemory int64 `yaml:"worker_memory"`
+	// PageTimeout stops a worker that spends longer on one page.
+	PageTimeout time.Duration `yaml:"page_timeout"`
 }
 
 // Validate checks the configuration.
@@ -41,7 +49,23 @@ func (c Config) Validate() error {
 	if c.DefaultDPI < 50 || c.DefaultDPI > 2400 {
 		errs = append(errs, fmt.Errorf("ocr.default_dpi %g: want 50 to 2400", c.DefaultDPI))
 	}
+	if c.MaxPixels < 1_000_000 {
+		errs = append(errs, fmt.Errorf("ocr.max_pixels %d: at least 1000000", c.MaxPixels))
+	}
+	if c.WorkerMemory != 0 && c.WorkerMemory < 256<<20 {
+		errs = append(errs, fmt.Errorf("ocr.worker_memory %d: 0 (no cap) or at least 268435456 (256 MiB): Tesseract needs that much to start", c.WorkerMemory))
+	}
+	if c.PageTimeout <= 0 {
+		errs = append(errs, fmt.Errorf("ocr.page_timeout %s: must be positive", c.PageTimeout))
+	}
 	return errors.Join(errs...)
+}
+
+// Settings choose Tesseract's languages and page segmentation for a page
+// (a hot folder's own); zero fields take the engine's Config.
+type Settings struct {
+	Languages []string
+	PSM       *int
 }
 
 // Word is one recognised word, its box in image pixels (origin top left),
@@ -53,98 +77,8 @@ type Word struct {
 	Block, Paragraph, Line int
 }
 
-// Engine runs Tesseract, one client per worker.
-type Engine struct {
-	cfg  Config
-	pool chan *gosseract.Client
-}
-
-// initMu serialises Tesseract's initialisation: gosseract points the
-// process's stderr at /dev/null while Tesseract initialises and then puts
-// it back; two at once can leave it pointing at /dev/null, which silenced
-// the daemon's log.
-var initMu sync.Mutex
-
-// blank is a 1×1 PNG that initialises a client before its first real page.
-var blank = func() []byte {
-	var b bytes.Buffer
-	png.Encode(&b, image.NewGray(image.Rect(0, 0, 1, 1)))
-	return b.Bytes()
-}()
-
-// NewEngine starts Config.Workers Tesseract clients, initialised one after
-// the other.
-func NewEngine(cfg Config) (*Engine, error) {
-	initMu.Lock()
-	defer initMu.Unlock()
-	e := &Engine{cfg: cfg, pool: make(chan *gosseract.Client, cfg.Workers)}
-	for range cfg.Workers {
-		c := gosseract.NewClient()
-		if err := c.SetLanguage(cfg.Languages...); err != nil {
-			e.Close()
-			return nil, fmt.Errorf("ocr: languages %v: %w", cfg.Languages, err)
-		}
-		if err := c.SetPageSegMode(gosseract.PageSegMode(cfg.PSM)); err != nil {
-			e.Close()
-			return nil, fmt.Errorf("ocr: psm %d: %w", cfg.PSM, err)
-		}
-		// Initialise now, under initMu, rather than on the first page.
-		err := c.SetImageFromBytes(blank)
-		if err == nil {
-			_, err = c.Text()
-		}
-		if err != nil {
-			c.Close()
-			e.Close()
-			return nil, fmt.Errorf("ocr: start Tesseract with %v (is tesseract-ocr-%s installed?): %w", cfg.Languages, cfg.Languages[0], err)
-		}
-		e.pool <- c
-	}
-	return e, nil
-}
-
-// Close ends the clients.
-func (e *Engine) Close() {
-	for {
-		select {
-		case c := <-e.pool:
-			c.Close()
-		default:
-			return
-		}
-	}
-}
-
 // Version names the OCR engine, for PREMIS agents and ALTO.
 func Version() string { return "tesseract " + gosseract.Version() }
-
-// Recognize OCRs one encoded page image. A blank page gives no words, not
-// an error.
-func (e *Engine) Recognize(ctx context.Context, page []byte) ([]Word, error) {
-	var c *gosseract.Client
-	select {
-	case c = <-e.pool:
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
-	defer func() { e.pool <- c }()
-	if err := c.SetImageFromBytes(page); err != nil {
-		return nil, fmt.Errorf("ocr: %w", err)
-	}
-	boxes, err := c.GetBoundingBoxesVerbose()
-	if err != nil {
-		return nil, fmt.Errorf("ocr: %w", err)
-	}
-	words := make([]Word, 0, len(boxes))
-	for _, b := range boxes {
-		t := strings.TrimSpace(b.Word)
-		if t == "" || speckle(t, b.Confidence) {
-			continue
-		}
-		words = append(words, Word{Text: t, Box: b.Box, Confidence: b.Confidence, Block: b.BlockNum, Paragraph: b.ParNum, Line: b.LineNum})
-	}
-	return words, nil
-}
 
 // speckle reports a "word" that is scanner dust rather than text: only
 // punctuation (a lone "|" or "~") recognised with middling confidence, or

@@ -13,15 +13,25 @@ import (
 	"strings"
 	"sync"
 	"testing"
-
-	"github.com/strongroom-archive/strongroom/formats/testenv"
+	"time"
 
 	"github.com/strongroom-archive/strongroom/formats/ocr/testpage"
+	"github.com/strongroom-archive/strongroom/formats/pdfread"
+	"github.com/strongroom-archive/strongroom/formats/testenv"
 )
+
+func testConfig() Config {
+	return Config{Languages: []string{"eng"}, PSM: 3, Workers: 1, DefaultDPI: 300, MaxPixels: 50_000_000, WorkerMemory: 2 << 30, PageTimeout: 5 * time.Minute}
+}
 
 func engine(t *testing.T) *Engine {
 	t.Helper()
-	e, err := NewEngine(Config{Languages: []string{"eng"}, PSM: 3, Workers: 1, DefaultDPI: 300})
+	return engineWith(t, testConfig())
+}
+
+func engineWith(t *testing.T, cfg Config) *Engine {
+	t.Helper()
+	e, err := NewEngine(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -40,10 +50,11 @@ func TestRecognizeRenderedPage(t *testing.T) {
 		t.Skip("OCR is slow")
 	}
 	page := testpage.Render(testpage.Text[:4], testpage.Options{DPI: 300, PointSize: 12, SkewDeg: 0.6, Noise: 0.001, Seed: 1})
-	words, err := engine(t).Recognize(context.Background(), pngOf(page))
+	p, err := engine(t).Recognize(context.Background(), pngOf(page), Settings{})
 	if err != nil {
 		t.Fatal(err)
 	}
+	words := p.Words
 	got := Text(words)
 	want := strings.Join(testpage.Text[:4], "\n")
 	if cer := testpage.CER(want, got); cer > 0.03 {
@@ -59,8 +70,8 @@ func TestRecognizeRenderedPage(t *testing.T) {
 	for i := range blank.Pix {
 		blank.Pix[i] = 255
 	}
-	if words, err := engine(t).Recognize(context.Background(), pngOf(blank)); err != nil || len(words) != 0 {
-		t.Errorf("blank page: %v %v", words, err)
+	if p, err := engine(t).Recognize(context.Background(), pngOf(blank), Settings{}); err != nil || len(p.Words) != 0 || p.Scale != 1 {
+		t.Errorf("blank page: %+v %v", p, err)
 	}
 }
 
@@ -81,7 +92,7 @@ func TestSplitAndResolution(t *testing.T) {
 		t.Fatalf("tiffcp: %v %s", err, out)
 	}
 	data, _ := os.ReadFile(joined)
-	pages, err := Split(data, 200)
+	pages, err := Split(data, 200, pdfread.Limits{})
 	if err != nil || len(pages) != 3 {
 		t.Fatalf("split: %d pages, %v", len(pages), err)
 	}
@@ -98,7 +109,7 @@ func TestSplitAndResolution(t *testing.T) {
 			t.Fatalf("tiffcp -c %s: %v %s", c, err, b)
 		}
 		data, _ := os.ReadFile(out)
-		pages, err := Split(data, 200)
+		pages, err := Split(data, 200, pdfread.Limits{})
 		if err != nil || len(pages) != 3 {
 			t.Fatalf("%s: %d pages, %v", c, len(pages), err)
 		}
@@ -109,11 +120,11 @@ func TestSplitAndResolution(t *testing.T) {
 		}
 	}
 	// A PNG without pHYs gets the default, recorded as assumed.
-	pages, err = Split(pngOf(image.NewGray(image.Rect(0, 0, 5, 5))), 200)
+	pages, err = Split(pngOf(image.NewGray(image.Rect(0, 0, 5, 5))), 200, pdfread.Limits{})
 	if err != nil || len(pages) != 1 || !pages[0].DPIAssumed || pages[0].DPIX != 200 {
 		t.Errorf("png: %+v %v", pages, err)
 	}
-	if _, err := Split([]byte("not an image"), 300); err == nil {
+	if _, err := Split([]byte("not an image"), 300, pdfread.Limits{}); err == nil {
 		t.Error("garbage split")
 	}
 }
@@ -183,12 +194,14 @@ func TestStderrSurvivesParallelStarts(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			e, err := NewEngine(Config{Languages: []string{"eng"}, PSM: 3, Workers: 2, DefaultDPI: 300})
+			cfg := testConfig()
+			cfg.Workers = 2
+			e, err := NewEngine(cfg)
 			if err != nil {
 				t.Error(err)
 				return
 			}
-			e.Recognize(context.Background(), pngOf(image.NewGray(image.Rect(0, 0, 50, 50))))
+			e.Recognize(context.Background(), pngOf(image.NewGray(image.Rect(0, 0, 50, 50))), Settings{})
 			e.Close()
 		}()
 	}

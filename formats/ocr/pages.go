@@ -16,6 +16,8 @@ import (
 
 	_ "golang.org/x/image/bmp"
 	_ "golang.org/x/image/tiff"
+
+	"github.com/strongroom-archive/strongroom/formats/pdfread"
 )
 
 // SourcePage is one page of an original file: its own encoded bytes (a
@@ -42,12 +44,18 @@ func Decodable(mime string) bool {
 	return false
 }
 
+// MaxPages is the most pages one file may have (a TIFF's directory chain,
+// a PDF's page tree): a hostile file claiming a million pages is refused
+// before any page is read.
+const MaxPages = 10000
+
 // ErrUnsupported is returned for files that cannot be split into pages.
 var ErrUnsupported = errors.New("not a supported page image")
 
 // Split returns the pages of an image file or an image-only PDF.
-// defaultDPI is used when the file records no resolution.
-func Split(data []byte, defaultDPI float64) ([]SourcePage, error) {
+// defaultDPI is used when the file records no resolution; lim bounds what
+// reading a PDF may cost.
+func Split(data []byte, defaultDPI float64, lim pdfread.Limits) ([]SourcePage, error) {
 	var pages []SourcePage
 	var err error
 	format := "pdf"
@@ -58,7 +66,7 @@ func Split(data []byte, defaultDPI float64) ([]SourcePage, error) {
 	}
 	switch format {
 	case "pdf":
-		if pages, err = SplitPDF(data); err != nil {
+		if pages, err = SplitPDF(data, lim); err != nil {
 			return nil, err
 		}
 	case "tiff":
@@ -103,7 +111,7 @@ func splitTIFF(data []byte) ([]SourcePage, error) {
 	var pages []SourcePage
 	seen := map[uint32]bool{}
 	for off := bo.Uint32(data[4:8]); off != 0; {
-		if seen[off] || int(off)+2 > len(data) || len(pages) > 10000 {
+		if seen[off] || int(off)+2 > len(data) || len(pages) >= MaxPages {
 			return nil, fmt.Errorf("%w: TIFF directory chain is broken", ErrUnsupported)
 		}
 		seen[off] = true

@@ -9,6 +9,8 @@ import (
 
 	"github.com/pdfcpu/pdfcpu/pkg/api"
 	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/model"
+
+	"github.com/strongroom-archive/strongroom/formats/pdfread"
 )
 
 // ErrHasText is returned for a PDF that is not image-only: born digital,
@@ -17,16 +19,22 @@ var ErrHasText = errors.New("the PDF already carries text")
 
 // SplitPDF returns the page images of an image-only PDF from a scanner:
 // one image per page and no fonts. Each page's resolution comes from the
-// image's pixel size over the page's size.
-func SplitPDF(data []byte) ([]SourcePage, error) {
-	conf := model.NewDefaultConfiguration()
-	conf.ValidationMode = model.ValidationRelaxed
+// image's pixel size over the page's size. Nothing is decoded before
+// pdfread has checked the file against lim.
+func SplitPDF(data []byte, lim pdfread.Limits) ([]SourcePage, error) {
+	conf := pdfread.Config(lim)
 	ctx, err := api.ReadContext(bytes.NewReader(data), conf)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrUnsupported, err)
 	}
+	if err := pdfread.CheckStreams(ctx, lim); err != nil {
+		return nil, err
+	}
 	if err := ctx.EnsurePageCount(); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrUnsupported, err)
+	}
+	if ctx.PageCount > MaxPages {
+		return nil, fmt.Errorf("%w: %d pages, more than the %d one file may have", ErrUnsupported, ctx.PageCount, MaxPages)
 	}
 	for nr := 1; nr <= ctx.PageCount; nr++ {
 		d, _, inh, err := ctx.PageDict(nr, true)

@@ -15,6 +15,8 @@ import (
 	"github.com/pdfcpu/pdfcpu/pkg/api"
 	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/model"
 	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/types"
+
+	"github.com/strongroom-archive/strongroom/formats/pdfread"
 )
 
 // Clauses lists the ISO 19005-2 clauses the checker covers: for each, it
@@ -86,6 +88,9 @@ type CheckOptions struct {
 	// ISO 32000 (reported under clause "ISO 32000"). strongroom does for
 	// every file it writes; the veraPDF corpus is checked without it.
 	Strict bool
+	// Limits bound what reading the file may cost (pdfread.Defaults when
+	// zero); a file over them is reported unreadable, not decoded.
+	Limits pdfread.Limits
 }
 
 // Check checks the PDF at path.
@@ -102,9 +107,13 @@ func Check(path string, opts CheckOptions) (*Report, error) {
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
 		return nil, err
 	}
-	conf := model.NewDefaultConfiguration()
-	conf.ValidationMode = model.ValidationRelaxed
-	ctx, err := api.ReadContext(f, conf)
+	ctx, err := api.ReadContext(f, pdfread.Config(opts.Limits))
+	if err == nil {
+		if lerr := pdfread.CheckStreams(ctx, opts.Limits); lerr != nil {
+			r.add("6.1", "the file is refused: %v", lerr)
+			return r, nil
+		}
+	}
 	if err != nil {
 		if strings.Contains(strings.ToLower(err.Error()), "encrypt") || strings.Contains(strings.ToLower(err.Error()), "password") {
 			r.add("6.1.3", "the file is encrypted (an encrypted PDF cannot be preserved: it may not open in the future)")
@@ -139,7 +148,7 @@ func Check(path string, opts CheckOptions) (*Report, error) {
 		if _, err := f.Seek(0, io.SeekStart); err != nil {
 			return nil, err
 		}
-		sconf := model.NewDefaultConfiguration()
+		sconf := pdfread.Config(opts.Limits)
 		sconf.ValidationMode = model.ValidationStrict
 		if _, err := api.ReadAndValidate(f, sconf); err != nil {
 			r.add("ISO 32000", "pdfcpu strict validation: %v", err)

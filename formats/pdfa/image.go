@@ -160,47 +160,54 @@ func FromImage(img image.Image) (Image, error) {
 		return Image{}, fmt.Errorf("pdfa: empty image")
 	}
 	gray, bilevel := isGray(img)
-	var raw []byte
 	out := Image{Filter: "FlateDecode", Width: w, Height: h}
+	// Rows go to the compressor one at a time: memory holds the page's
+	// pixels once (the decoded image), not a second raw copy of them.
+	var z bytes.Buffer
+	zw, _ := zlib.NewWriterLevel(&z, zlib.DefaultCompression)
+	var row []byte
 	switch {
 	case bilevel:
 		out.ColorSpace, out.BitsPerComponent = "DeviceGray", 1
-		stride := (w + 7) / 8
-		raw = make([]byte, stride*h)
+		row = make([]byte, (w+7)/8)
 		for y := 0; y < h; y++ {
+			clear(row)
 			for x := 0; x < w; x++ {
 				if c := color.GrayModel.Convert(img.At(b.Min.X+x, b.Min.Y+y)).(color.Gray); c.Y >= 128 {
-					raw[y*stride+x/8] |= 0x80 >> (x % 8)
+					row[x/8] |= 0x80 >> (x % 8)
 				}
 			}
+			zw.Write(row)
 		}
 	case gray:
 		out.ColorSpace, out.BitsPerComponent = "DeviceGray", 8
-		raw = make([]byte, w*h)
-		if g, ok := img.(*image.Gray); ok { // most scans: copy rows
+		if g, ok := img.(*image.Gray); ok { // most scans: their own rows
 			for y := 0; y < h; y++ {
-				copy(raw[y*w:(y+1)*w], g.Pix[(y+b.Min.Y-g.Rect.Min.Y)*g.Stride+(b.Min.X-g.Rect.Min.X):])
+				at := (y+b.Min.Y-g.Rect.Min.Y)*g.Stride + (b.Min.X - g.Rect.Min.X)
+				zw.Write(g.Pix[at : at+w])
 			}
 			break
 		}
+		row = make([]byte, w)
 		for y := 0; y < h; y++ {
 			for x := 0; x < w; x++ {
-				raw[y*w+x] = flatten(img.At(b.Min.X+x, b.Min.Y+y))[0]
+				row[x] = flatten(img.At(b.Min.X+x, b.Min.Y+y))[0]
 			}
+			zw.Write(row)
 		}
 	default:
 		out.ColorSpace, out.BitsPerComponent = "DeviceRGB", 8
-		raw = make([]byte, 3*w*h)
+		row = make([]byte, 3*w)
 		for y := 0; y < h; y++ {
 			for x := 0; x < w; x++ {
-				copy(raw[3*(y*w+x):], flatten(img.At(b.Min.X+x, b.Min.Y+y)))
+				copy(row[3*x:], flatten(img.At(b.Min.X+x, b.Min.Y+y)))
 			}
+			zw.Write(row)
 		}
 	}
-	var z bytes.Buffer
-	zw, _ := zlib.NewWriterLevel(&z, zlib.DefaultCompression)
-	zw.Write(raw)
-	zw.Close()
+	if err := zw.Close(); err != nil {
+		return Image{}, err
+	}
 	out.Data = z.Bytes()
 	return out, nil
 }

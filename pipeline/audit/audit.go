@@ -118,6 +118,8 @@ type Catalog interface {
 	FinishRun(ctx context.Context, r catalog.AuditRun) error
 	AuditStatus(ctx context.Context, cutoff time.Time) (catalog.AuditStatus, error)
 	Bag(ctx context.Context, id string) (*catalog.Bag, error)
+	Item(ctx context.Context, id string) (*catalog.Item, error)
+	Active(ctx context.Context) ([]*catalog.Item, error)
 }
 
 // Auditor runs audits.
@@ -133,6 +135,7 @@ type Auditor struct {
 
 	limiterOnce sync.Once
 	limiter     *rate.Limiter
+	lastSweep   time.Time // of the store for foreign objects, by Loop
 	// BytesRead counts every byte audits read (for metrics).
 	BytesRead atomic.Int64
 	// Failures counts objects found damaged (for metrics).
@@ -158,7 +161,8 @@ type Selection struct {
 	Due         bool   // bags with an object not checked within the cycle
 	SubsetN     int    // with SubsetT: the n-th of t parts (1-based)
 	SubsetT     int
-	sliceLength int // the scheduler's slice: this many least recently checked objects
+	sliceLength int  // the scheduler's slice: this many least recently checked objects
+	sweep       bool // also look for objects outside every bag
 }
 
 func (s Selection) scope() string {
@@ -182,6 +186,11 @@ type Summary struct {
 	Damaged  int
 	Errors   int
 	NewAlert int
+	// Foreign counts folders and files in the store that belong to no bag
+	// (with --all and, daily, in the daemon's loop).
+	Foreign int
+	// SweepErr is why the store could not be listed for foreign objects.
+	SweepErr error
 }
 
 // Run audits the selected bags, calling emit with each bag's result.
@@ -236,6 +245,25 @@ func (a *Auditor) Run(ctx context.Context, sel Selection, emit func(BagResult)) 
 			}
 		}
 		if emit != nil {
+			emit(res)
+		}
+	}
+	if sel.All || sel.sweep {
+		res, err := a.sweep(ctx)
+		if err != nil {
+			sum.SweepErr = err
+			a.Log.Error("audit: could not list the store for objects outside every bag", "err", err)
+		}
+		for _, p := range res.Problems {
+			al, isNew, err := a.Catalog.RaiseAlert(ctx, "", p.Class, p.Key, p.Detail, a.Now())
+			if err != nil {
+				return sum, err
+			}
+			if isNew {
+				fresh = append(fresh, al)
+			}
+		}
+		if sum.Foreign = len(res.Problems); sum.Foreign > 0 && emit != nil {
 			emit(res)
 		}
 	}
@@ -316,6 +344,14 @@ func (a *Auditor) CheckBag(ctx context.Context, bag string) BagResult {
 			a.event(ctx, bag, key, "failure", Unexpected+": not listed by the bag")
 		}
 	}
+	if len(listed) == 0 && len(res.Problems) == len(objs) && allMissing(res.Problems) {
+		// The whole bag is gone: one finding for the bag, not one per object.
+		var bytes int64
+		for _, o := range objs {
+			bytes += o.Size
+		}
+		res.Problems = []Problem{{Missing, "", fmt.Sprintf("the whole bag is missing from the store: none of its %d objects (%d bytes) is there", len(objs), bytes)}}
+	}
 	sort.Slice(res.Problems, func(i, j int) bool { return res.Problems[i].Key < res.Problems[j].Key })
 	switch {
 	case len(res.Problems) > 0:
@@ -325,6 +361,15 @@ func (a *Auditor) CheckBag(ctx context.Context, bag string) BagResult {
 		res.Status = Error
 	}
 	return res
+}
+
+func allMissing(ps []Problem) bool {
+	for _, p := range ps {
+		if p.Class != Missing {
+			return false
+		}
+	}
+	return true
 }
 
 // checkObject reads one object and compares it. A mismatch is read again
@@ -349,6 +394,12 @@ func (a *Auditor) checkObject(ctx context.Context, o catalog.Object, oi storage.
 	switch {
 	case errors.Is(err, storage.ErrNotFound) || err == nil && !listed && n == 0:
 		probs = append(probs, Problem{Missing, o.Key, fmt.Sprintf("recorded %d bytes, sha256 %s; the store has no such object", o.Size, o.SHA256)})
+	case errors.Is(err, storage.ErrNotRegular):
+		class := Altered
+		if !strings.HasPrefix(o.Key, "data/") {
+			class = TagAltered
+		}
+		probs = append(probs, Problem{class, o.Key, fmt.Sprintf("the store holds something else where the object should be: %v", err)})
 	case err != nil:
 		msg := fmt.Sprintf("%s: %v", o.Key, err)
 		a.event(ctx, o.BagID, o.Key, "error", "audit could not read the object: "+err.Error())
@@ -381,6 +432,72 @@ func (a *Auditor) checkObject(ctx context.Context, o catalog.Object, oi storage.
 	}
 	a.event(ctx, o.BagID, o.Key, evOutcome, detail)
 	return probs, read, ""
+}
+
+// sweep lists the whole store and reports what belongs to no bag: one
+// problem per top-level folder (however many objects it holds) and per
+// file outside any folder. Folders of items still in progress are theirs.
+func (a *Auditor) sweep(ctx context.Context) (BagResult, error) {
+	res := BagResult{Bag: "", Status: Intact}
+	type top struct {
+		objects int
+		bytes   int64
+		folder  bool
+	}
+	tops := map[string]*top{}
+	for oi, err := range a.Store.List(ctx, "") {
+		if err != nil {
+			res.Status = Error
+			res.Errors = append(res.Errors, err.Error())
+			return res, err
+		}
+		name, _, folder := strings.Cut(oi.Key, "/")
+		t := tops[name]
+		if t == nil {
+			t = &top{folder: folder}
+			tops[name] = t
+		}
+		t.objects++
+		t.bytes += oi.Size
+	}
+	// Items in progress first, then bags: an item that finishes between
+	// the two queries is among the bags.
+	busy := map[string]bool{}
+	active, err := a.Catalog.Active(ctx)
+	if err != nil {
+		return res, err
+	}
+	for _, it := range active {
+		busy[it.ID] = true
+	}
+	bags, err := a.Catalog.BagIDs(ctx)
+	if err != nil {
+		return res, err
+	}
+	known := map[string]bool{}
+	for _, b := range bags {
+		known[b] = true
+	}
+	for name, t := range tops {
+		if !t.folder {
+			res.Problems = append(res.Problems, Problem{Unexpected, name, fmt.Sprintf("a file of %d bytes in the store outside every bag", t.bytes)})
+			continue
+		}
+		if known[name] || busy[name] {
+			continue
+		}
+		detail := fmt.Sprintf("a folder of %d objects (%d bytes) in the store that belongs to no bag", t.objects, t.bytes)
+		if it, err := a.Catalog.Item(ctx, name); err == nil {
+			detail += fmt.Sprintf("; left by item %s (%s), which ended %s without a stored bag", it.ID, it.Name, it.Stage)
+		}
+		res.Problems = append(res.Problems, Problem{Unexpected, name + "/", detail})
+	}
+	sort.Slice(res.Problems, func(i, j int) bool { return res.Problems[i].Key < res.Problems[j].Key })
+	if len(res.Problems) > 0 {
+		res.Status = Damaged
+		a.Failures.Add(int64(len(res.Problems)))
+	}
+	return res, nil
 }
 
 func (a *Auditor) event(ctx context.Context, bag, key, outcome, detail string) {
@@ -464,6 +581,15 @@ func (c countingReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// notReady returns why the store cannot be used yet (a store that opens
+// in the background), or nil.
+func (a *Auditor) notReady() error {
+	if r, ok := a.Store.(interface{ Ready() error }); ok {
+		return r.Ready()
+	}
+	return nil
+}
+
 // Loop audits a slice of the cycle every Interval until ctx ends: the
 // least recently checked objects, enough that every object is re-read within
 // Cycle. Progress is per object in the catalog, so a restart resumes.
@@ -472,12 +598,19 @@ func (a *Auditor) Loop(ctx context.Context) error {
 	defer t.Stop()
 	for {
 		st, err := a.Catalog.AuditStatus(ctx, a.Now().Add(-a.Cfg.Cycle))
-		if err == nil && st.Objects > 0 {
+		switch {
+		case a.notReady() != nil:
+			a.Log.Warn("audit: the store is not open yet; this slice waits", "err", a.notReady())
+		case err == nil && st.Objects > 0:
 			slice := int((st.Objects*int64(a.Cfg.Interval) + int64(a.Cfg.Cycle) - 1) / int64(a.Cfg.Cycle))
 			// Catch up on overdue objects too, never less than the even slice.
 			slice = max(slice, int(st.Objects-st.CheckedSince))
-			if _, err := a.Run(ctx, Selection{sliceLength: max(slice, 1)}, nil); err != nil && ctx.Err() == nil {
+			// Once a day the whole store is listed for what belongs to no bag.
+			sweep := a.Now().Sub(a.lastSweep) >= 24*time.Hour
+			if _, err := a.Run(ctx, Selection{sliceLength: max(slice, 1), sweep: sweep}, nil); err != nil && ctx.Err() == nil {
 				a.Log.Error("audit: scheduled run", "err", err)
+			} else if sweep {
+				a.lastSweep = a.Now()
 			}
 		}
 		select {

@@ -56,7 +56,7 @@ func newWorld(t *testing.T, st storage.Store, n int) *world {
 	}
 	t.Cleanup(func() { cat.Close() })
 	eng := &pipeline.Engine{
-		Cfg: pipeline.Config{Workers: 1, MaxAttempts: 2, RetryBackoff: 10 * time.Millisecond}, Bag: pipeline.BagConfig{SourceOrganization: "Test", Algorithms: bagit.DefaultAlgorithms},
+		Cfg: pipeline.Config{Workers: 1, MaxAttempts: 2, RetryBackoff: 10 * time.Millisecond, MaxPixels: 1e8, MaxDecodedBytes: 1 << 28, Lease: 30 * time.Second, EnvironmentAlertAfter: time.Minute}, Holder: pipeline.Holder(), Bag: pipeline.BagConfig{SourceOrganization: "Test", Algorithms: bagit.DefaultAlgorithms},
 		DataDir: filepath.Join(root, "data"), DoneDir: filepath.Join(root, "done"), FailedDir: filepath.Join(root, "failed"),
 		Catalog: cat, Store: st, StoreURL: "test", Identify: identify.New(),
 		Policy: identify.Policy{Default: identify.Preserve, Unknown: identify.Preserve}, Agent: "strongroom/test", Log: quiet(), Now: time.Now,
@@ -292,4 +292,57 @@ func mustObjects(t *testing.T, w *world) []catalog.Object {
 func sha(b []byte, a bagit.Algorithm) string {
 	d, _, _ := bagit.Copy(context.Background(), nil, bytes.NewReader(b), []bagit.Algorithm{a})
 	return d[a]
+}
+
+// TestStoreSurprises: what audits used to miss or misreport. A symlink
+// planted where a payload file should be is damage (altered), not "the
+// store did not answer"; a folder or a file in the store that belongs to no
+// bag is unexpected, one alert per folder however many objects it holds;
+// a bag deleted whole is one alert for the bag, not one per object.
+func TestStoreSurprises(t *testing.T) {
+	root := t.TempDir()
+	st, err := local.New(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := newWorld(t, st, 4)
+	ctx := context.Background()
+	b := w.bags
+	var payload string
+	for oi := range st.List(ctx, b[1]+"/data/") {
+		payload = oi.Key
+		break
+	}
+	p := filepath.Join(root, filepath.FromSlash(payload))
+	os.Remove(p)
+	os.Symlink("/etc/hostname", p)
+	for i := range 5 {
+		putRaw(t, st, fmt.Sprintf("not-a-bag/file-%d", i), []byte("stray"))
+	}
+	putRaw(t, st, "loose.txt", []byte("a file at the top of the store"))
+	for oi := range st.List(ctx, b[2]+"/") {
+		st.Delete(ctx, oi.Key)
+	}
+
+	res, sum := w.run(t, audit.Selection{All: true})
+	if sum.Errors != 0 {
+		t.Errorf("errors %+v: a symlink is damage, not an unanswered store", res)
+	}
+	if r := res[b[1]]; r.Status != audit.Damaged || len(r.Problems) != 1 || r.Problems[0].Class != audit.Altered {
+		t.Errorf("symlinked payload: %+v", r)
+	}
+	if r := res[b[2]]; r.Status != audit.Damaged || len(r.Problems) != 1 || r.Problems[0].Class != audit.Missing || r.Problems[0].Key != "" {
+		t.Errorf("deleted bag: %+v, want one missing problem for the whole bag", r)
+	}
+	if r := res[""]; sum.Foreign != 2 || len(r.Problems) != 2 || r.Problems[0].Key != "loose.txt" || r.Problems[1].Key != "not-a-bag/" {
+		t.Errorf("foreign: %d, %+v", sum.Foreign, r)
+	}
+	alerts, _ := w.cat.Alerts(ctx, "", catalog.AlertOpen)
+	if len(alerts) != 4 {
+		t.Errorf("%d alerts, want 4 (symlink, deleted bag, foreign folder, loose file): %+v", len(alerts), alerts)
+	}
+	// A second audit finds the same, and alerts nothing new.
+	if _, sum := w.run(t, audit.Selection{All: true}); sum.NewAlert != 0 {
+		t.Errorf("second audit: %d new alerts", sum.NewAlert)
+	}
 }

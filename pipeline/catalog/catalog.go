@@ -44,8 +44,13 @@ type Item struct {
 	FailStage string // the stage that failed, for the reason file
 	BagID     string
 	Info      []InfoField // extra bag-info.txt fields, in order
-	Created   time.Time
-	Updated   time.Time
+	// Held is where originals that changed after intake were left (in the
+	// hot folder) instead of being released: a new item takes them.
+	Held string
+	// Follows is the item whose changed original this item is.
+	Follows string
+	Created time.Time
+	Updated time.Time
 }
 
 // InfoField is a bag-info.txt field an item brings with it.
@@ -56,9 +61,13 @@ type InfoField struct {
 
 // File is one original file of an item.
 type File struct {
-	Path          string // payload path below data/, e.g. original/page.tif
-	Source        string // absolute path at intake
-	Size          int64
+	Path   string // payload path below data/, e.g. original/page.tif
+	Source string // absolute path at intake
+	Size   int64
+	// ModTime and Inode are what the file was when its fixity was taken;
+	// release checks them (and the digest) before it lets the file go.
+	ModTime       time.Time
+	Inode         string `json:"-"` // device:inode, meaningful on this machine only
 	SHA256        string
 	SHA512        string
 	PUID          string
@@ -117,13 +126,16 @@ CREATE TABLE IF NOT EXISTS items (
 	id TEXT PRIMARY KEY, name TEXT NOT NULL, source TEXT NOT NULL, hot_folder TEXT NOT NULL,
 	kind TEXT NOT NULL, release TEXT NOT NULL, stage TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,
 	last_error TEXT NOT NULL DEFAULT '', fail_stage TEXT NOT NULL DEFAULT '', bag_id TEXT NOT NULL DEFAULT '',
-	info TEXT NOT NULL DEFAULT 'null', created TEXT NOT NULL, updated TEXT NOT NULL);
+	info TEXT NOT NULL DEFAULT 'null', created TEXT NOT NULL, updated TEXT NOT NULL,
+	lease_holder TEXT NOT NULL DEFAULT '', lease_until TEXT NOT NULL DEFAULT '',
+	held TEXT NOT NULL DEFAULT '', follows TEXT NOT NULL DEFAULT '');
 CREATE UNIQUE INDEX IF NOT EXISTS items_active_source ON items(source) WHERE stage NOT IN ('done', 'failed');
 CREATE INDEX IF NOT EXISTS items_stage ON items(stage);
 CREATE TABLE IF NOT EXISTS files (
 	item_id TEXT NOT NULL REFERENCES items(id), path TEXT NOT NULL, source TEXT NOT NULL, size INTEGER NOT NULL,
 	sha256 TEXT NOT NULL, sha512 TEXT NOT NULL, puid TEXT NOT NULL, mime TEXT NOT NULL, format TEXT NOT NULL,
 	format_version TEXT NOT NULL, basis TEXT NOT NULL, warning TEXT NOT NULL, action TEXT NOT NULL,
+	mtime TEXT NOT NULL DEFAULT '', inode TEXT NOT NULL DEFAULT '',
 	PRIMARY KEY (item_id, path));
 CREATE TABLE IF NOT EXISTS bags (
 	id TEXT PRIMARY KEY, item_id TEXT NOT NULL REFERENCES items(id), store TEXT NOT NULL, oxum TEXT NOT NULL,
@@ -149,7 +161,37 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("catalog: create schema in %s: %w", path, err)
 	}
+	if err := addColumns(ctx, db, added); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("catalog: upgrade schema in %s: %w", path, err)
+	}
 	return &DB{db: db}, nil
+}
+
+// added are the columns a catalog made by an earlier version lacks.
+var added = []struct{ table, column, decl string }{
+	{"items", "lease_holder", "TEXT NOT NULL DEFAULT ''"},
+	{"items", "lease_until", "TEXT NOT NULL DEFAULT ''"},
+	{"items", "held", "TEXT NOT NULL DEFAULT ''"},
+	{"items", "follows", "TEXT NOT NULL DEFAULT ''"},
+	{"files", "mtime", "TEXT NOT NULL DEFAULT ''"},
+	{"files", "inode", "TEXT NOT NULL DEFAULT ''"},
+}
+
+// addColumns adds the columns a table lacks.
+func addColumns(ctx context.Context, db *sql.DB, cols []struct{ table, column, decl string }) error {
+	for _, c := range cols {
+		var n int
+		if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM pragma_table_info(?) WHERE name = ?`, c.table, c.column).Scan(&n); err != nil {
+			return err
+		}
+		if n == 0 {
+			if _, err := db.ExecContext(ctx, `ALTER TABLE `+c.table+` ADD COLUMN `+c.column+` `+c.decl); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // Close closes the database.
@@ -172,9 +214,9 @@ func (c *DB) CreateItem(ctx context.Context, it *Item) error {
 	if err != nil {
 		return err
 	}
-	_, err = c.db.ExecContext(ctx, `INSERT INTO items (id, name, source, hot_folder, kind, release, stage, attempts, last_error, fail_stage, bag_id, info, created, updated)
-		VALUES (?, ?, ?, ?, ?, ?, ?, 0, '', '', ?, ?, ?, ?)`,
-		it.ID, it.Name, it.Source, it.HotFolder, it.Kind, it.Release, it.Stage, it.BagID, string(info), ts(now), ts(now))
+	_, err = c.db.ExecContext(ctx, `INSERT INTO items (id, name, source, hot_folder, kind, release, stage, attempts, last_error, fail_stage, bag_id, info, created, updated, follows)
+		VALUES (?, ?, ?, ?, ?, ?, ?, 0, '', '', ?, ?, ?, ?, ?)`,
+		it.ID, it.Name, it.Source, it.HotFolder, it.Kind, it.Release, it.Stage, it.BagID, string(info), ts(now), ts(now), it.Follows)
 	if err != nil {
 		if existing, e2 := c.ActiveBySource(ctx, it.Source); e2 == nil && existing != nil {
 			return fmt.Errorf("%w: %s is item %s", ErrActive, it.Source, existing.ID)
@@ -184,13 +226,13 @@ func (c *DB) CreateItem(ctx context.Context, it *Item) error {
 	return nil
 }
 
-const itemCols = `id, name, source, hot_folder, kind, release, stage, attempts, last_error, fail_stage, bag_id, info, created, updated`
+const itemCols = `id, name, source, hot_folder, kind, release, stage, attempts, last_error, fail_stage, bag_id, info, created, updated, held, follows`
 
 func scanItem(row interface{ Scan(...any) error }) (*Item, error) {
 	var it Item
 	var created, updated, info string
 	if err := row.Scan(&it.ID, &it.Name, &it.Source, &it.HotFolder, &it.Kind, &it.Release, &it.Stage, &it.Attempts,
-		&it.LastError, &it.FailStage, &it.BagID, &info, &created, &updated); err != nil {
+		&it.LastError, &it.FailStage, &it.BagID, &info, &created, &updated, &it.Held, &it.Follows); err != nil {
 		return nil, err
 	}
 	if err := json.Unmarshal([]byte(info), &it.Info); err != nil {
@@ -245,13 +287,23 @@ func (c *DB) queryItems(ctx context.Context, q string, args ...any) ([]*Item, er
 	return out, rows.Err()
 }
 
-// UpdateItem saves the mutable fields of it.
-func (c *DB) UpdateItem(ctx context.Context, it *Item) error {
+// ErrStale is returned by UpdateItem when the item is no longer where the
+// update started from: another worker moved it on, or took its lease.
+var ErrStale = errors.New("catalog: item changed under a stale step")
+
+// UpdateItem saves the mutable fields of it, if it is still at stage from
+// and leased to holder (compare-and-set); ErrStale otherwise. A step that
+// outlived its lease can so never move an item back.
+func (c *DB) UpdateItem(ctx context.Context, it *Item, from, holder string) error {
 	it.Updated = time.Now()
-	_, err := c.db.ExecContext(ctx, `UPDATE items SET stage = ?, attempts = ?, last_error = ?, fail_stage = ?, bag_id = ?, updated = ? WHERE id = ?`,
-		it.Stage, it.Attempts, it.LastError, it.FailStage, it.BagID, ts(it.Updated), it.ID)
+	res, err := c.db.ExecContext(ctx, `UPDATE items SET stage = ?, attempts = ?, last_error = ?, fail_stage = ?, bag_id = ?, held = ?, updated = ?
+		WHERE id = ? AND stage = ? AND lease_holder = ?`,
+		it.Stage, it.Attempts, it.LastError, it.FailStage, it.BagID, it.Held, ts(it.Updated), it.ID, from, holder)
 	if err != nil {
 		return fmt.Errorf("catalog: update item %s: %w", it.ID, err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n != 1 {
+		return fmt.Errorf("%w: %s was to leave stage %s under lease %s", ErrStale, it.ID, from, holder)
 	}
 	return nil
 }
@@ -267,8 +319,13 @@ func (c *DB) PutFiles(ctx context.Context, itemID string, files []File) error {
 		return fmt.Errorf("catalog: put files of %s: %w", itemID, err)
 	}
 	for _, f := range files {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			itemID, f.Path, f.Source, f.Size, f.SHA256, f.SHA512, f.PUID, f.MIME, f.Format, f.FormatVersion, f.Basis, f.Warning, f.Action); err != nil {
+		mtime := ""
+		if !f.ModTime.IsZero() {
+			mtime = ts(f.ModTime)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO files (item_id, path, source, size, sha256, sha512, puid, mime, format, format_version, basis, warning, action, mtime, inode)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			itemID, f.Path, f.Source, f.Size, f.SHA256, f.SHA512, f.PUID, f.MIME, f.Format, f.FormatVersion, f.Basis, f.Warning, f.Action, mtime, f.Inode); err != nil {
 			return fmt.Errorf("catalog: put file %s of %s: %w", f.Path, itemID, err)
 		}
 	}
@@ -277,7 +334,7 @@ func (c *DB) PutFiles(ctx context.Context, itemID string, files []File) error {
 
 // Files returns the files of an item, by path.
 func (c *DB) Files(ctx context.Context, itemID string) ([]File, error) {
-	rows, err := c.db.QueryContext(ctx, `SELECT path, source, size, sha256, sha512, puid, mime, format, format_version, basis, warning, action
+	rows, err := c.db.QueryContext(ctx, `SELECT path, source, size, sha256, sha512, puid, mime, format, format_version, basis, warning, action, mtime, inode
 		FROM files WHERE item_id = ? ORDER BY path`, itemID)
 	if err != nil {
 		return nil, fmt.Errorf("catalog: files of %s: %w", itemID, err)
@@ -286,9 +343,11 @@ func (c *DB) Files(ctx context.Context, itemID string) ([]File, error) {
 	var out []File
 	for rows.Next() {
 		var f File
-		if err := rows.Scan(&f.Path, &f.Source, &f.Size, &f.SHA256, &f.SHA512, &f.PUID, &f.MIME, &f.Format, &f.FormatVersion, &f.Basis, &f.Warning, &f.Action); err != nil {
+		var mtime string
+		if err := rows.Scan(&f.Path, &f.Source, &f.Size, &f.SHA256, &f.SHA512, &f.PUID, &f.MIME, &f.Format, &f.FormatVersion, &f.Basis, &f.Warning, &f.Action, &mtime, &f.Inode); err != nil {
 			return nil, err
 		}
+		f.ModTime = parseTS(mtime)
 		out = append(out, f)
 	}
 	return out, rows.Err()

@@ -48,7 +48,7 @@ func newEnv(t *testing.T) *env {
 	t.Cleanup(func() { cat.Close() })
 	st, _ := local.New(filepath.Join(root, "store"))
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	eng := &pipeline.Engine{Cfg: pipeline.Config{Workers: 2, MaxAttempts: 2, RetryBackoff: 10 * time.Millisecond, MaxPixels: 1e8},
+	eng := &pipeline.Engine{Cfg: pipeline.Config{Workers: 2, MaxAttempts: 2, RetryBackoff: 10 * time.Millisecond, MaxPixels: 1e8, MaxDecodedBytes: 1 << 28, Lease: 30 * time.Second, EnvironmentAlertAfter: time.Minute}, Holder: pipeline.Holder(),
 		Bag:     pipeline.BagConfig{SourceOrganization: "Test Archive", Algorithms: bagit.DefaultAlgorithms},
 		DataDir: filepath.Join(root, "data"), DoneDir: filepath.Join(root, "done"), FailedDir: filepath.Join(root, "failed"),
 		Catalog: cat, Store: st, StoreURL: "test", Identify: identify.New(),

@@ -167,35 +167,46 @@ func (r *RetryLater) Unwrap() error { return r.Err }
 type Handler func(ctx context.Context, itemID string) error
 
 // Consume runs h for the messages of stage with up to workers at once, until
-// ctx ends. While h runs, the delivery's ack deadline is extended, so a long
-// step is not redelivered to another worker.
+// ctx ends. A message is fetched only when a worker is free to take it, so
+// no delivery waits in a client buffer (where nothing would extend its ack
+// deadline and the server would deliver it again to another worker); while
+// h runs, the delivery's ack deadline is extended.
 func (q *Queue) Consume(ctx context.Context, stage string, workers int, h Handler) error {
 	cons, err := q.js.CreateOrUpdateConsumer(ctx, streamName, jetstream.ConsumerConfig{
 		Durable: "stage-" + stage, FilterSubject: subjectPrefix + stage, AckPolicy: jetstream.AckExplicitPolicy,
-		AckWait: q.cfg.AckWait, MaxDeliver: -1, MaxAckPending: workers * 2,
+		AckWait: q.cfg.AckWait, MaxDeliver: -1, MaxAckPending: workers,
 	})
 	if err != nil {
 		return fmt.Errorf("queue: consumer for %s: %w", stage, err)
 	}
-	it, err := cons.Messages(jetstream.PullMaxMessages(workers))
-	if err != nil {
-		return fmt.Errorf("queue: consume %s: %w", stage, err)
-	}
-	go func() { <-ctx.Done(); it.Stop() }()
 	sem := make(chan struct{}, workers)
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	for {
-		msg, err := it.Next()
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+			return nil
+		}
+		fctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		msg, err := cons.Next(jetstream.FetchContext(fctx))
+		cancel()
 		if err != nil {
-			if ctx.Err() != nil || errors.Is(err, jetstream.ErrMsgIteratorClosed) {
+			<-sem
+			switch {
+			case ctx.Err() != nil:
 				return nil
+			case errors.Is(err, nats.ErrTimeout), errors.Is(err, context.DeadlineExceeded):
+				continue // nothing waiting
 			}
 			q.log.Warn("queue: next message", "stage", stage, "err", err)
-			time.Sleep(time.Second)
+			select {
+			case <-time.After(time.Second):
+			case <-ctx.Done():
+				return nil
+			}
 			continue
 		}
-		sem <- struct{}{}
 		wg.Add(1)
 		go func() {
 			defer func() { <-sem; wg.Done() }()

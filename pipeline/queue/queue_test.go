@@ -93,3 +93,67 @@ func TestQueue(t *testing.T) {
 		t.Errorf("depth %d after restart, want 1", n)
 	}
 }
+
+// TestSlowStepsFullQueue: with more messages queued than workers and every
+// step longer than the ack deadline, no message is delivered again while
+// it is being handled or waiting to be (each is handled exactly once).
+// Messages used to wait in a client buffer with no one extending their
+// deadline, and were delivered a second time to another worker.
+func TestSlowStepsFullQueue(t *testing.T) {
+	q, err := Open(context.Background(), Config{AckWait: time.Second}, t.TempDir(), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ids := []string{"i1", "i2", "i3", "i4", "i5", "i6"}
+	for _, id := range ids {
+		if err := q.Publish(ctx, "prepare", id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var mu sync.Mutex
+	handled, running := map[string]int{}, map[string]int{}
+	var overlap []string
+	done := make(chan error)
+	go func() {
+		done <- q.Consume(ctx, "prepare", 2, func(ctx context.Context, id string) error {
+			mu.Lock()
+			handled[id]++
+			running[id]++
+			if running[id] > 1 {
+				overlap = append(overlap, id)
+			}
+			mu.Unlock()
+			time.Sleep(1500 * time.Millisecond)
+			mu.Lock()
+			running[id]--
+			mu.Unlock()
+			return nil
+		})
+	}()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		mu.Lock()
+		n := len(handled)
+		mu.Unlock()
+		if n == len(ids) || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	time.Sleep(2 * time.Second) // room for any redelivery to show
+	cancel()
+	<-done
+	mu.Lock()
+	defer mu.Unlock()
+	if len(overlap) > 0 {
+		t.Errorf("handled twice at once: %v", overlap)
+	}
+	for _, id := range ids {
+		if handled[id] != 1 {
+			t.Errorf("%s handled %d times, want once (all: %v)", id, handled[id], handled)
+		}
+	}
+}

@@ -274,6 +274,12 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "catalog unavailable", http.StatusServiceUnavailable)
 		return
 	}
+	if s.Gauges.Store != nil {
+		if err := s.Gauges.Store(); err != nil {
+			http.Error(w, "store unavailable", http.StatusServiceUnavailable)
+			return
+		}
+	}
 	fmt.Fprintln(w, "ready")
 }
 
@@ -316,6 +322,17 @@ func (s *Server) metrics(w http.ResponseWriter, r *http.Request) {
 	}
 	if g.PagesOCRed != nil {
 		metric("strongroom_pages_ocred_total", "counter", "Pages OCRed since start.", fmt.Sprintf("strongroom_pages_ocred_total %d", g.PagesOCRed()))
+	}
+	if g.EnvironmentErrors != nil {
+		metric("strongroom_environment_errors_total", "counter", "Steps that waited because the store or a folder was unusable (down, read-only, full, no permission).",
+			fmt.Sprintf("strongroom_environment_errors_total %d", g.EnvironmentErrors()))
+	}
+	if g.Store != nil {
+		up := 1
+		if g.Store() != nil {
+			up = 0
+		}
+		metric("strongroom_store_up", "gauge", "1 once the store is open, 0 while it cannot be opened.", fmt.Sprintf("strongroom_store_up %d", up))
 	}
 	if g.QueueDepth != nil {
 		if d, err := g.QueueDepth(ctx); err == nil {

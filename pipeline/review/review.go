@@ -99,6 +99,10 @@ type Gauges struct {
 	BytesAudited func() int64
 	AuditFailed  func() int64
 	PagesOCRed   func() int64
+	// EnvironmentErrors counts steps that waited for the environment.
+	EnvironmentErrors func() int64
+	// Store returns nil once the store is open, else why not.
+	Store func() error
 }
 
 // Server serves the API and the page.

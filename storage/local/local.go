@@ -18,6 +18,7 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/strongroom-archive/strongroom/storage"
 	"github.com/strongroom-archive/strongroom/storage/bagit"
@@ -50,7 +51,28 @@ func New(root string) (*Store, error) {
 	if err := os.MkdirAll(filepath.Join(root, tmpDir), 0o755); err != nil {
 		return nil, fmt.Errorf("local: %w", err)
 	}
-	return &Store{root: root}, nil
+	s := &Store{root: root}
+	s.removeLeftovers(time.Now().Add(-leftoverAge))
+	return s, nil
+}
+
+// leftoverAge is how old an upload in .incoming must be to count as left
+// over by a process that died: no upload takes a day, and a younger one
+// may be another process's upload in progress.
+const leftoverAge = 24 * time.Hour
+
+// removeLeftovers removes uploads in .incoming last written before cutoff.
+func (s *Store) removeLeftovers(cutoff time.Time) {
+	dir := filepath.Join(s.root, tmpDir)
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		if fi, err := e.Info(); err == nil && fi.ModTime().Before(cutoff) {
+			os.RemoveAll(filepath.Join(dir, e.Name()))
+		}
+	}
 }
 
 func (s *Store) path(key string) (string, error) {
@@ -132,13 +154,23 @@ func (s *Store) Get(ctx context.Context, key string) (io.ReadCloser, error) {
 	defer root.Close()
 	fi, err := root.Lstat(filepath.FromSlash(key))
 	if err == nil && !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("local: get %s: not a regular file", key)
+		return nil, fmt.Errorf("local: get %s: %w (%s)", key, storage.ErrNotRegular, describe(fi.Mode()))
 	}
 	f, err := root.Open(filepath.FromSlash(key))
 	if err != nil {
 		return nil, s.wrap("get", key, err)
 	}
 	return f, nil
+}
+
+func describe(m fs.FileMode) string {
+	switch {
+	case m&fs.ModeSymlink != 0:
+		return "a symlink"
+	case m.IsDir():
+		return "a folder"
+	}
+	return "a special file: " + m.Type().String()
 }
 
 func (s *Store) wrap(op, key string, err error) error {

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/strongroom-archive/strongroom/storage"
 	"github.com/strongroom-archive/strongroom/storage/storetest"
@@ -43,5 +44,42 @@ func TestSymlinkInStoreNotFollowed(t *testing.T) {
 func TestRelativeRootRefused(t *testing.T) {
 	if _, err := storage.Open(context.Background(), storage.Config{URL: "file://relative/path"}); err == nil {
 		t.Error("file://relative/path accepted")
+	}
+}
+
+// TestSymlinkIsNotRegular: a symlink where an object should be is told
+// apart from a missing object and from a store that does not answer.
+func TestSymlinkIsNotRegular(t *testing.T) {
+	root := t.TempDir()
+	st, _ := New(root)
+	os.MkdirAll(filepath.Join(root, "bag"), 0o755)
+	os.Symlink("/etc/hostname", filepath.Join(root, "bag", "link"))
+	if _, err := st.Get(context.Background(), "bag/link"); !errors.Is(err, storage.ErrNotRegular) {
+		t.Errorf("get of a symlink: %v", err)
+	}
+}
+
+// TestLeftoversRemovedAtStart: uploads a killed process left in .incoming
+// are removed when the store opens, once they are a day old; younger ones
+// may be another process's upload in progress.
+func TestLeftoversRemovedAtStart(t *testing.T) {
+	root := t.TempDir()
+	if _, err := New(root); err != nil {
+		t.Fatal(err)
+	}
+	old := filepath.Join(root, tmpDir, "put-old")
+	young := filepath.Join(root, tmpDir, "put-young")
+	os.WriteFile(old, []byte("half an upload"), 0o644)
+	os.WriteFile(young, []byte("an upload in progress"), 0o644)
+	day := time.Now().Add(-25 * time.Hour)
+	os.Chtimes(old, day, day)
+	if _, err := New(root); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(old); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("old leftover still there: %v", err)
+	}
+	if _, err := os.Stat(young); err != nil {
+		t.Errorf("young upload removed: %v", err)
 	}
 }

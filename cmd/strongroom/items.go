@@ -1,0 +1,115 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/strongroom-archive/strongroom/pipeline"
+	"github.com/strongroom-archive/strongroom/pipeline/catalog"
+)
+
+func cmdItems(ctx context.Context, args []string) error {
+	fs := newFlags("items", "[--config FILE] list [--all] | show ID | release ID [--note N]", `Lists and inspects the pipeline's items, and gives up unfinished ones.
+
+  list        one line per unfinished item (--all: the 200 most recent of
+              every state): id, stage, name, source, last error (tab-separated)
+  show ID     the item, its files and its PREMIS events, as JSON
+  release ID  ends an unfinished item where it stands, e.g. one an
+              interrupted ingest left that you do not want resumed: an item
+              whose bag is stored and verified is marked done, any other
+              failed ("released by USER: NOTE"). Its originals are not moved,
+              so the path can be taken again. Refused while a running
+              process works on the item.
+
+Reads and changes only the catalog; the store is not opened.`)
+	configPath := fs.String("config", "", "config file (default: the embedded defaults)")
+	if err := parse(fs, args); err != nil {
+		return helpOK(err)
+	}
+	if fs.NArg() == 0 {
+		return usageError{errors.New("items: want list, show or release")}
+	}
+	verb, rest := fs.Arg(0), fs.Args()[1:]
+	sub := newFlags("items "+verb, "", "")
+	all := sub.Bool("all", false, "list: every state, not only unfinished items")
+	note := sub.String("note", "", "release: why (recorded)")
+	who := sub.String("by", currentUser(), "release: who (recorded)")
+	id, err := parseWithID(sub, rest)
+	if err != nil {
+		return helpOK(err)
+	}
+	cfg, log, cat, err := openCatalog(ctx, *configPath)
+	if err != nil {
+		return err
+	}
+	defer cat.Close()
+	switch verb {
+	case "list":
+		items, err := cat.Active(ctx)
+		if *all {
+			items, err = cat.Items(ctx, 200)
+		}
+		if err != nil {
+			return err
+		}
+		for _, it := range items {
+			fmt.Printf("%s\t%s\t%s\t%s\t%s\n", it.ID, it.Stage, oneLine(it.Name), oneLine(it.Source), oneLine(it.LastError))
+		}
+		return nil
+	case "show":
+		it, err := cat.Item(ctx, id)
+		if err != nil {
+			return notFound(err)
+		}
+		files, err := cat.Files(ctx, id)
+		if err != nil {
+			return err
+		}
+		evs, err := cat.Events(ctx, id)
+		if err != nil {
+			return err
+		}
+		enc := json.NewEncoder(os.Stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(struct {
+			Item   *catalog.Item
+			Files  []catalog.File
+			Events []catalog.Event
+		}{it, files, evs})
+	case "release":
+		if id == "" {
+			return usageError{errors.New("items release: want an item id")}
+		}
+		eng := newEngine(cfg, log, cat, nil)
+		it, err := eng.Abandon(ctx, id, *who, *note)
+		switch {
+		case errors.Is(err, pipeline.ErrLeased):
+			return failedError{fmt.Errorf("items release %s: a running process is working on it; stop that process first: %w", id, err)}
+		case errors.Is(err, pipeline.ErrFinished):
+			return failedError{err}
+		case err != nil:
+			return notFound(err)
+		}
+		fmt.Printf("%s\t%s\n", it.ID, it.Stage)
+		return nil
+	}
+	return usageError{fmt.Errorf("items: unknown command %q", verb)}
+}
+
+// notFound makes an unknown id a failure of the command (exit 1), not a
+// runtime error.
+func notFound(err error) error {
+	if errors.Is(err, catalog.ErrNotFound) {
+		return failedError{err}
+	}
+	return err
+}
+
+// oneLine keeps a tab-separated line one line.
+func oneLine(s string) string {
+	return strings.NewReplacer("\n", `\n`, "\t", `\t`, "\r", `\r`).Replace(s)
+}

@@ -1,0 +1,103 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/strongroom-archive/strongroom/pipeline/catalog"
+	"github.com/strongroom-archive/strongroom/pipeline/queue"
+)
+
+// second returns another worker on the same catalog, store and folders.
+func (te *testEnv) second(holder string) *Engine {
+	e := te.Engine
+	return &Engine{Cfg: e.Cfg, Bag: e.Bag, DataDir: e.DataDir, DoneDir: e.DoneDir, FailedDir: e.FailedDir, Catalog: e.Catalog,
+		Store: e.Store, StoreURL: e.StoreURL, Identify: e.Identify, Policy: e.Policy, Agent: e.Agent, Log: e.Log, Now: e.Now, Holder: holder}
+}
+
+// TestOneWorkerPerItem: while one worker holds an item, another worker's
+// step for it waits (RetryLater), and runs once the first lets go.
+func TestOneWorkerPerItem(t *testing.T) {
+	te := newTestEnv(t)
+	ctx := context.Background()
+	it, _ := te.NewItem(ctx, ItemSpec{Path: put(t, filepath.Join(te.hot, "a.png"), pngBytes(t, 20, 20)), HotFolder: te.hot, Release: ReleaseMove})
+	l, err := te.acquire(ctx, it.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := te.second("other-host/1/1")
+	_, err = other.Step(ctx, it.ID)
+	var retry *queue.RetryLater
+	if !errors.As(err, &retry) || !errors.Is(err, ErrLeased) {
+		t.Fatalf("second worker: %v, want to wait", err)
+	}
+	if got, _ := te.cat.Item(ctx, it.ID); got.Stage != catalog.StagePrepare {
+		t.Fatalf("the second worker ran the step: %s", got.Stage)
+	}
+	te.end(l, it.ID)
+	if got, err := other.Step(ctx, it.ID); err != nil || got.Stage != catalog.StageStore {
+		t.Fatalf("after the first let go: %v %v", got.Stage, err)
+	}
+}
+
+// TestStaleStepCannotMoveBack: a worker whose lease lapsed (it was too slow
+// to renew) cannot write its result over the worker that took the item on.
+func TestStaleStepCannotMoveBack(t *testing.T) {
+	te := newTestEnv(t)
+	ctx := context.Background()
+	it, _ := te.NewItem(ctx, ItemSpec{Path: put(t, filepath.Join(te.hot, "a.png"), pngBytes(t, 20, 20)), HotFolder: te.hot, Release: ReleaseMove})
+	stale, err := te.acquire(ctx, it.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stale.cancel()
+	// Seen from an hour later, the first lease has lapsed: another worker
+	// takes the item and moves it on.
+	other := te.second("other-host/1/1")
+	other.Now = func() time.Time { return time.Now().Add(time.Hour) }
+	for _, want := range []string{catalog.StageStore, catalog.StageRelease, catalog.StageDone} {
+		got, err := other.Step(ctx, it.ID)
+		if err != nil || got.Stage != want {
+			t.Fatalf("other worker: %s %v, want %s", got.Stage, err, want)
+		}
+	}
+	// The stale worker, still at prepare, tries to record a failure.
+	old := *it
+	old.Stage, old.LastError = catalog.StageFail, "a stale step's error"
+	if err := te.cat.UpdateItem(ctx, &old, catalog.StagePrepare, te.Holder); !errors.Is(err, catalog.ErrStale) {
+		t.Fatalf("stale update: %v, want ErrStale", err)
+	}
+	if got, _ := te.cat.Item(ctx, it.ID); got.Stage != catalog.StageDone || got.LastError != "" {
+		t.Fatalf("the stale step moved the item: %s %q", got.Stage, got.LastError)
+	}
+}
+
+// TestDeadWorkersLeaseTakenAtOnce: the lease of a process on this host that
+// is gone (killed) is taken over at once, not after it lapses.
+func TestDeadWorkersLeaseTakenAtOnce(t *testing.T) {
+	te := newTestEnv(t)
+	ctx := context.Background()
+	it, _ := te.NewItem(ctx, ItemSpec{Path: put(t, filepath.Join(te.hot, "a.png"), pngBytes(t, 20, 20)), HotFolder: te.hot, Release: ReleaseMove})
+	cmd := exec.Command("true")
+	if err := cmd.Run(); err != nil {
+		t.Fatal(err)
+	}
+	host, _ := os.Hostname()
+	dead := fmt.Sprintf("%s/%d/1", host, cmd.Process.Pid)
+	if !gone(dead) || gone(te.Holder) {
+		t.Fatalf("gone(dead) %v, gone(self) %v", gone(dead), gone(te.Holder))
+	}
+	if ok, _, err := te.cat.Lease(ctx, it.ID, dead, time.Now(), time.Now().Add(time.Hour)); !ok || err != nil {
+		t.Fatal(ok, err)
+	}
+	got, err := te.Step(ctx, it.ID)
+	if err != nil || got.Stage != catalog.StageStore {
+		t.Fatalf("%s %v", got.Stage, err)
+	}
+}

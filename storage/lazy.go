@@ -1,0 +1,120 @@
+package storage
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"iter"
+	"log/slog"
+	"sync"
+	"time"
+)
+
+// Lazy is a Store that opens its backend in the background, so that a
+// daemon starts while the store is down (an S3 service restarting, a
+// network share not yet mounted) and goes on once it answers. Until then
+// every call fails with ErrTransient: the pipeline waits, audits report an
+// error, not damage.
+type Lazy struct {
+	open func(context.Context) (Store, error)
+
+	mu  sync.Mutex
+	st  Store
+	err error
+	up  chan struct{} // closed once st is set
+}
+
+var _ Store = (*Lazy)(nil)
+
+// NewLazy returns a store that opens with open; Run does the opening.
+func NewLazy(open func(context.Context) (Store, error)) *Lazy {
+	return &Lazy{open: open, err: fmt.Errorf("%w: not opened yet", ErrTransient), up: make(chan struct{})}
+}
+
+// Run opens the store, trying again with growing pauses (1 s up to 1 min)
+// until it opens or ctx ends.
+func (l *Lazy) Run(ctx context.Context, log *slog.Logger) {
+	pause := time.Second
+	for {
+		st, err := l.open(ctx)
+		if err == nil {
+			l.mu.Lock()
+			l.st, l.err = st, nil
+			l.mu.Unlock()
+			close(l.up)
+			log.Info("store open")
+			return
+		}
+		l.mu.Lock()
+		l.err = fmt.Errorf("%w: the store could not be opened: %v", ErrTransient, err)
+		l.mu.Unlock()
+		log.Error("store unavailable; trying again", "in", pause, "err", err)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(pause):
+		}
+		pause = min(pause*2, time.Minute)
+	}
+}
+
+// Ready returns nil once the store is open, else why it is not.
+func (l *Lazy) Ready() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.err
+}
+
+// Up is closed once the store is open.
+func (l *Lazy) Up() <-chan struct{} { return l.up }
+
+func (l *Lazy) store() (Store, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.st, l.err
+}
+
+// Put implements Store.
+func (l *Lazy) Put(ctx context.Context, key string, r io.Reader, size int64, opts PutOptions) error {
+	st, err := l.store()
+	if err != nil {
+		return err
+	}
+	return st.Put(ctx, key, r, size, opts)
+}
+
+// Get implements Store.
+func (l *Lazy) Get(ctx context.Context, key string) (io.ReadCloser, error) {
+	st, err := l.store()
+	if err != nil {
+		return nil, err
+	}
+	return st.Get(ctx, key)
+}
+
+// Stat implements Store.
+func (l *Lazy) Stat(ctx context.Context, key string) (ObjectInfo, error) {
+	st, err := l.store()
+	if err != nil {
+		return ObjectInfo{}, err
+	}
+	return st.Stat(ctx, key)
+}
+
+// List implements Store.
+func (l *Lazy) List(ctx context.Context, prefix string) iter.Seq2[ObjectInfo, error] {
+	st, err := l.store()
+	if err != nil {
+		return func(yield func(ObjectInfo, error) bool) { yield(ObjectInfo{}, err) }
+	}
+	return st.List(ctx, prefix)
+}
+
+// Delete implements Store.
+func (l *Lazy) Delete(ctx context.Context, key string) error {
+	st, err := l.store()
+	if err != nil {
+		return err
+	}
+	return st.Delete(ctx, key)
+}
