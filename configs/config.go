@@ -22,6 +22,7 @@ import (
 	"github.com/strongroom-archive/strongroom/formats/identify"
 	"github.com/strongroom-archive/strongroom/pipeline"
 	"github.com/strongroom-archive/strongroom/pipeline/audit"
+	"github.com/strongroom-archive/strongroom/pipeline/catalog"
 	"github.com/strongroom-archive/strongroom/pipeline/intake"
 	"github.com/strongroom-archive/strongroom/pipeline/push"
 	"github.com/strongroom-archive/strongroom/pipeline/queue"
@@ -40,7 +41,7 @@ type Config struct {
 	DataDir   string             `yaml:"data_dir"`
 	LogLevel  string             `yaml:"log_level"`
 	LogFormat string             `yaml:"log_format"`
-	Intake    intake.Config      `yaml:"intake"`
+	Intake    Intake             `yaml:"intake"`
 	Storage   storage.Config     `yaml:"storage"`
 	Bag       pipeline.BagConfig `yaml:"bag"`
 	Pipeline  pipeline.Config    `yaml:"pipeline"`
@@ -54,6 +55,75 @@ type Config struct {
 
 	// Source is the file the config came from ("" for the defaults).
 	Source string `yaml:"-"`
+}
+
+// Intake is the intake section as it is written: the watcher's settings
+// (intake.Config), the hot folders with each one's own OCR settings, and
+// where originals go once their item ends (the pipeline's).
+type Intake struct {
+	intake.Config   `yaml:",inline"`
+	HotFolders      []HotFolder `yaml:"hot_folders"`
+	DoneDir         string      `yaml:"done_dir"`
+	FailedDir       string      `yaml:"failed_dir"`
+	RemoveOriginals bool        `yaml:"remove_originals"`
+}
+
+// HotFolder is one hot folder as it is written.
+type HotFolder struct {
+	intake.HotFolder `yaml:",inline"`
+	// OCRLanguages and OCRPSM override access.ocr for this folder's items.
+	OCRLanguages []string `yaml:"ocr_languages"`
+	OCRPSM       *int     `yaml:"ocr_psm"`
+}
+
+// Watch returns the watcher's configuration, hot folders included.
+func (in Intake) Watch() intake.Config {
+	c := in.Config
+	c.HotFolders = make([]intake.HotFolder, len(in.HotFolders))
+	for i, h := range in.HotFolders {
+		c.HotFolders[i] = h.HotFolder
+	}
+	return c
+}
+
+// Folders returns the hot folders with the intake defaults applied.
+func (in Intake) Folders() []intake.HotFolder { return in.Watch().Folders() }
+
+// OCR returns the hot folders' own OCR settings, by folder path.
+func (in Intake) OCR() map[string]*catalog.OCRSettings {
+	out := map[string]*catalog.OCRSettings{}
+	for _, h := range in.HotFolders {
+		if len(h.OCRLanguages) > 0 || h.OCRPSM != nil {
+			out[h.Path] = &catalog.OCRSettings{Languages: h.OCRLanguages, PSM: h.OCRPSM}
+		}
+	}
+	return out
+}
+
+// Release is what happens to originals from the hot folders once stored.
+func (in Intake) Release() catalog.Release {
+	if in.RemoveOriginals {
+		return catalog.ReleaseDelete
+	}
+	return catalog.ReleaseMove
+}
+
+// Validate checks the section: the watcher's settings, and that done and
+// failed folders are set and apart from the hot folders.
+func (in Intake) Validate() error {
+	errs := []error{in.Watch().Validate()}
+	for _, d := range []struct{ key, path string }{{"done_dir", in.DoneDir}, {"failed_dir", in.FailedDir}} {
+		if !filepath.IsAbs(d.path) {
+			errs = append(errs, fmt.Errorf("intake.%s %q: must be set (an absolute path, or relative to the config file)", d.key, d.path))
+			continue
+		}
+		for i, h := range in.HotFolders {
+			if filepath.IsAbs(h.Path) && (intake.Within(d.path, h.Path) || intake.Within(h.Path, d.path)) {
+				errs = append(errs, fmt.Errorf("intake.hot_folders[%d].path %q and intake.%s %q must not contain each other", i, h.Path, d.key, d.path))
+			}
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // Formats holds the format policy.

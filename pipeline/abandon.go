@@ -25,7 +25,7 @@ func (e *Engine) Abandon(ctx context.Context, id, who, note string) (*catalog.It
 	if err != nil {
 		return nil, err
 	}
-	if catalog.Terminal(it.Stage) {
+	if it.Stage.Terminal() {
 		return it, fmt.Errorf("item %s: %w (%s)", id, ErrFinished, it.Stage)
 	}
 	l, err := e.acquire(ctx, id)
@@ -36,10 +36,10 @@ func (e *Engine) Abandon(ctx context.Context, id, who, note string) (*catalog.It
 	if it, err = e.Catalog.Item(ctx, id); err != nil {
 		return nil, err
 	}
-	if catalog.Terminal(it.Stage) {
+	if it.Stage.Terminal() {
 		return it, fmt.Errorf("item %s: %w (%s)", id, ErrFinished, it.Stage)
 	}
-	if tmp := aside(it); it.Release != ReleaseKeep {
+	if tmp := aside(it); it.Release != catalog.ReleaseKeep {
 		if _, err := os.Lstat(tmp); err == nil {
 			back := it.Source
 			err := renameNoReplace(tmp, back)
@@ -65,7 +65,8 @@ func (e *Engine) Abandon(ctx context.Context, id, who, note string) (*catalog.It
 		it.FailStage, it.Stage, it.LastError = from, catalog.StageFailed, why
 		detail += "; no bag stored"
 	}
-	if err := e.event(ctx, it, "", EvIngestion, "warning", detail); err != nil {
+	if err := e.Catalog.AddEvents(ctx, catalog.Event{ItemID: it.ID, BagID: it.ID, Type: catalog.EvIngestion, Outcome: catalog.OutcomeWarning,
+		Detail: detail, Agent: e.Agent, At: e.Now()}); err != nil {
 		return it, err
 	}
 	if err := e.Catalog.UpdateItem(ctx, it, from, e.Holder); err != nil {

@@ -136,7 +136,7 @@ func TestAccessCopies(t *testing.T) {
 		evs, _ := te.cat.Events(context.Background(), it.ID)
 		found := false
 		for _, e := range evs {
-			if e.Type == EvNormalization && e.Outcome == "success" {
+			if e.Type == catalog.EvNormalization && e.Outcome == "success" {
 				found = true
 			}
 		}
@@ -282,7 +282,7 @@ func TestScannedAndBornDigitalPDFs(t *testing.T) {
 	evs, _ := te.cat.Events(context.Background(), it.ID)
 	kept := false
 	for _, e := range evs {
-		if e.Type == EvNormalization && e.Outcome == "warning" && strings.Contains(e.Detail, "already carries text") {
+		if e.Type == catalog.EvNormalization && e.Outcome == "warning" && strings.Contains(e.Detail, "already carries text") {
 			kept = true
 		}
 	}
@@ -300,7 +300,7 @@ func TestVeraPDFVerdictCounts(t *testing.T) {
 		testenv.Missing(t, "%v", err)
 	}
 	dir := t.TempDir()
-	for verdict, wantStage := range map[string]string{"PASS": catalog.StageDone, "FAIL": catalog.StageFailed} {
+	for verdict, wantStage := range map[string]catalog.Stage{"PASS": catalog.StageDone, "FAIL": catalog.StageFailed} {
 		script := filepath.Join(dir, "verapdf-"+verdict)
 		os.WriteFile(script, []byte("#!/bin/sh\n# args: --flavour F --format text FILE\necho \""+verdict+" $5 $2\"\n"), 0o755)
 		te := newTestEnv(t)

@@ -15,29 +15,31 @@ import (
 
 // ItemSpec describes a new item.
 type ItemSpec struct {
-	Path      string // the file or batch folder
-	HotFolder string // "" for items from the command line or a push
-	Kind      string // file or batch; "" to look
-	Release   string // what to do with the originals once stored
+	Path      string       // the file or batch folder
+	HotFolder string       // "" for items from the command line or a push
+	Kind      catalog.Kind // file or batch; "" to look
+	Release   catalog.Release
 	// Info adds bag-info.txt fields (a pushing station's name and metadata).
 	Info []catalog.InfoField
+	// OCR holds the item's own OCR settings (its hot folder's), or nil.
+	OCR *catalog.OCRSettings
 }
 
 // NewItem records a new item at the first stage.
 func (e *Engine) NewItem(ctx context.Context, spec ItemSpec) (*catalog.Item, error) {
-	path, hotFolder, kind, release := spec.Path, spec.HotFolder, spec.Kind, spec.Release
-	abs, err := filepath.Abs(path)
+	abs, err := filepath.Abs(spec.Path)
 	if err != nil {
 		return nil, err
 	}
+	kind := spec.Kind
 	if kind == "" {
-		kind = intake.KindFile
+		kind = catalog.KindFile
 		if fi, err := os.Lstat(abs); err == nil && fi.IsDir() {
-			kind = intake.KindBatch
+			kind = catalog.KindBatch
 		}
 	}
-	it := &catalog.Item{ID: catalog.NewID(e.Now()), Name: filepath.Base(abs), Source: abs, HotFolder: hotFolder,
-		Kind: kind, Release: release, Stage: catalog.StagePrepare, Info: spec.Info}
+	it := &catalog.Item{ID: catalog.NewID(e.Now()), Name: filepath.Base(abs), Source: abs, HotFolder: spec.HotFolder,
+		Kind: kind, Release: spec.Release, Stage: FirstStage(), Info: spec.Info, OCR: spec.OCR}
 	// Originals that changed after an earlier item took them were left
 	// here by its release: this item follows that one.
 	prev, err := e.Catalog.HeldAt(ctx, abs)
@@ -51,10 +53,9 @@ func (e *Engine) NewItem(ctx context.Context, spec ItemSpec) (*catalog.Item, err
 		return nil, err
 	}
 	if prev != nil {
-		now := e.Now()
-		// This item's own ingestion event, written by prepare, names prev.
-		if err := e.Catalog.AddEvents(ctx, catalog.Event{ItemID: prev.ID, BagID: prev.BagID, Type: EvIngestion, Outcome: "success", Agent: e.Agent, At: now,
-			Detail: fmt.Sprintf("its originals, changed after intake, were taken again as item %s", it.ID)}); err != nil {
+		// This item's own ingestion event, written by fixity, names prev.
+		if err := e.Catalog.AddEvents(ctx, catalog.Event{ItemID: prev.ID, BagID: prev.BagID, Type: catalog.EvIngestion, Outcome: catalog.OutcomeSuccess,
+			Agent: e.Agent, At: e.Now(), Detail: fmt.Sprintf("its originals, changed after intake, were taken again as item %s", it.ID)}); err != nil {
 			return nil, err
 		}
 	}
@@ -73,8 +74,14 @@ type Daemon struct {
 	Queue  interface {
 		Publisher
 		Consume(ctx context.Context, stage string, workers int, h queue.Handler) error
+		Prune(ctx context.Context, keep []string) error
 	}
 	Intake intake.Config
+	// Release is what happens to originals from the hot folders once
+	// stored: moved to done_dir, or removed.
+	Release catalog.Release
+	// OCR holds hot folders' own OCR settings, by folder path.
+	OCR map[string]*catalog.OCRSettings
 }
 
 // Taken implements intake.Sink: a path with an item in progress is not
@@ -86,11 +93,7 @@ func (d *Daemon) Taken(ctx context.Context, path string) (bool, error) {
 
 // Take implements intake.Sink.
 func (d *Daemon) Take(ctx context.Context, c intake.Candidate) error {
-	release := ReleaseMove
-	if d.Intake.RemoveOriginals {
-		release = ReleaseDelete
-	}
-	_, err := d.Submit(ctx, ItemSpec{Path: c.Path, HotFolder: c.HotFolder, Kind: c.Kind, Release: release})
+	_, err := d.Submit(ctx, ItemSpec{Path: c.Path, HotFolder: c.HotFolder, Kind: c.Kind, Release: d.Release, OCR: d.OCR[c.HotFolder]})
 	if errors.Is(err, catalog.ErrActive) {
 		return nil
 	}
@@ -105,19 +108,26 @@ func (d *Daemon) Submit(ctx context.Context, spec ItemSpec) (*catalog.Item, erro
 		return nil, err
 	}
 	// If this publish is lost to a crash, Run's reconciliation re-sends it.
-	return it, d.Queue.Publish(ctx, it.Stage, it.ID)
+	return it, d.Queue.Publish(ctx, string(it.Stage), it.ID)
 }
 
 // Run re-publishes every unfinished item (the catalog is the truth; the
 // queue drops what it already holds as duplicates), starts a consumer per
 // stage and the hot-folder watcher, and returns when ctx ends.
 func (d *Daemon) Run(ctx context.Context) error {
+	var names []string
+	for _, st := range Stages() {
+		names = append(names, string(st))
+	}
+	if err := d.Queue.Prune(ctx, names); err != nil {
+		return err
+	}
 	active, err := d.Engine.Catalog.Active(ctx)
 	if err != nil {
 		return err
 	}
 	for _, it := range active {
-		if err := d.Queue.Publish(ctx, it.Stage, it.ID); err != nil {
+		if err := d.Queue.Publish(ctx, string(it.Stage), it.ID); err != nil {
 			return fmt.Errorf("pipeline: resume item %s: %w", it.ID, err)
 		}
 	}
@@ -128,11 +138,11 @@ func (d *Daemon) Run(ctx context.Context) error {
 	defer cancel()
 	var wg sync.WaitGroup
 	errc := make(chan error, len(stages)+1)
-	for _, stage := range stages {
+	for _, st := range Stages() {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errc <- d.Queue.Consume(ctx, stage, d.Engine.Cfg.Workers, d.handler(stage))
+			errc <- d.Queue.Consume(ctx, string(st), d.Engine.Cfg.Workers, d.handler(st))
 		}()
 	}
 	wg.Add(1)
@@ -153,7 +163,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 // handler runs one stage delivery: it skips deliveries that are stale (the
 // catalog says the item moved on, as after a crash between a state change
 // and its acknowledgement) and hands the item to its next stage.
-func (d *Daemon) handler(stage string) queue.Handler {
+func (d *Daemon) handler(stage catalog.Stage) queue.Handler {
 	return func(ctx context.Context, id string) error {
 		it, err := d.Engine.Catalog.Item(ctx, id)
 		if errors.Is(err, catalog.ErrNotFound) {
@@ -172,8 +182,8 @@ func (d *Daemon) handler(stage string) queue.Handler {
 				return &queue.RetryLater{After: d.Engine.Cfg.RetryBackoff, Err: err}
 			}
 		}
-		if !catalog.Terminal(it.Stage) && it.Stage != stage {
-			if err := d.Queue.Publish(ctx, it.Stage, it.ID); err != nil {
+		if !it.Stage.Terminal() && it.Stage != stage {
+			if err := d.Queue.Publish(ctx, string(it.Stage), it.ID); err != nil {
 				return &queue.RetryLater{After: d.Engine.Cfg.RetryBackoff, Err: err}
 			}
 		}

@@ -19,6 +19,7 @@ import (
 
 	"github.com/strongroom-archive/strongroom/formats/identify"
 	"github.com/strongroom-archive/strongroom/pipeline/catalog"
+	"github.com/strongroom-archive/strongroom/pipeline/catalog/sqlite"
 	"github.com/strongroom-archive/strongroom/storage/bagit"
 	"github.com/strongroom-archive/strongroom/storage/local"
 )
@@ -26,7 +27,7 @@ import (
 type testEnv struct {
 	*Engine
 	root, hot, done, failed, storeDir string
-	cat                               *catalog.DB
+	cat                               *sqlite.DB
 }
 
 func policy() identify.Policy {
@@ -43,7 +44,7 @@ func newTestEnv(t *testing.T) *testEnv {
 	te := &testEnv{root: root, hot: filepath.Join(root, "hot"), done: filepath.Join(root, "done"),
 		failed: filepath.Join(root, "failed"), storeDir: filepath.Join(root, "store")}
 	os.MkdirAll(te.hot, 0o755)
-	cat, err := catalog.Open(context.Background(), filepath.Join(root, "catalog.db"))
+	cat, err := sqlite.Open(context.Background(), filepath.Join(root, "catalog.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,7 +101,7 @@ func put(t *testing.T, p string, b []byte) string {
 
 func (te *testEnv) ingest(t *testing.T, p string) *catalog.Item {
 	t.Helper()
-	it, err := te.NewItem(context.Background(), ItemSpec{Path: p, HotFolder: te.hot, Kind: "", Release: ReleaseMove})
+	it, err := te.NewItem(context.Background(), ItemSpec{Path: p, HotFolder: te.hot, Kind: "", Release: catalog.ReleaseMove})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -149,11 +150,11 @@ func TestStoredItems(t *testing.T) {
 			t.Errorf("bag-info: %+v", r.Info.Fields)
 		}
 		evs, _ := te.cat.Events(context.Background(), it.ID)
-		seen := map[string]bool{}
+		seen := map[catalog.EventType]bool{}
 		for _, e := range evs {
 			seen[e.Type] = true
 		}
-		for _, typ := range []string{EvIngestion, EvDigest, EvIdentification, EvValidation, EvReplication, EvFixityCheck} {
+		for _, typ := range []catalog.EventType{catalog.EvIngestion, catalog.EvDigest, catalog.EvIdentification, catalog.EvValidation, catalog.EvReplication, catalog.EvFixityCheck} {
 			if !seen[typ] {
 				t.Errorf("%q: no %s event", n, typ)
 			}
@@ -188,25 +189,26 @@ func TestFailedItems(t *testing.T) {
 		name   string
 		make   func(p string)
 		reason string
+		stage  catalog.Stage // the stage the reason file names
 	}{
-		{"zero.tif", func(p string) { put(t, p, nil) }, "zero-byte file"},
-		{"truncated.tif", func(p string) { put(t, p, good[:len(good)/2]) }, "image is corrupt"},
+		{"zero.tif", func(p string) { put(t, p, nil) }, "zero-byte file", catalog.StageFixity},
+		{"truncated.tif", func(p string) { put(t, p, good[:len(good)/2]) }, "image is corrupt", catalog.StageValidate},
 		{"corrupt.png", func(p string) {
 			b := pngBytes(t, 64, 64)
 			copy(b[60:], bytes.Repeat([]byte{0xff}, 40))
 			put(t, p, b)
-		}, "image is corrupt"},
-		{"bomb.png", func(p string) { put(t, p, pngBytes(t, 10000, 6000)) }, "exceeds the pixel limit"},
+		}, "image is corrupt", catalog.StageValidate},
+		{"bomb.png", func(p string) { put(t, p, pngBytes(t, 10000, 6000)) }, "exceeds the pixel limit", catalog.StageValidate},
 		{"program.exe", func(p string) {
 			put(t, p, append([]byte("MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff"), make([]byte, 200)...))
-		}, "rejected by the format policy"},
-		{"unknown.bin", func(p string) { put(t, p, []byte{0x00, 0x13, 0x37, 0x42, 0x99}) }, "format not identified"},
-		{"link.png", func(p string) { os.Symlink(outside, p) }, "symlinks are refused"},
+		}, "rejected by the format policy", catalog.StageIdentify},
+		{"unknown.bin", func(p string) { put(t, p, []byte{0x00, 0x13, 0x37, 0x42, 0x99}) }, "format not identified", catalog.StageIdentify},
+		{"link.png", func(p string) { os.Symlink(outside, p) }, "symlinks are refused", catalog.StageFixity},
 		{"book-with-link", func(p string) {
 			put(t, filepath.Join(p, "p1.png"), pngBytes(t, 5, 5))
 			os.Symlink(outside, filepath.Join(p, "p2.png"))
-		}, "book-with-link/p2.png: is a symlink"},
-		{"empty-batch", func(p string) { os.MkdirAll(p, 0o755) }, "batch folder has no files"},
+		}, "book-with-link/p2.png: is a symlink", catalog.StageFixity},
+		{"empty-batch", func(p string) { os.MkdirAll(p, 0o755) }, "batch folder has no files", catalog.StageFixity},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -221,7 +223,7 @@ func TestFailedItems(t *testing.T) {
 				t.Fatal(err)
 			}
 			var r Reason
-			if err := json.Unmarshal(b, &r); err != nil || r.Stage != catalog.StagePrepare || !strings.Contains(r.Error, c.reason) || r.Source != p {
+			if err := json.Unmarshal(b, &r); err != nil || r.Stage != c.stage || !strings.Contains(r.Error, c.reason) || r.Source != p {
 				t.Errorf("reason file: %s (%v)", b, err)
 			}
 			if _, err := os.Lstat(filepath.Join(te.failed, c.name)); err != nil {
@@ -243,26 +245,40 @@ func TestFailedItems(t *testing.T) {
 func TestStepsAreIdempotent(t *testing.T) {
 	te := newTestEnv(t)
 	p := put(t, filepath.Join(te.hot, "page.png"), pngBytes(t, 30, 30))
-	it, err := te.NewItem(context.Background(), ItemSpec{Path: p, HotFolder: te.hot, Kind: "", Release: ReleaseMove})
+	it, err := te.NewItem(context.Background(), ItemSpec{Path: p, HotFolder: te.hot, Kind: "", Release: catalog.ReleaseMove})
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	log := te.Log
-	for _, step := range []func(context.Context, *catalog.Item, *slog.Logger) error{te.prepare, te.prepare, te.store, te.store} {
-		if err := step(ctx, it, log); err != nil {
-			t.Fatal(err)
+	// Every stage run twice, as after a crash between its work and its
+	// record, does the same.
+	for _, st := range stages[:6] { // fixity … store
+		for range 2 {
+			if _, err := st.run(te.Engine, ctx, it, te.Log); err != nil {
+				t.Fatalf("%s: %v", st.name, err)
+			}
 		}
+		if _, err := te.Step(ctx, it.ID); err != nil { // records it and moves on
+			t.Fatalf("%s: %v", st.name, err)
+		}
+		it, _ = te.cat.Item(ctx, it.ID)
 	}
-	// A store stage on a worker without the work area rebuilds the bag.
-	os.RemoveAll(te.workDir(it))
-	if err := te.store(ctx, it, log); err != nil {
-		t.Fatalf("store without a work area: %v", err)
-	}
-	if err := te.release(ctx, it, log); err != nil {
+	// A store stage without the work area (lost with a disk) sends the item
+	// back to its first stage; it is made again and stored.
+	it.Stage = catalog.StageStore
+	te.cat.Lease(ctx, it.ID, te.Holder, time.Now(), time.Now().Add(time.Minute))
+	if err := te.cat.UpdateItem(ctx, it, catalog.StageRelease, te.Holder); err != nil {
 		t.Fatal(err)
 	}
-	if err := te.release(ctx, it, log); err != nil {
+	te.cat.Unlease(ctx, it.ID, te.Holder)
+	os.RemoveAll(te.workDir(it))
+	if it, err = te.Step(ctx, it.ID); err != nil || it.Stage != FirstStage() {
+		t.Fatalf("store without a work area: %s %v", it.Stage, err)
+	}
+	if it, err = te.Run(ctx, it.ID); err != nil || it.Stage != catalog.StageDone {
+		t.Fatalf("after starting over: %s %v %s", it.Stage, err, it.LastError)
+	}
+	if _, err := te.release(ctx, it, te.Log); err != nil {
 		t.Fatalf("second release: %v", err)
 	}
 	entries, _ := os.ReadDir(te.storeDir)
@@ -274,14 +290,14 @@ func TestStepsAreIdempotent(t *testing.T) {
 		t.Errorf("done holds %v", done)
 	}
 	evs, _ := te.cat.Events(ctx, it.ID)
-	count := map[string]int{}
+	count := map[catalog.EventType]int{}
 	for _, e := range evs {
 		count[e.Type]++
 	}
-	if count[EvIngestion] != 1 || count[EvReplication] != 1 || count[EvDigest] != 1 {
+	if count[catalog.EvIngestion] != 1 || count[catalog.EvReplication] != 1 || count[catalog.EvDigest] != 1 {
 		t.Errorf("events after re-runs: %v", count)
 	}
-	if _, err := te.NewItem(ctx, ItemSpec{Path: filepath.Join(te.done, "page.png"), Release: ReleaseKeep}); err != nil {
+	if _, err := te.NewItem(ctx, ItemSpec{Path: filepath.Join(te.done, "page.png"), Release: catalog.ReleaseKeep}); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -289,10 +305,10 @@ func TestStepsAreIdempotent(t *testing.T) {
 func TestNotTakenTwice(t *testing.T) {
 	te := newTestEnv(t)
 	p := put(t, filepath.Join(te.hot, "page.png"), pngBytes(t, 30, 30))
-	if _, err := te.NewItem(context.Background(), ItemSpec{Path: p, HotFolder: te.hot, Kind: "", Release: ReleaseMove}); err != nil {
+	if _, err := te.NewItem(context.Background(), ItemSpec{Path: p, HotFolder: te.hot, Kind: "", Release: catalog.ReleaseMove}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := te.NewItem(context.Background(), ItemSpec{Path: p, HotFolder: te.hot, Kind: "", Release: ReleaseMove}); err == nil {
+	if _, err := te.NewItem(context.Background(), ItemSpec{Path: p, HotFolder: te.hot, Kind: "", Release: catalog.ReleaseMove}); err == nil {
 		t.Fatal("the same source was taken twice")
 	}
 }

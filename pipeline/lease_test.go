@@ -26,7 +26,7 @@ func (te *testEnv) second(holder string) *Engine {
 func TestOneWorkerPerItem(t *testing.T) {
 	te := newTestEnv(t)
 	ctx := context.Background()
-	it, _ := te.NewItem(ctx, ItemSpec{Path: put(t, filepath.Join(te.hot, "a.png"), pngBytes(t, 20, 20)), HotFolder: te.hot, Release: ReleaseMove})
+	it, _ := te.NewItem(ctx, ItemSpec{Path: put(t, filepath.Join(te.hot, "a.png"), pngBytes(t, 20, 20)), HotFolder: te.hot, Release: catalog.ReleaseMove})
 	l, err := te.acquire(ctx, it.ID)
 	if err != nil {
 		t.Fatal(err)
@@ -37,11 +37,11 @@ func TestOneWorkerPerItem(t *testing.T) {
 	if !errors.As(err, &retry) || !errors.Is(err, ErrLeased) {
 		t.Fatalf("second worker: %v, want to wait", err)
 	}
-	if got, _ := te.cat.Item(ctx, it.ID); got.Stage != catalog.StagePrepare {
+	if got, _ := te.cat.Item(ctx, it.ID); got.Stage != FirstStage() {
 		t.Fatalf("the second worker ran the step: %s", got.Stage)
 	}
 	te.end(l, it.ID)
-	if got, err := other.Step(ctx, it.ID); err != nil || got.Stage != catalog.StageStore {
+	if got, err := other.Step(ctx, it.ID); err != nil || got.Stage != stages[0].next {
 		t.Fatalf("after the first let go: %v %v", got.Stage, err)
 	}
 }
@@ -51,7 +51,7 @@ func TestOneWorkerPerItem(t *testing.T) {
 func TestStaleStepCannotMoveBack(t *testing.T) {
 	te := newTestEnv(t)
 	ctx := context.Background()
-	it, _ := te.NewItem(ctx, ItemSpec{Path: put(t, filepath.Join(te.hot, "a.png"), pngBytes(t, 20, 20)), HotFolder: te.hot, Release: ReleaseMove})
+	it, _ := te.NewItem(ctx, ItemSpec{Path: put(t, filepath.Join(te.hot, "a.png"), pngBytes(t, 20, 20)), HotFolder: te.hot, Release: catalog.ReleaseMove})
 	stale, err := te.acquire(ctx, it.ID)
 	if err != nil {
 		t.Fatal(err)
@@ -61,16 +61,16 @@ func TestStaleStepCannotMoveBack(t *testing.T) {
 	// takes the item and moves it on.
 	other := te.second("other-host/1/1")
 	other.Now = func() time.Time { return time.Now().Add(time.Hour) }
-	for _, want := range []string{catalog.StageStore, catalog.StageRelease, catalog.StageDone} {
+	for _, st := range stages[:7] { // fixity … release
 		got, err := other.Step(ctx, it.ID)
-		if err != nil || got.Stage != want {
-			t.Fatalf("other worker: %s %v, want %s", got.Stage, err, want)
+		if err != nil || got.Stage != st.next {
+			t.Fatalf("other worker: %s %v, want %s", got.Stage, err, st.next)
 		}
 	}
-	// The stale worker, still at prepare, tries to record a failure.
+	// The stale worker, still at the first stage, tries to record a failure.
 	old := *it
 	old.Stage, old.LastError = catalog.StageFail, "a stale step's error"
-	if err := te.cat.UpdateItem(ctx, &old, catalog.StagePrepare, te.Holder); !errors.Is(err, catalog.ErrStale) {
+	if err := te.cat.UpdateItem(ctx, &old, FirstStage(), te.Holder); !errors.Is(err, catalog.ErrStale) {
 		t.Fatalf("stale update: %v, want ErrStale", err)
 	}
 	if got, _ := te.cat.Item(ctx, it.ID); got.Stage != catalog.StageDone || got.LastError != "" {
@@ -83,7 +83,7 @@ func TestStaleStepCannotMoveBack(t *testing.T) {
 func TestDeadWorkersLeaseTakenAtOnce(t *testing.T) {
 	te := newTestEnv(t)
 	ctx := context.Background()
-	it, _ := te.NewItem(ctx, ItemSpec{Path: put(t, filepath.Join(te.hot, "a.png"), pngBytes(t, 20, 20)), HotFolder: te.hot, Release: ReleaseMove})
+	it, _ := te.NewItem(ctx, ItemSpec{Path: put(t, filepath.Join(te.hot, "a.png"), pngBytes(t, 20, 20)), HotFolder: te.hot, Release: catalog.ReleaseMove})
 	cmd := exec.Command("true")
 	if err := cmd.Run(); err != nil {
 		t.Fatal(err)
@@ -97,7 +97,7 @@ func TestDeadWorkersLeaseTakenAtOnce(t *testing.T) {
 		t.Fatal(ok, err)
 	}
 	got, err := te.Step(ctx, it.ID)
-	if err != nil || got.Stage != catalog.StageStore {
+	if err != nil || got.Stage != stages[0].next {
 		t.Fatalf("%s %v", got.Stage, err)
 	}
 }

@@ -44,7 +44,7 @@ func TestLongNames(t *testing.T) {
 		t.Fatalf("ALTO files %q", derived)
 	}
 	evs, _ := te.cat.Events(context.Background(), good.ID)
-	if !hasEvent(evs, EvNormalization, "shortened from") {
+	if !hasEvent(evs, catalog.EvNormalization, "shortened from") {
 		t.Error("the record does not say the derived names were shortened")
 	}
 	if !exists(filepath.Join(te.done, long)) {

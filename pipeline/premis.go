@@ -32,8 +32,8 @@ func premisXML(it *catalog.Item, files []catalog.File, events []catalog.Event) (
 	}
 	seen := map[string]bool{}
 	for i, e := range events {
-		pe := premisEvent{ID: premisEventID{"local", fmt.Sprintf("%s-event-%d", it.ID, i+1)}, Type: e.Type,
-			DateTime: e.At.UTC().Format(time.RFC3339), Detail: e.Detail, Outcome: e.Outcome,
+		pe := premisEvent{ID: premisEventID{"local", fmt.Sprintf("%s-event-%d", it.ID, i+1)}, Type: string(e.Type),
+			DateTime: e.At.UTC().Format(time.RFC3339), Detail: e.Detail, Outcome: string(e.Outcome),
 			Agent: premisAgentLink{"local", e.Agent}}
 		if e.File != "" {
 			pe.Object = &premisObjectLink{"local", "data/" + e.File}

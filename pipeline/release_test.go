@@ -15,7 +15,7 @@ import (
 )
 
 // stepTo runs item id's stages until it reaches stage.
-func (te *testEnv) stepTo(t *testing.T, id, stage string) *catalog.Item {
+func (te *testEnv) stepTo(t *testing.T, id string, stage catalog.Stage) *catalog.Item {
 	t.Helper()
 	for {
 		it, err := te.Catalog.Item(context.Background(), id)
@@ -25,7 +25,7 @@ func (te *testEnv) stepTo(t *testing.T, id, stage string) *catalog.Item {
 		if it.Stage == stage {
 			return it
 		}
-		if catalog.Terminal(it.Stage) {
+		if it.Stage.Terminal() {
 			t.Fatalf("item reached %s (%s) before %s", it.Stage, it.LastError, stage)
 		}
 		if _, err := te.Step(context.Background(), id); err != nil {
@@ -54,23 +54,23 @@ func TestReleaseReverifies(t *testing.T) {
 	other := tiffBytes(t, 70, 30)
 	cases := []struct {
 		name    string
-		release string
+		release catalog.Release
 		change  func(t *testing.T, p string) // p: the original in the hot folder
 		held    bool                         // not released: left for a new item
 	}{
-		{"rename-replace", ReleaseMove, func(t *testing.T, p string) {
+		{"rename-replace", catalog.ReleaseMove, func(t *testing.T, p string) {
 			tmp := filepath.Join(filepath.Dir(p), ".x")
 			put(t, tmp, other)
 			if err := os.Rename(tmp, p); err != nil {
 				t.Fatal(err)
 			}
 		}, true},
-		{"rename-replace, remove_originals", ReleaseDelete, func(t *testing.T, p string) {
+		{"rename-replace, remove_originals", catalog.ReleaseDelete, func(t *testing.T, p string) {
 			tmp := filepath.Join(filepath.Dir(p), ".x")
 			put(t, tmp, other)
 			os.Rename(tmp, p)
 		}, true},
-		{"overwritten in place", ReleaseMove, func(t *testing.T, p string) {
+		{"overwritten in place", catalog.ReleaseMove, func(t *testing.T, p string) {
 			f, err := os.OpenFile(p, os.O_WRONLY|os.O_TRUNC, 0)
 			if err != nil {
 				t.Fatal(err)
@@ -78,19 +78,19 @@ func TestReleaseReverifies(t *testing.T) {
 			f.Write(other)
 			f.Close()
 		}, true},
-		{"appended after settle", ReleaseMove, func(t *testing.T, p string) {
+		{"appended after settle", catalog.ReleaseMove, func(t *testing.T, p string) {
 			f, _ := os.OpenFile(p, os.O_WRONLY|os.O_APPEND, 0)
 			f.Write([]byte("the rest of the file"))
 			f.Close()
 		}, true},
-		{"same bytes, touched", ReleaseMove, func(t *testing.T, p string) {
+		{"same bytes, touched", catalog.ReleaseMove, func(t *testing.T, p string) {
 			later := time.Now().Add(time.Hour)
 			os.Chtimes(p, later, later)
 		}, true},
-		{"deleted during processing", ReleaseMove, func(t *testing.T, p string) {
+		{"deleted during processing", catalog.ReleaseMove, func(t *testing.T, p string) {
 			os.Remove(p)
 		}, false},
-		{"unchanged", ReleaseDelete, func(*testing.T, string) {}, false},
+		{"unchanged", catalog.ReleaseDelete, func(*testing.T, string) {}, false},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -149,11 +149,11 @@ func TestReleaseReverifies(t *testing.T) {
 					}
 				}
 				evs, _ := te.cat.Events(ctx, next.ID)
-				if !hasEvent(evs, EvIngestion, "follows item "+it.ID) {
+				if !hasEvent(evs, catalog.EvIngestion, "follows item "+it.ID) {
 					t.Errorf("no ingestion event linking to %s: %+v", it.ID, evs)
 				}
 				evs, _ = te.cat.Events(ctx, it.ID)
-				if !hasEvent(evs, EvFixityCheck, "changed after intake") || !hasEvent(evs, EvIngestion, "taken again as item "+next.ID) {
+				if !hasEvent(evs, catalog.EvFixityCheck, "changed after intake") || !hasEvent(evs, catalog.EvIngestion, "taken again as item "+next.ID) {
 					t.Errorf("first item's history does not say what happened: %+v", evs)
 				}
 			case c.name == "deleted during processing":
@@ -161,7 +161,7 @@ func TestReleaseReverifies(t *testing.T) {
 					t.Errorf("in done %v, in hot %v", inDone, inHot)
 				}
 			default:
-				if inHot || inDone != (c.release == ReleaseMove) {
+				if inHot || inDone != (c.release == catalog.ReleaseMove) {
 					t.Errorf("in done %v, in hot %v", inDone, inHot)
 				}
 			}
@@ -173,7 +173,7 @@ func TestReleaseReverifies(t *testing.T) {
 	}
 }
 
-func hasEvent(evs []catalog.Event, typ, detail string) bool {
+func hasEvent(evs []catalog.Event, typ catalog.EventType, detail string) bool {
 	for _, e := range evs {
 		if e.Type == typ && strings.Contains(e.Detail, detail) {
 			return true
@@ -193,7 +193,7 @@ func TestBatchReleaseReverifies(t *testing.T) {
 		for i := range 3 {
 			put(t, filepath.Join(book, "p"+string(rune('1'+i))+".png"), pngBytes(t, 20+i, 20))
 		}
-		it, _ := te.NewItem(ctx, ItemSpec{Path: book, HotFolder: te.hot, Release: ReleaseMove})
+		it, _ := te.NewItem(ctx, ItemSpec{Path: book, HotFolder: te.hot, Release: catalog.ReleaseMove})
 		te.stepTo(t, it.ID, catalog.StageRelease)
 		if added {
 			put(t, filepath.Join(book, "p4.png"), pngBytes(t, 30, 20))
@@ -209,14 +209,14 @@ func TestBatchReleaseReverifies(t *testing.T) {
 			if exists(filepath.Join(te.done, "book")) || !exists(filepath.Join(book, "p4.png")) || it.Held != book {
 				t.Error("a batch with a page in no bag was released")
 			}
-			if !hasEvent(evs, EvFixityCheck, "added: book/p4.png") {
+			if !hasEvent(evs, catalog.EvFixityCheck, "added: book/p4.png") {
 				t.Errorf("events %+v", evs)
 			}
 		} else {
 			if !exists(filepath.Join(te.done, "book", "p3.png")) || exists(book) {
 				t.Error("the rest of the batch was not released")
 			}
-			if !hasEvent(evs, EvFixityCheck, "removed from the hot folder before release") {
+			if !hasEvent(evs, catalog.EvFixityCheck, "removed from the hot folder before release") {
 				t.Errorf("events %+v", evs)
 			}
 		}
@@ -248,7 +248,7 @@ func TestChangedWhileReadForFixity(t *testing.T) {
 			}
 		}
 	}()
-	_, err = statFixity(context.Background(), p)
+	_, err = readFixity(context.Background(), p, nil)
 	close(stop)
 	<-done
 	if err == nil || !strings.Contains(err.Error(), "changed while it was read") {

@@ -32,7 +32,7 @@ func TestStoreOutageMinIO(t *testing.T) {
 	var ids []string
 	for i := range 8 {
 		p := put(t, filepath.Join(te.hot, fmt.Sprintf("page-%d.png", i)), pngBytes(t, 200+i, 300))
-		it, err := te.NewItem(context.Background(), ItemSpec{Path: p, HotFolder: te.hot, Kind: "", Release: ReleaseMove})
+		it, err := te.NewItem(context.Background(), ItemSpec{Path: p, HotFolder: te.hot, Kind: "", Release: catalog.ReleaseMove})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -10,10 +10,11 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/strongroom-archive/strongroom/storage/bagit"
+	"golang.org/x/sync/errgroup"
 )
 
 // PutBag uploads the bag in dir to store under bagID/. Payload and tag files
@@ -77,38 +78,21 @@ func PutBag(ctx context.Context, st Store, bagID, dir string) (int64, error) {
 const putUploads = 4
 
 func putAll(ctx context.Context, files []string, workers int, put func(string) (int64, error)) (int64, error) {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var mu sync.Mutex
-	var total int64
-	var firstErr error
-	work := make(chan string)
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for rel := range work {
-				n, err := put(rel)
-				mu.Lock()
-				total += n
-				if err != nil && firstErr == nil {
-					firstErr = err
-					cancel()
-				}
-				mu.Unlock()
-			}
-		}()
-	}
+	var total atomic.Int64
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(workers)
 	for _, f := range files {
-		if ctx.Err() != nil {
-			break
+		if gctx.Err() != nil {
+			break // the first error stops the rest
 		}
-		work <- f
+		g.Go(func() error {
+			n, err := put(f)
+			total.Add(n)
+			return err
+		})
 	}
-	close(work)
-	wg.Wait()
-	return total, firstErr
+	err := g.Wait()
+	return total.Load(), err
 }
 
 func putFile(ctx context.Context, st Store, key, src, sha string, bagID string) (int64, error) {
@@ -263,46 +247,3 @@ func (d *dirFile) Read([]byte) (int, error) {
 	return 0, &fs.PathError{Op: "read", Path: d.info.name, Err: fs.ErrInvalid}
 }
 func (d *dirFile) Close() error { return nil }
-
-// BagDest writes a bag straight into a store under bagID/, streaming each
-// file to Put as it is written (for the local store the file appears on
-// Commit; objects of an S3 store, when the upload completes).
-func BagDest(st Store, bagID string) bagit.Dest { return &bagDest{st: st, prefix: bagID + "/"} }
-
-type bagDest struct {
-	st     Store
-	prefix string
-}
-
-func (d *bagDest) Create(ctx context.Context, name string) (bagit.File, error) {
-	if err := bagit.CheckPath(name); err != nil {
-		return nil, err
-	}
-	pr, pw := io.Pipe()
-	f := &pipeFile{pw: pw, done: make(chan error, 1)}
-	go func() {
-		err := d.st.Put(ctx, d.prefix+name, pr, -1, PutOptions{Metadata: map[string]string{"bag": strings.TrimSuffix(d.prefix, "/")}})
-		pr.CloseWithError(err) // unblocks a writer if Put gave up early
-		f.done <- err
-	}()
-	return f, nil
-}
-
-type pipeFile struct {
-	pw   *io.PipeWriter
-	done chan error
-}
-
-func (f *pipeFile) Write(p []byte) (int, error) { return f.pw.Write(p) }
-
-func (f *pipeFile) Commit() error {
-	f.pw.Close()
-	return <-f.done
-}
-
-func (f *pipeFile) Abort() {
-	f.pw.CloseWithError(errAborted)
-	<-f.done
-}
-
-var errAborted = fmt.Errorf("storage: write aborted")

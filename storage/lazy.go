@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"sync"
 	"time"
+
+	"github.com/cenkalti/backoff/v5"
 )
 
 // Lazy is a Store that opens its backend in the background, so that a
@@ -21,41 +23,39 @@ type Lazy struct {
 	mu  sync.Mutex
 	st  Store
 	err error
-	up  chan struct{} // closed once st is set
 }
 
 var _ Store = (*Lazy)(nil)
 
 // NewLazy returns a store that opens with open; Run does the opening.
 func NewLazy(open func(context.Context) (Store, error)) *Lazy {
-	return &Lazy{open: open, err: fmt.Errorf("%w: not opened yet", ErrTransient), up: make(chan struct{})}
+	return &Lazy{open: open, err: fmt.Errorf("%w: not opened yet", ErrTransient)}
 }
 
 // Run opens the store, trying again with growing pauses (1 s up to 1 min)
 // until it opens or ctx ends.
 func (l *Lazy) Run(ctx context.Context, log *slog.Logger) {
-	pause := time.Second
-	for {
+	open := func() (Store, error) {
 		st, err := l.open(ctx)
-		if err == nil {
+		if err != nil {
 			l.mu.Lock()
-			l.st, l.err = st, nil
+			l.err = fmt.Errorf("%w: the store could not be opened: %v", ErrTransient, err)
 			l.mu.Unlock()
-			close(l.up)
-			log.Info("store open")
-			return
 		}
-		l.mu.Lock()
-		l.err = fmt.Errorf("%w: the store could not be opened: %v", ErrTransient, err)
-		l.mu.Unlock()
-		log.Error("store unavailable; trying again", "in", pause, "err", err)
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(pause):
-		}
-		pause = min(pause*2, time.Minute)
+		return st, err
 	}
+	b := &backoff.ExponentialBackOff{InitialInterval: time.Second, RandomizationFactor: 0.1, Multiplier: 2, MaxInterval: time.Minute}
+	st, err := backoff.Retry(ctx, open, backoff.WithBackOff(b), backoff.WithMaxElapsedTime(0),
+		backoff.WithNotify(func(err error, next time.Duration) {
+			log.Error("store unavailable; trying again", "in", next.Round(time.Second), "err", err)
+		}))
+	if err != nil {
+		return // ctx ended
+	}
+	l.mu.Lock()
+	l.st, l.err = st, nil
+	l.mu.Unlock()
+	log.Info("store open")
 }
 
 // Ready returns nil once the store is open, else why it is not.
@@ -64,9 +64,6 @@ func (l *Lazy) Ready() error {
 	defer l.mu.Unlock()
 	return l.err
 }
-
-// Up is closed once the store is open.
-func (l *Lazy) Up() <-chan struct{} { return l.up }
 
 func (l *Lazy) store() (Store, error) {
 	l.mu.Lock()

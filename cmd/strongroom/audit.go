@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"os"
 	"os/user"
 	"strconv"
@@ -15,14 +14,6 @@ import (
 	"github.com/strongroom-archive/strongroom/pipeline/audit"
 	"github.com/strongroom-archive/strongroom/pipeline/catalog"
 )
-
-func newAuditor(e *env) *audit.Auditor {
-	a := &audit.Auditor{Cfg: e.cfg.Audit, Catalog: e.catalog, Store: e.engine.Store, Agent: e.engine.Agent, Log: e.log, Now: time.Now}
-	if w := e.cfg.Audit.Webhook; w.URL != "" {
-		a.Notify = w.Notifier(&http.Client{Timeout: 30 * time.Second}, 5, 2*time.Second)
-	}
-	return a
-}
 
 func cmdAudit(ctx context.Context, args []string) error {
 	fs := newFlags("audit", "[--config FILE] (--bag ID | --all | --due) [--subset n/t]", `Re-reads stored bags now and compares every byte with the digests recorded
@@ -106,13 +97,9 @@ func cmdAlerts(ctx context.Context, args []string) error {
 	defer cat.Close()
 	switch verb {
 	case "list":
-		var states []string
-		switch *state {
-		case "all":
-		case "active":
-			states = []string{catalog.AlertOpen, catalog.AlertAcknowledged}
-		default:
-			states = []string{*state}
+		states, err := catalog.AlertFilter(*state)
+		if err != nil {
+			return usageError{fmt.Errorf("alerts list --state: %w", err)}
 		}
 		alerts, err := cat.Alerts(ctx, "", states...)
 		if err != nil {

@@ -7,24 +7,19 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"runtime/debug"
 	"strings"
 	"sync"
-	"time"
 
+	"golang.org/x/sync/errgroup"
 	"gopkg.in/yaml.v3"
 
-	"github.com/strongroom-archive/strongroom/configs"
-	"github.com/strongroom-archive/strongroom/formats/access"
 	"github.com/strongroom-archive/strongroom/formats/identify"
 	"github.com/strongroom-archive/strongroom/pipeline"
 	"github.com/strongroom-archive/strongroom/pipeline/catalog"
-	"github.com/strongroom-archive/strongroom/pipeline/push"
 	"github.com/strongroom-archive/strongroom/pipeline/queue"
-	"github.com/strongroom-archive/strongroom/pipeline/review"
 	"github.com/strongroom-archive/strongroom/storage"
 	"github.com/strongroom-archive/strongroom/storage/bagit"
 	_ "github.com/strongroom-archive/strongroom/storage/local" // file:// store
@@ -100,95 +95,6 @@ func parseWithID(fs *flag.FlagSet, args []string) (string, error) {
 // errHelp ends a command after --help, successfully.
 var errHelp = errors.New("help")
 
-func loadConfig(path string) (*configs.Config, *slog.Logger, error) {
-	cfg, err := configs.Load(path)
-	if err != nil {
-		return nil, nil, usageError{err}
-	}
-	if os.Getenv("GOMEMLIMIT") == "" && cfg.Pipeline.MemoryLimit > 0 {
-		debug.SetMemoryLimit(cfg.Pipeline.MemoryLimit)
-	}
-	level, _ := cfg.Level()
-	opts := &slog.HandlerOptions{Level: level}
-	var h slog.Handler = slog.NewTextHandler(os.Stderr, opts)
-	if cfg.LogFormat == "json" {
-		h = slog.NewJSONHandler(os.Stderr, opts)
-	}
-	return cfg, slog.New(h), nil
-}
-
-// env is what the engine-running commands share.
-type env struct {
-	cfg     *configs.Config
-	log     *slog.Logger
-	engine  *pipeline.Engine
-	catalog *catalog.DB
-	lazy    *storage.Lazy // the store, when it opens in the background
-}
-
-func (e *env) Close() {
-	e.engine.Access.Close()
-	e.catalog.Close()
-}
-
-// openCatalog opens only the catalog, for commands that read and triage
-// (alerts, items): they never touch the store.
-func openCatalog(ctx context.Context, configPath string) (*configs.Config, *slog.Logger, *catalog.DB, error) {
-	cfg, log, err := loadConfig(configPath)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
-		return nil, nil, nil, fmt.Errorf("data_dir: %w", err)
-	}
-	cat, err := catalog.Open(ctx, filepath.Join(cfg.DataDir, "catalog.db"))
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	return cfg, log, cat, nil
-}
-
-// openEnv opens the catalog and the store and makes the engine. A lazy
-// store opens in the background (the daemon starts while the store is
-// down); otherwise a store that cannot be opened is an error now.
-func openEnv(ctx context.Context, configPath string, lazy bool) (*env, error) {
-	cfg, log, cat, err := openCatalog(ctx, configPath)
-	if err != nil {
-		return nil, err
-	}
-	if err := storage.Registered(cfg.Storage.URL); err != nil {
-		cat.Close()
-		return nil, usageError{fmt.Errorf("storage.url: %w", err)}
-	}
-	e := &env{cfg: cfg, log: log, catalog: cat}
-	var st storage.Store
-	if lazy {
-		e.lazy = storage.NewLazy(func(ctx context.Context) (storage.Store, error) { return storage.Open(ctx, cfg.Storage) })
-		go e.lazy.Run(ctx, log)
-		st = e.lazy
-	} else if st, err = storage.Open(ctx, cfg.Storage); err != nil {
-		cat.Close()
-		return nil, err
-	}
-	e.engine = newEngine(cfg, log, cat, st)
-	return e, nil
-}
-
-func newEngine(cfg *configs.Config, log *slog.Logger, cat *catalog.DB, st storage.Store) *pipeline.Engine {
-	eng := &pipeline.Engine{
-		Cfg: cfg.Pipeline, Bag: cfg.Bag, DataDir: cfg.DataDir, DoneDir: cfg.Intake.DoneDir, FailedDir: cfg.Intake.FailedDir,
-		Catalog: cat, Store: st, StoreURL: cfg.Storage.URL, Identify: identify.New(), Policy: cfg.Formats.Policy,
-		Agent: "strongroom/" + version(), Log: log, Now: time.Now, Holder: pipeline.Holder(),
-		Access: &access.Maker{Cfg: cfg.Access, Creator: "strongroom/" + version(), MaxPixel: cfg.Pipeline.MaxPixels,
-			MaxDecoded: cfg.Pipeline.MaxDecodedBytes},
-		OCRByFolder: map[string]access.Override{},
-	}
-	for _, h := range cfg.Intake.Folders() {
-		eng.OCRByFolder[h.Path] = access.Override{Languages: h.OCRLanguages, PSM: h.OCRPSM}
-	}
-	return eng
-}
-
 func cmdServe(ctx context.Context, args []string) error {
 	fs := newFlags("serve", "[--config FILE]", "Runs the daemon: watches the hot folders and turns every settled file or\nbatch folder into a BagIt bag in the store, read back and verified.")
 	configPath := fs.String("config", "", "config file (default: the embedded defaults)")
@@ -214,32 +120,7 @@ func cmdServe(ctx context.Context, args []string) error {
 	}
 	e.log.Info("strongroom serving", "version", version(), "hot_folders", folders, "store", e.cfg.Storage.URL,
 		"data_dir", e.cfg.DataDir, "done_dir", e.cfg.Intake.DoneDir, "failed_dir", e.cfg.Intake.FailedDir)
-	d := &pipeline.Daemon{Engine: e.engine, Queue: q, Intake: e.cfg.Intake}
-	aud := newAuditor(e)
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	errc := make(chan error, 3)
-	go func() { errc <- d.Run(ctx) }()
-	go func() { errc <- aud.Loop(ctx) }()
-	running := 2
-	if e.cfg.HTTP.Listen != "" {
-		rv := &review.Server{Cfg: e.cfg.HTTP, Catalog: e.catalog, AuditCycle: e.cfg.Audit.Cycle, Log: e.log, Now: time.Now,
-			Gauges: review.Gauges{QueueDepth: q.Depth, BytesAudited: aud.BytesRead.Load, AuditFailed: aud.Failures.Load,
-				PagesOCRed: e.engine.Access.PagesOCRed.Load, EnvironmentErrors: e.engine.EnvironmentErrors,
-				Store: e.lazy.Ready}}
-		ps := &push.Server{Cfg: e.cfg.Push, Stations: e.cfg.Stations, Catalog: e.catalog, Staging: filepath.Join(e.cfg.DataDir, "push"),
-			Submit: d.Submit, Log: e.log, Now: time.Now}
-		go func() { errc <- review.ListenAndServe(ctx, e.cfg.HTTP, rv.Handler(ps.Mount), e.log) }()
-		go func() { errc <- ps.Janitor(ctx, time.Minute) }()
-		running += 2
-	}
-	err = <-errc
-	cancel()
-	for range running - 1 {
-		if e2 := <-errc; err == nil {
-			err = e2
-		}
-	}
+	err = daemon(ctx, e, q)
 	e.log.Info("strongroom stopped")
 	if ctx.Err() != nil {
 		return nil // a signal is a normal way to stop the daemon
@@ -254,13 +135,22 @@ func helpOK(err error) error {
 	return err
 }
 
+// ingestStatus is how an item of the ingest command ended.
+type ingestStatus string
+
+const (
+	ingestStored      ingestStatus = "stored"
+	ingestFailed      ingestStatus = "failed"
+	ingestInterrupted ingestStatus = "interrupted" // the same command resumes it
+)
+
 // ingestLine is what ingest prints per item.
 type ingestLine struct {
-	Item   string `json:"item"`
-	ID     string `json:"id,omitempty"`
-	Bag    string `json:"bag,omitempty"`
-	Status string `json:"status"`
-	Reason string `json:"reason,omitempty"`
+	Item   string       `json:"item"`
+	ID     string       `json:"id,omitempty"`
+	Bag    string       `json:"bag,omitempty"`
+	Status ingestStatus `json:"status"`
+	Reason string       `json:"reason,omitempty"`
 }
 
 func cmdIngest(ctx context.Context, args []string) error {
@@ -278,34 +168,23 @@ func cmdIngest(ctx context.Context, args []string) error {
 	}
 	defer e.Close()
 	paths := fs.Args()
-	lines := make(chan ingestLine)
-	work := make(chan string)
-	var wg sync.WaitGroup
-	for range e.cfg.Pipeline.Workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for p := range work {
-				lines <- ingestOne(ctx, e.engine, p)
-			}
-		}()
-	}
-	go func() {
-		for _, p := range paths {
-			work <- p
-		}
-		close(work)
-		wg.Wait()
-		close(lines)
-	}()
+	var mu sync.Mutex
 	failed := 0
 	enc := json.NewEncoder(os.Stdout)
-	for l := range lines {
-		if l.Status != "stored" {
-			failed++
-		}
-		enc.Encode(l)
+	var g errgroup.Group
+	g.SetLimit(e.cfg.Pipeline.Workers)
+	for _, p := range paths {
+		g.Go(func() error {
+			l := ingestOne(ctx, e.engine, p)
+			mu.Lock()
+			defer mu.Unlock()
+			if l.Status != ingestStored {
+				failed++
+			}
+			return enc.Encode(l) // one line per item, whole
+		})
 	}
+	g.Wait()
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
@@ -318,7 +197,7 @@ func cmdIngest(ctx context.Context, args []string) error {
 // ingestOne runs the item for p to its end. An unfinished item an earlier
 // ingest of the same path left (interrupted, killed) is resumed.
 func ingestOne(ctx context.Context, eng *pipeline.Engine, p string) ingestLine {
-	it, err := eng.NewItem(ctx, pipeline.ItemSpec{Path: p, HotFolder: "", Kind: "", Release: pipeline.ReleaseKeep})
+	it, err := eng.NewItem(ctx, pipeline.ItemSpec{Path: p, HotFolder: "", Kind: "", Release: catalog.ReleaseKeep})
 	if errors.Is(err, catalog.ErrActive) {
 		abs, _ := filepath.Abs(p)
 		prev, perr := eng.Catalog.ActiveBySource(ctx, abs)
@@ -327,27 +206,27 @@ func ingestOne(ctx context.Context, eng *pipeline.Engine, p string) ingestLine {
 			err = perr
 		case prev == nil:
 			// Finished meanwhile: take it anew.
-			it, err = eng.NewItem(ctx, pipeline.ItemSpec{Path: p, Release: pipeline.ReleaseKeep})
-		case prev.Release == pipeline.ReleaseKeep && prev.HotFolder == "":
+			it, err = eng.NewItem(ctx, pipeline.ItemSpec{Path: p, Release: catalog.ReleaseKeep})
+		case prev.Release == catalog.ReleaseKeep && prev.HotFolder == "":
 			eng.Log.Info("resuming the unfinished item of an earlier ingest", "item", prev.ID, "stage", prev.Stage)
 			it, err = prev, nil
 		default:
-			return ingestLine{Item: p, ID: prev.ID, Status: "failed", Reason: fmt.Sprintf("the daemon is processing this path as item %s (stage %s); "+
+			return ingestLine{Item: p, ID: prev.ID, Status: ingestFailed, Reason: fmt.Sprintf("the daemon is processing this path as item %s (stage %s); "+
 				"wait for it, or give it up with: strongroom items release %s", prev.ID, prev.Stage, prev.ID)}
 		}
 	}
 	if err != nil {
-		return ingestLine{Item: p, Status: "failed", Reason: err.Error()}
+		return ingestLine{Item: p, Status: ingestFailed, Reason: err.Error()}
 	}
 	it, err = eng.Run(ctx, it.ID)
-	l := ingestLine{Item: p, ID: it.ID, Status: "failed", Reason: it.LastError}
+	l := ingestLine{Item: p, ID: it.ID, Status: ingestFailed, Reason: it.LastError}
 	switch {
 	case ctx.Err() != nil:
-		l.Status, l.Reason = "interrupted", fmt.Sprintf("interrupted at stage %s; the same command resumes item %s", it.Stage, it.ID)
+		l.Status, l.Reason = ingestInterrupted, fmt.Sprintf("interrupted at stage %s; the same command resumes item %s", it.Stage, it.ID)
 	case err != nil:
 		l.Reason = err.Error()
 	case it.Stage == catalog.StageDone:
-		l.Status, l.Bag, l.Reason = "stored", it.BagID, ""
+		l.Status, l.Bag, l.Reason = ingestStored, it.BagID, ""
 	}
 	return l
 }

@@ -61,43 +61,52 @@ Reads and changes only the catalog; the store is not opened.`)
 		}
 		return nil
 	case "show":
-		it, err := cat.Item(ctx, id)
-		if err != nil {
-			return notFound(err)
-		}
-		files, err := cat.Files(ctx, id)
-		if err != nil {
-			return err
-		}
-		evs, err := cat.Events(ctx, id)
-		if err != nil {
-			return err
-		}
-		enc := json.NewEncoder(os.Stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(struct {
-			Item   *catalog.Item
-			Files  []catalog.File
-			Events []catalog.Event
-		}{it, files, evs})
+		return showItem(ctx, cat, id)
 	case "release":
 		if id == "" {
 			return usageError{errors.New("items release: want an item id")}
 		}
-		eng := newEngine(cfg, log, cat, nil)
-		it, err := eng.Abandon(ctx, id, *who, *note)
-		switch {
-		case errors.Is(err, pipeline.ErrLeased):
-			return failedError{fmt.Errorf("items release %s: a running process is working on it; stop that process first: %w", id, err)}
-		case errors.Is(err, pipeline.ErrFinished):
-			return failedError{err}
-		case err != nil:
-			return notFound(err)
-		}
-		fmt.Printf("%s\t%s\n", it.ID, it.Stage)
-		return nil
+		return releaseItem(ctx, newEngine(cfg, log, cat, nil), id, *who, *note)
 	}
 	return usageError{fmt.Errorf("items: unknown command %q", verb)}
+}
+
+// showItem prints an item, its files and its events as JSON.
+func showItem(ctx context.Context, cat catalog.Catalog, id string) error {
+	it, err := cat.Item(ctx, id)
+	if err != nil {
+		return notFound(err)
+	}
+	files, err := cat.Files(ctx, id)
+	if err != nil {
+		return err
+	}
+	evs, err := cat.Events(ctx, id)
+	if err != nil {
+		return err
+	}
+	enc := json.NewEncoder(os.Stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(struct {
+		Item   *catalog.Item
+		Files  []catalog.File
+		Events []catalog.Event
+	}{it, files, evs})
+}
+
+// releaseItem gives up an unfinished item (pipeline.Abandon).
+func releaseItem(ctx context.Context, eng *pipeline.Engine, id, who, note string) error {
+	it, err := eng.Abandon(ctx, id, who, note)
+	switch {
+	case errors.Is(err, pipeline.ErrLeased):
+		return failedError{fmt.Errorf("items release %s: a running process is working on it; stop that process first: %w", id, err)}
+	case errors.Is(err, pipeline.ErrFinished):
+		return failedError{err}
+	case err != nil:
+		return notFound(err)
+	}
+	fmt.Printf("%s\t%s\n", it.ID, it.Stage)
+	return nil
 }
 
 // notFound makes an unknown id a failure of the command (exit 1), not a

@@ -83,7 +83,7 @@ Exit codes: 0 closed (stored, with --wait); 1 refused or failed; 2 usage;
 	switch {
 	case errors.As(err, &refused):
 		return failedError{err}
-	case err != nil && st.Status == "failed":
+	case err != nil && st.Status == push.StatusFailed:
 		return failedError{err}
 	case err != nil:
 		return err

@@ -329,18 +329,26 @@ func TestLongStepsFullQueue(t *testing.T) {
 			t.Errorf("%s failed: %s", n, r)
 		}
 	}
-	prepared := regexp.MustCompile(`msg="stage done" item=(\S+) .*stage=prepare`).FindAllStringSubmatch(s.text(), -1)
+	// Every stage of every item done exactly once. (The last stage logs
+	// "done" just after the original reaches done/.)
+	waitFor(t, 10*time.Second, "the last stages to log", func() bool { return strings.Count(s.text(), "next=done") >= len(names) })
+	done := regexp.MustCompile(`msg="stage done" item=(\S+) .*?stage=(\w+) next=`).FindAllStringSubmatch(s.text(), -1)
 	count := map[string]int{}
-	for _, m := range prepared {
-		count[m[1]]++
+	items := map[string]bool{}
+	for _, m := range done {
+		count[m[1]+" "+m[2]]++
+		items[m[1]] = true
 	}
-	if len(count) != len(names) {
-		t.Errorf("%d items prepared, want %d", len(count), len(names))
+	if len(items) != len(names) {
+		t.Errorf("%d items went through stages, want %d", len(items), len(names))
 	}
-	for id, n := range count {
+	for step, n := range count {
 		if n != 1 {
-			t.Errorf("item %s prepared %d times", id, n)
+			t.Errorf("item and stage %s done %d times", step, n)
 		}
+	}
+	if len(count) != len(names)*7 {
+		t.Errorf("%d stages done in all, want 7 for each of %d items", len(count), len(names))
 	}
 	for n, b := range bagsOf(t, filepath.Join(dir, "store")) {
 		if len(b) != 1 {

@@ -22,6 +22,7 @@ import (
 	"github.com/strongroom-archive/strongroom/formats/ocr"
 	"github.com/strongroom-archive/strongroom/formats/pdfa"
 	"github.com/strongroom-archive/strongroom/formats/pdfread"
+	"golang.org/x/sync/errgroup"
 )
 
 // Config configures access copies.
@@ -187,42 +188,18 @@ func (m *Maker) Make(ctx context.Context, sources []Source, dir, name string, ov
 	var altoPages []alto.Page
 	// Pages are OCRed Workers at a time and written in order, so memory
 	// holds a few pages, not the book.
-	type done struct {
-		page pdfa.Page
-		ocr  *ocr.Page
-		w, h int
-		err  error
-	}
 	workers := max(m.Cfg.OCR.Workers, 1)
 	for at := 0; at < len(jobs); at += workers {
 		batch := jobs[at:min(at+workers, len(jobs))]
-		out := make([]done, len(batch))
-		var wg sync.WaitGroup
+		out := make([]donePage, len(batch))
+		var g errgroup.Group
 		for i, j := range batch {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				d := &out[i]
-				// A decoder that panics on a malformed page fails the page,
-				// not the daemon.
-				defer func() {
-					if r := recover(); r != nil {
-						d.err = fmt.Errorf("%s page %d: %w: the decoder failed: %v", j.src.Name, j.nr, ErrBadInput, r)
-					}
-				}()
-				d.page, d.w, d.h, d.err = m.pageImage(j.src.Name, j.nr, j.page)
-				if d.err == nil {
-					d.ocr, d.err = eng.Recognize(ctx, j.page.Data, ov)
-					var crash *ocr.CrashError
-					if errors.As(d.err, &crash) {
-						d.err = fmt.Errorf("%s page %d: %w: %v", j.src.Name, j.nr, ErrBadInput, crash)
-					} else if d.err != nil {
-						d.err = fmt.Errorf("%s page %d: %w", j.src.Name, j.nr, d.err)
-					}
-				}
-			}()
+			g.Go(func() error {
+				out[i] = m.page(ctx, eng, j.src.Name, j.nr, j.page, ov)
+				return nil
+			})
 		}
-		wg.Wait()
+		g.Wait()
 		for i, d := range out {
 			if d.err != nil {
 				return nil, d.err
@@ -283,6 +260,36 @@ func (m *Maker) Make(ctx context.Context, sources []Source, dir, name string, ov
 	}
 	res.Took = time.Since(start)
 	return res, nil
+}
+
+// donePage is one page made: its image for the PDF, its words, its size.
+type donePage struct {
+	page pdfa.Page
+	ocr  *ocr.Page
+	w, h int
+	err  error
+}
+
+// page prepares page nr of source name for the PDF and OCRs it. A decoder
+// that panics on a malformed page, or a page the OCR worker dies on, fails
+// the page (bad input), not the daemon.
+func (m *Maker) page(ctx context.Context, eng *ocr.Engine, name string, nr int, p ocr.SourcePage, ov Override) (d donePage) {
+	defer func() {
+		if r := recover(); r != nil {
+			d.err = fmt.Errorf("%s page %d: %w: the decoder failed: %v", name, nr, ErrBadInput, r)
+		}
+	}()
+	if d.page, d.w, d.h, d.err = m.pageImage(name, nr, p); d.err != nil {
+		return d
+	}
+	d.ocr, d.err = eng.Recognize(ctx, p.Data, ov)
+	var crash *ocr.CrashError
+	if errors.As(d.err, &crash) {
+		d.err = fmt.Errorf("%s page %d: %w: %v", name, nr, ErrBadInput, crash)
+	} else if d.err != nil {
+		d.err = fmt.Errorf("%s page %d: %w", name, nr, d.err)
+	}
+	return d
 }
 
 // pageImage prepares a page's image for the PDF: a JPEG as it is, anything

@@ -12,7 +12,8 @@ type Action string
 // The actions a format policy can name.
 const (
 	// Normalise OCRs the item and makes a PDF/A access copy beside the
-	// original. Until OCR is built, normalise keeps the original as is.
+	// original (formats that cannot be decoded here are kept as they are,
+	// with a warning).
 	Normalise Action = "normalise"
 	Preserve  Action = "preserve" // keep the original as is
 	Reject    Action = "reject"   // fail the item

@@ -113,9 +113,28 @@ func TestSplitAndResolution(t *testing.T) {
 		if err != nil || len(pages) != 3 {
 			t.Fatalf("%s: %d pages, %v", c, len(pages), err)
 		}
+		size := 0
 		for i, p := range pages {
 			if _, _, err := image.Decode(bytes.NewReader(p.Data)); err != nil {
 				t.Errorf("%s page %d: %v", c, i+1, err)
+			}
+			size += len(p.Data)
+		}
+		// Each page holds its own data only: the book once, not once a page.
+		if size > len(data)+3*512 {
+			t.Errorf("%s: pages of %d bytes in all from a %d-byte file", c, size, len(data))
+		}
+		// The same pixels as libtiff's own split of the book.
+		prefix := filepath.Join(dir, c+"-split-")
+		if b, err := exec.Command(testenv.Tool(t, "tiffsplit"), out, prefix).CombinedOutput(); err != nil {
+			t.Fatalf("tiffsplit: %v %s", err, b)
+		}
+		for i, p := range pages {
+			theirs, _ := os.ReadFile(prefix + "aa" + string(rune('a'+i)) + ".tif")
+			a, _, err1 := image.Decode(bytes.NewReader(p.Data))
+			b, _, err2 := image.Decode(bytes.NewReader(theirs))
+			if err1 != nil || err2 != nil || !samePixels(a, b) {
+				t.Errorf("%s page %d differs from tiffsplit's: %v %v", c, i+1, err1, err2)
 			}
 		}
 	}
@@ -127,6 +146,22 @@ func TestSplitAndResolution(t *testing.T) {
 	if _, err := Split([]byte("not an image"), 300, pdfread.Limits{}); err == nil {
 		t.Error("garbage split")
 	}
+}
+
+func samePixels(a, b image.Image) bool {
+	if a.Bounds() != b.Bounds() {
+		return false
+	}
+	for y := a.Bounds().Min.Y; y < a.Bounds().Max.Y; y++ {
+		for x := a.Bounds().Min.X; x < a.Bounds().Max.X; x++ {
+			r1, g1, b1, a1 := a.At(x, y).RGBA()
+			r2, g2, b2, a2 := b.At(x, y).RGBA()
+			if r1 != r2 || g1 != g2 || b1 != b2 || a1 != a2 {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // bilevelTIFF writes an uncompressed 1-bit little-endian TIFF, white with

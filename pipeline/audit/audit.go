@@ -19,6 +19,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"golang.org/x/sync/errgroup"
 	"golang.org/x/time/rate"
 
 	"github.com/strongroom-archive/strongroom/pipeline/catalog"
@@ -73,59 +74,44 @@ func (c Config) Validate() error {
 
 // Problem classes an audit tells apart.
 const (
-	Missing       = "missing"        // a recorded object is gone
-	Altered       = "altered"        // its bytes differ
-	Truncated     = "truncated"      // it is shorter than recorded
-	Unexpected    = "unexpected"     // an object in the bag's prefix that the bag does not list
-	TagAltered    = "tag-altered"    // a manifest, tag manifest or tag file differs
-	StoreChecksum = "store-checksum" // the store's own checksum claim disagrees with the record
+	Missing       = catalog.ProblemMissing       // a recorded object is gone
+	Altered       = catalog.ProblemAltered       // its bytes differ, or something else is in its place
+	Truncated     = catalog.ProblemTruncated     // it is shorter than recorded
+	Unexpected    = catalog.ProblemUnexpected    // an object that no bag lists
+	TagAltered    = catalog.ProblemTagAltered    // a manifest, tag manifest or tag file differs
+	StoreChecksum = catalog.ProblemStoreChecksum // the store's own checksum claim disagrees with the record
 )
 
 // Problem is one finding about one object.
 type Problem struct {
-	Class  string `json:"class"`
-	Key    string `json:"key"`
-	Detail string `json:"detail"`
+	Class  catalog.Problem `json:"class"`
+	Key    string          `json:"key"`
+	Detail string          `json:"detail"`
 }
 
-// Bag statuses.
+// Status is how an audit found a bag.
+type Status string
+
 const (
-	Intact  = "intact"
-	Damaged = "damaged"
-	Error   = "error" // the audit could not finish: store unreachable or refusing
+	Intact  Status = catalog.ObjectIntact
+	Damaged Status = "damaged"
+	Error   Status = "error" // the audit could not finish: store unreachable or refusing
 )
 
 // BagResult is the outcome for one bag: one JSON line of `strongroom audit`.
 type BagResult struct {
 	Bag      string    `json:"bag"`
-	Status   string    `json:"status"`
+	Status   Status    `json:"status"`
 	Objects  int       `json:"objects"`
 	Bytes    int64     `json:"bytes"`
 	Problems []Problem `json:"problems,omitempty"`
 	Errors   []string  `json:"errors,omitempty"`
 }
 
-// Catalog is what audits need of the catalog.
-type Catalog interface {
-	Objects(ctx context.Context, bagID string) ([]catalog.Object, error)
-	BagIDs(ctx context.Context) ([]string, error)
-	DueBags(ctx context.Context, n int) ([]string, error)
-	OverdueBags(ctx context.Context, cutoff time.Time) ([]string, error)
-	MarkChecked(ctx context.Context, bagID, key, outcome string, at time.Time) error
-	AddEvents(ctx context.Context, evs ...catalog.Event) error
-	RaiseAlert(ctx context.Context, bagID, problem, key, detail string, at time.Time) (*catalog.Alert, bool, error)
-	StartRun(ctx context.Context, scope string, at time.Time) (int64, error)
-	FinishRun(ctx context.Context, r catalog.AuditRun) error
-	AuditStatus(ctx context.Context, cutoff time.Time) (catalog.AuditStatus, error)
-	Bag(ctx context.Context, id string) (*catalog.Bag, error)
-	Item(ctx context.Context, id string) (*catalog.Item, error)
-	Active(ctx context.Context) ([]*catalog.Item, error)
-}
-
 // Auditor runs audits.
 type Auditor struct {
 	Cfg     Config
-	Catalog Catalog
+	Catalog catalog.Catalog
 	Store   storage.Store
 	Agent   string
 	Log     *slog.Logger
@@ -183,7 +169,8 @@ type Summary struct {
 	Bags     int
 	Objects  int
 	Bytes    int64
-	Damaged  int
+	Damaged  int // bags
+	Problems int // findings in them
 	Errors   int
 	NewAlert int
 	// Foreign counts folders and files in the store that belong to no bag
@@ -195,25 +182,9 @@ type Summary struct {
 
 // Run audits the selected bags, calling emit with each bag's result.
 func (a *Auditor) Run(ctx context.Context, sel Selection, emit func(BagResult)) (Summary, error) {
-	var bags []string
-	var err error
-	switch {
-	case sel.Bag != "":
-		if _, err = a.Catalog.Bag(ctx, sel.Bag); err == nil {
-			bags = []string{sel.Bag}
-		}
-	case sel.All:
-		bags, err = a.Catalog.BagIDs(ctx)
-	case sel.Due:
-		bags, err = a.Catalog.OverdueBags(ctx, a.Now().Add(-a.Cfg.Cycle))
-	default:
-		bags, err = a.Catalog.DueBags(ctx, sel.sliceLength)
-	}
+	bags, err := a.selected(ctx, sel)
 	if err != nil {
-		return Summary{}, fmt.Errorf("audit: select bags: %w", err)
-	}
-	if sel.SubsetT > 0 {
-		bags = subset(bags, sel.SubsetN, sel.SubsetT)
+		return Summary{}, err
 	}
 	sum := Summary{}
 	sum.Run, err = a.Catalog.StartRun(ctx, sel.scope(), a.Now())
@@ -232,6 +203,7 @@ func (a *Auditor) Run(ctx context.Context, sel Selection, emit func(BagResult)) 
 		switch res.Status {
 		case Damaged:
 			sum.Damaged++
+			sum.Problems += len(res.Problems)
 		case Error:
 			sum.Errors++
 		}
@@ -269,7 +241,7 @@ func (a *Auditor) Run(ctx context.Context, sel Selection, emit func(BagResult)) 
 	}
 	sum.NewAlert = len(fresh)
 	err = a.Catalog.FinishRun(ctx, catalog.AuditRun{ID: sum.Run, Finished: a.Now(), Bags: int64(sum.Bags), Objects: int64(sum.Objects),
-		Bytes: sum.Bytes, Problems: int64(sum.Damaged), Errors: int64(sum.Errors)})
+		Bytes: sum.Bytes, Problems: int64(sum.Problems + sum.Foreign), Errors: int64(sum.Errors)})
 	if len(fresh) > 0 && a.Notify != nil {
 		if nerr := a.Notify(ctx, sum.Run, fresh); nerr != nil {
 			a.Log.Error("audit: webhook", "run", sum.Run, "err", nerr)
@@ -278,6 +250,31 @@ func (a *Auditor) Run(ctx context.Context, sel Selection, emit func(BagResult)) 
 	a.Log.Info("audit run done", "run", sum.Run, "bags", sum.Bags, "objects", sum.Objects, "bytes", sum.Bytes,
 		"damaged", sum.Damaged, "errors", sum.Errors, "new_alerts", sum.NewAlert)
 	return sum, err
+}
+
+// selected returns the bags a run audits.
+func (a *Auditor) selected(ctx context.Context, sel Selection) ([]string, error) {
+	var bags []string
+	var err error
+	switch {
+	case sel.Bag != "":
+		if _, err = a.Catalog.Bag(ctx, sel.Bag); err == nil {
+			bags = []string{sel.Bag}
+		}
+	case sel.All:
+		bags, err = a.Catalog.BagIDs(ctx)
+	case sel.Due:
+		bags, err = a.Catalog.OverdueBags(ctx, a.Now().Add(-a.Cfg.Cycle))
+	default:
+		bags, err = a.Catalog.DueBags(ctx, sel.sliceLength)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("audit: select bags: %w", err)
+	}
+	if sel.SubsetT > 0 {
+		bags = subset(bags, sel.SubsetN, sel.SubsetT)
+	}
+	return bags, nil
 }
 
 func subset(bags []string, n, t int) []string {
@@ -311,37 +308,30 @@ func (a *Auditor) CheckBag(ctx context.Context, bag string) BagResult {
 		listed[strings.TrimPrefix(oi.Key, bag+"/")] = oi
 	}
 	var mu sync.Mutex
-	work := make(chan catalog.Object)
-	var wg sync.WaitGroup
-	for range a.Cfg.Concurrency {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for o := range work {
-				oi, ok := listed[o.Key]
-				probs, n, errMsg := a.checkObject(ctx, o, oi, ok)
-				mu.Lock()
-				res.Objects++
-				res.Bytes += n
-				res.Problems = append(res.Problems, probs...)
-				if errMsg != "" {
-					res.Errors = append(res.Errors, errMsg)
-				}
-				mu.Unlock()
-			}
-		}()
-	}
+	var g errgroup.Group
+	g.SetLimit(a.Cfg.Concurrency)
 	recorded := map[string]bool{}
 	for _, o := range objs {
 		recorded[o.Key] = true
-		work <- o
+		g.Go(func() error {
+			oi, ok := listed[o.Key]
+			probs, n, errMsg := a.checkObject(ctx, o, oi, ok)
+			mu.Lock()
+			defer mu.Unlock()
+			res.Objects++
+			res.Bytes += n
+			res.Problems = append(res.Problems, probs...)
+			if errMsg != "" {
+				res.Errors = append(res.Errors, errMsg)
+			}
+			return nil
+		})
 	}
-	close(work)
-	wg.Wait()
+	g.Wait()
 	for key, oi := range listed {
 		if !recorded[key] {
 			res.Problems = append(res.Problems, Problem{Unexpected, key, fmt.Sprintf("object of %d bytes in the bag's prefix that the bag does not list", oi.Size)})
-			a.event(ctx, bag, key, "failure", Unexpected+": not listed by the bag")
+			a.event(ctx, bag, key, catalog.OutcomeFailure, string(Unexpected)+": not listed by the bag")
 		}
 	}
 	if len(listed) == 0 && len(res.Problems) == len(objs) && allMissing(res.Problems) {
@@ -402,7 +392,7 @@ func (a *Auditor) checkObject(ctx context.Context, o catalog.Object, oi storage.
 		probs = append(probs, Problem{class, o.Key, fmt.Sprintf("the store holds something else where the object should be: %v", err)})
 	case err != nil:
 		msg := fmt.Sprintf("%s: %v", o.Key, err)
-		a.event(ctx, o.BagID, o.Key, "error", "audit could not read the object: "+err.Error())
+		a.event(ctx, o.BagID, o.Key, catalog.OutcomeError, "audit could not read the object: "+err.Error())
 		return nil, read, msg // not corruption: the store did not answer
 	case n < o.Size:
 		probs = append(probs, Problem{Truncated, o.Key, fmt.Sprintf("%d bytes, recorded %d", n, o.Size)})
@@ -416,19 +406,19 @@ func (a *Auditor) checkObject(ctx context.Context, o catalog.Object, oi storage.
 	if len(probs) == 0 && oi.SHA256 != "" && oi.SHA256 != o.SHA256 {
 		probs = append(probs, Problem{StoreChecksum, o.Key, fmt.Sprintf("the store's checksum is sha256 %s, recorded %s (the bytes match the record)", oi.SHA256, o.SHA256)})
 	}
-	outcome, detail := "intact", fmt.Sprintf("%s (%d bytes) match the record", digestList(d), n)
+	outcome, detail := catalog.ObjectIntact, fmt.Sprintf("%s (%d bytes) match the record", digestList(d), n)
 	if oi.SHA256 != "" && len(probs) == 0 {
 		detail += " and the store's checksum"
 	}
 	if len(probs) > 0 {
-		outcome, detail = probs[0].Class, probs[0].Class+": "+probs[0].Detail
+		outcome, detail = string(probs[0].Class), string(probs[0].Class)+": "+probs[0].Detail
 	}
 	if err := a.Catalog.MarkChecked(ctx, o.BagID, o.Key, outcome, now); err != nil {
 		return probs, read, err.Error()
 	}
-	evOutcome := "success"
+	evOutcome := catalog.OutcomeSuccess
 	if len(probs) > 0 {
-		evOutcome = "failure"
+		evOutcome = catalog.OutcomeFailure
 	}
 	a.event(ctx, o.BagID, o.Key, evOutcome, detail)
 	return probs, read, ""
@@ -500,8 +490,8 @@ func (a *Auditor) sweep(ctx context.Context) (BagResult, error) {
 	return res, nil
 }
 
-func (a *Auditor) event(ctx context.Context, bag, key, outcome, detail string) {
-	if err := a.Catalog.AddEvents(ctx, catalog.Event{BagID: bag, File: key, Type: "fixity check", Outcome: outcome,
+func (a *Auditor) event(ctx context.Context, bag, key string, outcome catalog.Outcome, detail string) {
+	if err := a.Catalog.AddEvents(ctx, catalog.Event{BagID: bag, File: key, Type: catalog.EvFixityCheck, Outcome: outcome,
 		Detail: detail, Agent: a.Agent + " audit", At: a.Now()}); err != nil {
 		a.Log.Error("audit: record event", "bag", bag, "key", key, "err", err)
 	}

@@ -22,6 +22,7 @@ import (
 	"github.com/strongroom-archive/strongroom/pipeline"
 	"github.com/strongroom-archive/strongroom/pipeline/audit"
 	"github.com/strongroom-archive/strongroom/pipeline/catalog"
+	"github.com/strongroom-archive/strongroom/pipeline/catalog/sqlite"
 	"github.com/strongroom-archive/strongroom/storage"
 	"github.com/strongroom-archive/strongroom/storage/bagit"
 	"github.com/strongroom-archive/strongroom/storage/local"
@@ -30,7 +31,7 @@ import (
 )
 
 type world struct {
-	cat   *catalog.DB
+	cat   *sqlite.DB
 	store storage.Store
 	eng   *pipeline.Engine
 	bags  []string
@@ -50,7 +51,7 @@ func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)
 func newWorld(t *testing.T, st storage.Store, n int) *world {
 	t.Helper()
 	root := t.TempDir()
-	cat, err := catalog.Open(context.Background(), filepath.Join(root, "catalog.db"))
+	cat, err := sqlite.Open(context.Background(), filepath.Join(root, "catalog.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,7 +73,7 @@ func newWorld(t *testing.T, st storage.Store, n int) *world {
 		} else {
 			writePNG(t, p, 50+i)
 		}
-		it, err := eng.NewItem(context.Background(), pipeline.ItemSpec{Path: p, HotFolder: "", Kind: "", Release: pipeline.ReleaseKeep})
+		it, err := eng.NewItem(context.Background(), pipeline.ItemSpec{Path: p, HotFolder: "", Kind: "", Release: catalog.ReleaseKeep})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -175,7 +176,10 @@ func faultSuite(t *testing.T, st storage.Store) {
 	manifest := b[5] + "/manifest-sha256.txt"
 	putRaw(t, st, manifest, append(get(t, st, manifest), []byte("0000 data/x\n")...))
 
-	want := map[string]struct{ class, key string }{
+	want := map[string]struct {
+		class catalog.Problem
+		key   string
+	}{
 		b[1]: {audit.Altered, strings.TrimPrefix(flipped, b[1]+"/")},
 		b[2]: {audit.Truncated, strings.TrimPrefix(truncated, b[2]+"/")},
 		b[3]: {audit.Missing, strings.TrimPrefix(deleted, b[3]+"/")},
@@ -327,6 +331,9 @@ func TestStoreSurprises(t *testing.T) {
 	res, sum := w.run(t, audit.Selection{All: true})
 	if sum.Errors != 0 {
 		t.Errorf("errors %+v: a symlink is damage, not an unanswered store", res)
+	}
+	if sum.Damaged != 2 || sum.Problems != 2 {
+		t.Errorf("summary: %d bags damaged with %d problems, want 2 and 2", sum.Damaged, sum.Problems)
 	}
 	if r := res[b[1]]; r.Status != audit.Damaged || len(r.Problems) != 1 || r.Problems[0].Class != audit.Altered {
 		t.Errorf("symlinked payload: %+v", r)

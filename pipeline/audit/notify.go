@@ -14,6 +14,8 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/cenkalti/backoff/v5"
+
 	"github.com/strongroom-archive/strongroom/pipeline/catalog"
 )
 
@@ -50,11 +52,11 @@ type Message struct {
 
 // MessageAlert is one new or reopened alert.
 type MessageAlert struct {
-	ID      int64  `json:"id"`
-	Bag     string `json:"bag"`
-	Problem string `json:"problem"`
-	Key     string `json:"key"`
-	Detail  string `json:"detail"`
+	ID      int64           `json:"id"`
+	Bag     string          `json:"bag"`
+	Problem catalog.Problem `json:"problem"`
+	Key     string          `json:"key"`
+	Detail  string          `json:"detail"`
 }
 
 // Sign returns the signature header value for body.
@@ -64,8 +66,9 @@ func Sign(secret Secret, body []byte) string {
 	return "sha256=" + hex.EncodeToString(m.Sum(nil))
 }
 
-// Notifier posts to a webhook, retrying with backoff.
-func (w Webhook) Notifier(client *http.Client, attempts int, backoff time.Duration) func(context.Context, int64, []*catalog.Alert) error {
+// Notifier posts to a webhook, trying up to attempts times with
+// exponential pauses from pause.
+func (w Webhook) Notifier(client *http.Client, attempts int, pause time.Duration) func(context.Context, int64, []*catalog.Alert) error {
 	return func(ctx context.Context, run int64, alerts []*catalog.Alert) error {
 		msg := Message{Run: run, Time: time.Now().UTC()}
 		for _, a := range alerts {
@@ -75,18 +78,10 @@ func (w Webhook) Notifier(client *http.Client, attempts int, backoff time.Durati
 		if err != nil {
 			return err
 		}
-		var last error
-		for i := range attempts {
-			if i > 0 {
-				select {
-				case <-ctx.Done():
-					return ctx.Err()
-				case <-time.After(backoff << (i - 1)):
-				}
-			}
+		post := func() (struct{}, error) {
 			req, err := http.NewRequestWithContext(ctx, http.MethodPost, w.URL, bytes.NewReader(body))
 			if err != nil {
-				return err
+				return struct{}{}, backoff.Permanent(err)
 			}
 			req.Header.Set("Content-Type", "application/json")
 			req.Header.Set("X-Strongroom-Signature", Sign(w.Secret, body))
@@ -95,15 +90,20 @@ func (w Webhook) Notifier(client *http.Client, attempts int, backoff time.Durati
 			if errors.As(err, &ue) {
 				err = ue.Err // its text holds the URL, which may carry a token
 			}
-			if err == nil {
-				resp.Body.Close()
-				if resp.StatusCode < 300 {
-					return nil
-				}
-				err = fmt.Errorf("HTTP %s", resp.Status)
+			if err != nil {
+				return struct{}{}, err
 			}
-			last = err
+			resp.Body.Close()
+			if resp.StatusCode >= 300 {
+				return struct{}{}, fmt.Errorf("HTTP %s", resp.Status)
+			}
+			return struct{}{}, nil
 		}
-		return fmt.Errorf("webhook: %d attempts failed, last: %w", attempts, last)
+		b := &backoff.ExponentialBackOff{InitialInterval: pause, RandomizationFactor: 0.1, Multiplier: 2, MaxInterval: time.Minute}
+		_, err = backoff.Retry(ctx, post, backoff.WithBackOff(b), backoff.WithMaxTries(uint(attempts)), backoff.WithMaxElapsedTime(0))
+		if err != nil {
+			return fmt.Errorf("webhook: %d attempts failed, last: %w", attempts, err)
+		}
+		return nil
 	}
 }

@@ -16,14 +16,13 @@ type HotFolder struct {
 	// Poll scans this folder instead of watching it (SMB/NFS shares, where
 	// inotify sees nothing).
 	Poll bool `yaml:"poll"`
-	// OCRLanguages and OCRPSM override access.ocr for items of this folder.
-	OCRLanguages []string `yaml:"ocr_languages"`
-	OCRPSM       *int     `yaml:"ocr_psm"`
 }
 
-// Config configures intake.
+// Config configures intake. The configuration file's intake section
+// holds more (where originals go afterwards, each folder's OCR settings):
+// configs composes it; HotFolders come from there.
 type Config struct {
-	HotFolders []HotFolder `yaml:"hot_folders"`
+	HotFolders []HotFolder `yaml:"-"`
 	// Settle is how long a file's size and mtime (or a batch folder's
 	// contents) must hold still before it is taken.
 	Settle time.Duration `yaml:"settle"`
@@ -33,11 +32,6 @@ type Config struct {
 	// Poll scans every hot folder instead of watching (see HotFolder.Poll).
 	Poll         bool          `yaml:"poll"`
 	PollInterval time.Duration `yaml:"poll_interval"`
-	DoneDir      string        `yaml:"done_dir"`
-	FailedDir    string        `yaml:"failed_dir"`
-	// RemoveOriginals deletes originals once their bag is stored and read
-	// back, instead of moving them to DoneDir.
-	RemoveOriginals bool `yaml:"remove_originals"`
 }
 
 // Folders returns the hot folders with defaults applied.
@@ -68,11 +62,6 @@ func (c Config) Validate() error {
 	if c.PollInterval <= 0 {
 		errs = append(errs, fmt.Errorf("intake.poll_interval %s: must be positive", c.PollInterval))
 	}
-	for _, d := range []struct{ key, path string }{{"done_dir", c.DoneDir}, {"failed_dir", c.FailedDir}} {
-		if !filepath.IsAbs(d.path) {
-			errs = append(errs, fmt.Errorf("intake.%s %q: must be set (an absolute path, or relative to the config file)", d.key, d.path))
-		}
-	}
 	for i, h := range c.HotFolders {
 		key := fmt.Sprintf("intake.hot_folders[%d]", i)
 		if !filepath.IsAbs(h.Path) {
@@ -85,13 +74,8 @@ func (c Config) Validate() error {
 		if strings.ContainsAny(h.BatchMarker, `/\`) {
 			errs = append(errs, fmt.Errorf("%s.batch_marker %q: must be a file name", key, h.BatchMarker))
 		}
-		for _, other := range []struct{ key, path string }{{"done_dir", c.DoneDir}, {"failed_dir", c.FailedDir}} {
-			if within(other.path, h.Path) || within(h.Path, other.path) {
-				errs = append(errs, fmt.Errorf("%s.path %q and intake.%s %q must not contain each other", key, h.Path, other.key, other.path))
-			}
-		}
 		for j, o := range c.HotFolders[:i] {
-			if within(h.Path, o.Path) || within(o.Path, h.Path) {
+			if Within(h.Path, o.Path) || Within(o.Path, h.Path) {
 				errs = append(errs, fmt.Errorf("%s.path %q overlaps intake.hot_folders[%d].path %q", key, h.Path, j, o.Path))
 			}
 		}
@@ -99,8 +83,8 @@ func (c Config) Validate() error {
 	return errors.Join(errs...)
 }
 
-// within reports whether p is dir or below it.
-func within(p, dir string) bool {
+// Within reports whether p is dir or below it.
+func Within(p, dir string) bool {
 	rel, err := filepath.Rel(dir, p)
 	return err == nil && rel != ".." && !strings.HasPrefix(rel, "../")
 }

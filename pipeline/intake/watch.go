@@ -16,14 +16,8 @@ import (
 	"time"
 
 	"github.com/fsnotify/fsnotify"
-)
 
-// Kinds of candidate.
-const (
-	KindFile    = "file"
-	KindBatch   = "batch"
-	KindSymlink = "symlink" // refused, never followed
-	KindSpecial = "special" // fifo, socket, device: refused
+	"github.com/strongroom-archive/strongroom/pipeline/catalog"
 )
 
 // Candidate is a settled entry of a hot folder, ready to become an item.
@@ -31,7 +25,7 @@ type Candidate struct {
 	HotFolder string
 	Path      string // absolute
 	Name      string
-	Kind      string
+	Kind      catalog.Kind // file or batch; symlinks and special files are refused with a reason
 }
 
 // Sink receives candidates. Taken reports whether a path already has an
@@ -198,14 +192,14 @@ func (f *folder) checkEntry(ctx context.Context, log *slog.Logger, p string) {
 	var marker bool
 	switch {
 	case fi.Mode()&fs.ModeSymlink != 0:
-		c.Kind = KindSymlink
+		c.Kind = catalog.KindSymlink
 	case fi.Mode().IsRegular():
-		c.Kind, sig = KindFile, fileSig(fi)
+		c.Kind, sig = catalog.KindFile, fileSig(fi)
 	case fi.IsDir():
-		c.Kind = KindBatch
+		c.Kind = catalog.KindBatch
 		sig, marker = f.dirSig(p)
 	default:
-		c.Kind = KindSpecial
+		c.Kind = catalog.KindSpecial
 	}
 	now := time.Now()
 	if st.since.IsZero() || sig != st.sig {
@@ -214,9 +208,9 @@ func (f *folder) checkEntry(ctx context.Context, log *slog.Logger, p string) {
 	settled := sig != 0 && now.Sub(st.since) >= f.Settle
 	var ready bool
 	switch {
-	case c.Kind == KindSymlink || c.Kind == KindSpecial:
+	case c.Kind == catalog.KindSymlink || c.Kind == catalog.KindSpecial:
 		ready = true // refused at once, with a reason
-	case c.Kind == KindBatch && f.BatchMarker != "":
+	case c.Kind == catalog.KindBatch && f.BatchMarker != "":
 		ready = marker
 	default:
 		ready = settled

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/strongroom-archive/strongroom/pipeline/catalog"
 )
 
 // recorder is a Sink that records what was taken, like the catalog would.
@@ -69,11 +71,10 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 }
 
 func config(hot string, poll bool, marker string) Config {
-	root := filepath.Dir(hot)
 	// Settle is well above the 100 ms between test writes, so a loaded CI
 	// machine that stalls a writer does not make a file look settled.
 	return Config{HotFolders: []HotFolder{{Path: hot}}, Settle: time.Second, Poll: poll,
-		PollInterval: 100 * time.Millisecond, BatchMarker: marker, DoneDir: filepath.Join(root, "done"), FailedDir: filepath.Join(root, "failed")}
+		PollInterval: 100 * time.Millisecond, BatchMarker: marker}
 }
 
 func write(t *testing.T, p, s string) {
@@ -117,7 +118,7 @@ func TestWatcher(t *testing.T) {
 			write(t, filepath.Join(hot, "book", "p1.tif"), "1")
 			time.Sleep(150 * time.Millisecond)
 			write(t, filepath.Join(hot, "book", "deep", "p2.tif"), "2")
-			waitFor(t, "batch", func() bool { c, ok := rec.get(filepath.Join(hot, "book")); return ok && c.Kind == KindBatch })
+			waitFor(t, "batch", func() bool { c, ok := rec.get(filepath.Join(hot, "book")); return ok && c.Kind == catalog.KindBatch })
 
 			// An empty folder is not a batch yet.
 			os.MkdirAll(filepath.Join(hot, "empty"), 0o755)
@@ -127,7 +128,7 @@ func TestWatcher(t *testing.T) {
 			}
 			// A symlink is handed over at once, to be refused with a reason.
 			os.Symlink("/etc/passwd", filepath.Join(hot, "link"))
-			waitFor(t, "symlink", func() bool { c, ok := rec.get(filepath.Join(hot, "link")); return ok && c.Kind == KindSymlink })
+			waitFor(t, "symlink", func() bool { c, ok := rec.get(filepath.Join(hot, "link")); return ok && c.Kind == catalog.KindSymlink })
 
 			time.Sleep(500 * time.Millisecond)
 			if n := rec.count(); n != 4 {
@@ -155,12 +156,8 @@ func TestConfigValidate(t *testing.T) {
 	if err := good.Validate(); err != nil {
 		t.Fatal(err)
 	}
+	// done_dir inside a hot folder: configs checks it (it composes both).
 	bad := good
-	bad.DoneDir = filepath.Join(root, "hot", "done")
-	if err := bad.Validate(); err == nil {
-		t.Error("done_dir inside a hot folder accepted")
-	}
-	bad = good
 	bad.HotFolders = append(bad.HotFolders, HotFolder{Path: filepath.Join(root, "hot", "sub")})
 	if err := bad.Validate(); err == nil {
 		t.Error("nested hot folders accepted")

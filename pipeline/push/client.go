@@ -16,6 +16,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cenkalti/backoff/v5"
+
 	"github.com/strongroom-archive/strongroom/pipeline/catalog"
 	"github.com/strongroom-archive/strongroom/pipeline/intake"
 	"github.com/strongroom-archive/strongroom/storage/bagit"
@@ -89,27 +91,20 @@ func Manifest(ctx context.Context, dir string) ([]catalog.BatchFile, []string, e
 }
 
 // do sends one request, retrying network errors and 5xx answers with
-// backoff; body is re-created for each attempt.
+// exponential backoff (the backoff library); body is re-created for each
+// attempt. A 4xx answer is a *Refused, not retried.
 func (c *Client) do(ctx context.Context, method, path string, hdr http.Header, body func() (io.Reader, error), out any) (*http.Response, error) {
-	var last error
-	for attempt := 0; attempt <= c.Retries; attempt++ {
-		if attempt > 0 {
-			select {
-			case <-ctx.Done():
-				return nil, ctx.Err()
-			case <-time.After(c.Backoff << (attempt - 1)):
-			}
-		}
+	once := func() (*http.Response, error) {
 		var r io.Reader
 		if body != nil {
 			var err error
 			if r, err = body(); err != nil {
-				return nil, err
+				return nil, backoff.Permanent(err)
 			}
 		}
 		req, err := http.NewRequestWithContext(ctx, method, strings.TrimRight(c.Server, "/")+path, r)
 		if err != nil {
-			return nil, err
+			return nil, backoff.Permanent(err)
 		}
 		for k, v := range hdr {
 			req.Header[k] = v
@@ -119,33 +114,37 @@ func (c *Client) do(ctx context.Context, method, path string, hdr http.Header, b
 		if err != nil {
 			var ue *url.Error
 			if errors.As(err, &ue) {
-				err = ue.Err
+				err = ue.Err // its text holds the URL
 			}
-			last = err
-			continue
+			return nil, err
 		}
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 		resp.Body.Close()
-		if resp.StatusCode >= 500 {
-			last = fmt.Errorf("HTTP %s", resp.Status)
-			continue
-		}
-		if resp.StatusCode >= 400 {
+		switch {
+		case resp.StatusCode >= 500:
+			return nil, fmt.Errorf("HTTP %s", resp.Status)
+		case resp.StatusCode >= 400:
 			var e apiError
 			json.Unmarshal(b, &e)
 			if e.Error == "" {
 				e.Error = strings.TrimSpace(string(b))
 			}
-			return resp, &Refused{Status: resp.StatusCode, Message: e.Error, Missing: e.Missing}
+			return resp, backoff.Permanent(&Refused{Status: resp.StatusCode, Message: e.Error, Missing: e.Missing})
 		}
 		if out != nil && len(b) > 0 {
 			if err := json.Unmarshal(b, out); err != nil {
-				return resp, fmt.Errorf("%s %s: bad answer: %w", method, path, err)
+				return resp, backoff.Permanent(fmt.Errorf("%s %s: bad answer: %w", method, path, err))
 			}
 		}
 		return resp, nil
 	}
-	return nil, fmt.Errorf("%s %s: %d attempts failed, last: %w", method, path, c.Retries+1, last)
+	b := &backoff.ExponentialBackOff{InitialInterval: c.Backoff, RandomizationFactor: 0.2, Multiplier: 2, MaxInterval: time.Minute}
+	resp, err := backoff.Retry(ctx, once, backoff.WithBackOff(b), backoff.WithMaxTries(uint(c.Retries+1)), backoff.WithMaxElapsedTime(0))
+	var ref *Refused
+	if err != nil && !errors.As(err, &ref) && ctx.Err() == nil {
+		return resp, fmt.Errorf("%s %s: %d attempts failed, last: %w", method, path, c.Retries+1, err)
+	}
+	return resp, err
 }
 
 func filePath(batch, p string) string {
@@ -251,7 +250,7 @@ func (c *Client) Push(ctx context.Context, dir string, meta map[string]string, w
 	if st, err = c.Close(ctx, st.ID); err != nil || !wait {
 		return st, err
 	}
-	for st.Status != "stored" && st.Status != "failed" {
+	for st.Status != StatusStored && st.Status != StatusFailed {
 		select {
 		case <-ctx.Done():
 			return st, ctx.Err()
@@ -261,7 +260,7 @@ func (c *Client) Push(ctx context.Context, dir string, meta map[string]string, w
 			return st, err
 		}
 	}
-	if st.Status == "failed" {
+	if st.Status == StatusFailed {
 		return st, fmt.Errorf("batch %s failed: %s", st.ID, st.Reason)
 	}
 	return st, nil

@@ -22,6 +22,7 @@ import (
 	"github.com/strongroom-archive/strongroom/formats/identify"
 	"github.com/strongroom-archive/strongroom/pipeline"
 	"github.com/strongroom-archive/strongroom/pipeline/catalog"
+	"github.com/strongroom-archive/strongroom/pipeline/catalog/sqlite"
 	"github.com/strongroom-archive/strongroom/storage/bagit"
 	"github.com/strongroom-archive/strongroom/storage/local"
 )
@@ -32,7 +33,7 @@ type env struct {
 	srv   *httptest.Server
 	ps    *Server
 	store string
-	cat   *catalog.DB
+	cat   *sqlite.DB
 }
 
 // newEnv runs the push API on a real HTTP server on 127.0.0.1, in front of
@@ -41,7 +42,7 @@ func newEnv(t *testing.T) *env {
 	t.Helper()
 	root := t.TempDir()
 	ctx := context.Background()
-	cat, err := catalog.Open(ctx, filepath.Join(root, "catalog.db"))
+	cat, err := sqlite.Open(ctx, filepath.Join(root, "catalog.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,8 +58,8 @@ func newEnv(t *testing.T) *env {
 		Stations: []Station{{Name: "scanner-1", TokenSHA256: tokenHash("tok-1")}, {Name: "scanner-2", TokenSHA256: tokenHash("tok-2")}},
 		Catalog:  cat, Staging: filepath.Join(root, "data", "push"), Log: log, Now: time.Now,
 		// As the daemon does: record the item, run it in the background.
-		Submit: func(ctx context.Context, spec pipeline.ItemSpec) (*catalog.Item, error) {
-			it, err := eng.NewItem(ctx, spec)
+		Submit: func(ctx context.Context, dir string, info []catalog.InfoField) (*catalog.Item, error) {
+			it, err := eng.NewItem(ctx, pipeline.ItemSpec{Path: dir, Kind: catalog.KindBatch, Release: catalog.ReleaseDelete, Info: info})
 			if err == nil {
 				go eng.Run(context.Background(), it.ID)
 			}
@@ -270,5 +271,23 @@ func TestOpenRefusals(t *testing.T) {
 	}
 	if _, err := c.Open(ctx, []catalog.BatchFile{ok}, nil); err != nil {
 		t.Errorf("open after expiry: %v", err)
+	}
+}
+
+// TestFileLocksDropped: the per-file upload locks are dropped once no one
+// holds them (they used to pile up for every file ever uploaded).
+func TestFileLocksDropped(t *testing.T) {
+	var l fileLocks
+	unlock := l.lock("b1\x00p1.tif")
+	done := make(chan struct{})
+	go func() { l.lock("b1\x00p1.tif")(); close(done) }()
+	time.Sleep(20 * time.Millisecond)
+	if l.held() != 1 {
+		t.Errorf("%d locks while one is held and waited for", l.held())
+	}
+	unlock()
+	<-done
+	if l.held() != 0 {
+		t.Errorf("%d locks left after every unlock", l.held())
 	}
 }

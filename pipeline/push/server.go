@@ -26,7 +26,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/strongroom-archive/strongroom/pipeline"
 	"github.com/strongroom-archive/strongroom/pipeline/catalog"
 	"github.com/strongroom-archive/strongroom/pipeline/intake"
 	"github.com/strongroom-archive/strongroom/storage/bagit"
@@ -69,30 +68,63 @@ func Validate(c Config, stations []Station) error {
 
 var labelValue = regexp.MustCompile(`^[^\x00-\x1f\x7f]{1,200}$`)
 
-// Catalog is what the push server records batches in.
-type Catalog interface {
-	CreateBatch(ctx context.Context, b *catalog.Batch) error
-	Batch(ctx context.Context, id string) (*catalog.Batch, error)
-	UpdateBatch(ctx context.Context, b *catalog.Batch) error
-	OpenBatches(ctx context.Context, station string) (int, error)
-	StaleBatches(ctx context.Context, cutoff time.Time) ([]*catalog.Batch, error)
-	Item(ctx context.Context, id string) (*catalog.Item, error)
-	ActiveBySource(ctx context.Context, source string) (*catalog.Item, error)
-}
-
 // Server is the push API.
 type Server struct {
 	Cfg      Config
 	Stations []Station
-	Catalog  Catalog
+	Catalog  catalog.Catalog
 	// Staging holds batches while they arrive (under data_dir).
 	Staging string
-	// Submit hands a complete batch to the pipeline.
-	Submit func(ctx context.Context, spec pipeline.ItemSpec) (*catalog.Item, error)
+	// Submit hands a complete batch, the folder dir, to the pipeline as
+	// one item with the station's bag-info fields.
+	Submit func(ctx context.Context, dir string, info []catalog.InfoField) (*catalog.Item, error)
 	Log    *slog.Logger
 	Now    func() time.Time
 
-	locks sync.Map // batch id + path → *sync.Mutex: one writer per file
+	locks fileLocks // one writer per file of a batch
+}
+
+// fileLocks are mutexes by name that are dropped once no one holds or
+// waits for them.
+type fileLocks struct {
+	mu sync.Mutex
+	m  map[string]*fileLock
+}
+
+type fileLock struct {
+	sync.Mutex
+	users int
+}
+
+// lock locks name and returns its unlock.
+func (l *fileLocks) lock(name string) func() {
+	l.mu.Lock()
+	if l.m == nil {
+		l.m = map[string]*fileLock{}
+	}
+	fl := l.m[name]
+	if fl == nil {
+		fl = &fileLock{}
+		l.m[name] = fl
+	}
+	fl.users++
+	l.mu.Unlock()
+	fl.Lock()
+	return func() {
+		fl.Unlock()
+		l.mu.Lock()
+		if fl.users--; fl.users == 0 {
+			delete(l.m, name)
+		}
+		l.mu.Unlock()
+	}
+}
+
+// held counts the names locked or waited for (for tests).
+func (l *fileLocks) held() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.m)
 }
 
 type apiError struct {
@@ -155,15 +187,27 @@ type OpenRequest struct {
 	Metadata map[string]string   `json:"metadata"`
 }
 
+// BatchStatus is where a pushed batch is, as stations see it.
+type BatchStatus string
+
+const (
+	StatusReceiving  BatchStatus = BatchStatus(catalog.BatchReceiving)
+	StatusQueued     BatchStatus = "queued"     // closed; its item waits for its first stage
+	StatusProcessing BatchStatus = "processing" // its item is in the pipeline
+	StatusStored     BatchStatus = "stored"     // its bag is stored and verified
+	StatusFailed     BatchStatus = "failed"
+	StatusExpired    BatchStatus = BatchStatus(catalog.BatchExpired)
+)
+
 // Status is what the status call (and open and close) answer.
 type Status struct {
-	ID       string `json:"id"`
-	Status   string `json:"status"` // receiving, queued, processing, stored, failed, expired
-	Files    int    `json:"files"`
-	Received int    `json:"received,omitempty"`
-	Item     string `json:"item,omitempty"`
-	Bag      string `json:"bag,omitempty"`
-	Reason   string `json:"reason,omitempty"`
+	ID       string      `json:"id"`
+	Status   BatchStatus `json:"status"`
+	Files    int         `json:"files"`
+	Received int         `json:"received,omitempty"`
+	Item     string      `json:"item,omitempty"`
+	Bag      string      `json:"bag,omitempty"`
+	Reason   string      `json:"reason,omitempty"`
 }
 
 // metadataLabels maps the metadata a station sends to bag-info.txt labels;
@@ -182,61 +226,15 @@ func (s *Server) open(w http.ResponseWriter, r *http.Request, station string) {
 		refuse(w, http.StatusBadRequest, "the batch manifest is not valid JSON: %v", err)
 		return
 	}
-	if len(req.Files) == 0 {
-		refuse(w, http.StatusUnprocessableEntity, "the batch has no files")
+	total, code, err := s.checkFiles(req.Files)
+	if err != nil {
+		refuse(w, code, "%v", err)
 		return
 	}
-	if len(req.Files) > s.Cfg.MaxFiles {
-		refuse(w, http.StatusRequestEntityTooLarge, "%d files: the limit is %d per batch", len(req.Files), s.Cfg.MaxFiles)
+	info, err := bagInfo(station, req.Metadata)
+	if err != nil {
+		refuse(w, http.StatusUnprocessableEntity, "%v", err)
 		return
-	}
-	var total int64
-	seen := map[string]string{}
-	for _, f := range req.Files {
-		if err := checkPath(f.Path); err != nil {
-			refuse(w, http.StatusUnprocessableEntity, "%v", err)
-			return
-		}
-		fold := strings.ToLower(f.Path)
-		if prev, dup := seen[fold]; dup {
-			refuse(w, http.StatusUnprocessableEntity, "%q and %q name the same file on some systems", prev, f.Path)
-			return
-		}
-		seen[fold] = f.Path
-		switch b, err := hex.DecodeString(f.SHA256); {
-		case err != nil || len(b) != sha256.Size:
-			refuse(w, http.StatusUnprocessableEntity, "%q: sha256 must be 64 hex digits", f.Path)
-			return
-		case f.Size <= 0:
-			refuse(w, http.StatusUnprocessableEntity, "%q: a zero-byte file is not a scan", f.Path)
-			return
-		case f.Size > s.Cfg.MaxFileSize:
-			refuse(w, http.StatusRequestEntityTooLarge, "%q: %d bytes, the limit is %d per file", f.Path, f.Size, s.Cfg.MaxFileSize)
-			return
-		}
-		total += f.Size
-	}
-	if total > s.Cfg.MaxBatchBytes {
-		refuse(w, http.StatusRequestEntityTooLarge, "%d bytes in all: the limit is %d per batch", total, s.Cfg.MaxBatchBytes)
-		return
-	}
-	info := []catalog.InfoField{{Label: "Scanner-Station", Value: station}}
-	keys := make([]string, 0, len(req.Metadata))
-	for k := range req.Metadata {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		label := metadataLabels[strings.ToLower(k)]
-		if label == "" {
-			label = k
-		}
-		v := req.Metadata[k]
-		if !labelRe.MatchString(label) || reservedLabels[strings.ToLower(label)] || !labelValue.MatchString(v) {
-			refuse(w, http.StatusUnprocessableEntity, "metadata %q: want a label of letters, digits and '-' (not one strongroom sets) and a one-line value", k)
-			return
-		}
-		info = append(info, catalog.InfoField{Label: label, Value: v})
 	}
 	n, err := s.Catalog.OpenBatches(r.Context(), station)
 	if err != nil {
@@ -257,7 +255,66 @@ func (s *Server) open(w http.ResponseWriter, r *http.Request, station string) {
 		return
 	}
 	s.Log.Info("push: batch opened", "batch", b.ID, "station", station, "files", len(b.Files), "bytes", total)
-	writeJSON(w, http.StatusCreated, Status{ID: b.ID, Status: b.State, Files: len(b.Files)})
+	writeJSON(w, http.StatusCreated, Status{ID: b.ID, Status: StatusReceiving, Files: len(b.Files)})
+}
+
+// checkFiles checks a batch's manifest against the path rules and the
+// limits; it returns the batch's bytes, or the status and reason to refuse.
+func (s *Server) checkFiles(files []catalog.BatchFile) (int64, int, error) {
+	if len(files) == 0 {
+		return 0, http.StatusUnprocessableEntity, errors.New("the batch has no files")
+	}
+	if len(files) > s.Cfg.MaxFiles {
+		return 0, http.StatusRequestEntityTooLarge, fmt.Errorf("%d files: the limit is %d per batch", len(files), s.Cfg.MaxFiles)
+	}
+	var total int64
+	seen := map[string]string{}
+	for _, f := range files {
+		if err := checkPath(f.Path); err != nil {
+			return 0, http.StatusUnprocessableEntity, err
+		}
+		fold := strings.ToLower(f.Path)
+		if prev, dup := seen[fold]; dup {
+			return 0, http.StatusUnprocessableEntity, fmt.Errorf("%q and %q name the same file on some systems", prev, f.Path)
+		}
+		seen[fold] = f.Path
+		switch b, err := hex.DecodeString(f.SHA256); {
+		case err != nil || len(b) != sha256.Size:
+			return 0, http.StatusUnprocessableEntity, fmt.Errorf("%q: sha256 must be 64 hex digits", f.Path)
+		case f.Size <= 0:
+			return 0, http.StatusUnprocessableEntity, fmt.Errorf("%q: a zero-byte file is not a scan", f.Path)
+		case f.Size > s.Cfg.MaxFileSize:
+			return 0, http.StatusRequestEntityTooLarge, fmt.Errorf("%q: %d bytes, the limit is %d per file", f.Path, f.Size, s.Cfg.MaxFileSize)
+		}
+		total += f.Size
+	}
+	if total > s.Cfg.MaxBatchBytes {
+		return 0, http.StatusRequestEntityTooLarge, fmt.Errorf("%d bytes in all: the limit is %d per batch", total, s.Cfg.MaxBatchBytes)
+	}
+	return total, 0, nil
+}
+
+// bagInfo turns a station's metadata into bag-info.txt fields, after the
+// station's name.
+func bagInfo(station string, meta map[string]string) ([]catalog.InfoField, error) {
+	info := []catalog.InfoField{{Label: "Scanner-Station", Value: station}}
+	keys := make([]string, 0, len(meta))
+	for k := range meta {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		label := metadataLabels[strings.ToLower(k)]
+		if label == "" {
+			label = k
+		}
+		v := meta[k]
+		if !labelRe.MatchString(label) || reservedLabels[strings.ToLower(label)] || !labelValue.MatchString(v) {
+			return nil, fmt.Errorf("metadata %q: want a label of letters, digits and '-' (not one strongroom sets) and a one-line value", k)
+		}
+		info = append(info, catalog.InfoField{Label: label, Value: v})
+	}
+	return info, nil
 }
 
 // checkPath applies the BagIt path rules, and refuses control characters
@@ -369,10 +426,7 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request, station string) 
 		refuse(w, http.StatusNotFound, "%q is not in batch %s's manifest", r.PathValue("path"), b.ID)
 		return
 	}
-	mu, _ := s.locks.LoadOrStore(b.ID+"\x00"+f.Path, &sync.Mutex{})
-	mu.(*sync.Mutex).Lock()
-	defer mu.(*sync.Mutex).Unlock()
-
+	defer s.locks.lock(b.ID + "\x00" + f.Path)()
 	have, done := s.received(b, f)
 	if done {
 		writeJSON(w, http.StatusOK, map[string]any{"path": f.Path, "complete": true})
@@ -390,52 +444,66 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request, station string) 
 		writeJSON(w, http.StatusConflict, apiError{Error: fmt.Sprintf("%q: %d bytes received so far; resume from there", f.Path, have), Offset: &have})
 		return
 	}
-	part := s.partPath(b, f.Path)
-	pf, err := os.OpenFile(part, os.O_CREATE|os.O_RDWR, 0o644)
-	if err != nil {
-		s.internal(w, err)
-		return
-	}
-	defer pf.Close()
-	// The digest covers the bytes already here and those arriving now.
-	h := sha256.New()
-	if _, err := io.Copy(h, io.LimitReader(pf, from)); err != nil {
-		s.internal(w, err)
-		return
-	}
-	body := io.LimitReader(r.Body, f.Size-from+1)
-	n, copyErr := io.Copy(io.MultiWriter(pf, h), body)
-	pf.Sync()
-	got := from + n
+	got, sum, err := s.receive(b, f, from, r.Body)
 	switch {
+	case err != nil:
+		s.internal(w, err)
+		return
 	case got > f.Size:
-		pf.Truncate(0)
-		os.Remove(part)
 		refuse(w, http.StatusUnprocessableEntity, "%q: more than the %d bytes announced; send it again", f.Path, f.Size)
 		return
-	case copyErr != nil || got < f.Size:
+	case got < f.Size:
 		// Broken off: what arrived stays for a resumed upload.
 		writeJSON(w, http.StatusAccepted, map[string]any{"path": f.Path, "offset": got, "complete": false})
 		return
-	}
-	if sum := hex.EncodeToString(h.Sum(nil)); !strings.EqualFold(sum, f.SHA256) {
-		os.Remove(part)
+	case !strings.EqualFold(sum, f.SHA256):
 		s.Log.Warn("push: file refused, digest mismatch", "batch", b.ID, "station", station, "path", f.Path)
 		refuse(w, http.StatusUnprocessableEntity, "%q: sha256 of the bytes received is %s, the manifest says %s; send it again", f.Path, sum, f.SHA256)
 		return
 	}
-	final := s.finalPath(b, f.Path)
-	if err := os.MkdirAll(filepath.Dir(final), 0o755); err != nil {
-		s.internal(w, err)
-		return
-	}
-	if err := os.Rename(part, final); err != nil {
-		s.internal(w, err)
-		return
-	}
-	bagit.SyncDir(filepath.Dir(final))
 	s.Catalog.UpdateBatch(r.Context(), b) // touch: an active batch does not expire
 	writeJSON(w, http.StatusCreated, map[string]any{"path": f.Path, "complete": true})
+}
+
+// receive appends body to the file's partial upload from offset from. It
+// returns the bytes there now and, once the file is whole, their SHA-256
+// (over the bytes kept from before, too). A whole file whose digest matches
+// the manifest is moved into place; one that is too long or does not match
+// is discarded. A broken-off body leaves what arrived for a resume.
+func (s *Server) receive(b *catalog.Batch, f catalog.BatchFile, from int64, body io.Reader) (int64, string, error) {
+	part := s.partPath(b, f.Path)
+	pf, err := os.OpenFile(part, os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return 0, "", err
+	}
+	defer pf.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, io.LimitReader(pf, from)); err != nil {
+		return 0, "", err
+	}
+	n, copyErr := io.Copy(io.MultiWriter(pf, h), io.LimitReader(body, f.Size-from+1))
+	pf.Sync()
+	got := from + n
+	if got > f.Size {
+		os.Remove(part)
+		return got, "", nil
+	}
+	if copyErr != nil || got < f.Size {
+		return got, "", nil
+	}
+	sum := hex.EncodeToString(h.Sum(nil))
+	if !strings.EqualFold(sum, f.SHA256) {
+		os.Remove(part)
+		return got, sum, nil
+	}
+	final := s.finalPath(b, f.Path)
+	if err := os.MkdirAll(filepath.Dir(final), 0o755); err != nil {
+		return got, sum, err
+	}
+	if err := os.Rename(part, final); err != nil {
+		return got, sum, err
+	}
+	return got, sum, bagit.SyncDir(filepath.Dir(final))
 }
 
 func (s *Server) close(w http.ResponseWriter, r *http.Request, station string) {
@@ -463,7 +531,7 @@ func (s *Server) close(w http.ResponseWriter, r *http.Request, station string) {
 	// finds the item already made.
 	it, err := s.Catalog.ActiveBySource(r.Context(), src)
 	if err == nil && it == nil {
-		it, err = s.Submit(r.Context(), pipeline.ItemSpec{Path: src, Kind: intake.KindBatch, Release: pipeline.ReleaseDelete, Info: b.Metadata})
+		it, err = s.Submit(r.Context(), src, b.Metadata)
 	}
 	if err != nil {
 		s.internal(w, err)
@@ -485,7 +553,7 @@ func (s *Server) status(w http.ResponseWriter, r *http.Request, station string) 
 }
 
 func (s *Server) writeStatus(w http.ResponseWriter, r *http.Request, b *catalog.Batch, code int) {
-	st := Status{ID: b.ID, Status: b.State, Files: len(b.Files), Item: b.ItemID, Reason: b.Reason}
+	st := Status{ID: b.ID, Status: BatchStatus(b.State), Files: len(b.Files), Item: b.ItemID, Reason: b.Reason}
 	switch b.State {
 	case catalog.BatchReceiving:
 		for _, f := range b.Files {
@@ -499,18 +567,15 @@ func (s *Server) writeStatus(w http.ResponseWriter, r *http.Request, b *catalog.
 			s.internal(w, err)
 			return
 		}
-		switch it.Stage {
-		case catalog.StageDone:
-			st.Status, st.Bag = "stored", it.BagID
-		case catalog.StageFailed, catalog.StageFail:
-			st.Status, st.Reason = "failed", it.LastError
-		case catalog.StagePrepare:
-			st.Status = "queued"
-			if it.Attempts > 0 || it.BagID != "" {
-				st.Status = "processing"
-			}
+		switch {
+		case it.Stage == catalog.StageDone:
+			st.Status, st.Bag = StatusStored, it.BagID
+		case it.Stage == catalog.StageFailed || it.Stage == catalog.StageFail:
+			st.Status, st.Reason = StatusFailed, it.LastError
+		case it.Updated.Equal(it.Created): // not yet through any stage
+			st.Status = StatusQueued
 		default:
-			st.Status = "processing"
+			st.Status = StatusProcessing
 		}
 	}
 	writeJSON(w, code, st)

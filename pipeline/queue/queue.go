@@ -139,6 +139,34 @@ func (q *Queue) Publish(ctx context.Context, stage, itemID string) error {
 	return nil
 }
 
+// Prune drops the messages of stages not in keep: stages an earlier
+// version had (its "prepare" is five stages now). Nothing consumes them, and
+// the catalog re-publishes every unfinished item at its stage anyway.
+func (q *Queue) Prune(ctx context.Context, keep []string) error {
+	s, err := q.js.Stream(ctx, streamName)
+	if err != nil {
+		return fmt.Errorf("queue: stream: %w", err)
+	}
+	info, err := s.Info(ctx, jetstream.WithSubjectFilter(subjectPrefix+"*"))
+	if err != nil {
+		return fmt.Errorf("queue: stream info: %w", err)
+	}
+	kept := map[string]bool{}
+	for _, k := range keep {
+		kept[subjectPrefix+k] = true
+	}
+	for subj, n := range info.State.Subjects {
+		if kept[subj] {
+			continue
+		}
+		if err := s.Purge(ctx, jetstream.WithPurgeSubject(subj)); err != nil {
+			return fmt.Errorf("queue: drop %s: %w", subj, err)
+		}
+		q.log.Info("queue: dropped the messages of a stage that is no more", "subject", subj, "messages", n)
+	}
+	return nil
+}
+
 // Depth returns the number of messages waiting or in flight.
 func (q *Queue) Depth(ctx context.Context) (uint64, error) {
 	s, err := q.js.Stream(ctx, streamName)

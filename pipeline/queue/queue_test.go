@@ -157,3 +157,19 @@ func TestSlowStepsFullQueue(t *testing.T) {
 		}
 	}
 }
+
+// TestPrune: messages of a stage that is no more (an earlier version's)
+// are dropped; the others stay.
+func TestPrune(t *testing.T) {
+	q := open(t, t.TempDir())
+	defer q.Close()
+	ctx := context.Background()
+	q.Publish(ctx, "prepare", "old")
+	q.Publish(ctx, "fixity", "new")
+	if err := q.Prune(ctx, []string{"fixity", "store"}); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := q.Depth(ctx); n != 1 {
+		t.Errorf("depth %d after pruning, want 1", n)
+	}
+}

@@ -6,9 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"sort"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/strongroom-archive/strongroom/pipeline/catalog"
@@ -51,20 +49,13 @@ func (s *Server) fail(w http.ResponseWriter, err error) {
 	writeJSON(w, code, apiError{msg})
 }
 
-// states turns a ?state= filter into alert states (nil: all).
-func states(st string) []string {
-	switch st {
-	case "", "all":
-		return nil
-	case "active":
-		return []string{catalog.AlertOpen, catalog.AlertAcknowledged}
-	default:
-		return strings.Split(st, ",")
-	}
-}
-
 func (s *Server) apiAlerts(w http.ResponseWriter, r *http.Request, _ *user) {
-	alerts, err := s.Catalog.Alerts(r.Context(), r.URL.Query().Get("bag"), states(r.URL.Query().Get("state"))...)
+	states, err := catalog.AlertFilter(r.URL.Query().Get("state"))
+	if err != nil {
+		writeJSON(w, http.StatusBadRequest, apiError{err.Error()})
+		return
+	}
+	alerts, err := s.Catalog.Alerts(r.Context(), r.URL.Query().Get("bag"), states...)
 	if err != nil {
 		s.fail(w, err)
 		return
@@ -99,7 +90,7 @@ func (s *Server) apiAlert(w http.ResponseWriter, r *http.Request, _ *user) {
 	s.fail(w, err)
 }
 
-var actions = map[string]string{"ack": catalog.AlertAcknowledged, "acknowledge": catalog.AlertAcknowledged, "resolve": catalog.AlertResolved}
+var actions = map[string]catalog.AlertState{"ack": catalog.AlertAcknowledged, "acknowledge": catalog.AlertAcknowledged, "resolve": catalog.AlertResolved}
 
 func (s *Server) apiChangeAlert(w http.ResponseWriter, r *http.Request, u *user) {
 	state, ok := actions[r.PathValue("action")]
@@ -281,62 +272,4 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	fmt.Fprintln(w, "ready")
-}
-
-// metrics writes the Prometheus text exposition format.
-func (s *Server) metrics(w http.ResponseWriter, r *http.Request) {
-	ctx := r.Context()
-	v, c, err := s.auditView(ctx)
-	if err != nil {
-		http.Error(w, "catalog unavailable", http.StatusServiceUnavailable)
-		return
-	}
-	w.Header().Set("Content-Type", "text/plain; version=0.0.4")
-	metric := func(name, typ, help string, samples ...string) {
-		fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, typ)
-		for _, s := range samples {
-			fmt.Fprintln(w, s)
-		}
-	}
-	stages := make([]string, 0, len(c.ItemsByStage))
-	for st := range c.ItemsByStage {
-		stages = append(stages, st)
-	}
-	sort.Strings(stages)
-	var items []string
-	for _, st := range stages {
-		items = append(items, fmt.Sprintf("strongroom_items{stage=%q} %d", st, c.ItemsByStage[st]))
-	}
-	metric("strongroom_items", "gauge", "Items by pipeline stage (done = stored and released).", items...)
-	metric("strongroom_bags_stored", "gauge", "Bags stored and verified.", fmt.Sprintf("strongroom_bags_stored %d", c.BagsStored))
-	metric("strongroom_bytes_stored", "gauge", "Bytes in stored bags.", fmt.Sprintf("strongroom_bytes_stored %d", c.BytesStored))
-	metric("strongroom_objects", "gauge", "Stored objects under audit.", fmt.Sprintf("strongroom_objects %d", v.Objects))
-	metric("strongroom_audit_coverage_ratio", "gauge", "Share of objects re-read within the audit cycle.", fmt.Sprintf("strongroom_audit_coverage_ratio %g", v.AuditedInCycle))
-	metric("strongroom_open_alerts", "gauge", "Alerts by state.", fmt.Sprintf("strongroom_open_alerts{state=\"open\"} %d", c.OpenAlerts), fmt.Sprintf("strongroom_open_alerts{state=\"acknowledged\"} %d", c.AckedAlerts))
-	g := s.Gauges
-	if g.BytesAudited != nil {
-		metric("strongroom_bytes_audited_total", "counter", "Bytes re-read by audits since start.", fmt.Sprintf("strongroom_bytes_audited_total %d", g.BytesAudited()))
-	}
-	if g.AuditFailed != nil {
-		metric("strongroom_audit_failures_total", "counter", "Problems found by audits since start.", fmt.Sprintf("strongroom_audit_failures_total %d", g.AuditFailed()))
-	}
-	if g.PagesOCRed != nil {
-		metric("strongroom_pages_ocred_total", "counter", "Pages OCRed since start.", fmt.Sprintf("strongroom_pages_ocred_total %d", g.PagesOCRed()))
-	}
-	if g.EnvironmentErrors != nil {
-		metric("strongroom_environment_errors_total", "counter", "Steps that waited because the store or a folder was unusable (down, read-only, full, no permission).",
-			fmt.Sprintf("strongroom_environment_errors_total %d", g.EnvironmentErrors()))
-	}
-	if g.Store != nil {
-		up := 1
-		if g.Store() != nil {
-			up = 0
-		}
-		metric("strongroom_store_up", "gauge", "1 once the store is open, 0 while it cannot be opened.", fmt.Sprintf("strongroom_store_up %d", up))
-	}
-	if g.QueueDepth != nil {
-		if d, err := g.QueueDepth(ctx); err == nil {
-			metric("strongroom_queue_depth", "gauge", "Messages waiting or in flight between stages.", fmt.Sprintf("strongroom_queue_depth %d", d))
-		}
-	}
 }

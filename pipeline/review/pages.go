@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dustin/go-humanize"
+
 	"github.com/strongroom-archive/strongroom/pipeline/catalog"
 )
 
@@ -24,7 +26,7 @@ var funcs = template.FuncMap{
 		return template.HTMLEscapeString(strings.TrimRight(strings.TrimRight(fmtFloat(f*100), "0"), ".")) + "%"
 	},
 	"short": func(s string) string { return shorten(s, 16) },
-	"bytes": humanBytes,
+	"bytes": func(n int64) string { return humanize.IBytes(uint64(max(n, 0))) },
 	"dict": func(kv ...any) map[string]any {
 		m := map[string]any{}
 		for i := 0; i+1 < len(kv); i += 2 {
@@ -77,7 +79,11 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		s.Log.Warn("review: failed sign-in", "remote", r.RemoteAddr)
 		return
 	}
-	id, _ := s.newSession(*u)
+	id, err := s.newSession(r.Context(), *u)
+	if err != nil {
+		s.pageError(w, err)
+		return
+	}
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: id, Path: "/", HttpOnly: true, Secure: s.Cfg.TLSCert != "",
 		SameSite: http.SameSiteStrictMode, MaxAge: int(s.Cfg.SessionTTL.Seconds())})
 	s.Log.Info("review: signed in", "user", u.Name, "role", u.Role)
@@ -85,8 +91,10 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) logout(w http.ResponseWriter, r *http.Request, sess *session) {
-	id, _ := s.session(r)
-	s.endSession(id)
+	if err := s.Catalog.DeleteSession(r.Context(), sess.hash); err != nil {
+		s.pageError(w, err)
+		return
+	}
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1})
 	http.Redirect(w, r, "/login", http.StatusSeeOther)
 }
@@ -115,7 +123,7 @@ func (s *Server) overviewPage(w http.ResponseWriter, r *http.Request, sess *sess
 }
 
 type alertsData struct {
-	State  string
+	State  string // the filter: a state, "active" or "all"
 	Alerts []*catalog.Alert
 }
 
@@ -124,7 +132,12 @@ func (s *Server) alertsPage(w http.ResponseWriter, r *http.Request, sess *sessio
 	if state == "" {
 		state = "active"
 	}
-	alerts, err := s.Catalog.Alerts(r.Context(), "", states(state)...)
+	states, err := catalog.AlertFilter(state)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	alerts, err := s.Catalog.Alerts(r.Context(), "", states...)
 	if err != nil {
 		s.pageError(w, err)
 		return

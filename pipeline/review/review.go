@@ -20,7 +20,6 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/strongroom-archive/strongroom/pipeline/catalog"
@@ -76,23 +75,6 @@ func (c Config) Validate() error {
 	return errors.Join(errs...)
 }
 
-// Catalog is what the review server reads and changes.
-type Catalog interface {
-	Alerts(ctx context.Context, bagID string, states ...string) ([]*catalog.Alert, error)
-	Alert(ctx context.Context, id int64) (*catalog.Alert, error)
-	ChangeAlert(ctx context.Context, id int64, state, who, note string, at time.Time) (*catalog.Alert, error)
-	Bags(ctx context.Context, limit int) ([]catalog.Bag, error)
-	Bag(ctx context.Context, id string) (*catalog.Bag, error)
-	Objects(ctx context.Context, bagID string) ([]catalog.Object, error)
-	BagEvents(ctx context.Context, bagID string) ([]catalog.Event, error)
-	Items(ctx context.Context, limit int) ([]*catalog.Item, error)
-	Item(ctx context.Context, id string) (*catalog.Item, error)
-	Files(ctx context.Context, itemID string) ([]catalog.File, error)
-	Events(ctx context.Context, itemID string) ([]catalog.Event, error)
-	AuditStatus(ctx context.Context, cutoff time.Time) (catalog.AuditStatus, error)
-	Counts(ctx context.Context) (catalog.Counts, error)
-}
-
 // Gauges are live numbers from the rest of the daemon, for /metrics.
 type Gauges struct {
 	QueueDepth   func(context.Context) (uint64, error)
@@ -108,14 +90,11 @@ type Gauges struct {
 // Server serves the API and the page.
 type Server struct {
 	Cfg        Config
-	Catalog    Catalog
+	Catalog    catalog.Catalog
 	AuditCycle time.Duration
 	Gauges     Gauges
 	Log        *slog.Logger
 	Now        func() time.Time
-
-	mu       sync.Mutex
-	sessions map[string]*session
 }
 
 type user struct {
@@ -125,10 +104,12 @@ type user struct {
 
 func (u *user) canReview() bool { return u != nil && u.Role == RoleReviewer }
 
+// session is a signed-in user of the page, kept in the catalog (so that a
+// restart signs no one out) under the SHA-256 of the cookie's value.
 type session struct {
-	user    user
-	csrf    string
-	expires time.Time
+	user user
+	csrf string
+	hash string
 }
 
 // authenticate returns the user whose token this is, comparing hashes in
@@ -156,54 +137,49 @@ func randomToken() string {
 
 const sessionCookie = "strongroom_session"
 
-func (s *Server) newSession(u user) (id string, sess *session) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.sessions == nil {
-		s.sessions = map[string]*session{}
-	}
-	now := s.Now()
-	for k, v := range s.sessions {
-		if now.After(v.expires) {
-			delete(s.sessions, k)
-		}
-	}
-	id = randomToken()
-	sess = &session{user: u, csrf: randomToken(), expires: now.Add(s.Cfg.SessionTTL)}
-	s.sessions[id] = sess
-	return id, sess
+func hashToken(v string) string {
+	sum := sha256.Sum256([]byte(v))
+	return hex.EncodeToString(sum[:])
 }
 
-func (s *Server) session(r *http.Request) (string, *session) {
+// newSession records a session for u and returns the cookie's value.
+func (s *Server) newSession(ctx context.Context, u user) (string, error) {
+	id := randomToken()
+	err := s.Catalog.PutSession(ctx, catalog.Session{Hash: hashToken(id), User: u.Name, Role: u.Role, CSRF: randomToken(),
+		Expires: s.Now().Add(s.Cfg.SessionTTL)})
+	return id, err
+}
+
+// session returns the request's session, or nil. A user whose token was
+// taken out of the configuration has no session any more.
+func (s *Server) session(r *http.Request) *session {
 	c, err := r.Cookie(sessionCookie)
 	if err != nil {
-		return "", nil
+		return nil
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	sess := s.sessions[c.Value]
-	if sess == nil || s.Now().After(sess.expires) {
-		return "", nil
+	cs, err := s.Catalog.Session(r.Context(), hashToken(c.Value), s.Now())
+	if err != nil {
+		return nil
 	}
-	return c.Value, sess
+	for _, t := range s.Cfg.Tokens {
+		if t.Name == cs.User && t.Role == cs.Role {
+			return &session{user: user{Name: cs.User, Role: cs.Role}, csrf: cs.CSRF, hash: cs.Hash}
+		}
+	}
+	return nil
 }
 
-func (s *Server) endSession(id string) {
-	s.mu.Lock()
-	delete(s.sessions, id)
-	s.mu.Unlock()
-}
-
-// Handler returns the server's routes. extra mounts more routes (the push
-// API) on the same listener.
-func (s *Server) Handler(extra func(*http.ServeMux)) http.Handler {
+// Handler returns the server's routes: health, metrics, the API and the
+// page. Forms are refused when a browser says they come from another site
+// (http.CrossOriginProtection), besides the session's CSRF token.
+func (s *Server) Handler() http.Handler {
 	if s.Now == nil {
 		s.Now = time.Now
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
 	mux.HandleFunc("GET /readyz", s.readyz)
-	mux.HandleFunc("GET /metrics", s.metrics)
+	mux.Handle("GET /metrics", s.metricsHandler())
 
 	api := func(pattern string, reviewer bool, h func(w http.ResponseWriter, r *http.Request, u *user)) {
 		mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
@@ -231,7 +207,7 @@ func (s *Server) Handler(extra func(*http.ServeMux)) http.Handler {
 
 	page := func(pattern string, h func(w http.ResponseWriter, r *http.Request, sess *session)) {
 		mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
-			_, sess := s.session(r)
+			sess := s.session(r)
 			if sess == nil {
 				http.Redirect(w, r, "/login", http.StatusSeeOther)
 				return
@@ -253,10 +229,7 @@ func (s *Server) Handler(extra func(*http.ServeMux)) http.Handler {
 	page("POST /alerts/{id}/{action}", s.changeAlertForm)
 	page("GET /bags", s.bagsPage)
 	page("GET /bags/{id}", s.bagPage)
-	if extra != nil {
-		extra(mux)
-	}
-	return securityHeaders(mux)
+	return securityHeaders(http.NewCrossOriginProtection().Handler(mux))
 }
 
 func securityHeaders(h http.Handler) http.Handler {

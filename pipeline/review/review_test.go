@@ -17,38 +17,42 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+
 	"github.com/strongroom-archive/strongroom/pipeline/catalog"
+	"github.com/strongroom-archive/strongroom/pipeline/catalog/sqlite"
 )
 
 func hash(tok string) string { s := sha256.Sum256([]byte(tok)); return hex.EncodeToString(s[:]) }
 
 // newServer returns a review server on a real catalog holding one stored
 // bag with two objects and an open alert.
-func newServer(t *testing.T) (*httptest.Server, *catalog.DB) {
+func newServer(t *testing.T) (*httptest.Server, *sqlite.DB) {
 	t.Helper()
 	ctx := context.Background()
-	cat, err := catalog.Open(ctx, filepath.Join(t.TempDir(), "catalog.db"))
+	cat, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "catalog.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cat.Close() })
 	now := time.Now()
-	it := &catalog.Item{ID: "item-1", Name: "book-17", Source: "/hot/book-17", Kind: "batch", Release: "move", Stage: catalog.StageDone, BagID: "bag-1"}
+	it := &catalog.Item{ID: "item-1", Name: "book-17", Source: "/hot/book-17", Kind: catalog.KindBatch, Release: catalog.ReleaseMove, Stage: catalog.StageDone, BagID: "bag-1"}
 	if err := cat.CreateItem(ctx, it); err != nil {
 		t.Fatal(err)
 	}
 	cat.PutBag(ctx, catalog.Bag{ID: "bag-1", ItemID: "item-1", Store: "file:///store", Oxum: "12.2", Bytes: 4096, StoredAt: now})
 	cat.PutObjects(ctx, "bag-1", []catalog.Object{{Key: "data/original/book-17/p001.tif", Size: 6, SHA256: strings.Repeat("a", 64), SHA512: strings.Repeat("b", 128)},
 		{Key: "bagit.txt", Size: 6, SHA256: strings.Repeat("c", 64), SHA512: strings.Repeat("d", 128)}}, now)
-	cat.AddEvents(ctx, catalog.Event{ItemID: "item-1", BagID: "bag-1", Type: "replication", Outcome: "success", Detail: "stored", Agent: "strongroom/test", At: now})
-	if _, _, err := cat.RaiseAlert(ctx, "bag-1", "altered", "data/original/book-17/p001.tif", "read 6 bytes, sha256 ff..; recorded aa..", now); err != nil {
+	cat.AddEvents(ctx, catalog.Event{ItemID: "item-1", BagID: "bag-1", Type: catalog.EvReplication, Outcome: catalog.OutcomeSuccess, Detail: "stored", Agent: "strongroom/test", At: now})
+	if _, _, err := cat.RaiseAlert(ctx, "bag-1", catalog.ProblemAltered, "data/original/book-17/p001.tif", "read 6 bytes, sha256 ff..; recorded aa..", now); err != nil {
 		t.Fatal(err)
 	}
 	s := &Server{Cfg: Config{Listen: "x", SessionTTL: time.Hour, Tokens: []Token{
 		{Name: "ana", TokenSHA256: hash("reviewer-token"), Role: RoleReviewer},
 		{Name: "ro", TokenSHA256: hash("read-token"), Role: RoleRead},
 	}}, Catalog: cat, AuditCycle: 90 * 24 * time.Hour, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
-	srv := httptest.NewServer(s.Handler(nil))
+	srv := httptest.NewServer(s.Handler())
 	t.Cleanup(srv.Close)
 	return srv, cat
 }
@@ -176,5 +180,81 @@ func TestPageSessionsAndCSRF(t *testing.T) {
 	m = csrfRe.FindStringSubmatch(body)
 	if status, _ := post("/alerts/1/resolve", url.Values{"csrf": {m[1]}}); status != 403 {
 		t.Errorf("read-only resolve: %d", status)
+	}
+}
+
+// TestMetricsParse: /metrics is valid Prometheus text exposition (parsed
+// by the Prometheus client library's own parser), with strongroom's
+// metrics and the Go runtime's and process's.
+func TestMetricsParse(t *testing.T) {
+	srv, _ := newServer(t)
+	resp, err := http.Get(srv.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	families, err := parser.TextToMetricFamilies(resp.Body)
+	if err != nil {
+		t.Fatalf("not valid exposition: %v", err)
+	}
+	for name, want := range map[string]float64{"strongroom_bags_stored": 1, "strongroom_bytes_stored": 4096, "strongroom_objects": 2} {
+		f := families[name]
+		if f == nil || f.GetMetric()[0].GetGauge().GetValue() != want {
+			t.Errorf("%s: %v, want %g", name, f, want)
+		}
+	}
+	for _, name := range []string{"strongroom_items", "strongroom_open_alerts", "strongroom_audit_coverage_ratio", "go_goroutines", "process_resident_memory_bytes"} {
+		if families[name] == nil {
+			t.Errorf("no %s", name)
+		}
+	}
+}
+
+// TestSessionsSurviveRestart: a signed-in user stays signed in when the
+// daemon restarts (sessions are in the catalog), and a form posted from
+// another site is refused whatever its session.
+func TestSessionsSurviveRestart(t *testing.T) {
+	srv, cat := newServer(t)
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar}
+	resp, err := c.PostForm(srv.URL+"/login", url.Values{"token": {"reviewer-token"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	// A new server on the same catalog: the daemon after a restart.
+	again := &Server{Cfg: Config{Listen: "x", SessionTTL: time.Hour, Tokens: []Token{{Name: "ana", TokenSHA256: hash("reviewer-token"), Role: RoleReviewer}}},
+		Catalog: cat, AuditCycle: 24 * time.Hour, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	srv2 := httptest.NewServer(again.Handler())
+	defer srv2.Close()
+	u, _ := url.Parse(srv.URL)
+	u2, _ := url.Parse(srv2.URL)
+	jar.SetCookies(u2, jar.Cookies(u))
+	resp, err = c.Get(srv2.URL + "/alerts")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	m := csrfRe.FindStringSubmatch(string(body))
+	if m == nil || strings.Contains(string(body), "Sign in") {
+		t.Fatalf("signed out by the restart:\n%s", body)
+	}
+	// The session's CSRF token is right, but the browser says the form
+	// comes from another site.
+	req, _ := http.NewRequest("POST", srv2.URL+"/alerts/1/ack", strings.NewReader(url.Values{"csrf": {m[1]}, "note": {"x"}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Sec-Fetch-Site", "cross-site")
+	resp, err = c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden {
+		t.Errorf("cross-site form: %d, want 403", resp.StatusCode)
+	}
+	if a, _ := cat.Alert(context.Background(), 1); a.State != catalog.AlertOpen {
+		t.Errorf("a cross-site form changed the alert: %s", a.State)
 	}
 }

@@ -42,7 +42,7 @@ func TestTLS(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error)
 	s := &Server{Cfg: cfg, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
-	go func() { done <- ListenAndServe(ctx, cfg, s.Handler(nil), s.Log) }()
+	go func() { done <- ListenAndServe(ctx, cfg, s.Handler(), s.Log) }()
 	defer func() { cancel(); <-done }()
 	pool := x509.NewCertPool()
 	pool.AddCert(must(x509.ParseCertificate(der)))

@@ -1,28 +1,20 @@
 package review
 
 import (
-	"fmt"
 	"strconv"
+	"unicode/utf8"
 )
 
 func fmtFloat(f float64) string { return strconv.FormatFloat(f, 'f', 1, 64) }
 
+// shorten cuts s to at most n bytes, on a character boundary, marking the
+// cut.
 func shorten(s string, n int) string {
 	if len(s) <= n {
 		return s
 	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
 	return s[:n] + "…"
-}
-
-func humanBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }

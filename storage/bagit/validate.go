@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 
+	"golang.org/x/sync/errgroup"
 	"golang.org/x/text/encoding/htmlindex"
 	"golang.org/x/text/unicode/norm"
 )
@@ -577,29 +578,22 @@ func (v *validator) verify(ctx context.Context, want map[string]Digests) {
 	}
 	sort.Strings(names)
 	var mu sync.Mutex
-	work := make(chan string)
-	var wg sync.WaitGroup
-	for range v.opts.Workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for n := range work {
-				probs := v.verifyFile(ctx, n, want[n])
-				mu.Lock()
-				r.Problems = append(r.Problems, probs...)
-				r.Checked++
-				mu.Unlock()
-			}
-		}()
-	}
+	var g errgroup.Group
+	g.SetLimit(v.opts.Workers)
 	for _, n := range names {
 		if ctx.Err() != nil {
 			break
 		}
-		work <- n
+		g.Go(func() error {
+			probs := v.verifyFile(ctx, n, want[n])
+			mu.Lock()
+			defer mu.Unlock()
+			r.Problems = append(r.Problems, probs...)
+			r.Checked++
+			return nil
+		})
 	}
-	close(work)
-	wg.Wait()
+	g.Wait()
 }
 
 func (v *validator) verifyFile(ctx context.Context, name string, want Digests) []Problem {

@@ -117,6 +117,31 @@ func (w *Writer) AddPayloadFile(ctx context.Context, rel, src string) (Digests, 
 	return w.AddPayload(ctx, rel, f)
 }
 
+// AddPayloadAt records data/<rel>, a file the caller has put in the
+// destination already (a bag built in place, in stages), with its size and
+// digests: its bytes are not read here. d must hold every algorithm the
+// writer writes manifests for. Close declares the bag; validating it after
+// reads every byte against these digests.
+func (w *Writer) AddPayloadAt(rel string, size int64, d Digests) error {
+	name := "data/" + rel
+	if err := CheckPath(rel); err != nil {
+		return fmt.Errorf("bagit: add payload: %w", err)
+	}
+	for _, a := range w.opts.Algorithms {
+		if d[a] == "" {
+			return fmt.Errorf("bagit: add payload %q: no %s digest", name, a)
+		}
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if _, dup := w.payload[name]; dup {
+		return fmt.Errorf("bagit: add payload %q: already in the bag", name)
+	}
+	w.payload[name] = d
+	w.octets += size
+	return nil
+}
+
 // AddTagFile writes a tag file (name outside data/, e.g. "premis.xml" or
 // "metadata/ids.json"; tag directories are allowed).
 func (w *Writer) AddTagFile(ctx context.Context, name string, r io.Reader) error {

@@ -9,10 +9,7 @@ import (
 	"crypto/sha512"
 	"flag"
 	"fmt"
-	"io"
 	"math/rand/v2"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -208,36 +205,5 @@ func TestPercentEncoding(t *testing.T) {
 	}
 	if DecodePath("a%0ab%41") != "a\nb%41" {
 		t.Error("lowercase hex or other escapes mishandled")
-	}
-}
-
-func TestFetch(t *testing.T) {
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		io.WriteString(w, "second page\n")
-	}))
-	defer srv.Close()
-	dir := writeBag(t, sample)
-	os.Remove(filepath.Join(dir, "data/page-002.txt"))
-	writeFile(t, filepath.Join(dir, "fetch.txt"), srv.URL+"/p2 12 data/page-002.txt\n")
-	retag(t, dir)
-	r := validate(t, dir)
-	if r.Complete {
-		t.Fatal("bag with an unfetched item is complete")
-	}
-	if err := Fetch(context.Background(), srv.Client(), dir, r.Fetch); err != nil {
-		t.Fatal(err)
-	}
-	mustValid(t, dir)
-	// Wrong length is refused and leaves nothing behind.
-	os.Remove(filepath.Join(dir, "data/page-002.txt"))
-	err := Fetch(context.Background(), srv.Client(), dir, []FetchItem{{URL: srv.URL, Length: 5, Path: "data/page-002.txt"}})
-	if err == nil {
-		t.Error("length mismatch accepted")
-	}
-	if _, err := os.Stat(filepath.Join(dir, "data/page-002.txt")); err == nil {
-		t.Error("partial fetch left a file")
-	}
-	if err := Fetch(context.Background(), srv.Client(), dir, []FetchItem{{URL: srv.URL, Length: -1, Path: "../x"}}); err == nil {
-		t.Error("unsafe fetch path accepted")
 	}
 }

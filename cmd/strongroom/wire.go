@@ -1,0 +1,151 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime/debug"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/strongroom-archive/strongroom/configs"
+	"github.com/strongroom-archive/strongroom/formats/access"
+	"github.com/strongroom-archive/strongroom/formats/identify"
+	"github.com/strongroom-archive/strongroom/pipeline"
+	"github.com/strongroom-archive/strongroom/pipeline/audit"
+	"github.com/strongroom-archive/strongroom/pipeline/catalog"
+	"github.com/strongroom-archive/strongroom/pipeline/catalog/sqlite"
+	"github.com/strongroom-archive/strongroom/pipeline/push"
+	"github.com/strongroom-archive/strongroom/pipeline/queue"
+	"github.com/strongroom-archive/strongroom/pipeline/review"
+	"github.com/strongroom-archive/strongroom/storage"
+	_ "github.com/strongroom-archive/strongroom/storage/local" // file:// store
+	_ "github.com/strongroom-archive/strongroom/storage/s3"    // s3:// stores
+)
+
+// The one place that wires strongroom: each package gets its own part of
+// the configuration and what it needs of the others.
+
+func loadConfig(path string) (*configs.Config, *slog.Logger, error) {
+	cfg, err := configs.Load(path)
+	if err != nil {
+		return nil, nil, usageError{err}
+	}
+	if os.Getenv("GOMEMLIMIT") == "" && cfg.Pipeline.MemoryLimit > 0 {
+		debug.SetMemoryLimit(cfg.Pipeline.MemoryLimit)
+	}
+	level, _ := cfg.Level()
+	opts := &slog.HandlerOptions{Level: level}
+	var h slog.Handler = slog.NewTextHandler(os.Stderr, opts)
+	if cfg.LogFormat == "json" {
+		h = slog.NewJSONHandler(os.Stderr, opts)
+	}
+	return cfg, slog.New(h), nil
+}
+
+// openCatalog opens only the catalog, for commands that read and triage
+// (alerts, items): they never touch the store.
+func openCatalog(ctx context.Context, configPath string) (*configs.Config, *slog.Logger, catalog.Catalog, error) {
+	cfg, log, err := loadConfig(configPath)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
+		return nil, nil, nil, fmt.Errorf("data_dir: %w", err)
+	}
+	cat, err := sqlite.Open(ctx, filepath.Join(cfg.DataDir, "catalog.db"))
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return cfg, log, cat, nil
+}
+
+// env is what the engine-running commands share.
+type env struct {
+	cfg     *configs.Config
+	log     *slog.Logger
+	engine  *pipeline.Engine
+	catalog catalog.Catalog
+	lazy    *storage.Lazy // the store, when it opens in the background
+}
+
+func (e *env) Close() {
+	e.engine.Access.Close()
+	e.catalog.Close()
+}
+
+// openEnv opens the catalog and the store and makes the engine. A lazy
+// store opens in the background (the daemon starts while the store is
+// down); otherwise a store that cannot be opened is an error now.
+func openEnv(ctx context.Context, configPath string, lazy bool) (*env, error) {
+	cfg, log, cat, err := openCatalog(ctx, configPath)
+	if err != nil {
+		return nil, err
+	}
+	if err := storage.Registered(cfg.Storage.URL); err != nil {
+		cat.Close()
+		return nil, usageError{fmt.Errorf("storage.url: %w", err)}
+	}
+	e := &env{cfg: cfg, log: log, catalog: cat}
+	var st storage.Store
+	if lazy {
+		e.lazy = storage.NewLazy(func(ctx context.Context) (storage.Store, error) { return storage.Open(ctx, cfg.Storage) })
+		go e.lazy.Run(ctx, log)
+		st = e.lazy
+	} else if st, err = storage.Open(ctx, cfg.Storage); err != nil {
+		cat.Close()
+		return nil, err
+	}
+	e.engine = newEngine(cfg, log, cat, st)
+	return e, nil
+}
+
+func newEngine(cfg *configs.Config, log *slog.Logger, cat catalog.Catalog, st storage.Store) *pipeline.Engine {
+	return &pipeline.Engine{
+		Cfg: cfg.Pipeline, Bag: cfg.Bag, DataDir: cfg.DataDir, DoneDir: cfg.Intake.DoneDir, FailedDir: cfg.Intake.FailedDir,
+		Catalog: cat, Store: st, StoreURL: cfg.Storage.URL, Identify: identify.New(), Policy: cfg.Formats.Policy,
+		Agent: "strongroom/" + version(), Log: log, Now: time.Now, Holder: pipeline.Holder(),
+		Access: &access.Maker{Cfg: cfg.Access, Creator: "strongroom/" + version(), MaxPixel: cfg.Pipeline.MaxPixels,
+			MaxDecoded: cfg.Pipeline.MaxDecodedBytes},
+	}
+}
+
+func newAuditor(e *env) *audit.Auditor {
+	a := &audit.Auditor{Cfg: e.cfg.Audit, Catalog: e.catalog, Store: e.engine.Store, Agent: e.engine.Agent, Log: e.log, Now: time.Now}
+	if w := e.cfg.Audit.Webhook; w.URL != "" {
+		a.Notify = w.Notifier(&http.Client{Timeout: 30 * time.Second}, 5, 2*time.Second)
+	}
+	return a
+}
+
+// daemon runs everything `serve` runs until ctx ends or one part fails:
+// the pipeline from the queue and the hot folders, the audit loop, and with
+// http.listen the review API and page, metrics and the push API on one
+// listener.
+func daemon(ctx context.Context, e *env, q *queue.Queue) error {
+	d := &pipeline.Daemon{Engine: e.engine, Queue: q, Intake: e.cfg.Intake.Watch(), Release: e.cfg.Intake.Release(), OCR: e.cfg.Intake.OCR()}
+	aud := newAuditor(e)
+	g, ctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return d.Run(ctx) })
+	g.Go(func() error { return aud.Loop(ctx) })
+	if e.cfg.HTTP.Listen != "" {
+		rv := &review.Server{Cfg: e.cfg.HTTP, Catalog: e.catalog, AuditCycle: e.cfg.Audit.Cycle, Log: e.log, Now: time.Now,
+			Gauges: review.Gauges{QueueDepth: q.Depth, BytesAudited: aud.BytesRead.Load, AuditFailed: aud.Failures.Load,
+				PagesOCRed: e.engine.Access.PagesOCRed.Load, EnvironmentErrors: e.engine.EnvironmentErrors, Store: e.lazy.Ready}}
+		ps := &push.Server{Cfg: e.cfg.Push, Stations: e.cfg.Stations, Catalog: e.catalog, Staging: filepath.Join(e.cfg.DataDir, "push"),
+			Log: e.log, Now: time.Now,
+			Submit: func(ctx context.Context, dir string, info []catalog.InfoField) (*catalog.Item, error) {
+				return d.Submit(ctx, pipeline.ItemSpec{Path: dir, Kind: catalog.KindBatch, Release: catalog.ReleaseDelete, Info: info})
+			}}
+		mux := http.NewServeMux()
+		mux.Handle("/", rv.Handler())
+		ps.Mount(mux)
+		g.Go(func() error { return review.ListenAndServe(ctx, e.cfg.HTTP, mux, e.log) })
+		g.Go(func() error { return ps.Janitor(ctx, time.Minute) })
+	}
+	return g.Wait()
+}

@@ -1,0 +1,627 @@
+// Package catalogtest is the suite every catalog implementation must pass
+// (as storetest is for stores): items and their stages, leases and
+// compare-and-set, files, events, bags, objects and audits, alerts,
+// batches, sessions; two writers at once; and crash-safety, a writer
+// killed with SIGKILL in the middle of its work.
+package catalogtest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/strongroom-archive/strongroom/pipeline/catalog"
+)
+
+// Opener opens catalogs for the suite.
+type Opener struct {
+	// Open opens the catalog at dsn; every call with the same dsn opens
+	// the same catalog (as two processes would).
+	Open func(ctx context.Context, dsn string) (catalog.Catalog, error)
+	// NewDSN returns the address of a new, empty catalog.
+	NewDSN func(t *testing.T) string
+}
+
+// Run runs the suite.
+func Run(t *testing.T, o Opener) {
+	for _, c := range []struct {
+		name string
+		test func(*testing.T, Opener)
+	}{
+		{"Items", testItems},
+		{"Leases", testLeases},
+		{"Files", testFiles},
+		{"Events", testEvents},
+		{"BagsAndAudits", testBagsAndAudits},
+		{"Alerts", testAlerts},
+		{"Batches", testBatches},
+		{"Sessions", testSessions},
+		{"Counts", testCounts},
+		{"TwoWriters", testTwoWriters},
+		{"CrashSafety", testCrashSafety},
+	} {
+		t.Run(c.name, func(t *testing.T) { c.test(t, o) })
+	}
+}
+
+func open(t *testing.T, o Opener, dsn string) catalog.Catalog {
+	t.Helper()
+	c, err := o.Open(context.Background(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+func fresh(t *testing.T, o Opener) catalog.Catalog { return open(t, o, o.NewDSN(t)) }
+
+func item(id, source string) *catalog.Item {
+	return &catalog.Item{ID: id, Name: "page.tif", Source: source, HotFolder: "/hot", Kind: catalog.KindFile,
+		Release: catalog.ReleaseMove, Stage: catalog.StageFixity, Info: []catalog.InfoField{{Label: "Title", Value: "Parish register"}}}
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// leased creates an item and takes its lease for holder.
+func leased(t *testing.T, c catalog.Catalog, id, holder string) *catalog.Item {
+	t.Helper()
+	it := item(id, "/hot/"+id)
+	must(t, c.CreateItem(context.Background(), it))
+	if ok, _, err := c.Lease(context.Background(), id, holder, time.Now(), time.Now().Add(time.Minute)); !ok || err != nil {
+		t.Fatalf("lease %s: %v %v", id, ok, err)
+	}
+	return it
+}
+
+func testItems(t *testing.T, o Opener) {
+	c := fresh(t, o)
+	ctx := context.Background()
+	psm := 6
+	it := item("i1", "/hot/page.tif")
+	it.OCR = &catalog.OCRSettings{Languages: []string{"deu", "eng"}, PSM: &psm}
+	must(t, c.CreateItem(ctx, it))
+	if it.Created.IsZero() || it.Updated.IsZero() {
+		t.Error("CreateItem did not set the times")
+	}
+	got, err := c.Item(ctx, "i1")
+	must(t, err)
+	if got.Source != it.Source || got.Stage != catalog.StageFixity || got.Kind != catalog.KindFile || got.Release != catalog.ReleaseMove ||
+		len(got.Info) != 1 || got.Info[0].Value != "Parish register" || got.OCR == nil || *got.OCR.PSM != 6 || got.OCR.Languages[0] != "deu" {
+		t.Errorf("item read back: %+v", got)
+	}
+	if _, err := c.Item(ctx, "nope"); !errors.Is(err, catalog.ErrNotFound) {
+		t.Errorf("unknown item: %v", err)
+	}
+	// The same source is never taken twice while its item is unfinished.
+	if err := c.CreateItem(ctx, item("i2", "/hot/page.tif")); !errors.Is(err, catalog.ErrActive) {
+		t.Errorf("second item of one source: %v", err)
+	}
+	if a, err := c.ActiveBySource(ctx, "/hot/page.tif"); err != nil || a == nil || a.ID != "i1" {
+		t.Errorf("ActiveBySource: %+v %v", a, err)
+	}
+	// Through the stages under the lease, compare-and-set.
+	if ok, _, err := c.Lease(ctx, "i1", "w1", time.Now(), time.Now().Add(time.Minute)); !ok || err != nil {
+		t.Fatal(ok, err)
+	}
+	for _, next := range []catalog.Stage{catalog.StageIdentify, catalog.StageValidate, catalog.StageNormalise, catalog.StagePackage, catalog.StageStore, catalog.StageRelease} {
+		from := got.Stage
+		got.Stage, got.BagID = next, "i1"
+		must(t, c.UpdateItem(ctx, got, from, "w1"))
+	}
+	// A stale update (wrong stage, or not the lease's holder) changes nothing.
+	stale := *got
+	stale.Stage, stale.LastError = catalog.StageFail, "stale"
+	if err := c.UpdateItem(ctx, &stale, catalog.StageFixity, "w1"); !errors.Is(err, catalog.ErrStale) {
+		t.Errorf("update from a stage the item left: %v", err)
+	}
+	if err := c.UpdateItem(ctx, &stale, catalog.StageRelease, "w2"); !errors.Is(err, catalog.ErrStale) {
+		t.Errorf("update by a worker without the lease: %v", err)
+	}
+	got.Stage, got.Held = catalog.StageDone, "/hot/page.tif"
+	must(t, c.UpdateItem(ctx, got, catalog.StageRelease, "w1"))
+	if g, _ := c.Item(ctx, "i1"); g.Stage != catalog.StageDone || g.LastError != "" || g.BagID != "i1" || g.Held != "/hot/page.tif" {
+		t.Errorf("after the stages: %+v", g)
+	}
+	// Finished, the source may be taken again; the new item follows the
+	// first, whose changed original was held at this path.
+	if h, err := c.HeldAt(ctx, "/hot/page.tif"); err != nil || h == nil || h.ID != "i1" {
+		t.Fatalf("HeldAt: %+v %v", h, err)
+	}
+	next := item("i2", "/hot/page.tif")
+	next.Follows = "i1"
+	must(t, c.CreateItem(ctx, next))
+	if h, err := c.HeldAt(ctx, "/hot/page.tif"); err != nil || h != nil {
+		t.Errorf("HeldAt once followed: %+v %v", h, err)
+	}
+	if g, _ := c.Item(ctx, "i2"); g.Follows != "i1" {
+		t.Errorf("follows %q", g.Follows)
+	}
+	active, err := c.Active(ctx)
+	must(t, err)
+	if len(active) != 1 || active[0].ID != "i2" {
+		t.Errorf("active: %v", ids(active))
+	}
+	all, err := c.Items(ctx, 10)
+	must(t, err)
+	if len(all) != 2 {
+		t.Errorf("items: %v", ids(all))
+	}
+}
+
+func ids(items []*catalog.Item) []string {
+	var out []string
+	for _, it := range items {
+		out = append(out, it.ID)
+	}
+	return out
+}
+
+func testLeases(t *testing.T, o Opener) {
+	c := fresh(t, o)
+	ctx := context.Background()
+	must(t, c.CreateItem(ctx, item("i1", "/hot/a")))
+	now := time.Now()
+	if ok, _, err := c.Lease(ctx, "i1", "w1", now, now.Add(time.Minute)); !ok || err != nil {
+		t.Fatal("first lease", ok, err)
+	}
+	if ok, cur, err := c.Lease(ctx, "i1", "w2", now, now.Add(time.Minute)); ok || err != nil || cur != "w1" {
+		t.Errorf("a held lease taken: %v %q %v", ok, cur, err)
+	}
+	if ok, _, err := c.Lease(ctx, "i1", "w1", now, now.Add(2*time.Minute)); !ok || err != nil {
+		t.Errorf("renewal refused: %v %v", ok, err)
+	}
+	// Lapsed: 2 minutes and half a second later it is anyone's (times
+	// compare correctly below the second).
+	later := now.Add(2*time.Minute + 500*time.Millisecond)
+	if ok, _, err := c.Lease(ctx, "i1", "w2", later, later.Add(time.Minute)); !ok || err != nil {
+		t.Errorf("lapsed lease not taken: %v %v", ok, err)
+	}
+	if ok, err := c.TakeLease(ctx, "i1", "w1", "w3", later.Add(time.Minute)); ok || err != nil {
+		t.Errorf("TakeLease from a former holder: %v %v", ok, err)
+	}
+	if ok, err := c.TakeLease(ctx, "i1", "w2", "w3", later.Add(time.Minute)); !ok || err != nil {
+		t.Errorf("TakeLease from the holder: %v %v", ok, err)
+	}
+	must(t, c.Unlease(ctx, "i1", "w2")) // not the holder: nothing happens
+	if ok, cur, _ := c.Lease(ctx, "i1", "w4", later, later.Add(time.Minute)); ok || cur != "w3" {
+		t.Errorf("Unlease by a non-holder let go: %v %q", ok, cur)
+	}
+	must(t, c.Unlease(ctx, "i1", "w3"))
+	if ok, _, _ := c.Lease(ctx, "i1", "w4", later, later.Add(time.Minute)); !ok {
+		t.Error("lease not free after Unlease")
+	}
+	if _, _, err := c.Lease(ctx, "nope", "w1", now, now); !errors.Is(err, catalog.ErrNotFound) {
+		t.Errorf("lease of an unknown item: %v", err)
+	}
+}
+
+func testFiles(t *testing.T, o Opener) {
+	c := fresh(t, o)
+	ctx := context.Background()
+	must(t, c.CreateItem(ctx, item("i1", "/hot/book")))
+	mod := time.Date(2024, 3, 1, 12, 0, 0, 123456789, time.UTC)
+	files := []catalog.File{
+		{Path: "original/book/p2.tif", Source: "/hot/book/p2.tif", Size: 20, ModTime: mod, Inode: "1:2", SHA256: "aa", SHA512: "bb", PUID: "fmt/353", MIME: "image/tiff", Action: "normalise"},
+		{Path: "original/book/p1.tif", Source: "/hot/book/p1.tif", Size: 10, SHA256: "cc", SHA512: "dd"},
+	}
+	must(t, c.PutFiles(ctx, "i1", files))
+	must(t, c.PutFiles(ctx, "i1", files)) // a stage run again replaces them
+	got, err := c.Files(ctx, "i1")
+	must(t, err)
+	if len(got) != 2 || got[0].Path != "original/book/p1.tif" || !got[1].ModTime.Equal(mod) || got[1].Inode != "1:2" || got[1].PUID != "fmt/353" || !got[0].ModTime.IsZero() {
+		t.Errorf("files: %+v", got)
+	}
+}
+
+func testEvents(t *testing.T, o Opener) {
+	c := fresh(t, o)
+	ctx := context.Background()
+	must(t, c.CreateItem(ctx, item("i1", "/hot/a")))
+	ev := func(typ catalog.EventType, detail string) catalog.Event {
+		return catalog.Event{ItemID: "i1", BagID: "i1", Type: typ, Outcome: catalog.OutcomeSuccess, Detail: detail, Agent: "test", At: time.Now()}
+	}
+	must(t, c.SetStageEvents(ctx, "i1", catalog.StageFixity, []catalog.Event{ev(catalog.EvIngestion, "taken"), ev(catalog.EvDigest, "sha256:aa")}))
+	must(t, c.SetStageEvents(ctx, "i1", catalog.StageIdentify, []catalog.Event{ev(catalog.EvIdentification, "fmt/353")}))
+	// Fixity run again: its events once, the others kept.
+	must(t, c.SetStageEvents(ctx, "i1", catalog.StageFixity, []catalog.Event{ev(catalog.EvIngestion, "taken again"), ev(catalog.EvDigest, "sha256:aa")}))
+	must(t, c.AddEvents(ctx, catalog.Event{BagID: "i1", File: "bagit.txt", Type: catalog.EvFixityCheck, Outcome: catalog.OutcomeSuccess, Agent: "audit"}))
+	evs, err := c.Events(ctx, "i1")
+	must(t, err)
+	count := map[catalog.EventType]int{}
+	for _, e := range evs {
+		count[e.Type]++
+	}
+	if len(evs) != 3 || count[catalog.EvIngestion] != 1 || count[catalog.EvIdentification] != 1 {
+		t.Errorf("item events: %+v", evs)
+	}
+	for _, e := range evs {
+		if e.Type == catalog.EvIngestion && (e.Detail != "taken again" || e.Stage != catalog.StageFixity) {
+			t.Errorf("replaced event: %+v", e)
+		}
+	}
+	bag, err := c.BagEvents(ctx, "i1")
+	must(t, err)
+	if len(bag) != 4 || bag[3].Type != catalog.EvFixityCheck || bag[3].At.IsZero() {
+		t.Errorf("bag history: %+v", bag)
+	}
+}
+
+func testBagsAndAudits(t *testing.T, o Opener) {
+	c := fresh(t, o)
+	ctx := context.Background()
+	must(t, c.CreateItem(ctx, item("i1", "/hot/a")))
+	must(t, c.CreateItem(ctx, item("i2", "/hot/b")))
+	now := time.Now()
+	for _, id := range []string{"i1", "i2"} {
+		must(t, c.PutBag(ctx, catalog.Bag{ID: id, ItemID: id, Store: "file:///store", Oxum: "10.1", Bytes: 100, StoredAt: now}))
+	}
+	must(t, c.PutBag(ctx, catalog.Bag{ID: "i1", ItemID: "i1", Store: "file:///store", Oxum: "10.1", Bytes: 200, StoredAt: now})) // idempotent
+	if b, err := c.Bag(ctx, "i1"); err != nil || b.Bytes != 200 {
+		t.Errorf("bag: %+v %v", b, err)
+	}
+	if _, err := c.Bag(ctx, "nope"); !errors.Is(err, catalog.ErrNotFound) {
+		t.Errorf("unknown bag: %v", err)
+	}
+	if bags, _ := c.Bags(ctx, 10); len(bags) != 2 {
+		t.Errorf("bags: %v", bags)
+	}
+	objs := func(n int) []catalog.Object {
+		var out []catalog.Object
+		for i := range n {
+			out = append(out, catalog.Object{Key: fmt.Sprintf("data/p%d", i), Size: 10, SHA256: "aa", SHA512: "bb"})
+		}
+		return out
+	}
+	old := now.Add(-100 * 24 * time.Hour)
+	must(t, c.PutObjects(ctx, "i1", objs(3), now))
+	must(t, c.PutObjects(ctx, "i2", objs(2), old))
+	if got, _ := c.Objects(ctx, "i1"); len(got) != 3 || got[0].LastOutcome != catalog.ObjectIntact || got[0].LastChecked.Sub(now).Abs() > time.Millisecond {
+		t.Errorf("objects: %+v", got)
+	}
+	if ids, _ := c.BagIDs(ctx); len(ids) != 2 {
+		t.Errorf("bag ids: %v", ids)
+	}
+	// The least recently checked first; overdue against the cycle.
+	if due, _ := c.DueBags(ctx, 1); len(due) != 1 || due[0] != "i2" {
+		t.Errorf("due: %v", due)
+	}
+	if over, _ := c.OverdueBags(ctx, now.Add(-90*24*time.Hour)); len(over) != 1 || over[0] != "i2" {
+		t.Errorf("overdue: %v", over)
+	}
+	must(t, c.MarkChecked(ctx, "i2", "data/p0", string(catalog.ProblemAltered), now))
+	st, err := c.AuditStatus(ctx, now.Add(-90*24*time.Hour))
+	must(t, err)
+	if st.Objects != 5 || st.Bytes != 50 || st.CheckedSince != 4 || st.LastFailed != 1 || st.Bags != 2 {
+		t.Errorf("status: %+v", st)
+	}
+	run, err := c.StartRun(ctx, "all", now)
+	must(t, err)
+	must(t, c.FinishRun(ctx, catalog.AuditRun{ID: run, Finished: now.Add(time.Second), Bags: 2, Objects: 5, Problems: 1}))
+	if st, _ := c.AuditStatus(ctx, now); st.LastRunStarted.IsZero() || !st.LastRunDone.After(st.LastRunStarted) {
+		t.Errorf("runs: %+v", st)
+	}
+}
+
+func testAlerts(t *testing.T, o Opener) {
+	c := fresh(t, o)
+	ctx := context.Background()
+	now := time.Now()
+	a, isNew, err := c.RaiseAlert(ctx, "b1", catalog.ProblemAltered, "data/p1", "first", now)
+	must(t, err)
+	if !isNew || a.State != catalog.AlertOpen || a.Seen != 1 || len(a.Changes) != 1 {
+		t.Errorf("raised: %+v %v", a, isNew)
+	}
+	a, isNew, _ = c.RaiseAlert(ctx, "b1", catalog.ProblemAltered, "data/p1", "again", now.Add(time.Hour))
+	if isNew || a.Seen != 2 || a.Detail != "again" {
+		t.Errorf("seen again: %+v %v", a, isNew)
+	}
+	c.RaiseAlert(ctx, "", catalog.ProblemEnvironment, "read-only file system", "store", now)
+	if _, err := c.ChangeAlert(ctx, a.ID, catalog.AlertAcknowledged, "ana", "looking", now); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.ChangeAlert(ctx, a.ID, catalog.AlertAcknowledged, "ana", "", now); !errors.Is(err, catalog.ErrBadTransition) {
+		t.Errorf("acknowledged twice: %v", err)
+	}
+	if _, err := c.ChangeAlert(ctx, a.ID, catalog.AlertResolved, "ana", "restored", now); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.ChangeAlert(ctx, 9999, catalog.AlertResolved, "ana", "", now); !errors.Is(err, catalog.ErrNotFound) {
+		t.Errorf("unknown alert: %v", err)
+	}
+	// The problem comes back: reopened, and new for notification.
+	a, isNew, _ = c.RaiseAlert(ctx, "b1", catalog.ProblemAltered, "data/p1", "back", now.Add(2*time.Hour))
+	if !isNew || a.State != catalog.AlertOpen || len(a.Changes) != 4 || a.Changes[1].Who != "ana" || a.Changes[1].Note != "looking" {
+		t.Errorf("reopened: %+v", a)
+	}
+	open, _ := c.Alerts(ctx, "", catalog.AlertOpen)
+	mine, _ := c.Alerts(ctx, "b1")
+	all, _ := c.Alerts(ctx, "")
+	none, _ := c.Alerts(ctx, "", catalog.AlertAcknowledged, catalog.AlertResolved)
+	if len(open) != 2 || len(mine) != 1 || len(all) != 2 || len(none) != 0 || all[0].ID != a.ID {
+		t.Errorf("lists: open %d, of b1 %d, all %d, closed %d", len(open), len(mine), len(all), len(none))
+	}
+}
+
+func testBatches(t *testing.T, o Opener) {
+	c := fresh(t, o)
+	ctx := context.Background()
+	b := &catalog.Batch{ID: "bt1", Station: "scanner-1", State: catalog.BatchReceiving,
+		Files: []catalog.BatchFile{{Path: "p1.tif", Size: 10, SHA256: "aa"}}, Metadata: []catalog.InfoField{{Label: "Title", Value: "x"}}}
+	must(t, c.CreateBatch(ctx, b))
+	must(t, c.CreateBatch(ctx, &catalog.Batch{ID: "bt2", Station: "scanner-1", State: catalog.BatchReceiving}))
+	if n, _ := c.OpenBatches(ctx, "scanner-1"); n != 2 {
+		t.Errorf("open: %d", n)
+	}
+	b.State, b.ItemID = catalog.BatchClosed, "i1"
+	must(t, c.UpdateBatch(ctx, b))
+	got, err := c.Batch(ctx, "bt1")
+	must(t, err)
+	if got.State != catalog.BatchClosed || got.ItemID != "i1" || len(got.Files) != 1 || got.Metadata[0].Value != "x" {
+		t.Errorf("batch: %+v", got)
+	}
+	if n, _ := c.OpenBatches(ctx, "scanner-1"); n != 1 {
+		t.Errorf("open after close: %d", n)
+	}
+	if stale, _ := c.StaleBatches(ctx, time.Now().Add(time.Minute)); len(stale) != 1 || stale[0].ID != "bt2" {
+		t.Errorf("stale: %+v", stale)
+	}
+	if _, err := c.Batch(ctx, "nope"); !errors.Is(err, catalog.ErrNotFound) {
+		t.Errorf("unknown batch: %v", err)
+	}
+}
+
+func testSessions(t *testing.T, o Opener) {
+	c := fresh(t, o)
+	ctx := context.Background()
+	now := time.Now()
+	must(t, c.PutSession(ctx, catalog.Session{Hash: "h1", User: "ana", Role: "reviewer", CSRF: "c1", Expires: now.Add(time.Hour)}))
+	s, err := c.Session(ctx, "h1", now)
+	if err != nil || s.User != "ana" || s.CSRF != "c1" {
+		t.Fatalf("session: %+v %v", s, err)
+	}
+	if _, err := c.Session(ctx, "h1", now.Add(2*time.Hour)); !errors.Is(err, catalog.ErrNotFound) {
+		t.Errorf("expired session: %v", err)
+	}
+	must(t, c.DeleteSession(ctx, "h1"))
+	if _, err := c.Session(ctx, "h1", now); !errors.Is(err, catalog.ErrNotFound) {
+		t.Errorf("ended session: %v", err)
+	}
+}
+
+func testCounts(t *testing.T, o Opener) {
+	c := fresh(t, o)
+	ctx := context.Background()
+	must(t, c.CreateItem(ctx, item("i1", "/hot/a")))
+	must(t, c.CreateItem(ctx, item("i2", "/hot/b")))
+	must(t, c.PutBag(ctx, catalog.Bag{ID: "b1", ItemID: "i1", Bytes: 7, StoredAt: time.Now()}))
+	c.RaiseAlert(ctx, "b1", catalog.ProblemMissing, "", "gone", time.Now())
+	n, err := c.Counts(ctx)
+	must(t, err)
+	if n.ItemsByStage[catalog.StageFixity] != 2 || n.BagsStored != 1 || n.BytesStored != 7 || n.OpenAlerts != 1 {
+		t.Errorf("counts: %+v", n)
+	}
+}
+
+// testTwoWriters opens the catalog twice (as the daemon and a command
+// would) and races them: one lease, one compare-and-set, one item per
+// source, one alert per problem, whoever wins.
+func testTwoWriters(t *testing.T, o Opener) {
+	dsn := o.NewDSN(t)
+	a, b := open(t, o, dsn), open(t, o, dsn)
+	ctx := context.Background()
+	const n = 20
+	race := func(f func(c catalog.Catalog, i int) bool) int {
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		wins := 0
+		for i := range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				c := a
+				if i%2 == 1 {
+					c = b
+				}
+				if f(c, i) {
+					mu.Lock()
+					wins++
+					mu.Unlock()
+				}
+			}()
+		}
+		wg.Wait()
+		return wins
+	}
+	if w := race(func(c catalog.Catalog, i int) bool {
+		err := c.CreateItem(ctx, item(fmt.Sprintf("i%d", i), "/hot/same"))
+		if err != nil && !errors.Is(err, catalog.ErrActive) {
+			t.Errorf("create: %v", err)
+		}
+		return err == nil
+	}); w != 1 {
+		t.Fatalf("%d items created for one source", w)
+	}
+	it, _ := a.ActiveBySource(ctx, "/hot/same")
+	if w := race(func(c catalog.Catalog, i int) bool {
+		ok, _, err := c.Lease(ctx, it.ID, fmt.Sprintf("w%d", i), time.Now(), time.Now().Add(time.Minute))
+		must(t, err)
+		return ok
+	}); w != 1 {
+		t.Fatalf("%d workers hold the lease", w)
+	}
+	_, holder, _ := a.Lease(ctx, it.ID, "nobody", time.Now(), time.Now())
+	if w := race(func(c catalog.Catalog, i int) bool {
+		up := *it
+		up.Stage = catalog.StageIdentify
+		err := c.UpdateItem(ctx, &up, catalog.StageFixity, holder)
+		if err != nil && !errors.Is(err, catalog.ErrStale) {
+			t.Errorf("update: %v", err)
+		}
+		return err == nil
+	}); w != 1 {
+		t.Fatalf("%d stage changes from one stage", w)
+	}
+	race(func(c catalog.Catalog, i int) bool {
+		_, _, err := c.RaiseAlert(ctx, "b1", catalog.ProblemAltered, "data/p1", "seen", time.Now())
+		must(t, err)
+		return true
+	})
+	if alerts, _ := b.Alerts(ctx, "b1"); len(alerts) != 1 || alerts[0].Seen != n {
+		t.Fatalf("alerts after %d raises: %+v", n, alerts)
+	}
+}
+
+// childEnv names the catalog a child process writes until it is killed.
+const childEnv = "STRONGROOM_CATALOGTEST_CHILD"
+
+// Child, called from the implementation's TestMain, runs the crash-safety
+// writer when this test binary was started as one (and never returns
+// then); otherwise it returns at once.
+func Child(o Opener) {
+	dsn := os.Getenv(childEnv)
+	if dsn == "" {
+		return
+	}
+	ctx := context.Background()
+	c, err := o.Open(ctx, dsn)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "catalogtest child:", err)
+		os.Exit(2)
+	}
+	for i := 0; ; i++ {
+		if err := writeOne(ctx, c, i); err != nil {
+			fmt.Fprintln(os.Stderr, "catalogtest child:", err)
+			os.Exit(2)
+		}
+	}
+}
+
+const (
+	crashFiles   = 8
+	crashEvents  = 5
+	crashObjects = 8
+)
+
+// writeOne makes the state changes of one item's life, each one that the
+// pipeline makes: all of it must survive a kill, or none of each change.
+func writeOne(ctx context.Context, c catalog.Catalog, i int) error {
+	id := fmt.Sprintf("c%d-%06d", os.Getpid(), i)
+	it := item(id, "/hot/"+id)
+	if err := c.CreateItem(ctx, it); err != nil {
+		return err
+	}
+	if ok, _, err := c.Lease(ctx, id, "child", time.Now(), time.Now().Add(time.Minute)); !ok || err != nil {
+		return fmt.Errorf("lease %s: %v", id, err)
+	}
+	var files []catalog.File
+	for f := range crashFiles {
+		files = append(files, catalog.File{Path: fmt.Sprintf("original/%s/p%d", id, f), Source: "/hot", Size: 1, SHA256: "aa", SHA512: "bb"})
+	}
+	if err := c.PutFiles(ctx, id, files); err != nil {
+		return err
+	}
+	var evs []catalog.Event
+	for e := range crashEvents {
+		evs = append(evs, catalog.Event{BagID: id, Type: catalog.EvDigest, Outcome: catalog.OutcomeSuccess, Detail: strconv.Itoa(e), Agent: "child"})
+	}
+	if err := c.SetStageEvents(ctx, id, catalog.StageFixity, evs); err != nil {
+		return err
+	}
+	it.Stage = catalog.StageIdentify
+	if err := c.UpdateItem(ctx, it, catalog.StageFixity, "child"); err != nil {
+		return err
+	}
+	var objs []catalog.Object
+	for o := range crashObjects {
+		objs = append(objs, catalog.Object{Key: fmt.Sprintf("data/p%d", o), Size: 1, SHA256: "aa", SHA512: "bb"})
+	}
+	if err := c.PutObjects(ctx, id, objs, time.Now()); err != nil {
+		return err
+	}
+	a, _, err := c.RaiseAlert(ctx, id, catalog.ProblemAltered, "data/p0", "x", time.Now())
+	if err != nil {
+		return err
+	}
+	_, err = c.ChangeAlert(ctx, a.ID, catalog.AlertAcknowledged, "child", "", time.Now())
+	return err
+}
+
+// testCrashSafety kills a writer at random moments and checks that each
+// state change it made is there whole or not at all, and that the catalog
+// opens and takes writes after every kill.
+func testCrashSafety(t *testing.T, o Opener) {
+	dsn := o.NewDSN(t)
+	c := open(t, o, dsn)
+	c.Close()
+	rng := rand.New(rand.NewPCG(1, 2))
+	for round := range 3 {
+		cmd := exec.Command(os.Args[0], "-test.run=^$")
+		cmd.Env = append(os.Environ(), childEnv+"="+dsn)
+		var stderr strings.Builder
+		cmd.Stderr = &stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Duration(300+rng.IntN(700)) * time.Millisecond)
+		cmd.Process.Kill()
+		cmd.Wait()
+		if strings.Contains(stderr.String(), "catalogtest child:") {
+			t.Fatalf("round %d: the writer failed before it was killed: %s", round, stderr.String())
+		}
+		checkWhole(t, o, dsn, round)
+	}
+}
+
+func checkWhole(t *testing.T, o Opener, dsn string, round int) {
+	t.Helper()
+	ctx := context.Background()
+	c, err := o.Open(ctx, dsn)
+	if err != nil {
+		t.Fatalf("round %d: the catalog does not open after a kill: %v", round, err)
+	}
+	defer c.Close()
+	items, err := c.Items(ctx, 1_000_000)
+	must(t, err)
+	if len(items) == 0 {
+		t.Fatalf("round %d: the writer wrote nothing", round)
+	}
+	for _, it := range items {
+		files, _ := c.Files(ctx, it.ID)
+		evs, _ := c.Events(ctx, it.ID)
+		objs, _ := c.Objects(ctx, it.ID)
+		alerts, _ := c.Alerts(ctx, it.ID)
+		switch {
+		case len(files) != 0 && len(files) != crashFiles:
+			t.Errorf("round %d: %s has %d of %d files", round, it.ID, len(files), crashFiles)
+		case len(evs) != 0 && len(evs) != crashEvents:
+			t.Errorf("round %d: %s has %d of %d events", round, it.ID, len(evs), crashEvents)
+		case len(objs) != 0 && len(objs) != crashObjects:
+			t.Errorf("round %d: %s has %d of %d objects", round, it.ID, len(objs), crashObjects)
+		case it.Stage == catalog.StageIdentify && (len(files) != crashFiles || len(evs) != crashEvents):
+			t.Errorf("round %d: %s moved on without what came before", round, it.ID)
+		}
+		for _, listed := range alerts {
+			a, err := c.Alert(ctx, listed.ID) // with its changes
+			must(t, err)
+			if len(a.Changes) == 0 || a.State == catalog.AlertAcknowledged && len(a.Changes) != 2 {
+				t.Errorf("round %d: alert %d is %s with %d changes", round, a.ID, a.State, len(a.Changes))
+			}
+		}
+	}
+	// Still writable.
+	must(t, c.CreateItem(ctx, item(fmt.Sprintf("after-%d", round), fmt.Sprintf("/hot/after-%d", round))))
+}

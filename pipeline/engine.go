@@ -1,0 +1,124 @@
+// Package pipeline runs items through the stages of the stage table
+// (stages.go): fixity → identify → validate → normalise → package → store
+// → release (originals to done), or → fail (originals to failed with a
+// reason). Each stage is a file of this package.
+//
+// Each stage is a step that can run in-process (the ingest command) or from
+// the queue (the daemon): Engine.Step does one stage of one item and records
+// the outcome in the catalog, which is the source of truth. Steps are
+// idempotent, so a stage re-run after a crash produces the same result.
+package pipeline
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/strongroom-archive/strongroom/formats/access"
+	"github.com/strongroom-archive/strongroom/formats/identify"
+	"github.com/strongroom-archive/strongroom/pipeline/catalog"
+	"github.com/strongroom-archive/strongroom/storage"
+	"github.com/strongroom-archive/strongroom/storage/bagit"
+)
+
+// Config configures the engine.
+type Config struct {
+	Workers      int           `yaml:"workers"`
+	MaxAttempts  int           `yaml:"max_attempts"`
+	RetryBackoff time.Duration `yaml:"retry_backoff"`
+	// MaxPixels refuses images above this many pixels (decompression bombs).
+	MaxPixels int64 `yaml:"max_pixels"`
+	// MaxDecodedBytes refuses PDFs with a stream that inflates beyond it.
+	MaxDecodedBytes int64 `yaml:"max_decoded_bytes"`
+	// Lease is how long a worker's claim on an item lasts unless renewed
+	// (it is renewed every third of it while the worker works).
+	Lease time.Duration `yaml:"lease"`
+	// EnvironmentAlertAfter raises an alert when the store or a folder has
+	// been unusable (read-only, no permission, full) for this long.
+	EnvironmentAlertAfter time.Duration `yaml:"environment_alert_after"`
+	// MemoryLimit is the daemon's soft memory limit (Go's GOMEMLIMIT,
+	// which overrides it): garbage is collected harder as the heap nears
+	// it. 0: none. OCR workers have their own (access.ocr.worker_memory).
+	MemoryLimit int64 `yaml:"memory_limit"`
+}
+
+// Validate checks the configuration.
+func (c Config) Validate() error {
+	var errs []error
+	if c.Workers < 1 {
+		errs = append(errs, fmt.Errorf("pipeline.workers %d: must be at least 1", c.Workers))
+	}
+	if c.MaxAttempts < 1 {
+		errs = append(errs, fmt.Errorf("pipeline.max_attempts %d: must be at least 1", c.MaxAttempts))
+	}
+	if c.RetryBackoff <= 0 {
+		errs = append(errs, fmt.Errorf("pipeline.retry_backoff %s: must be positive", c.RetryBackoff))
+	}
+	if c.MaxPixels < 1 {
+		errs = append(errs, fmt.Errorf("pipeline.max_pixels %d: must be positive", c.MaxPixels))
+	}
+	if c.MaxDecodedBytes < 1<<20 {
+		errs = append(errs, fmt.Errorf("pipeline.max_decoded_bytes %d: at least 1048576", c.MaxDecodedBytes))
+	}
+	if c.Lease < 3*time.Second {
+		errs = append(errs, fmt.Errorf("pipeline.lease %s: at least 3s", c.Lease))
+	}
+	if c.MemoryLimit != 0 && c.MemoryLimit < 64<<20 {
+		errs = append(errs, fmt.Errorf("pipeline.memory_limit %d: 0 (none) or at least 67108864 (64 MiB)", c.MemoryLimit))
+	}
+	if c.EnvironmentAlertAfter <= 0 {
+		errs = append(errs, fmt.Errorf("pipeline.environment_alert_after %s: must be positive", c.EnvironmentAlertAfter))
+	}
+	return errors.Join(errs...)
+}
+
+// BagConfig is what goes into every bag.
+type BagConfig struct {
+	SourceOrganization string            `yaml:"source_organization"`
+	Algorithms         []bagit.Algorithm `yaml:"algorithms"`
+	// Info adds fixed bag-info.txt fields (Contact-Name, Organization-Address...).
+	Info map[string]string `yaml:"info"`
+}
+
+// Validate checks the configuration.
+func (c BagConfig) Validate() error {
+	var errs []error
+	if c.SourceOrganization == "" {
+		errs = append(errs, errors.New("bag.source_organization: must be set"))
+	}
+	for _, a := range c.Algorithms {
+		if a.HexLen() == 0 {
+			errs = append(errs, fmt.Errorf("bag.algorithms: unsupported %q (have md5, sha1, sha256, sha512)", a))
+		}
+	}
+	if len(c.Algorithms) == 0 {
+		errs = append(errs, errors.New("bag.algorithms: at least one is needed"))
+	}
+	return errors.Join(errs...)
+}
+
+// Engine runs the stages of items. Its stages are in the stage table
+// (stages.go); Step runs one stage of one item, Run all of them.
+type Engine struct {
+	Cfg       Config
+	Bag       BagConfig
+	DataDir   string // work areas live under DataDir/work
+	DoneDir   string
+	FailedDir string
+	Catalog   catalog.Catalog
+	Store     storage.Store
+	StoreURL  string // for the catalog and PREMIS; never holds secrets
+	Identify  *identify.Identifier
+	Policy    identify.Policy
+	Agent     string // "strongroom/<version>"
+	// Access makes the OCRed PDF/A access copy of normalise items; nil
+	// keeps such items as they are.
+	Access *access.Maker
+	Log    *slog.Logger
+	Now    func() time.Time
+	// Holder names this worker in item leases (see Holder).
+	Holder string
+
+	env envWatch
+}

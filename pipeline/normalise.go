@@ -1,0 +1,131 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/strongroom-archive/strongroom/formats/access"
+	"github.com/strongroom-archive/strongroom/formats/identify"
+	"github.com/strongroom-archive/strongroom/formats/ocr"
+	"github.com/strongroom-archive/strongroom/formats/pdfa"
+	"github.com/strongroom-archive/strongroom/pipeline/catalog"
+	"github.com/strongroom-archive/strongroom/storage/bagit"
+)
+
+// derived are the folders of data/ the access copy goes into, by what
+// access.Make writes.
+var derived = []struct{ dir, ext string }{{"access", ".pdf"}, {"text", ".txt"}, {"alto", ".alto.xml"}}
+
+// normalise makes the access copy of the item's normalise files: one
+// PDF/A with the page images and an invisible text layer, the plain text
+// and ALTO, into data/access, data/text and data/alto of the bag being
+// built. The PDF is checked before it is kept; files that cannot be
+// decoded here are kept as they are, with a warning event.
+func (e *Engine) normalise(ctx context.Context, it *catalog.Item, log *slog.Logger) ([]catalog.Event, error) {
+	for _, d := range derived { // a run before may have left some
+		if err := os.RemoveAll(filepath.Join(e.bagDir(it), "data", d.dir)); err != nil {
+			return nil, err
+		}
+	}
+	if e.Access == nil {
+		return nil, nil
+	}
+	files, err := e.Catalog.Files(ctx, it.ID)
+	if err != nil {
+		return nil, err
+	}
+	var sources []access.Source
+	var evs []catalog.Event
+	for _, f := range files {
+		switch {
+		case f.Action != string(identify.Normalise):
+		case ocr.Decodable(f.MIME):
+			sources = append(sources, access.Source{Path: e.workFile(it, f.Path), Name: f.Path})
+		default:
+			evs = append(evs, catalog.Event{File: f.Path, Type: catalog.EvNormalization, Outcome: catalog.OutcomeWarning, At: e.Now(), Agent: e.Agent,
+				Detail: fmt.Sprintf("%s (%s) cannot be decoded on this system; kept as it is, without an access copy", f.Format, f.MIME)})
+		}
+	}
+	if len(sources) == 0 {
+		return evs, nil
+	}
+	name, full := accessName(it)
+	ev := func(typ catalog.EventType, outcome catalog.Outcome, detail, agent string) catalog.Event {
+		return catalog.Event{File: "access/" + name + ".pdf", Type: typ, Outcome: outcome, Detail: detail, Agent: agent, At: e.Now()}
+	}
+	var settings access.Override
+	if it.OCR != nil {
+		settings = access.Override{Languages: it.OCR.Languages, PSM: it.OCR.PSM}
+	}
+	made := filepath.Join(e.workDir(it), "access")
+	res, err := e.Access.Make(ctx, sources, made, name, settings)
+	if err != nil {
+		evs = append(evs, ev(catalog.EvNormalization, catalog.OutcomeFailure, err.Error(), e.Agent+" OCR"))
+		if errors.Is(err, access.ErrBadInput) {
+			return evs, &Permanent{Err: fmt.Errorf("access copy: %w", err)}
+		}
+		return evs, fmt.Errorf("access copy: %w", err)
+	}
+	for _, k := range res.Kept {
+		evs = append(evs, ev(catalog.EvNormalization, catalog.OutcomeWarning, "kept as it is, without an access copy: "+k, e.Agent))
+	}
+	if res.Pages == 0 {
+		return evs, nil
+	}
+	evs = append(evs, ev(catalog.EvNormalization, catalog.OutcomeSuccess, e.normalisedDetail(res, name, full), e.Agent+" "+res.OCR))
+	if !res.Check.Valid() {
+		evs = append(evs, ev(catalog.EvValidation, catalog.OutcomeFailure, res.Check.Err().Error(), e.Agent+" pdfa"))
+		return evs, &Permanent{Err: fmt.Errorf("access copy of %s failed the PDF/A check, so it is not stored as PDF/A: %w", it.Name, res.Check.Err())}
+	}
+	evs = append(evs, ev(catalog.EvValidation, catalog.OutcomeSuccess, fmt.Sprintf("PDF/A-%d%s: clauses %s checked, pdfcpu strict validation passed", res.Check.Part,
+		strings.ToLower(res.Check.Conformance), strings.Join(pdfa.Clauses, ", ")), e.Agent+" pdfa"))
+	if res.VeraPDF != "" {
+		evs = append(evs, ev(catalog.EvValidation, catalog.OutcomeSuccess, res.VeraPDF, "veraPDF"))
+	}
+	// Into the bag being built, durably (the files and their folders).
+	for i, src := range []string{res.PDF, res.Text, res.ALTO} {
+		dir := filepath.Join(e.bagDir(it), "data", derived[i].dir)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return evs, err
+		}
+		if err := os.Rename(src, filepath.Join(dir, name+derived[i].ext)); err != nil {
+			return evs, err
+		}
+	}
+	if err := bagit.NewDirDest(e.bagDir(it)).Sync(); err != nil {
+		return evs, fmt.Errorf("work area: %w", err)
+	}
+	log.Info("access copy made", "pages", res.Pages, "words", res.Words)
+	return evs, os.RemoveAll(made)
+}
+
+// accessName is the name of the item's derived files, and the name it
+// would have had if that were not too long for a file name with the
+// longest extension (NAME.alto.xml).
+func accessName(it *catalog.Item) (name, full string) {
+	full = strings.TrimSuffix(it.Name, filepath.Ext(it.Name))
+	if it.Kind == catalog.KindBatch || full == "" {
+		full = it.Name
+	}
+	return strings.TrimSuffix(fitName(full, ".alto.xml"), ".alto.xml"), full
+}
+
+func (e *Engine) normalisedDetail(res *access.Result, name, full string) string {
+	detail := fmt.Sprintf("%d pages OCRed (%d words) with %s into PDF/A-%s, plain text and ALTO 4.4 in %s", res.Pages, res.Words, res.OCR, e.Access.Cfg.PDFA, res.Took.Round(time.Millisecond))
+	if len(res.AssumedDPI) > 0 {
+		detail += fmt.Sprintf("; no resolution recorded in %s: %g dpi assumed", strings.Join(res.AssumedDPI, ", "), e.Access.Cfg.OCR.DefaultDPI)
+	}
+	if len(res.Scaled) > 0 {
+		detail += "; " + strings.Join(res.Scaled, "; ")
+	}
+	if name != full {
+		detail += fmt.Sprintf("; the derived files are named %q, shortened from %q to fit a file name", name, full)
+	}
+	return detail
+}

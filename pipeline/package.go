@@ -1,0 +1,167 @@
+package pipeline
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+
+	"github.com/strongroom-archive/strongroom/pipeline/catalog"
+	"github.com/strongroom-archive/strongroom/storage/bagit"
+)
+
+// pack finishes the bag the earlier stages built in the work area:
+// manifests (the originals' digests are those fixity took; what normalise
+// made is hashed here), bag-info.txt, identification.json and premis.xml
+// with the events so far, the tag manifests; then it validates the bag as
+// any other tool would, reading every byte, before it leaves.
+func (e *Engine) pack(ctx context.Context, it *catalog.Item, log *slog.Logger) ([]catalog.Event, error) {
+	files, err := e.Catalog.Files(ctx, it.ID)
+	if err != nil {
+		return nil, err
+	}
+	dir := e.bagDir(it)
+	w := bagit.NewWriter(bagit.NewDirDest(dir), bagit.Options{Algorithms: e.Bag.Algorithms, Agent: e.Agent, Now: e.Now})
+	e.bagInfo(it, &w.Info)
+	for _, f := range files {
+		d := bagit.Digests{bagit.SHA256: f.SHA256, bagit.SHA512: f.SHA512}
+		if err := e.completeDigests(ctx, e.workFile(it, f.Path), d); err != nil {
+			return nil, err
+		}
+		if err := w.AddPayloadAt(f.Path, f.Size, d); err != nil {
+			return nil, err
+		}
+	}
+	if err := e.addDerived(ctx, it, w); err != nil {
+		return nil, err
+	}
+	report, err := json.MarshalIndent(identificationReport{Tool: e.Identify.Signature(), Files: files}, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	if err := w.AddTagFile(ctx, "identification.json", bytes.NewReader(append(report, '\n'))); err != nil {
+		return nil, err
+	}
+	events, err := e.Catalog.Events(ctx, it.ID)
+	if err != nil {
+		return nil, err
+	}
+	premis, err := premisXML(it, files, events)
+	if err != nil {
+		return nil, err
+	}
+	if err := w.AddTagFile(ctx, "premis.xml", bytes.NewReader(premis)); err != nil {
+		return nil, err
+	}
+	res, err := w.Close(ctx)
+	if err != nil {
+		return nil, err
+	}
+	r, err := bagit.ValidateDir(ctx, dir, bagit.ValidateOptions{})
+	if err != nil {
+		return nil, err
+	}
+	if err := r.Err(); err != nil {
+		return nil, fmt.Errorf("bag %s failed validation before upload: %w", it.ID, err)
+	}
+	it.BagID = it.ID
+	log.Info("bag built", "bag", it.BagID, "files", len(res.Payload), "oxum", res.Oxum)
+	return []catalog.Event{{Type: catalog.EvValidation, Outcome: catalog.OutcomeSuccess, Agent: e.Agent + " bagit", At: e.Now(),
+		Detail: "bag " + it.ID + " valid (BagIt 1.0, Payload-Oxum " + res.Oxum + ")"}}, nil
+}
+
+// bagInfo fills bag-info.txt: the organisation, the configured fields,
+// where the item came from, and the fields it brought (a station's).
+func (e *Engine) bagInfo(it *catalog.Item, info *bagit.Info) {
+	info.Add("Source-Organization", e.Bag.SourceOrganization)
+	keys := make([]string, 0, len(e.Bag.Info))
+	for k := range e.Bag.Info {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		info.Add(k, e.Bag.Info[k])
+	}
+	info.Add("External-Identifier", it.Name)
+	sender := it.Source
+	if it.HotFolder != "" {
+		if rel, err := filepath.Rel(it.HotFolder, it.Source); err == nil {
+			sender = filepath.ToSlash(rel)
+		}
+	}
+	info.Add("Internal-Sender-Identifier", sender)
+	info.Add("Internal-Sender-Description", "strongroom item "+it.ID)
+	for _, f := range it.Info {
+		info.Add(f.Label, f.Value)
+	}
+}
+
+// completeDigests adds to d the digests of the bag's algorithms it lacks
+// (md5 or sha1, if configured), reading the file at p.
+func (e *Engine) completeDigests(ctx context.Context, p string, d bagit.Digests) error {
+	var missing []bagit.Algorithm
+	for _, a := range e.Bag.Algorithms {
+		if d[a] == "" {
+			missing = append(missing, a)
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	got, err := digests(ctx, p, missing)
+	for a, v := range got {
+		d[a] = v
+	}
+	return err
+}
+
+// addDerived adds what normalise made (data/access, data/text, data/alto)
+// to the bag, hashing it here.
+func (e *Engine) addDerived(ctx context.Context, it *catalog.Item, w *bagit.Writer) error {
+	data := filepath.Join(e.bagDir(it), "data")
+	for _, d := range derived {
+		err := filepath.WalkDir(filepath.Join(data, d.dir), func(p string, de fs.DirEntry, err error) error {
+			if os.IsNotExist(err) {
+				return fs.SkipDir
+			}
+			if err != nil || de.IsDir() {
+				return err
+			}
+			dg, err := digests(ctx, p, e.Bag.Algorithms)
+			if err != nil {
+				return err
+			}
+			info, err := de.Info()
+			if err != nil {
+				return err
+			}
+			rel, _ := filepath.Rel(data, p)
+			return w.AddPayloadAt(filepath.ToSlash(rel), info.Size(), dg)
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// digests reads the file at p once for the algorithms.
+func digests(ctx context.Context, p string, algs []bagit.Algorithm) (bagit.Digests, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	d, _, err := bagit.Copy(ctx, nil, f, algs)
+	return d, err
+}
+
+type identificationReport struct {
+	Tool  string         `json:"tool"`
+	Files []catalog.File `json:"files"`
+}
