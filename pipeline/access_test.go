@@ -168,44 +168,6 @@ func setTIFFDPI(t *testing.T, b []byte, dpi uint32) []byte {
 	return b
 }
 
-// TestBadInputForAccess: each is a clear failure of its item, with a reason.
-func TestBadInputForAccess(t *testing.T) {
-	testenv.Tool(t, "qpdf")
-	if _, err := pdfa.GlyphlessFont(); err != nil {
-		testenv.Missing(t, "%v", err)
-	}
-	te := newTestEnv(t)
-	te.Access = &access.Maker{Cfg: access.Config{PDFA: "2b", OCR: ocr.Config{Languages: []string{"eng"}, PSM: 3, Workers: 1, DefaultDPI: 300}}, MaxPixel: 1e8}
-	t.Cleanup(te.Access.Close)
-
-	// A PNG that says 1 dpi: a 400-inch page.
-	var b bytes.Buffer
-	png.Encode(&b, image.NewGray(image.Rect(0, 0, 400, 300)))
-	onedpi := withPHYs(b.Bytes(), 39) // 39 pixels per metre ≈ 1 dpi
-	put(t, filepath.Join(te.hot, "one-dpi.png"), onedpi)
-
-	// A PDF encrypted by qpdf, and one that is not a PDF past its header.
-	plain := filepath.Join(t.TempDir(), "plain.pdf")
-	var pb bytes.Buffer
-	w, _ := pdfa.NewWriter(&pb, pdfa.Options{Title: "x", Creator: "t", Font: mustFont(t)})
-	w.AddPage(pdfa.Page{Image: mustImage(t), DPIX: 300, DPIY: 300})
-	w.Close()
-	os.WriteFile(plain, pb.Bytes(), 0o644)
-	run(t, "qpdf", "--encrypt", "user", "owner", "256", "--", plain, filepath.Join(te.hot, "encrypted.pdf"))
-	put(t, filepath.Join(te.hot, "malformed.pdf"), []byte("%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj << /Type /Catalog /Pages 2 0 R >> garbage\ntrailer << /Root 1 0 R >>\n%%EOF\n"))
-
-	for name, reason := range map[string]string{
-		"one-dpi.png":   "resolution is wrong",
-		"encrypted.pdf": "encrypted",
-		"malformed.pdf": "not a readable PDF",
-	} {
-		it := te.ingest(t, filepath.Join(te.hot, name))
-		if it.Stage != catalog.StageFailed || !strings.Contains(it.LastError, reason) {
-			t.Errorf("%s: stage %s, error %q; want failed with %q", name, it.Stage, it.LastError, reason)
-		}
-	}
-}
-
 func withPHYs(p []byte, ppm uint32) []byte {
 	chunk := make([]byte, 21)
 	binary.BigEndian.PutUint32(chunk, 9)
@@ -292,15 +254,16 @@ func TestScannedAndBornDigitalPDFs(t *testing.T) {
 }
 
 // TestVeraPDFVerdictCounts: where veraPDF is configured its verdict is
-// recorded, and a FAIL keeps the file from being stored as PDF/A. veraPDF
-// cannot be installed here, so a stand-in script gives the verdicts (fault
-// injection beside the real checks above).
+// recorded, and a FAIL keeps the file from being stored as PDF/A: the
+// originals are stored without an access copy. veraPDF cannot be installed
+// here, so a stand-in script gives the verdicts (fault injection beside the
+// real checks above).
 func TestVeraPDFVerdictCounts(t *testing.T) {
 	if _, err := pdfa.GlyphlessFont(); err != nil {
 		testenv.Missing(t, "%v", err)
 	}
 	dir := t.TempDir()
-	for verdict, wantStage := range map[string]catalog.Stage{"PASS": catalog.StageDone, "FAIL": catalog.StageFailed} {
+	for verdict, wantCopy := range map[string]bool{"PASS": true, "FAIL": false} {
 		script := filepath.Join(dir, "verapdf-"+verdict)
 		os.WriteFile(script, []byte("#!/bin/sh\n# args: --flavour F --format text FILE\necho \""+verdict+" $5 $2\"\n"), 0o755)
 		te := newTestEnv(t)
@@ -309,8 +272,11 @@ func TestVeraPDFVerdictCounts(t *testing.T) {
 		png.Encode(&b, testpage.Render(testpage.Text[:1], testpage.Options{DPI: 150, PointSize: 12}))
 		it := te.ingest(t, put(t, filepath.Join(te.hot, "page.png"), b.Bytes()))
 		te.Access.Close()
-		if it.Stage != wantStage {
+		if it.Stage != catalog.StageDone {
 			t.Errorf("veraPDF %s: item %s (%s)", verdict, it.Stage, it.LastError)
+		}
+		if _, err := os.Stat(filepath.Join(te.storeDir, it.BagID, "data", "access", "page.pdf")); (err == nil) != wantCopy {
+			t.Errorf("veraPDF %s: access copy stored: %v", verdict, err == nil)
 		}
 		evs, _ := te.cat.Events(context.Background(), it.ID)
 		seen := false

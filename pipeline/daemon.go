@@ -63,6 +63,33 @@ func (e *Engine) NewItem(ctx context.Context, spec ItemSpec) (*catalog.Item, err
 	return it, nil
 }
 
+// Reprocess makes an item that builds a new version of a stored bag: its
+// originals read back from the store, identified, checked and normalised
+// again with today's settings (a new access copy), stored as a new bag
+// whose bag-info says Is-Version-Of the old one. Nothing stored is
+// changed. The old item's name, metadata and OCR settings carry over,
+// unless ocr gives new ones.
+func (e *Engine) Reprocess(ctx context.Context, bagID string, ocr *catalog.OCRSettings) (*catalog.Item, error) {
+	bag, err := e.Catalog.Bag(ctx, bagID)
+	if err != nil {
+		return nil, fmt.Errorf("bag %s: %w", bagID, err)
+	}
+	old, err := e.Catalog.Item(ctx, bag.ItemID)
+	if err != nil {
+		return nil, fmt.Errorf("bag %s: its item %s: %w", bagID, bag.ItemID, err)
+	}
+	it := &catalog.Item{ID: catalog.NewID(e.Now()), Name: old.Name, Source: catalog.ReprocessSource(bagID), Kind: catalog.KindReprocess,
+		Release: catalog.ReleaseKeep, Stage: FirstStage(), Info: old.Info, OCR: old.OCR}
+	if ocr != nil {
+		it.OCR = ocr
+	}
+	if err := e.Catalog.CreateItem(ctx, it); err != nil {
+		return nil, err
+	}
+	e.Log.Info("reprocess taken", "item", it.ID, "bag", bagID)
+	return it, nil
+}
+
 // Publisher hands an item to a stage.
 type Publisher interface {
 	Publish(ctx context.Context, stage, itemID string) error

@@ -13,10 +13,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/strongroom-archive/strongroom/formats/access"
 	"github.com/strongroom-archive/strongroom/formats/identify"
+	"github.com/strongroom-archive/strongroom/formats/ocr"
 	"github.com/strongroom-archive/strongroom/pipeline/catalog"
 	"github.com/strongroom-archive/strongroom/storage"
 	"github.com/strongroom-archive/strongroom/storage/bagit"
@@ -41,6 +44,21 @@ type Config struct {
 	// which overrides it): garbage is collected harder as the heap nears
 	// it. 0: none. OCR workers have their own (access.ocr.worker_memory).
 	MemoryLimit int64 `yaml:"memory_limit"`
+	// Clutter names the files and folders left out of bags, and recorded:
+	// what operating systems leave in scan folders (Thumbs.db, .DS_Store,
+	// __MACOSX). Shell patterns, matched against names, any case.
+	Clutter []string `yaml:"clutter"`
+}
+
+// clutter reports whether a file or folder name is clutter.
+func (c Config) clutter(name string) bool {
+	lower := strings.ToLower(name)
+	for _, p := range c.Clutter {
+		if ok, _ := filepath.Match(strings.ToLower(p), lower); ok {
+			return true
+		}
+	}
+	return false
 }
 
 // Validate checks the configuration.
@@ -69,6 +87,11 @@ func (c Config) Validate() error {
 	}
 	if c.EnvironmentAlertAfter <= 0 {
 		errs = append(errs, fmt.Errorf("pipeline.environment_alert_after %s: must be positive", c.EnvironmentAlertAfter))
+	}
+	for _, p := range c.Clutter {
+		if _, err := filepath.Match(p, ""); err != nil || p == "" || strings.ContainsRune(p, '/') {
+			errs = append(errs, fmt.Errorf("pipeline.clutter %q: want a file name pattern", p))
+		}
 	}
 	return errors.Join(errs...)
 }
@@ -115,8 +138,12 @@ type Engine struct {
 	// Access makes the OCRed PDF/A access copy of normalise items; nil
 	// keeps such items as they are.
 	Access *access.Maker
-	Log    *slog.Logger
-	Now    func() time.Time
+	// Decoder decodes originals to validate them, in worker processes of
+	// its own (apart from the access copy's, so that validating one item
+	// does not wait for another's OCR).
+	Decoder *ocr.Engine
+	Log     *slog.Logger
+	Now     func() time.Time
 	// Holder names this worker in item leases (see Holder).
 	Holder string
 

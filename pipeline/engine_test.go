@@ -18,6 +18,7 @@ import (
 	"golang.org/x/image/tiff"
 
 	"github.com/strongroom-archive/strongroom/formats/identify"
+	"github.com/strongroom-archive/strongroom/formats/ocr/ocrtest"
 	"github.com/strongroom-archive/strongroom/pipeline/catalog"
 	"github.com/strongroom-archive/strongroom/pipeline/catalog/sqlite"
 	"github.com/strongroom-archive/strongroom/storage/bagit"
@@ -63,6 +64,7 @@ func newTestEnv(t *testing.T) *testEnv {
 		Catalog: cat, Store: st, StoreURL: "file://" + te.storeDir, Identify: identify.New(), Policy: policy(),
 		Agent: "strongroom/test", Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: time.Now,
 	}
+	te.Decoder = ocrtest.Decoder(t, te.Cfg.MaxPixels)
 	return te
 }
 
@@ -192,17 +194,16 @@ func TestFailedItems(t *testing.T) {
 		stage  catalog.Stage // the stage the reason file names
 	}{
 		{"zero.tif", func(p string) { put(t, p, nil) }, "zero-byte file", catalog.StageFixity},
-		{"truncated.tif", func(p string) { put(t, p, good[:len(good)/2]) }, "image is corrupt", catalog.StageValidate},
+		{"truncated.tif", func(p string) { put(t, p, good[:len(good)/2]) }, "corrupt: TIFF", catalog.StageValidate},
 		{"corrupt.png", func(p string) {
 			b := pngBytes(t, 64, 64)
 			copy(b[60:], bytes.Repeat([]byte{0xff}, 40))
 			put(t, p, b)
-		}, "image is corrupt", catalog.StageValidate},
-		{"bomb.png", func(p string) { put(t, p, pngBytes(t, 10000, 6000)) }, "exceeds the pixel limit", catalog.StageValidate},
+		}, "corrupt: PNG", catalog.StageValidate},
 		{"program.exe", func(p string) {
 			put(t, p, append([]byte("MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff"), make([]byte, 200)...))
 		}, "rejected by the format policy", catalog.StageIdentify},
-		{"unknown.bin", func(p string) { put(t, p, []byte{0x00, 0x13, 0x37, 0x42, 0x99}) }, "format not identified", catalog.StageIdentify},
+		{"unknown.bin", func(p string) { put(t, p, []byte{0x00, 0x13, 0x37, 0x42, 0x99}) }, "format not identified", catalog.StageIdentify}, // rejected by this policy
 		{"link.png", func(p string) { os.Symlink(outside, p) }, "symlinks are refused", catalog.StageFixity},
 		{"book-with-link", func(p string) {
 			put(t, filepath.Join(p, "p1.png"), pngBytes(t, 5, 5))

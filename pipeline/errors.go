@@ -10,6 +10,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/strongroom-archive/strongroom/pipeline/catalog"
 	"github.com/strongroom-archive/strongroom/storage"
 	"github.com/strongroom-archive/strongroom/storage/bagit"
 )
@@ -107,7 +108,7 @@ func (w *envWatch) failed(ctx context.Context, e *Engine, err error) {
 		return
 	}
 	detail := fmt.Sprintf("items have been waiting since %s: %v", since.Format(time.RFC3339), err)
-	if _, _, aerr := e.Catalog.RaiseAlert(ctx, "", "environment", envKind(err), detail, now); aerr != nil {
+	if _, _, aerr := e.Catalog.RaiseAlert(ctx, "", catalog.ProblemEnvironment, envKind(err), detail, now); aerr != nil {
 		e.Log.Error("could not raise the environment alert", "err", aerr)
 	}
 }

@@ -8,11 +8,13 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
 	"github.com/strongroom-archive/strongroom/pipeline/catalog"
 	"github.com/strongroom-archive/strongroom/pipeline/intake"
+	"github.com/strongroom-archive/strongroom/storage"
 	"github.com/strongroom-archive/strongroom/storage/bagit"
 )
 
@@ -26,10 +28,17 @@ func (e *Engine) fixity(ctx context.Context, it *catalog.Item, log *slog.Logger)
 	if it.Follows != "" {
 		taken += "; follows item " + it.Follows + ", whose originals changed at this place after it took them"
 	}
+	if it.Kind == catalog.KindReprocess {
+		return e.fixityFromStore(ctx, it, log)
+	}
 	events := []catalog.Event{{Type: catalog.EvIngestion, Outcome: catalog.OutcomeSuccess, Detail: taken, Agent: e.Agent, At: it.Created}}
-	origs, err := originals(it)
+	origs, clutter, err := e.originals(it)
 	if err != nil {
 		return events, err
+	}
+	if len(clutter) > 0 {
+		events = append(events, catalog.Event{Type: catalog.EvIngestion, Outcome: catalog.OutcomeSuccess, Agent: e.Agent, At: it.Created,
+			Detail: "left out of the bag as operating-system clutter (pipeline.clutter), and left where they were: " + strings.Join(clutter, ", ")})
 	}
 	if err := os.RemoveAll(e.workDir(it)); err != nil {
 		return events, err
@@ -70,23 +79,25 @@ type original struct {
 	rel    string // payload path below data/
 }
 
-// originals lists an item's files. Symlinks and special files are refused
-// with the file named: a symlink is never followed, inside a batch or not.
-func originals(it *catalog.Item) ([]original, error) {
+// originals lists an item's files, and the clutter left out of its bag.
+// Symlinks and special files are refused with the file named: a symlink
+// is never followed, inside a batch or not.
+func (e *Engine) originals(it *catalog.Item) (out []original, clutter []string, err error) {
 	fi, err := os.Lstat(it.Source)
 	if err != nil {
-		return nil, permanent("%s: %w", it.Source, err)
+		return nil, nil, permanent("%s: %w", it.Source, err)
 	}
 	switch {
 	case fi.Mode()&fs.ModeSymlink != 0:
 		target, _ := os.Readlink(it.Source)
-		return nil, permanent("%s: is a symlink to %q; symlinks are refused, not followed", it.Name, target)
+		return nil, nil, permanent("%s: is a symlink to %q; symlinks are refused, not followed", it.Name, target)
+	case fi.Mode().IsRegular() && e.Cfg.clutter(it.Name):
+		return nil, nil, permanent("%s: operating-system clutter (pipeline.clutter): not archived", it.Name)
 	case fi.Mode().IsRegular():
-		return []original{{it.Source, "original/" + it.Name}}, nil
+		return []original{{it.Source, "original/" + it.Name}}, nil, nil
 	case !fi.IsDir():
-		return nil, permanent("%s: not a regular file or folder (%s)", it.Name, fi.Mode().Type())
+		return nil, nil, permanent("%s: not a regular file or folder (%s)", it.Name, fi.Mode().Type())
 	}
-	var out []original
 	err = filepath.WalkDir(it.Source, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return permanent("%s: %w", p, err)
@@ -95,6 +106,18 @@ func originals(it *catalog.Item) ([]original, error) {
 			return nil
 		}
 		rel, _ := filepath.Rel(it.Source, p)
+		if e.Cfg.clutter(d.Name()) {
+			what := filepath.ToSlash(rel)
+			if d.IsDir() {
+				clutter = append(clutter, what+"/")
+				return filepath.SkipDir
+			}
+			if info, err := d.Info(); err == nil {
+				what += fmt.Sprintf(" (%d bytes)", info.Size())
+			}
+			clutter = append(clutter, what)
+			return nil
+		}
 		if intake.Ignored(d.Name()) {
 			if d.IsDir() {
 				return filepath.SkipDir
@@ -114,12 +137,73 @@ func originals(it *catalog.Item) ([]original, error) {
 		return nil
 	})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if len(out) == 0 {
-		return nil, permanent("%s: batch folder has no files", it.Name)
+		return nil, nil, permanent("%s: batch folder has no files", it.Name)
 	}
-	return out, nil
+	return out, clutter, nil
+}
+
+// fixityFromStore is fixity for a reprocess item: the originals of the
+// bag it makes a new version of are read back from the store into the
+// work area, each checked against the digests recorded when it was stored.
+func (e *Engine) fixityFromStore(ctx context.Context, it *catalog.Item, log *slog.Logger) ([]catalog.Event, error) {
+	bagID := catalog.ReprocessedBag(it)
+	bag, err := e.Catalog.Bag(ctx, bagID)
+	if err != nil {
+		return nil, permanent("bag %s: %w", bagID, err)
+	}
+	old, err := e.Catalog.Files(ctx, bag.ItemID)
+	if err != nil {
+		return nil, err
+	}
+	events := []catalog.Event{{Type: catalog.EvIngestion, Outcome: catalog.OutcomeSuccess, Agent: e.Agent, At: it.Created,
+		Detail: fmt.Sprintf("a new version of bag %s (stored %s): its originals read back from %s and checked against the digests recorded then",
+			bagID, bag.StoredAt.UTC().Format(time.RFC3339), e.StoreURL)}}
+	if err := os.RemoveAll(e.workDir(it)); err != nil {
+		return events, err
+	}
+	fsys, err := storage.BagFS(ctx, e.Store, bagID)
+	if err != nil {
+		return events, err
+	}
+	dest := bagit.NewDirDest(e.bagDir(it))
+	files := make([]catalog.File, 0, len(old))
+	for _, o := range old {
+		f, err := dest.Create(ctx, "data/"+o.Path)
+		if err != nil {
+			return events, fmt.Errorf("%s: work area: %w", o.Path, err)
+		}
+		r, err := fsys.Open("data/" + o.Path)
+		if err != nil {
+			f.Abort()
+			return events, fmt.Errorf("bag %s: %s: %w", bagID, o.Path, err)
+		}
+		d, n, err := bagit.Copy(ctx, f, r, []bagit.Algorithm{bagit.SHA256, bagit.SHA512})
+		r.Close()
+		if err != nil {
+			f.Abort()
+			return events, fmt.Errorf("bag %s: %s: %w", bagID, o.Path, err)
+		}
+		if d[bagit.SHA256] != o.SHA256 || d[bagit.SHA512] != o.SHA512 || n != o.Size {
+			f.Abort()
+			return events, permanent("bag %s: %s read back as %d bytes, sha256 %s; recorded %d bytes, sha256 %s: the stored bag is damaged (see strongroom audit)",
+				bagID, o.Path, n, d[bagit.SHA256], o.Size, o.SHA256)
+		}
+		if err := f.Commit(); err != nil {
+			return events, fmt.Errorf("%s: work area: %w", o.Path, err)
+		}
+		files = append(files, catalog.File{Path: o.Path, Source: catalog.ReprocessSource(bagID) + "/data/" + o.Path, Size: n, ModTime: o.ModTime,
+			SHA256: o.SHA256, SHA512: o.SHA512})
+		events = append(events, catalog.Event{File: o.Path, Type: catalog.EvDigest, Outcome: catalog.OutcomeSuccess,
+			Detail: "sha256:" + o.SHA256 + " sha512:" + o.SHA512 + " (as recorded in bag " + bagID + ")", Agent: "strongroom " + e.Agent, At: e.Now()})
+	}
+	if err := dest.Sync(); err != nil {
+		return events, fmt.Errorf("work area: %w", err)
+	}
+	log.Info("originals read back from the store", "bag", bagID, "files", len(files))
+	return events, e.Catalog.PutFiles(ctx, it.ID, files)
 }
 
 // fixityStat is a file's digests and stat, as fixity read it.

@@ -3,8 +3,11 @@ package pipeline
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
+	"os"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/strongroom-archive/strongroom/formats/identify"
 	"github.com/strongroom-archive/strongroom/pipeline/catalog"
@@ -12,7 +15,9 @@ import (
 
 // identify names every original's format with Siegfried (PRONOM) and
 // applies the format policy: normalise, preserve, or reject. A rejected
-// file fails the item at once; what was found is kept either way.
+// file fails the item at once; what was found is kept either way. A file
+// Siegfried cannot identify is preserved with a warning (store raises an
+// alert for it) unless the policy rejects unknown formats.
 func (e *Engine) identify(ctx context.Context, it *catalog.Item, log *slog.Logger) ([]catalog.Event, error) {
 	files, err := e.Catalog.Files(ctx, it.ID)
 	if err != nil {
@@ -32,11 +37,23 @@ func (e *Engine) identify(ctx context.Context, it *catalog.Item, log *slog.Logge
 		f.Action = string(action)
 		ev := catalog.Event{File: f.Path, Type: catalog.EvIdentification, Outcome: catalog.OutcomeSuccess, Agent: agent, At: e.Now(),
 			Detail: fmt.Sprintf("%s (%s, %s) basis: %s; policy: %s by %s", res.PUID, res.Format, res.MIME, res.Basis, action, rule)}
+		unknown := rule == identify.RuleUnknown || rule == identify.RuleExtensionOnly
+		switch {
+		case action == identify.Reject:
+		case rule == identify.RuleExtensionOnly && res.Known() && isText(e.workFile(it, f.Path)):
+			// A text sidecar (metadata.json, a CSV) has no signature to
+			// match: recorded, but not alerted on in every book.
+			ev.Outcome = catalog.OutcomeWarning
+			ev.Detail = fmt.Sprintf("%s (%s, %s) by its extension only: a text format has no signature to confirm it; kept as it is: policy %s by %s", res.PUID, res.Format, res.MIME, action, rule)
+		case unknown:
+			ev.Outcome = catalog.OutcomeWarning
+			ev.Detail = fmt.Sprintf("%s (%s); kept as it is: policy %s by %s", notIdentified, strings.TrimSpace(res.Warning+" "+res.Basis), action, rule)
+		}
 		if action == identify.Reject && rejected == nil {
 			ev.Outcome = catalog.OutcomeFailure
 			rejected = permanent("%s: format %s (%s, %s) is rejected by the format policy (%s)", f.Path, res.PUID, res.Format, res.MIME, rule)
-			if rule == identify.RuleUnknown || rule == identify.RuleExtensionOnly {
-				rejected = permanent("%s: format not identified (%s) and the format policy rejects unknown formats", f.Path, strings.TrimSpace(res.Warning+" "+res.Basis))
+			if unknown {
+				rejected = permanent("%s: %s (%s) and the format policy rejects unknown formats", f.Path, notIdentified, strings.TrimSpace(res.Warning+" "+res.Basis))
 			}
 		}
 		events = append(events, ev)
@@ -46,4 +63,32 @@ func (e *Engine) identify(ctx context.Context, it *catalog.Item, log *slog.Logge
 	}
 	log.Info("formats identified", "files", len(files))
 	return events, e.Catalog.PutFiles(ctx, it.ID, files)
+}
+
+// notIdentified starts the warning of a file no signature identifies:
+// store raises an alert for each.
+const notIdentified = "format not identified"
+
+// isText reports whether a file's first 8 KiB are UTF-8 text: no NUL, no
+// control characters but tab, newline, carriage return and form feed.
+func isText(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	b := make([]byte, 8192)
+	n, _ := io.ReadFull(f, b)
+	b = b[:n]
+	for len(b) > 0 {
+		r, size := utf8.DecodeRune(b)
+		if r == utf8.RuneError && size == 1 && len(b) >= utf8.UTFMax { // invalid, not a rune cut at the end
+			return false
+		}
+		if r < 0x20 && r != '\t' && r != '\n' && r != '\r' && r != '\f' {
+			return false
+		}
+		b = b[size:]
+	}
+	return true
 }

@@ -18,7 +18,8 @@ import (
 func (te *testEnv) second(holder string) *Engine {
 	e := te.Engine
 	return &Engine{Cfg: e.Cfg, Bag: e.Bag, DataDir: e.DataDir, DoneDir: e.DoneDir, FailedDir: e.FailedDir, Catalog: e.Catalog,
-		Store: e.Store, StoreURL: e.StoreURL, Identify: e.Identify, Policy: e.Policy, Agent: e.Agent, Log: e.Log, Now: e.Now, Holder: holder}
+		Store: e.Store, StoreURL: e.StoreURL, Identify: e.Identify, Policy: e.Policy, Agent: e.Agent, Log: e.Log, Now: e.Now, Holder: holder,
+		Decoder: e.Decoder}
 }
 
 // TestOneWorkerPerItem: while one worker holds an item, another worker's

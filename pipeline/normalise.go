@@ -25,8 +25,13 @@ var derived = []struct{ dir, ext string }{{"access", ".pdf"}, {"text", ".txt"}, 
 // normalise makes the access copy of the item's normalise files: one
 // PDF/A with the page images and an invisible text layer, the plain text
 // and ALTO, into data/access, data/text and data/alto of the bag being
-// built. The PDF is checked before it is kept; files that cannot be
-// decoded here are kept as they are, with a warning event.
+// built. The PDF is checked before it is kept.
+//
+// The originals come first: an access copy that cannot be made (a page no
+// decoder reads, an OCR language not installed, a copy that fails the
+// PDF/A check) does not stop them being stored. The bag goes on without
+// one, with a normalization event saying why, and store raises a
+// no-access-copy alert; access.required restores failing the item.
 func (e *Engine) normalise(ctx context.Context, it *catalog.Item, log *slog.Logger) ([]catalog.Event, error) {
 	for _, d := range derived { // a run before may have left some
 		if err := os.RemoveAll(filepath.Join(e.bagDir(it), "data", d.dir)); err != nil {
@@ -65,12 +70,21 @@ func (e *Engine) normalise(ctx context.Context, it *catalog.Item, log *slog.Logg
 	}
 	made := filepath.Join(e.workDir(it), "access")
 	res, err := e.Access.Make(ctx, sources, made, name, settings)
+	if err == nil && res.Pages > 0 && !res.Check.Valid() {
+		evs = append(evs, ev(catalog.EvValidation, catalog.OutcomeFailure, res.Check.Err().Error(), e.Agent+" pdfa"))
+		err = fmt.Errorf("%w: it failed the PDF/A check, so it is not kept as PDF/A: %w", access.ErrInput, res.Check.Err())
+	}
 	if err != nil {
-		evs = append(evs, ev(catalog.EvNormalization, catalog.OutcomeFailure, err.Error(), e.Agent+" OCR"))
-		if errors.Is(err, access.ErrBadInput) {
-			return evs, &Permanent{Err: fmt.Errorf("access copy: %w", err)}
+		os.RemoveAll(made)
+		if !errors.Is(err, access.ErrInput) {
+			return evs, fmt.Errorf("access copy: %w", err) // the machine's: tried again
 		}
-		return evs, fmt.Errorf("access copy: %w", err)
+		evs = append(evs, ev(catalog.EvNormalization, catalog.OutcomeFailure, err.Error(), e.Agent+" "+ocr.Version()))
+		if e.Access.Cfg.Required {
+			return evs, &Permanent{Err: fmt.Errorf("access copy (access.required): %w", err)}
+		}
+		log.Warn("no access copy; the originals are stored without one", "reason", err)
+		return evs, nil
 	}
 	for _, k := range res.Kept {
 		evs = append(evs, ev(catalog.EvNormalization, catalog.OutcomeWarning, "kept as it is, without an access copy: "+k, e.Agent))
@@ -79,10 +93,6 @@ func (e *Engine) normalise(ctx context.Context, it *catalog.Item, log *slog.Logg
 		return evs, nil
 	}
 	evs = append(evs, ev(catalog.EvNormalization, catalog.OutcomeSuccess, e.normalisedDetail(res, name, full), e.Agent+" "+res.OCR))
-	if !res.Check.Valid() {
-		evs = append(evs, ev(catalog.EvValidation, catalog.OutcomeFailure, res.Check.Err().Error(), e.Agent+" pdfa"))
-		return evs, &Permanent{Err: fmt.Errorf("access copy of %s failed the PDF/A check, so it is not stored as PDF/A: %w", it.Name, res.Check.Err())}
-	}
 	evs = append(evs, ev(catalog.EvValidation, catalog.OutcomeSuccess, fmt.Sprintf("PDF/A-%d%s: clauses %s checked, pdfcpu strict validation passed", res.Check.Part,
 		strings.ToLower(res.Check.Conformance), strings.Join(pdfa.Clauses, ", ")), e.Agent+" pdfa"))
 	if res.VeraPDF != "" {
@@ -121,8 +131,11 @@ func (e *Engine) normalisedDetail(res *access.Result, name, full string) string 
 	if len(res.AssumedDPI) > 0 {
 		detail += fmt.Sprintf("; no resolution recorded in %s: %g dpi assumed", strings.Join(res.AssumedDPI, ", "), e.Access.Cfg.OCR.DefaultDPI)
 	}
-	if len(res.Scaled) > 0 {
-		detail += "; " + strings.Join(res.Scaled, "; ")
+	if res.Copied > 0 {
+		detail += fmt.Sprintf("; %d pages of scanned PDFs copied with their own image streams", res.Copied)
+	}
+	if len(res.Notes) > 0 {
+		detail += "; " + strings.Join(res.Notes, "; ")
 	}
 	if name != full {
 		detail += fmt.Sprintf("; the derived files are named %q, shortened from %q to fit a file name", name, full)

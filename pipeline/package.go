@@ -88,6 +88,9 @@ func (e *Engine) bagInfo(it *catalog.Item, info *bagit.Info) {
 		info.Add(k, e.Bag.Info[k])
 	}
 	info.Add("External-Identifier", it.Name)
+	if it.Kind == catalog.KindReprocess {
+		info.Add("Is-Version-Of", catalog.ReprocessedBag(it))
+	}
 	sender := it.Source
 	if it.HotFolder != "" {
 		if rel, err := filepath.Rel(it.HotFolder, it.Source); err == nil {

@@ -51,7 +51,7 @@ func (e *Engine) release(ctx context.Context, it *catalog.Item, log *slog.Logger
 	if err != nil {
 		return nil, err
 	}
-	diff, err := compareOriginals(ctx, it, tmp, files)
+	diff, err := compareOriginals(ctx, it, tmp, files, e.Cfg.clutter)
 	if err != nil {
 		return nil, err
 	}
@@ -102,8 +102,9 @@ func (d difference) String() string {
 }
 
 // compareOriginals reads the originals now at root (it.Source set aside)
-// and compares them with the files recorded at intake.
-func compareOriginals(ctx context.Context, it *catalog.Item, root string, files []catalog.File) (difference, error) {
+// and compares them with the files recorded at intake; clutter, left out
+// of the bag, is left out here too.
+func compareOriginals(ctx context.Context, it *catalog.Item, root string, files []catalog.File, clutter func(string) bool) (difference, error) {
 	var d difference
 	want := map[string]catalog.File{} // by path below it.Source ("" for a single file)
 	for _, f := range files {
@@ -143,7 +144,7 @@ func compareOriginals(ctx context.Context, it *catalog.Item, root string, files 
 			if err != nil || p == root {
 				return err
 			}
-			if intake.Ignored(de.Name()) {
+			if intake.Ignored(de.Name()) || clutter(de.Name()) {
 				if de.IsDir() {
 					return filepath.SkipDir
 				}

@@ -60,10 +60,57 @@ func (e *Engine) store(ctx context.Context, it *catalog.Item, log *slog.Logger) 
 		return nil, err
 	}
 	log.Info("bag stored and read back", "bag", it.BagID, "bytes", n, "files_checked", r.Checked)
+	if err := e.raiseAlerts(ctx, it); err != nil {
+		return nil, err
+	}
 	return []catalog.Event{
 		{Type: catalog.EvReplication, Outcome: catalog.OutcomeSuccess, Detail: fmt.Sprintf("%d bytes to %s/%s", n, e.StoreURL, it.BagID), Agent: e.Agent, At: now},
 		{Type: catalog.EvFixityCheck, Outcome: catalog.OutcomeSuccess, Detail: fmt.Sprintf("read back %d files; all digests match the manifests and intake", r.Checked), Agent: e.Agent, At: now},
 	}, nil
+}
+
+// raiseAlerts raises what a stored bag's events call for people to see:
+// no access copy could be made; a file was not identified (a text sidecar
+// known by its extension only has its warning event, not an alert). A new
+// version of a bag that holds an access copy resolves the old bag's
+// no-access-copy alert.
+func (e *Engine) raiseAlerts(ctx context.Context, it *catalog.Item) error {
+	evs, err := e.Catalog.Events(ctx, it.ID)
+	if err != nil {
+		return err
+	}
+	madeCopy := false
+	for _, ev := range evs {
+		var err error
+		switch {
+		case ev.Type == catalog.EvNormalization && ev.Outcome == catalog.OutcomeFailure:
+			_, _, err = e.Catalog.RaiseAlert(ctx, it.BagID, catalog.ProblemNoAccessCopy, "", ev.Detail+
+				"; the originals are stored. Once the cause is mended, make a new version of the bag with one: strongroom reprocess "+it.BagID, e.Now())
+		case ev.Type == catalog.EvIdentification && ev.Outcome == catalog.OutcomeWarning && strings.HasPrefix(ev.Detail, notIdentified):
+			_, _, err = e.Catalog.RaiseAlert(ctx, it.BagID, catalog.ProblemUnidentified, "data/"+ev.File, ev.Detail, e.Now())
+		case ev.Type == catalog.EvNormalization && ev.Outcome == catalog.OutcomeSuccess:
+			madeCopy = true
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if it.Kind != catalog.KindReprocess || !madeCopy {
+		return nil
+	}
+	prev := catalog.ReprocessedBag(it)
+	open, err := e.Catalog.Alerts(ctx, prev, catalog.AlertOpen, catalog.AlertAcknowledged)
+	if err != nil {
+		return err
+	}
+	for _, a := range open {
+		if a.Problem == catalog.ProblemNoAccessCopy {
+			if _, err := e.Catalog.ChangeAlert(ctx, a.ID, catalog.AlertResolved, e.Agent, "bag "+it.BagID+", a new version of this bag, holds an access copy", e.Now()); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // objectRecords lists every file of the bag in dir with its size and both

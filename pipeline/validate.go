@@ -1,56 +1,211 @@
 package pipeline
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"os"
 	"strings"
 
-	"github.com/strongroom-archive/strongroom/formats/imagecheck"
+	"github.com/strongroom-archive/strongroom/formats/ocr"
 	"github.com/strongroom-archive/strongroom/formats/pdfa"
 	"github.com/strongroom-archive/strongroom/formats/pdfread"
+	"github.com/strongroom-archive/strongroom/formats/raster"
 	"github.com/strongroom-archive/strongroom/pipeline/catalog"
 )
 
 // validate checks that each original is what its format says, so that a
 // truncated or corrupt scan fails here with a reason rather than being
-// preserved as if it were sound: images are decoded end to end under the
-// pixel limit; PDFs are parsed under the stream limits (encrypted and
-// unreadable ones fail) and checked against PDF/A (a PDF that is not valid
-// PDF/A is kept, with a warning).
+// preserved as if it were sound. Images are decoded end to end, every page,
+// by the decoders Tesseract reads with (in worker processes); PDFs are
+// parsed under the stream limits and checked against PDF/A, and every
+// image on every page decoded by PDFium.
+//
+// Only what is corrupt fails the item. A valid file no decoder here reads,
+// a page over the pixel limit, a PDF that is damaged but readable, one
+// encrypted without a password: each is preserved as it is, with a warning
+// (and, for normalise files, without an access copy).
 func (e *Engine) validate(ctx context.Context, it *catalog.Item, log *slog.Logger) ([]catalog.Event, error) {
 	files, err := e.Catalog.Files(ctx, it.ID)
 	if err != nil {
 		return nil, err
 	}
 	var events []catalog.Event
-	ev := func(f catalog.File, outcome catalog.Outcome, detail, agent string) catalog.Event {
-		return catalog.Event{File: f.Path, Type: catalog.EvValidation, Outcome: outcome, Detail: detail, Agent: e.Agent + " " + agent, At: e.Now()}
-	}
 	for _, f := range files {
-		p := e.workFile(it, f.Path)
-		if f.MIME == "application/pdf" || strings.HasPrefix(f.PUID, "fmt/") && strings.Contains(f.Format, "PDF") {
-			rep, err := pdfa.Check(p, pdfa.CheckOptions{Limits: pdfread.Limits{MaxDecoded: e.Cfg.MaxDecodedBytes, MaxPixels: e.Cfg.MaxPixels}})
-			if err != nil {
-				return events, fmt.Errorf("%s: %w", f.Path, err)
-			}
-			if bad := rep.Unreadable(); bad != "" {
-				return append(events, ev(f, catalog.OutcomeFailure, bad, "pdfa")), permanent("%s: %s", f.Path, bad)
-			}
-			outcome, detail := catalog.OutcomeSuccess, fmt.Sprintf("PDF/A-%d%s: the checked clauses pass", rep.Part, strings.ToLower(rep.Conformance))
-			if !rep.Valid() {
-				outcome, detail = catalog.OutcomeWarning, "kept as it is; not valid PDF/A: "+rep.Err().Error()
-			}
-			events = append(events, ev(f, outcome, detail, "pdfa"))
+		var ev *catalog.Event
+		switch claims := e.claimed(it, f); {
+		case isPDF(f) || claims == raster.PDF:
+			ev, err = e.validatePDF(ctx, it, f)
+		case ocr.Decodable(f.MIME) || claims != "":
+			ev, err = e.validateImage(ctx, it, f)
+		default:
+			continue
 		}
-		if imagecheck.Supported(f.MIME) {
-			info, err := imagecheck.Check(p, e.Cfg.MaxPixels)
-			if err != nil {
-				return append(events, ev(f, catalog.OutcomeFailure, err.Error(), "imagecheck")), permanent("%s: %w", f.Path, err)
-			}
-			events = append(events, ev(f, catalog.OutcomeSuccess, fmt.Sprintf("decoded %s %dx%d", info.Format, info.Width, info.Height), "imagecheck"))
+		if ev != nil {
+			events = append(events, *ev)
+		}
+		if err != nil {
+			return events, err
 		}
 	}
 	log.Info("originals validated", "files", len(files))
 	return events, nil
+}
+
+func isPDF(f catalog.File) bool {
+	return f.MIME == "application/pdf" || strings.HasPrefix(f.PUID, "fmt/") && strings.Contains(f.Format, "PDF")
+}
+
+// claimed is the format an unidentified file's first bytes claim, by a
+// strong signature only: a PDF or an image cut short in transfer loses
+// the end Siegfried's signatures look for, and is checked as what it
+// claims to be, so that it fails as truncated rather than being kept as
+// an unknown format.
+func (e *Engine) claimed(it *catalog.Item, f catalog.File) raster.Format {
+	if f.PUID != "" && f.PUID != "UNKNOWN" {
+		return ""
+	}
+	r, err := os.Open(e.workFile(it, f.Path))
+	if err != nil {
+		return ""
+	}
+	defer r.Close()
+	head := make([]byte, 16)
+	n, _ := io.ReadFull(r, head)
+	head = head[:n]
+	if bytes.HasPrefix(head, []byte("%PDF-")) {
+		return raster.PDF
+	}
+	switch fm := raster.Sniff(head); fm {
+	case raster.TIFF, raster.JP2, raster.J2K, raster.JPEG, raster.PNG, raster.GIF:
+		return fm
+	}
+	return ""
+}
+
+func (e *Engine) validationEvent(f catalog.File, outcome catalog.Outcome, detail, agent string) *catalog.Event {
+	return &catalog.Event{File: f.Path, Type: catalog.EvValidation, Outcome: outcome, Detail: detail, Agent: e.Agent + " " + agent, At: e.Now()}
+}
+
+// checkPages decodes every page of a file in a decoder worker. It returns
+// the file as inspected, and the first page's failure (wrapped with the
+// page); a worker that dies on a page twice counts as unsupported, not as
+// corrupt: the crash may be the decoder's fault.
+func (e *Engine) checkPages(ctx context.Context, path string) (*ocr.File, error) {
+	if e.Decoder == nil {
+		return nil, errors.New("no decoder to validate with")
+	}
+	f, err := e.Decoder.Inspect(ctx, path)
+	if err != nil {
+		return nil, undecodable(err, 0)
+	}
+	for i := range f.NumPages() {
+		if err := e.Decoder.Check(ctx, path, i); err != nil {
+			return f, undecodable(err, i+1)
+		}
+	}
+	return f, nil
+}
+
+func undecodable(err error, page int) error {
+	var crash *ocr.CrashError
+	if errors.As(err, &crash) {
+		err = fmt.Errorf("%w: the decoder died on it (%v)", ocr.ErrUnsupported, crash)
+	}
+	if page > 0 && !strings.Contains(err.Error(), fmt.Sprintf("page %d", page)) {
+		err = fmt.Errorf("page %d: %w", page, err)
+	}
+	return err
+}
+
+// outcome turns a decoding failure into the stage's verdict: corrupt fails
+// the item; unsupported or over a limit is a warning; anything else (the
+// machine) is retried.
+func (e *Engine) outcome(f catalog.File, err error, agent string) (*catalog.Event, error) {
+	switch {
+	case errors.Is(err, ocr.ErrCorrupt):
+		return e.validationEvent(f, catalog.OutcomeFailure, err.Error(), agent), permanent("%s: %w", f.Path, err)
+	case errors.Is(err, ocr.ErrUnsupported), errors.Is(err, ocr.ErrTooLarge):
+		return e.validationEvent(f, catalog.OutcomeWarning, "preserved as it is, not fully checked: "+err.Error(), agent), nil
+	}
+	return nil, fmt.Errorf("%s: %w", f.Path, err)
+}
+
+func (e *Engine) validateImage(ctx context.Context, it *catalog.Item, f catalog.File) (*catalog.Event, error) {
+	file, err := e.checkPages(ctx, e.workFile(it, f.Path))
+	if err != nil {
+		return e.outcome(f, err, "decoders")
+	}
+	p := file.Pages[0]
+	detail := fmt.Sprintf("decoded %s: %d×%d, %s, %d-bit, %s", file.Format, p.Width, p.Height, p.Colour, p.Bits, p.Compression)
+	if n := len(file.Pages); n > 1 {
+		detail = fmt.Sprintf("decoded all %d pages of %s; page 1: %d×%d, %s, %d-bit, %s", n, file.Format, p.Width, p.Height, p.Colour, p.Bits, p.Compression)
+	}
+	return e.validationEvent(f, catalog.OutcomeSuccess, detail, "decoders"), nil
+}
+
+// validatePDF parses the PDF (pdfcpu) under the stream limits, checks it
+// against PDF/A and decodes every image on every page (PDFium). A PDF
+// pdfcpu cannot read is corrupt only if PDFium cannot read it either; one
+// that needs a password cannot be checked, nor kept readable, and fails.
+func (e *Engine) validatePDF(ctx context.Context, it *catalog.Item, f catalog.File) (*catalog.Event, error) {
+	p := e.workFile(it, f.Path)
+	lim := pdfread.Limits{MaxDecoded: e.Cfg.MaxDecodedBytes, MaxPixels: e.Cfg.MaxPixels}
+	rep, err := pdfa.Check(p, pdfa.CheckOptions{Limits: lim})
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", f.Path, err)
+	}
+	if truncatedPDF(p) {
+		err := fmt.Errorf("%w: truncated: neither startxref nor %%%%EOF at its end (readers that repair it show only what arrived)", ocr.ErrCorrupt)
+		return e.outcome(f, err, "pdfa")
+	}
+	var notes []string
+	if rep.Unread != nil {
+		if errors.Is(rep.Unread, pdfread.ErrTooLarge) {
+			return e.validationEvent(f, catalog.OutcomeWarning, "preserved as it is, not checked: "+rep.Unread.Error(), "pdfa"), nil
+		}
+		notes = append(notes, "pdfcpu cannot read it: "+rep.Unread.Error())
+	}
+	file, err := e.checkPages(ctx, p)
+	if err != nil {
+		if errors.Is(err, ocr.ErrUnsupported) && strings.Contains(err.Error(), "password") {
+			return e.validationEvent(f, catalog.OutcomeFailure, err.Error(), "PDFium"), permanent("%s: encrypted: it needs a password to open, so it cannot be checked nor kept readable", f.Path)
+		}
+		if len(notes) > 0 && !errors.Is(err, ocr.ErrTooLarge) { // neither reads it
+			err = fmt.Errorf("%w: %s; PDFium: %v", ocr.ErrCorrupt, notes[0], err)
+		}
+		return e.outcome(f, err, "PDFium")
+	}
+	outcome, detail := catalog.OutcomeSuccess, fmt.Sprintf("PDF/A-%d%s: the checked clauses pass", rep.Part, strings.ToLower(rep.Conformance))
+	if !rep.Valid() {
+		outcome, detail = catalog.OutcomeWarning, "kept as it is; not valid PDF/A: "+rep.Err().Error()
+	}
+	if len(notes) > 0 {
+		outcome, detail = catalog.OutcomeWarning, "damaged, but PDFium reads it ("+notes[0]+"); preserved as it is"
+	}
+	return e.validationEvent(f, outcome, fmt.Sprintf("%s; every image on its %d pages decodes (PDFium)", detail, file.NumPages()), "pdfa, PDFium"), nil
+}
+
+// truncatedPDF reports whether the file's last KiB, where readers look
+// for them, lacks both the startxref and the %%EOF marker: a PDF cut short
+// in transfer. pdfcpu and PDFium both repair such a file and show only
+// what arrived, so it must be caught here.
+func truncatedPDF(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false // the stage reads it again and says why
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return false
+	}
+	tail := make([]byte, min(fi.Size(), 1024))
+	if _, err := f.ReadAt(tail, fi.Size()-int64(len(tail))); err != nil {
+		return false
+	}
+	return !bytes.Contains(tail, []byte("%%EOF")) && !bytes.Contains(tail, []byte("startxref"))
 }

@@ -153,6 +153,45 @@ type ingestLine struct {
 	Reason string       `json:"reason,omitempty"`
 }
 
+func cmdReprocess(ctx context.Context, args []string) error {
+	fs := newFlags("reprocess", "[--config FILE] [--languages eng+deu] [--psm N] BAG_ID...", "Makes a new version of each stored bag, in the foreground: its originals are\nread back from the store, checked against the digests recorded, identified,\nvalidated and normalised again with today's settings (a new access copy), and\nstored as a new bag whose bag-info.txt says Is-Version-Of the old one. Nothing\nstored is changed; the old bag's no-access-copy alert is resolved when the new\none has an access copy. The OCR settings are the item's own (its hot folder's\nat intake) unless --languages or --psm say otherwise. Prints one JSON line per\nbag: item, bag (the new one), status, reason. Run again, it resumes where it\nwas interrupted.")
+	configPath := fs.String("config", "", "config file (default: the embedded defaults)")
+	langs := fs.String("languages", "", "OCR languages for the new access copy, joined by + (e.g. eng+deu)")
+	psm := fs.Int("psm", -1, "Tesseract page segmentation mode for the new access copy")
+	if err := parse(fs, args); err != nil {
+		return helpOK(err)
+	}
+	if fs.NArg() == 0 {
+		return usageError{errors.New("reprocess: no BAG_ID given")}
+	}
+	var ocr *catalog.OCRSettings
+	if *langs != "" || *psm >= 0 {
+		ocr = &catalog.OCRSettings{}
+		if *langs != "" {
+			ocr.Languages = strings.Split(*langs, "+")
+		}
+		if *psm >= 0 {
+			ocr.PSM = psm
+		}
+	}
+	return runItems(ctx, *configPath, fs.Args(), func(ctx context.Context, eng *pipeline.Engine, bag string) ingestLine {
+		return reprocessOne(ctx, eng, bag, ocr)
+	})
+}
+
+// reprocessOne runs the reprocess item of a bag to its end, resuming one
+// an earlier run left.
+func reprocessOne(ctx context.Context, eng *pipeline.Engine, bag string, ocr *catalog.OCRSettings) ingestLine {
+	it, err := eng.Catalog.ActiveBySource(ctx, catalog.ReprocessSource(bag))
+	if err == nil && it == nil {
+		it, err = eng.Reprocess(ctx, bag, ocr)
+	}
+	if err != nil {
+		return ingestLine{Item: bag, Status: ingestFailed, Reason: err.Error()}
+	}
+	return runItem(ctx, eng, bag, it)
+}
+
 func cmdIngest(ctx context.Context, args []string) error {
 	fs := newFlags("ingest", "[--config FILE] PATH...", "Processes files and batch folders now, in the foreground, through the same\nsteps as the daemon. Originals are left where they are. Prints one JSON line\nper item: item, bag, status (stored or failed), reason. Exits 0 only when\nevery item was stored.")
 	configPath := fs.String("config", "", "config file (default: the embedded defaults)")
@@ -162,20 +201,25 @@ func cmdIngest(ctx context.Context, args []string) error {
 	if fs.NArg() == 0 {
 		return usageError{errors.New("ingest: no PATH given")}
 	}
-	e, err := openEnv(ctx, *configPath, false)
+	return runItems(ctx, *configPath, fs.Args(), ingestOne)
+}
+
+// runItems runs one item per argument, pipeline.workers at a time, and
+// prints a JSON line for each.
+func runItems(ctx context.Context, configPath string, args []string, one func(context.Context, *pipeline.Engine, string) ingestLine) error {
+	e, err := openEnv(ctx, configPath, false)
 	if err != nil {
 		return err
 	}
 	defer e.Close()
-	paths := fs.Args()
 	var mu sync.Mutex
 	failed := 0
 	enc := json.NewEncoder(os.Stdout)
 	var g errgroup.Group
 	g.SetLimit(e.cfg.Pipeline.Workers)
-	for _, p := range paths {
+	for _, p := range args {
 		g.Go(func() error {
-			l := ingestOne(ctx, e.engine, p)
+			l := one(ctx, e.engine, p)
 			mu.Lock()
 			defer mu.Unlock()
 			if l.Status != ingestStored {
@@ -189,7 +233,7 @@ func cmdIngest(ctx context.Context, args []string) error {
 		return ctx.Err()
 	}
 	if failed > 0 {
-		return failedError{fmt.Errorf("%d of %d items failed", failed, len(paths))}
+		return failedError{fmt.Errorf("%d of %d items failed", failed, len(args))}
 	}
 	return nil
 }
@@ -218,8 +262,13 @@ func ingestOne(ctx context.Context, eng *pipeline.Engine, p string) ingestLine {
 	if err != nil {
 		return ingestLine{Item: p, Status: ingestFailed, Reason: err.Error()}
 	}
-	it, err = eng.Run(ctx, it.ID)
-	l := ingestLine{Item: p, ID: it.ID, Status: ingestFailed, Reason: it.LastError}
+	return runItem(ctx, eng, p, it)
+}
+
+// runItem runs an item to its end and says how it ended.
+func runItem(ctx context.Context, eng *pipeline.Engine, name string, it *catalog.Item) ingestLine {
+	it, err := eng.Run(ctx, it.ID)
+	l := ingestLine{Item: name, ID: it.ID, Status: ingestFailed, Reason: it.LastError}
 	switch {
 	case ctx.Err() != nil:
 		l.Status, l.Reason = ingestInterrupted, fmt.Sprintf("interrupted at stage %s; the same command resumes item %s", it.Stage, it.ID)

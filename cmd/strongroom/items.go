@@ -66,7 +66,11 @@ Reads and changes only the catalog; the store is not opened.`)
 		if id == "" {
 			return usageError{errors.New("items release: want an item id")}
 		}
-		return releaseItem(ctx, newEngine(cfg, log, cat, nil), id, *who, *note)
+		eng, err := newEngine(cfg, log, cat, nil)
+		if err != nil {
+			return err
+		}
+		return releaseItem(ctx, eng, id, *who, *note)
 	}
 	return usageError{fmt.Errorf("items: unknown command %q", verb)}
 }

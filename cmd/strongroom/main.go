@@ -57,6 +57,7 @@ const usage = `strongroom turns scans into verified BagIt packages and keeps the
 Usage:
   strongroom serve    [--config FILE]            run the daemon: hot folders → stored, verified bags
   strongroom ingest   [--config FILE] PATH...    process files or batch folders now; one JSON line each
+  strongroom reprocess [--config FILE] BAG_ID... make a new version of stored bags (a new access copy)
   strongroom identify [--config FILE] FILE...    identify formats (Siegfried/PRONOM); one JSON line each
   strongroom bag validate [--quiet] [--fast] PATH
   strongroom bag create [--algorithm sha512,sha256] SRC_DIR DEST_DIR
@@ -121,6 +122,8 @@ func run(ctx context.Context, args []string) error {
 		return cmdServe(ctx, rest)
 	case "ingest":
 		return cmdIngest(ctx, rest)
+	case "reprocess":
+		return cmdReprocess(ctx, rest)
 	case "identify":
 		return cmdIdentify(ctx, rest)
 	case "bag":

@@ -522,7 +522,8 @@ func TestServeWithoutStore(t *testing.T) {
 
 // TestMemoryBudget is the last of the smaller defects: a 1 MB PDF
 // decompression bomb took the daemon to 2.2 GB, a 15000×15000 grey TIFF to
-// 2.1 GB. Bombs are now refused before anything is inflated in memory; a
+// 2.1 GB. Bombs are now refused before anything is inflated in memory (the
+// PDF itself is kept, as it is, without an access copy: originals first); a
 // huge page costs about its decoded size in the daemon (under the soft
 // pipeline.memory_limit, 1 GiB) and its OCR runs in a worker capped at
 // access.ocr.worker_memory (1 GiB), from a copy scaled to
@@ -531,21 +532,22 @@ func TestServeWithoutStore(t *testing.T) {
 func TestMemoryBudget(t *testing.T) {
 	dir := t.TempDir()
 	cfg := writeConfig(t, dir, "")
-	maxrss := func(args ...string) (int64, string) {
+	maxrss := func(args ...string) (int64, string, string) {
 		t.Helper()
 		cmd := exec.Command(bin, args...)
 		cmd.Dir = dir
 		var out, errb bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &out, &errb
 		cmd.Run()
-		return cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss << 10, out.String() + lastLines(errb.String(), 5)
+		return cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss << 10, out.String() + lastLines(errb.String(), 5), errb.String()
 	}
 	for _, bomb := range []string{"content", "image"} {
 		p := filepath.Join(dir, bomb+"-bomb.pdf")
 		os.WriteFile(p, bombPDF(t, bomb), 0o644)
-		rss, out := maxrss("ingest", "--config", cfg, p)
-		if !strings.Contains(out, "decompression bomb") && !strings.Contains(out, "over the limit") {
-			t.Errorf("%s bomb not refused as such: %s", bomb, out)
+		rss, out, log := maxrss("ingest", "--config", cfg, p)
+		if !strings.Contains(out, `"status":"stored"`) || !strings.Contains(log, "no access copy") ||
+			!strings.Contains(log, "decompression bomb") && !strings.Contains(log, "over the limit") && !strings.Contains(log, "exceeds a limit") {
+			t.Errorf("%s bomb not kept without an access copy, refused as a bomb: %s", bomb, out)
 		}
 		if rss > 256<<20 {
 			t.Errorf("%s bomb: peak %d MiB, want under 256 MiB", bomb, rss>>20)
@@ -554,7 +556,7 @@ func TestMemoryBudget(t *testing.T) {
 	}
 	huge := filepath.Join(dir, "map.tif")
 	hugeGreyTIFF(t, huge, 15000, 15000)
-	rss, out := maxrss("ingest", "--config", cfg, huge)
+	rss, out, _ := maxrss("ingest", "--config", cfg, huge)
 	if !strings.Contains(out, `"status":"stored"`) {
 		t.Fatalf("15000×15000 page: %s", out)
 	}

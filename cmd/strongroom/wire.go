@@ -15,6 +15,7 @@ import (
 	"github.com/strongroom-archive/strongroom/configs"
 	"github.com/strongroom-archive/strongroom/formats/access"
 	"github.com/strongroom-archive/strongroom/formats/identify"
+	"github.com/strongroom-archive/strongroom/formats/ocr"
 	"github.com/strongroom-archive/strongroom/pipeline"
 	"github.com/strongroom-archive/strongroom/pipeline/audit"
 	"github.com/strongroom-archive/strongroom/pipeline/catalog"
@@ -75,6 +76,7 @@ type env struct {
 
 func (e *env) Close() {
 	e.engine.Access.Close()
+	e.engine.Decoder.Close()
 	e.catalog.Close()
 }
 
@@ -100,18 +102,31 @@ func openEnv(ctx context.Context, configPath string, lazy bool) (*env, error) {
 		cat.Close()
 		return nil, err
 	}
-	e.engine = newEngine(cfg, log, cat, st)
+	if e.engine, err = newEngine(cfg, log, cat, st); err != nil {
+		cat.Close()
+		return nil, err
+	}
 	return e, nil
 }
 
-func newEngine(cfg *configs.Config, log *slog.Logger, cat catalog.Catalog, st storage.Store) *pipeline.Engine {
+func newEngine(cfg *configs.Config, log *slog.Logger, cat catalog.Catalog, st storage.Store) (*pipeline.Engine, error) {
+	// PDFium's code, compiled once for this machine, is kept for every
+	// worker to load; the decoders that validate run apart from OCR.
+	cfg.Access.OCR.CacheDir = filepath.Join(cfg.DataDir, "cache", "pdfium")
+	dec := cfg.Access.OCR
+	dec.Workers, dec.MaxDecode = 1, cfg.Pipeline.MaxPixels
+	decoder, err := ocr.NewEngine(dec)
+	if err != nil {
+		return nil, err
+	}
 	return &pipeline.Engine{
 		Cfg: cfg.Pipeline, Bag: cfg.Bag, DataDir: cfg.DataDir, DoneDir: cfg.Intake.DoneDir, FailedDir: cfg.Intake.FailedDir,
 		Catalog: cat, Store: st, StoreURL: cfg.Storage.URL, Identify: identify.New(), Policy: cfg.Formats.Policy,
 		Agent: "strongroom/" + version(), Log: log, Now: time.Now, Holder: pipeline.Holder(),
 		Access: &access.Maker{Cfg: cfg.Access, Creator: "strongroom/" + version(), MaxPixel: cfg.Pipeline.MaxPixels,
 			MaxDecoded: cfg.Pipeline.MaxDecodedBytes},
-	}
+		Decoder: decoder,
+	}, nil
 }
 
 func newAuditor(e *env) *audit.Auditor {

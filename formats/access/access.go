@@ -5,11 +5,9 @@
 package access
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"image"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -22,6 +20,7 @@ import (
 	"github.com/strongroom-archive/strongroom/formats/ocr"
 	"github.com/strongroom-archive/strongroom/formats/pdfa"
 	"github.com/strongroom-archive/strongroom/formats/pdfread"
+	"github.com/strongroom-archive/strongroom/formats/raster"
 	"golang.org/x/sync/errgroup"
 )
 
@@ -33,6 +32,9 @@ type Config struct {
 	// VeraPDF is the path of a veraPDF command line, if one is installed:
 	// it then checks every access copy too, and a FAIL is a failure.
 	VeraPDF string `yaml:"verapdf"`
+	// Required fails an item whose access copy cannot be made; by default
+	// it is stored with its originals, an event and an alert.
+	Required bool `yaml:"required"`
 }
 
 // Override changes OCR settings for some items (a hot folder's own).
@@ -76,7 +78,9 @@ func (m *Maker) ocr() (*ocr.Engine, error) {
 		m.font = f
 	}
 	if m.engine == nil {
-		e, err := ocr.NewEngine(m.Cfg.OCR)
+		cfg := m.Cfg.OCR
+		cfg.MaxDecode = m.MaxPixel
+		e, err := ocr.NewEngine(cfg)
 		if err != nil {
 			return nil, err
 		}
@@ -115,23 +119,40 @@ type Source struct {
 type Result struct {
 	PDF, Text, ALTO string // files written
 	Pages, Words    int
-	AssumedDPI      []string // sources whose resolution was assumed
+	// Copied counts pages of scanned PDFs copied with their own image
+	// streams (the others were re-imaged; Notes say why).
+	Copied     int
+	AssumedDPI []string // sources whose resolution was assumed
 	// Kept lists sources left out of the access copy, with the reason (a
 	// PDF that already carries text is kept as it is). With no pages left,
 	// no files are written.
 	Kept []string
-	// Scaled lists pages OCRed from a copy scaled down to fit Tesseract's
-	// limits, with the reason.
-	Scaled  []string
+	// Notes say what was done to pages: scaled for OCR, turned upright,
+	// straightened, re-imaged.
+	Notes   []string
 	Check   *pdfa.Report
 	OCR     string // engine and version
-	VeraPDF string // veraPDF\'s verdict line, when it ran
+	VeraPDF string // veraPDF's verdict line, when it ran
 	Took    time.Duration
 }
 
-// ErrBadInput marks problems of the input (not of the machine): the item
-// fails at once.
-var ErrBadInput = errors.New("bad input")
+// ErrInput marks failures that come from the input or the settings (a
+// page that does not decode, a decoder that crashes on it, a language that
+// is not installed), not from the machine: trying again fails again.
+var ErrInput = errors.New("cannot make an access copy")
+
+// ErrHasText marks a PDF that is not image-only: born digital, or OCRed
+// already. It is kept as it is.
+var ErrHasText = errors.New("the PDF already carries text")
+
+// job is one page to make.
+type job struct {
+	src  Source
+	nr   int          // from 1
+	copy *pdfa.Copied // a scanned PDF's page copied as it is
+	why  string       // why a PDF page is re-imaged instead
+	pdf  bool
+}
 
 // Make writes <dir>/<name>.pdf, .txt and .alto.xml from sources.
 func (m *Maker) Make(ctx context.Context, sources []Source, dir, name string, ov Override) (*Result, error) {
@@ -141,31 +162,17 @@ func (m *Maker) Make(ctx context.Context, sources []Source, dir, name string, ov
 		return nil, fmt.Errorf("access: %w", err)
 	}
 	res := &Result{PDF: filepath.Join(dir, name+".pdf"), Text: filepath.Join(dir, name+".txt"), ALTO: filepath.Join(dir, name+".alto.xml"), OCR: ocr.Version()}
-	type job struct {
-		src  Source
-		page ocr.SourcePage
-		nr   int
-	}
 	var jobs []job
 	for _, s := range sources {
-		data, err := os.ReadFile(s.Path)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", s.Name, err)
-		}
-		pages, err := ocr.Split(data, m.Cfg.OCR.DefaultDPI, pdfread.Limits{MaxDecoded: m.MaxDecoded, MaxPixels: m.MaxPixel})
-		if errors.Is(err, ocr.ErrHasText) {
+		js, err := m.jobs(ctx, eng, s)
+		if errors.Is(err, ErrHasText) {
 			res.Kept = append(res.Kept, s.Name+": "+err.Error())
 			continue
 		}
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w: %v", s.Name, ErrBadInput, err)
+			return nil, err
 		}
-		for i, p := range pages {
-			jobs = append(jobs, job{s, p, i + 1})
-			if p.DPIAssumed && i == 0 {
-				res.AssumedDPI = append(res.AssumedDPI, s.Name)
-			}
-		}
+		jobs = append(jobs, js...)
 	}
 	if len(jobs) == 0 {
 		res.PDF, res.Text, res.ALTO = "", "", ""
@@ -186,42 +193,53 @@ func (m *Maker) Make(ctx context.Context, sources []Source, dir, name string, ov
 	}
 	var text strings.Builder
 	var altoPages []alto.Page
-	// Pages are OCRed Workers at a time and written in order, so memory
+	assumed := map[string]bool{}
+	// Pages are made Workers at a time and written in order, so memory
 	// holds a few pages, not the book.
 	workers := max(m.Cfg.OCR.Workers, 1)
 	for at := 0; at < len(jobs); at += workers {
 		batch := jobs[at:min(at+workers, len(jobs))]
-		out := make([]donePage, len(batch))
+		out := make([]*ocr.Page, len(batch))
+		errs := make([]error, len(batch))
 		var g errgroup.Group
 		for i, j := range batch {
 			g.Go(func() error {
-				out[i] = m.page(ctx, eng, j.src.Name, j.nr, j.page, ov)
+				out[i], errs[i] = m.page(ctx, eng, j, ov)
 				return nil
 			})
 		}
 		g.Wait()
-		for i, d := range out {
-			if d.err != nil {
-				return nil, d.err
+		for i, p := range out {
+			j := batch[i]
+			if errs[i] != nil {
+				return nil, errs[i]
 			}
-			words := d.ocr.Words
-			if d.ocr.Note != "" {
-				res.Scaled = append(res.Scaled, fmt.Sprintf("%s page %d: %s", batch[i].src.Name, batch[i].nr, d.ocr.Note))
+			page, err := m.pdfPage(j, p)
+			if err != nil {
+				return nil, fmt.Errorf("%w: %s page %d: %v", ErrInput, j.src.Name, j.nr, err)
 			}
-			d.page.Words = make([]pdfa.Word, len(words))
-			for k, w := range words {
-				d.page.Words[k] = pdfa.Word{Text: w.Text, X0: w.Box.Min.X, Y0: w.Box.Min.Y, X1: w.Box.Max.X, Y1: w.Box.Max.Y, Confidence: w.Confidence}
-			}
-			if err := pw.AddPage(d.page); err != nil {
+			if err := pw.AddPage(page); err != nil {
 				return nil, err
+			}
+			if p.DPIAssumed && !assumed[j.src.Name] {
+				assumed[j.src.Name] = true
+				res.AssumedDPI = append(res.AssumedDPI, j.src.Name)
+			}
+			for _, n := range p.Notes {
+				res.Notes = append(res.Notes, j.src.Name+" "+n)
+			}
+			if j.copy != nil {
+				res.Copied++
+			} else if j.pdf {
+				res.Notes = append(res.Notes, fmt.Sprintf("%s page %d: re-imaged (%s)", j.src.Name, j.nr, j.why))
 			}
 			if res.Pages > 0 {
 				text.WriteString("\f") // form feed between pages, as pdftotext writes
 			}
-			text.WriteString(ocr.Text(words))
-			altoPages = append(altoPages, alto.Page{Width: d.w, Height: d.h, Words: words, Source: batch[i].src.Name})
+			text.WriteString(ocr.Text(p.Words))
+			altoPages = append(altoPages, alto.Page{Width: p.Width, Height: p.Height, Words: p.Words, Source: j.src.Name})
 			res.Pages++
-			res.Words += len(words)
+			res.Words += len(p.Words)
 			m.PagesOCRed.Add(1)
 		}
 	}
@@ -246,7 +264,7 @@ func (m *Maker) Make(ctx context.Context, sources []Source, dir, name string, ov
 	if err := af.Close(); err != nil {
 		return nil, err
 	}
-	if res.Check, err = pdfa.Check(res.PDF, pdfa.CheckOptions{Strict: true}); err != nil {
+	if res.Check, err = pdfa.Check(res.PDF, pdfa.CheckOptions{Strict: true, Limits: m.limits()}); err != nil {
 		return nil, err
 	}
 	if m.Cfg.VeraPDF != "" {
@@ -262,71 +280,135 @@ func (m *Maker) Make(ctx context.Context, sources []Source, dir, name string, ov
 	return res, nil
 }
 
-// donePage is one page made: its image for the PDF, its words, its size.
-type donePage struct {
-	page pdfa.Page
-	ocr  *ocr.Page
-	w, h int
-	err  error
+func (m *Maker) limits() pdfread.Limits {
+	return pdfread.Limits{MaxDecoded: m.MaxDecoded, MaxPixels: m.MaxPixel}
 }
 
-// page prepares page nr of source name for the PDF and OCRs it. A decoder
-// that panics on a malformed page, or a page the OCR worker dies on, fails
-// the page (bad input), not the daemon.
-func (m *Maker) page(ctx context.Context, eng *ocr.Engine, name string, nr int, p ocr.SourcePage, ov Override) (d donePage) {
-	defer func() {
-		if r := recover(); r != nil {
-			d.err = fmt.Errorf("%s page %d: %w: the decoder failed: %v", name, nr, ErrBadInput, r)
+// jobs lists the pages of a source. A PDF's pages are copied where they
+// can be (pdfcpu reads them; pdfa.Source checks them) and re-imaged where
+// they cannot; a PDF pdfcpu cannot read (damaged, but PDFium reads it) is
+// re-imaged throughout.
+func (m *Maker) jobs(ctx context.Context, eng *ocr.Engine, s Source) ([]job, error) {
+	// A PDF is read under the stream limits before PDFium opens it: a
+	// decompression bomb is refused here, not inflated in a worker.
+	var src *pdfa.Source
+	var why string
+	if raster.SniffFile(s.Path) == raster.PDF {
+		var err error
+		if src, why, err = m.pdfSource(s.Path); err != nil {
+			return nil, fmt.Errorf("%w: %s: %w: not rendered", ErrInput, s.Name, err)
 		}
-	}()
-	if d.page, d.w, d.h, d.err = m.pageImage(name, nr, p); d.err != nil {
-		return d
 	}
-	d.ocr, d.err = eng.Recognize(ctx, p.Data, ov)
+	f, err := eng.Inspect(ctx, s.Path)
+	if err != nil {
+		return nil, inputError(s.Name, 0, err)
+	}
+	if f.NumPages() == 0 {
+		return nil, fmt.Errorf("%w: %s: no pages", ErrInput, s.Name)
+	}
+	if f.Format != "PDF" {
+		jobs := make([]job, len(f.Pages))
+		for i := range jobs {
+			jobs[i] = job{src: s, nr: i + 1}
+		}
+		return jobs, nil
+	}
+	for i, p := range f.PDFPages {
+		if p.Text > 0 {
+			return nil, fmt.Errorf("%w (page %d has text)", ErrHasText, i+1)
+		}
+	}
+	jobs := make([]job, len(f.PDFPages))
+	for i := range jobs {
+		jobs[i] = job{src: s, nr: i + 1, pdf: true, why: why}
+		if src == nil {
+			continue
+		}
+		if cp, err := src.Page(i + 1); err != nil {
+			jobs[i].why = err.Error()
+		} else {
+			jobs[i].copy = cp
+		}
+	}
+	return jobs, nil
+}
+
+// pdfSource reads a PDF for copying its pages, or says why it cannot;
+// a PDF over a limit is an error.
+func (m *Maker) pdfSource(path string) (*pdfa.Source, string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err.Error(), nil
+	}
+	defer f.Close()
+	pctx, err := pdfread.Read(f, m.limits())
+	if errors.Is(err, pdfread.ErrTooLarge) {
+		return nil, "", err
+	}
+	if err != nil {
+		return nil, "pdfcpu cannot read the file: " + err.Error(), nil
+	}
+	return pdfa.NewSource(pctx), "", nil
+}
+
+// inputError says which file and page failed and why, as ErrInput for
+// what comes from the input (a worker's verdict on the page, a crash on it)
+// and as it is for what comes from the machine.
+func inputError(name string, nr int, err error) error {
 	var crash *ocr.CrashError
-	if errors.As(d.err, &crash) {
-		d.err = fmt.Errorf("%s page %d: %w: %v", name, nr, ErrBadInput, crash)
-	} else if d.err != nil {
-		d.err = fmt.Errorf("%s page %d: %w", name, nr, d.err)
+	where := name
+	if nr > 0 {
+		where = fmt.Sprintf("%s page %d", name, nr)
 	}
-	return d
+	if errors.Is(err, ocr.ErrCorrupt) || errors.Is(err, ocr.ErrUnsupported) || errors.Is(err, ocr.ErrTooLarge) || errors.As(err, &crash) ||
+		errors.Is(err, ocr.ErrSettings) {
+		return fmt.Errorf("%w: %s: %w", ErrInput, where, err)
+	}
+	return fmt.Errorf("%s: %w", where, err)
 }
 
-// pageImage prepares a page's image for the PDF: a JPEG as it is, anything
-// else decoded and embedded losslessly. The resolution must give a page a
-// reader can open (ISO 32000's 200-inch limit).
-func (m *Maker) pageImage(name string, nr int, p ocr.SourcePage) (pdfa.Page, int, int, error) {
-	cfg, _, err := image.DecodeConfig(bytes.NewReader(p.Data))
+// page makes one page in a worker: the page image is asked for unless the
+// page is copied, and an empty copied page needs no worker at all.
+func (m *Maker) page(ctx context.Context, eng *ocr.Engine, j job, ov Override) (*ocr.Page, error) {
+	if j.copy != nil && j.copy.Empty() {
+		return &ocr.Page{}, nil
+	}
+	p, err := eng.MakePage(ctx, j.src.Path, j.nr-1, ov, j.copy == nil)
 	if err != nil {
-		return pdfa.Page{}, 0, 0, fmt.Errorf("%s page %d: %w: %v", name, nr, ErrBadInput, err)
+		return nil, inputError(j.src.Name, j.nr, err)
 	}
-	if px := int64(cfg.Width) * int64(cfg.Height); m.MaxPixel > 0 && px > m.MaxPixel {
-		return pdfa.Page{}, 0, 0, fmt.Errorf("%s page %d: %w: %dx%d pixels is over the limit of %d", name, nr, ErrBadInput, cfg.Width, cfg.Height, m.MaxPixel)
+	return p, nil
+}
+
+// maxInches is the largest page ISO 32000 readers must open (14,400 units).
+const maxInches = 200
+
+// pdfPage turns a made page into a page of the access copy.
+func (m *Maker) pdfPage(j job, p *ocr.Page) (pdfa.Page, error) {
+	words := make([]pdfa.Word, len(p.Words))
+	for k, w := range p.Words {
+		words[k] = pdfa.Word{Text: w.Text, X0: w.Box.Min.X, Y0: w.Box.Min.Y, X1: w.Box.Max.X, Y1: w.Box.Max.Y, Confidence: w.Confidence}
 	}
-	wIn, hIn := float64(cfg.Width)/p.DPIX, float64(cfg.Height)/p.DPIY
-	if wIn > 200 || hIn > 200 || p.DPIX < 10 || p.DPIY < 10 {
-		return pdfa.Page{}, 0, 0, fmt.Errorf("%s page %d: %w: %gx%g dpi makes a %.0f×%.0f inch page; the file's resolution is wrong", name, nr, ErrBadInput, p.DPIX, p.DPIY, wIn, hIn)
-	}
-	var im pdfa.Image
-	passed := false
-	switch p.Format {
-	case "jpeg":
-		im, err = pdfa.FromJPEG(p.Data)
-		passed = err == nil
-	case "png":
-		im, passed = pdfa.FromPNG(p.Data)
-	}
-	if !passed { // CMYK JPEGs, PNGs that need converting, everything else
-		img, _, derr := image.Decode(bytes.NewReader(p.Data))
-		if derr != nil {
-			return pdfa.Page{}, 0, 0, fmt.Errorf("%s page %d: %w: %v", name, nr, ErrBadInput, derr)
+	if j.copy != nil {
+		if j.copy.Empty() { // nothing to OCR: no words, and any size for them
+			return pdfa.Page{Copy: j.copy, Rotate: j.copy.Rotate}, nil
 		}
-		im, err = pdfa.FromImage(img)
+		return pdfa.Page{Copy: j.copy, Rotate: j.copy.Rotate + 90*p.Turn, Words: words, TextWidth: p.Width, TextHeight: p.Height}, nil
 	}
-	if err != nil {
-		return pdfa.Page{}, 0, 0, fmt.Errorf("%s page %d: %w", name, nr, err)
+	if p.Image == nil {
+		return pdfa.Page{}, errors.New("the worker made no page image")
 	}
-	return pdfa.Page{Image: im, DPIX: p.DPIX, DPIY: p.DPIY}, cfg.Width, cfg.Height, nil
+	im := *p.Image
+	// The image's resolution gives the page's size; a page larger than a
+	// reader opens is given a resolution that fits (the pixels are kept).
+	dpi := p.DPI
+	if side := float64(max(im.Width, im.Height)); side/dpi > maxInches {
+		dpi = side / maxInches
+	}
+	if dpi < 10 {
+		return pdfa.Page{}, fmt.Errorf("%g dpi makes a page too small to read", dpi)
+	}
+	return pdfa.Page{Image: im, DPIX: dpi, DPIY: dpi, Rotate: 90 * p.ImageTurn, Words: words, TextWidth: p.Width, TextHeight: p.Height}, nil
 }
 
 // veraPDF runs the veraPDF command line and returns its verdict line

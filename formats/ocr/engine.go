@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/gob"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -13,6 +14,10 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/strongroom-archive/strongroom/formats/pdfa"
+	"github.com/strongroom-archive/strongroom/formats/pdfrender"
+	"github.com/strongroom-archive/strongroom/formats/raster"
 )
 
 // maxSide is the widest and tallest image Tesseract accepts; on a larger
@@ -29,7 +34,7 @@ const crashTries = 2
 type Engine struct {
 	cfg   Config
 	exe   string
-	slots chan *worker // Workers entries; nil is a worker not (or no longer) running
+	slots chan *process // Workers entries; nil is a process not (or no longer) running
 }
 
 // NewEngine returns an engine; no process starts until the first page.
@@ -38,31 +43,45 @@ func NewEngine(cfg Config) (*Engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ocr: find this program to start OCR workers: %w", err)
 	}
-	e := &Engine{cfg: cfg, exe: exe, slots: make(chan *worker, max(cfg.Workers, 1))}
+	e := &Engine{cfg: cfg, exe: exe, slots: make(chan *process, max(cfg.Workers, 1))}
 	for range cap(e.slots) {
 		e.slots <- nil
 	}
 	return e, nil
 }
 
-// Start starts every worker and has each load Tesseract with s, so that
-// the first pages wait for neither (and a missing language shows now).
-func (e *Engine) Start(ctx context.Context, s Settings) error {
-	req := request{Image: blank, Languages: e.cfg.Languages, PSM: e.cfg.PSM}
+// request returns a request of op with the engine's settings, s
+// overriding the languages and page segmentation mode.
+func (e *Engine) request(o op, s Settings) request {
+	req := request{Op: o, Languages: e.cfg.Languages, PSM: e.cfg.PSM, Rotate: e.cfg.RotatePages, Confidence: e.cfg.RotateConfidence,
+		Deskew: e.cfg.Deskew, MaxPixels: e.cfg.MaxPixels, MaxDecode: e.cfg.MaxDecode, DefaultDPI: e.cfg.DefaultDPI}
+	if e.cfg.WorkerMemory > 0 {
+		// A rendered page is held three times at 4 bytes a pixel (in
+		// PDFium, in Go, in Leptonica) beside Tesseract's working copies:
+		// measured, a 7000×7000 page needs 1 GiB, a 6200×6200 one fits.
+		req.MaxRender = e.cfg.WorkerMemory / 32
+	}
 	if len(s.Languages) > 0 {
 		req.Languages = s.Languages
 	}
 	if s.PSM != nil {
 		req.PSM = *s.PSM
 	}
-	var ws []*worker
+	return req
+}
+
+// Start starts every worker and has each load Tesseract with s, so that
+// the first pages wait for neither (and a missing language shows now).
+func (e *Engine) Start(ctx context.Context, s Settings) error {
+	req := e.request(opStart, s)
+	var ws []*process
 	defer func() {
 		for _, w := range ws {
 			e.slots <- w
 		}
 	}()
 	for range cap(e.slots) {
-		var w *worker
+		var w *process
 		select {
 		case w = <-e.slots:
 		case <-ctx.Done():
@@ -108,40 +127,88 @@ func (c *CrashError) Error() string {
 	return fmt.Sprintf("the OCR worker died on this page %d times (%s)", c.Tries, c.Reason)
 }
 
-// Page is what Recognize found on one page.
-type Page struct {
-	Words []Word
-	// Scale is 1, or the factor by which the page was scaled down for
-	// Tesseract (the words' boxes are in the page's own pixels either way).
-	Scale float64
-	// Note says why the page was scaled down, for the PREMIS record.
-	Note string
+// The errors a file's pages end with, besides CrashError: the page is
+// damaged; it is valid but no decoder here reads it; it is over a limit;
+// the settings cannot work (a language that is not installed).
+var (
+	ErrCorrupt     = raster.ErrCorrupt
+	ErrUnsupported = raster.ErrUnsupported
+	ErrTooLarge    = raster.ErrTooLarge
+	ErrSettings    = errors.New("OCR settings")
+)
+
+// File describes a file: an image file's pages (from its headers), or a
+// PDF's (as PDFium sees them).
+type File struct {
+	Format   string
+	Pages    []raster.Page
+	PDFPages []pdfrender.Page
 }
 
-// Recognize OCRs one encoded page image. A blank page gives no words, not
-// an error. A page over Tesseract's size limit or Config.MaxPixels is OCRed
-// from a grey copy scaled down to fit, made in the worker (so the decoded
-// page costs the worker's memory, not the daemon's).
-func (e *Engine) Recognize(ctx context.Context, page []byte, s Settings) (*Page, error) {
-	req := request{Image: page, Languages: e.cfg.Languages, PSM: e.cfg.PSM, MaxPixels: e.cfg.MaxPixels}
-	if len(s.Languages) > 0 {
-		req.Languages = s.Languages
-	}
-	if s.PSM != nil {
-		req.PSM = *s.PSM
-	}
+// NumPages is how many pages the file has.
+func (f *File) NumPages() int { return len(f.Pages) + len(f.PDFPages) }
+
+// Inspect describes the file at path without decoding any page.
+func (e *Engine) Inspect(ctx context.Context, path string) (*File, error) {
+	req := e.request(opInspect, Settings{})
+	req.Path = path
 	resp, err := e.do(ctx, req)
 	if err != nil {
 		return nil, err
 	}
-	return &Page{Words: resp.Words, Scale: resp.Scale, Note: resp.Note}, nil
+	return &File{Format: resp.Format, Pages: resp.Pages, PDFPages: resp.PDFPages}, nil
+}
+
+// Check decodes page n (from 0) of the file at path completely: every
+// pixel of an image page, every image of a PDF page.
+func (e *Engine) Check(ctx context.Context, path string, n int) error {
+	req := e.request(opCheck, Settings{})
+	req.Path, req.Page = path, n
+	_, err := e.do(ctx, req)
+	return err
+}
+
+// Page is one page made for the access copy.
+type Page struct {
+	// Words are in pixels of the page as shown upright: Width × Height of
+	// them cover it, at DPI (assumed, for a file that records none).
+	Words         []Word
+	Width, Height int
+	DPI           float64
+	DPIAssumed    bool
+	// Turn is the clockwise quarter turns that set the page upright: from
+	// the image file as stored, or from the PDF page as shown.
+	Turn int
+	// Image is the page image for the access copy (when asked for), shown
+	// upright after ImageTurn clockwise quarter turns.
+	Image     *pdfa.Image
+	ImageTurn int
+	// Notes say what was done to the page (scaled, turned, straightened),
+	// for the PREMIS record.
+	Notes []string
+}
+
+// MakePage decodes (or, for a PDF, renders) page n of the file at path,
+// turns it upright, OCRs it and, with embed, encodes its image for the
+// access copy. A blank page gives no words, not an error. A page over
+// Tesseract's size limit or Config.MaxPixels is OCRed from a copy scaled
+// down to fit, made in the worker (so the decoded page costs the worker's
+// memory, not the daemon's).
+func (e *Engine) MakePage(ctx context.Context, path string, n int, s Settings, embed bool) (*Page, error) {
+	req := e.request(opPage, s)
+	req.Path, req.Page, req.Embed = path, n, embed
+	r, err := e.do(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	return &r.Page, nil
 }
 
 // do runs req on a worker, on a fresh one after a crash, up to crashTries.
 func (e *Engine) do(ctx context.Context, req request) (*response, error) {
 	var last error
 	for try := 1; try <= crashTries; try++ {
-		var w *worker
+		var w *process
 		select {
 		case w = <-e.slots:
 		case <-ctx.Done():
@@ -155,10 +222,17 @@ func (e *Engine) do(ctx context.Context, req request) (*response, error) {
 			}
 		}
 		resp, err := w.do(ctx, req, e.cfg.PageTimeout)
+		if err == nil && resp.Kind == kindNoMemory && w.served > 1 && try < crashTries {
+			// Memory an earlier page grew (PDFium's never shrinks) may be
+			// what is missing: try once more in a fresh worker.
+			w.stop()
+			e.slots <- nil
+			continue
+		}
 		if err == nil {
 			e.slots <- w
 			if resp.Err != "" {
-				return nil, fmt.Errorf("ocr: %s", resp.Err)
+				return nil, resp.error()
 			}
 			return resp, nil
 		}
@@ -173,8 +247,20 @@ func (e *Engine) do(ctx context.Context, req request) (*response, error) {
 	return nil, &CrashError{Tries: crashTries, Reason: last.Error()}
 }
 
-// worker is one OCR process.
-type worker struct {
+func (r *response) error() error {
+	switch r.Kind {
+	case kindSettings:
+		return fmt.Errorf("%w: %s", ErrSettings, r.Err)
+	case kindCorrupt, kindUnsupported, kindTooLarge, kindNoMemory:
+		// The worker's message starts with the kind's own words.
+		base := map[errKind]error{kindCorrupt: ErrCorrupt, kindUnsupported: ErrUnsupported, kindTooLarge: ErrTooLarge, kindNoMemory: ErrTooLarge}[r.Kind]
+		return fmt.Errorf("%w%s", base, strings.TrimPrefix(r.Err, base.Error()))
+	}
+	return fmt.Errorf("ocr: %s", r.Err)
+}
+
+// process is one worker process.
+type process struct {
 	cmd    *exec.Cmd
 	in     io.WriteCloser
 	enc    *gob.Encoder
@@ -182,20 +268,24 @@ type worker struct {
 	dec    *gob.Decoder
 	stderr *tail
 	exited chan struct{} // closed once the process has been waited for
+	served int           // requests answered
 }
 
-func (e *Engine) start() (*worker, error) {
+func (e *Engine) start() (*process, error) {
 	cmd := exec.Command(e.exe)
 	cmd.Env = append(os.Environ(), workerEnv+"=1")
 	if e.cfg.WorkerMemory > 0 {
 		cmd.Env = append(cmd.Env, workerMemEnv+"="+strconv.FormatInt(e.cfg.WorkerMemory, 10))
+	}
+	if e.cfg.CacheDir != "" {
+		cmd.Env = append(cmd.Env, workerCacheEnv+"="+e.cfg.CacheDir)
 	}
 	if os.Getenv("OMP_THREAD_LIMIT") == "" {
 		cmd.Env = append(cmd.Env, "OMP_THREAD_LIMIT=1") // one page, one thread: pages run in parallel
 	}
 	// A worker must not outlive the daemon, killed or not.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	w := &worker{cmd: cmd, stderr: &tail{max: 16 << 10}, exited: make(chan struct{})}
+	w := &process{cmd: cmd, stderr: &tail{max: 16 << 10}, exited: make(chan struct{})}
 	cmd.Stderr = w.stderr
 	in, err := cmd.StdinPipe()
 	if err != nil {
@@ -222,7 +312,7 @@ func (e *Engine) start() (*worker, error) {
 // do sends one request and waits for the answer. Any error means the
 // worker is gone: it died, or it was killed for taking longer than timeout
 // or because ctx ended.
-func (w *worker) do(ctx context.Context, req request, timeout time.Duration) (*response, error) {
+func (w *process) do(ctx context.Context, req request, timeout time.Duration) (*response, error) {
 	type result struct {
 		resp *response
 		err  error
@@ -248,6 +338,7 @@ func (w *worker) do(ctx context.Context, req request, timeout time.Duration) (*r
 	select {
 	case r := <-done:
 		if r.err == nil {
+			w.served++
 			return r.resp, nil
 		}
 		w.kill()
@@ -263,14 +354,14 @@ func (w *worker) do(ctx context.Context, req request, timeout time.Duration) (*r
 	}
 }
 
-func (w *worker) kill() {
+func (w *process) kill() {
 	w.cmd.Process.Kill()
 	<-w.exited
 }
 
 // ended describes how the worker's process ended, with the last line it
 // printed (Tesseract's "Image too large", Go's "out of memory").
-func (w *worker) ended() string {
+func (w *process) ended() string {
 	<-w.exited
 	st := w.cmd.ProcessState
 	how := st.String()
@@ -284,7 +375,7 @@ func (w *worker) ended() string {
 }
 
 // stop ends a worker that is idle: closing its stdin ends it cleanly.
-func (w *worker) stop() {
+func (w *process) stop() {
 	w.in.Close()
 	select {
 	case <-w.exited:

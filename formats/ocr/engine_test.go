@@ -65,12 +65,12 @@ func TestTooWideForTesseract(t *testing.T) {
 	}
 	draw.Draw(strip, lb, line, image.Pt(0, 250), draw.Src)
 	e := engine(t)
-	p, err := e.Recognize(context.Background(), pngOf(strip), Settings{})
+	p, err := e.MakePage(context.Background(), pageFile(t, strip), 0, Settings{}, false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p.Scale >= 1 || !strings.Contains(p.Note, "32767") {
-		t.Errorf("scale %g, note %q", p.Scale, p.Note)
+	if len(p.Notes) != 1 || !strings.Contains(p.Notes[0], "32767") || p.Width != 32768 {
+		t.Errorf("notes %q, width %d", p.Notes, p.Width)
 	}
 	if len(p.Words) == 0 {
 		t.Fatal("no words")
@@ -81,7 +81,7 @@ func TestTooWideForTesseract(t *testing.T) {
 		}
 	}
 	// The hand-made PNG of the report, all white: no words, no crash.
-	if p, err := e.Recognize(context.Background(), widePNG(32768, 100), Settings{}); err != nil || len(p.Words) != 0 {
+	if p, err := e.MakePage(context.Background(), dataFile(t, "wide.png", widePNG(32768, 100)), 0, Settings{}, false); err != nil || len(p.Words) != 0 {
 		t.Errorf("white strip: %+v %v", p, err)
 	}
 }
@@ -91,13 +91,13 @@ func TestTooWideForTesseract(t *testing.T) {
 func TestWorkerKilledMidPage(t *testing.T) {
 	e := engine(t)
 	page := testpage.Render(append(append([]string{}, testpage.Text...), testpage.Text...), testpage.Options{DPI: 300, PointSize: 11, Seed: 2})
-	img := pngOf(page)
-	if _, err := e.Recognize(context.Background(), img, Settings{}); err != nil { // start the worker
+	img := pageFile(t, page)
+	if _, err := e.MakePage(context.Background(), img, 0, Settings{}, false); err != nil { // start the worker
 		t.Fatal(err)
 	}
 	done := make(chan error, 1)
 	go func() {
-		p, err := e.Recognize(context.Background(), img, Settings{})
+		p, err := e.MakePage(context.Background(), img, 0, Settings{}, false)
 		if err == nil && len(p.Words) == 0 {
 			err = errors.New("no words")
 		}
@@ -153,14 +153,14 @@ func TestWorkerMemoryCap(t *testing.T) {
 	for i := range big.Pix {
 		big.Pix[i] = uint8(i * 31 % 251) // noise: nothing compresses away
 	}
-	_, err := e.Recognize(context.Background(), pngOf(big), Settings{})
+	_, err := e.MakePage(context.Background(), pageFile(t, big), 0, Settings{}, false)
 	var crash *CrashError
 	if !errors.As(err, &crash) && (err == nil || !strings.Contains(err.Error(), "memory")) {
 		t.Fatalf("got %v, want the page refused for memory", err)
 	}
 	t.Logf("refused: %v", err)
 	small := testpage.Render(testpage.Text[:1], testpage.Options{DPI: 300, PointSize: 12, Seed: 1})
-	if p, err := e.Recognize(context.Background(), pngOf(small), Settings{}); err != nil || len(p.Words) == 0 {
+	if p, err := e.MakePage(context.Background(), pageFile(t, small), 0, Settings{}, false); err != nil || len(p.Words) == 0 {
 		t.Fatalf("a normal page under the cap: %+v %v", p, err)
 	}
 }
@@ -172,7 +172,7 @@ func TestPageTimeout(t *testing.T) {
 	cfg.PageTimeout = 50 * time.Millisecond
 	e := engineWith(t, cfg)
 	page := testpage.Render(testpage.Text, testpage.Options{DPI: 300, PointSize: 11, Seed: 2})
-	_, err := e.Recognize(context.Background(), pngOf(page), Settings{})
+	_, err := e.MakePage(context.Background(), pageFile(t, page), 0, Settings{}, false)
 	var crash *CrashError
 	if !errors.As(err, &crash) || !strings.Contains(crash.Reason, "page_timeout") {
 		t.Fatalf("got %v", err)
@@ -183,9 +183,9 @@ func TestPageTimeout(t *testing.T) {
 // page's settings, not a crash, and names the package to install.
 func TestMissingLanguage(t *testing.T) {
 	e := engine(t)
-	_, err := e.Recognize(context.Background(), pngOf(image.NewGray(image.Rect(0, 0, 20, 20))), Settings{Languages: []string{"xyz"}})
+	_, err := e.MakePage(context.Background(), pageFile(t, image.NewGray(image.Rect(0, 0, 20, 20))), 0, Settings{Languages: []string{"xyz"}}, false)
 	var crash *CrashError
-	if err == nil || errors.As(err, &crash) || !strings.Contains(err.Error(), "tesseract-ocr-xyz") {
+	if !errors.Is(err, ErrSettings) || errors.As(err, &crash) || !strings.Contains(err.Error(), "tesseract-ocr-xyz") {
 		t.Fatalf("got %v", err)
 	}
 }

@@ -1,3 +1,8 @@
+// Package ocr makes the pages of an access copy: it decodes (package
+// raster) or renders (package pdfrender) each page, turns it upright,
+// OCRs it with Tesseract, keeping word boxes and confidences, and encodes
+// its image for the PDF; all of it in worker processes (see WorkerMain),
+// whose crashes, memory and time are bounded.
 package ocr
 
 import (
@@ -7,8 +12,6 @@ import (
 	"strings"
 	"time"
 	"unicode"
-
-	"github.com/otiai10/gosseract/v2"
 )
 
 // Config configures OCR.
@@ -32,6 +35,20 @@ type Config struct {
 	WorkerMemory int64 `yaml:"worker_memory"`
 	// PageTimeout stops a worker that spends longer on one page.
 	PageTimeout time.Duration `yaml:"page_timeout"`
+	// RotatePages turns pages scanned sideways or upside down upright
+	// (Tesseract's orientation detection, tesseract-ocr-osd) when it is at
+	// least RotateConfidence sure.
+	RotatePages      bool    `yaml:"rotate_pages"`
+	RotateConfidence float64 `yaml:"rotate_confidence"`
+	// Deskew straightens pages scanned at a slight angle; the access copy
+	// then holds the straightened image.
+	Deskew bool `yaml:"deskew"`
+
+	// MaxDecode is the most pixels a page may have to be decoded at all
+	// (pipeline.max_pixels), and CacheDir where PDFium's compiled code is
+	// kept between worker starts: both set by the daemon, not the file.
+	MaxDecode int64  `yaml:"-"`
+	CacheDir  string `yaml:"-"`
 }
 
 // Validate checks the configuration.
@@ -58,6 +75,9 @@ func (c Config) Validate() error {
 	if c.PageTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("ocr.page_timeout %s: must be positive", c.PageTimeout))
 	}
+	if c.RotateConfidence < 0 {
+		errs = append(errs, fmt.Errorf("ocr.rotate_confidence %g: not negative", c.RotateConfidence))
+	}
 	return errors.Join(errs...)
 }
 
@@ -78,7 +98,23 @@ type Word struct {
 }
 
 // Version names the OCR engine, for PREMIS agents and ALTO.
-func Version() string { return "tesseract " + gosseract.Version() }
+func Version() string { return "tesseract " + tesseractVersion() }
+
+// MaxPages is the most pages one file may have (a TIFF's directory chain,
+// a PDF's page tree): a hostile file claiming a million pages is refused
+// before any page is read.
+const MaxPages = 10000
+
+// Decodable reports whether files of this MIME type can have an access
+// copy made here (PDFs: if they turn out to have no text of their own).
+func Decodable(mime string) bool {
+	switch mime {
+	case "image/tiff", "image/jpeg", "image/png", "image/gif", "image/bmp", "image/webp", "image/jp2", "image/jpx", "image/x-portable-anymap",
+		"image/x-portable-graymap", "image/x-portable-pixmap", "image/x-portable-bitmap", "application/pdf":
+		return true
+	}
+	return false
+}
 
 // speckle reports a "word" that is scanner dust rather than text: only
 // punctuation (a lone "|" or "~") recognised with middling confidence, or

@@ -11,12 +11,10 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/strongroom-archive/strongroom/formats/ocr/testpage"
-	"github.com/strongroom-archive/strongroom/formats/pdfread"
 	"github.com/strongroom-archive/strongroom/formats/testenv"
 )
 
@@ -45,12 +43,27 @@ func pngOf(img image.Image) []byte {
 	return b.Bytes()
 }
 
+// pageFile writes img as a PNG and returns its path.
+func pageFile(t *testing.T, img image.Image) string {
+	t.Helper()
+	return dataFile(t, "page.png", pngOf(img))
+}
+
+func dataFile(t *testing.T, name string, data []byte) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(p, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
 func TestRecognizeRenderedPage(t *testing.T) {
 	if os.Getenv("CI") != "true" && testing.Short() {
 		t.Skip("OCR is slow")
 	}
 	page := testpage.Render(testpage.Text[:4], testpage.Options{DPI: 300, PointSize: 12, SkewDeg: 0.6, Noise: 0.001, Seed: 1})
-	p, err := engine(t).Recognize(context.Background(), pngOf(page), Settings{})
+	p, err := engine(t).MakePage(context.Background(), pageFile(t, page), 0, Settings{}, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,12 +83,16 @@ func TestRecognizeRenderedPage(t *testing.T) {
 	for i := range blank.Pix {
 		blank.Pix[i] = 255
 	}
-	if p, err := engine(t).Recognize(context.Background(), pngOf(blank), Settings{}); err != nil || len(p.Words) != 0 || p.Scale != 1 {
+	if p, err := engine(t).MakePage(context.Background(), pageFile(t, blank), 0, Settings{}, false); err != nil || len(p.Words) != 0 || len(p.Notes) != 0 {
 		t.Errorf("blank page: %+v %v", p, err)
 	}
 }
 
-func TestSplitAndResolution(t *testing.T) {
+// TestMultiPageTIFF: every page of a G4 book as tiffcp writes it, and of
+// the same book in the other compressions scanners write, is read with
+// its own resolution; one without a resolution gets the default, recorded
+// as assumed.
+func TestMultiPageTIFF(t *testing.T) {
 	dir := t.TempDir()
 	var files []string
 	for i := range 3 {
@@ -83,85 +100,43 @@ func TestSplitAndResolution(t *testing.T) {
 		os.WriteFile(p, bilevelTIFF(40+i, 30, 300), 0o644)
 		files = append(files, p)
 	}
-	// tiffcp (libtiff-tools) joins them into one 3-page TIFF, G4-compressed
-	// as scanners write bilevel pages.
 	joined := filepath.Join(dir, "book.tif")
 	tiffcp := testenv.Tool(t, "tiffcp")
 	args := append([]string{"-c", "g4"}, append(files, joined)...)
 	if out, err := exec.Command(tiffcp, args...).CombinedOutput(); err != nil {
 		t.Fatalf("tiffcp: %v %s", err, out)
 	}
-	data, _ := os.ReadFile(joined)
-	pages, err := Split(data, 200, pdfread.Limits{})
-	if err != nil || len(pages) != 3 {
-		t.Fatalf("split: %d pages, %v", len(pages), err)
-	}
-	for i, p := range pages {
-		cfg, _, err := image.DecodeConfig(bytes.NewReader(p.Data))
-		if err != nil || cfg.Width != 40+i || p.DPIAssumed || p.DPIX != 300 {
-			t.Errorf("page %d: %+v %v dpi %g assumed %v", i, cfg, err, p.DPIX, p.DPIAssumed)
-		}
-	}
-	// The other compressions scanners write decode too.
-	for _, c := range []string{"none", "lzw", "zip", "packbits"} {
-		out := filepath.Join(dir, c+".tif")
-		if b, err := exec.Command(tiffcp, "-c", c, joined, out).CombinedOutput(); err != nil {
+	e := engine(t)
+	ctx := context.Background()
+	for _, c := range []string{"g4", "none", "lzw", "zip", "packbits"} {
+		book := filepath.Join(dir, c+".tif")
+		if b, err := exec.Command(tiffcp, "-c", c, joined, book).CombinedOutput(); err != nil {
 			t.Fatalf("tiffcp -c %s: %v %s", c, err, b)
 		}
-		data, _ := os.ReadFile(out)
-		pages, err := Split(data, 200, pdfread.Limits{})
-		if err != nil || len(pages) != 3 {
-			t.Fatalf("%s: %d pages, %v", c, len(pages), err)
+		f, err := e.Inspect(ctx, book)
+		if err != nil || f.NumPages() != 3 {
+			t.Fatalf("%s: %+v %v", c, f, err)
 		}
-		size := 0
-		for i, p := range pages {
-			if _, _, err := image.Decode(bytes.NewReader(p.Data)); err != nil {
-				t.Errorf("%s page %d: %v", c, i+1, err)
+		for i := range 3 {
+			p, err := e.MakePage(ctx, book, i, Settings{}, true)
+			if err != nil {
+				t.Fatalf("%s page %d: %v", c, i+1, err)
 			}
-			size += len(p.Data)
-		}
-		// Each page holds its own data only: the book once, not once a page.
-		if size > len(data)+3*512 {
-			t.Errorf("%s: pages of %d bytes in all from a %d-byte file", c, size, len(data))
-		}
-		// The same pixels as libtiff's own split of the book.
-		prefix := filepath.Join(dir, c+"-split-")
-		if b, err := exec.Command(testenv.Tool(t, "tiffsplit"), out, prefix).CombinedOutput(); err != nil {
-			t.Fatalf("tiffsplit: %v %s", err, b)
-		}
-		for i, p := range pages {
-			theirs, _ := os.ReadFile(prefix + "aa" + string(rune('a'+i)) + ".tif")
-			a, _, err1 := image.Decode(bytes.NewReader(p.Data))
-			b, _, err2 := image.Decode(bytes.NewReader(theirs))
-			if err1 != nil || err2 != nil || !samePixels(a, b) {
-				t.Errorf("%s page %d differs from tiffsplit's: %v %v", c, i+1, err1, err2)
+			if p.Width != 40+i || p.Height != 30 || p.DPI != 300 || p.DPIAssumed || p.Image == nil || p.Image.Filter != "CCITTFaxDecode" {
+				t.Errorf("%s page %d: %dx%d at %g dpi (assumed %v), image %+v", c, i+1, p.Width, p.Height, p.DPI, p.DPIAssumed, p.Image)
 			}
 		}
 	}
-	// A PNG without pHYs gets the default, recorded as assumed.
-	pages, err = Split(pngOf(image.NewGray(image.Rect(0, 0, 5, 5))), 200, pdfread.Limits{})
-	if err != nil || len(pages) != 1 || !pages[0].DPIAssumed || pages[0].DPIX != 200 {
-		t.Errorf("png: %+v %v", pages, err)
+	png := filepath.Join(dir, "nodpi.png")
+	os.WriteFile(png, pngOf(image.NewGray(image.Rect(0, 0, 5, 5))), 0o644)
+	if p, err := e.MakePage(ctx, png, 0, Settings{}, false); err != nil || !p.DPIAssumed || p.DPI != 300 {
+		t.Errorf("png: %+v %v", p, err)
 	}
-	if _, err := Split([]byte("not an image"), 300, pdfread.Limits{}); err == nil {
-		t.Error("garbage split")
+	garbage := filepath.Join(dir, "garbage.tif")
+	os.WriteFile(garbage, []byte("not an image"), 0o644)
+	if _, err := e.Inspect(ctx, garbage); err == nil {
+		t.Error("garbage inspected")
 	}
-}
-
-func samePixels(a, b image.Image) bool {
-	if a.Bounds() != b.Bounds() {
-		return false
-	}
-	for y := a.Bounds().Min.Y; y < a.Bounds().Max.Y; y++ {
-		for x := a.Bounds().Min.X; x < a.Bounds().Max.X; x++ {
-			r1, g1, b1, a1 := a.At(x, y).RGBA()
-			r2, g2, b2, a2 := b.At(x, y).RGBA()
-			if r1 != r2 || g1 != g2 || b1 != b2 || a1 != a2 {
-				return false
-			}
-		}
-	}
-	return true
 }
 
 // bilevelTIFF writes an uncompressed 1-bit little-endian TIFF, white with
@@ -216,32 +191,45 @@ func bilevelTIFF(w, h int, dpi uint32) []byte {
 	return b
 }
 
-// TestStderrSurvivesParallelStarts: starting several clients must leave the
-// process's stderr where it was (gosseract redirects it while Tesseract
-// initialises).
-func TestStderrSurvivesParallelStarts(t *testing.T) {
-	before, err := os.Readlink("/proc/self/fd/2")
-	if err != nil {
-		t.Skip("no /proc")
-	}
-	var wg sync.WaitGroup
-	for range 3 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			cfg := testConfig()
-			cfg.Workers = 2
-			e, err := NewEngine(cfg)
-			if err != nil {
-				t.Error(err)
-				return
+// turnCW returns img turned clockwise by quarter turns.
+func turnCW(img *image.Gray, quarters int) *image.Gray {
+	for range quarters % 4 {
+		b := img.Bounds()
+		out := image.NewGray(image.Rect(0, 0, b.Dy(), b.Dx()))
+		for y := 0; y < b.Dy(); y++ {
+			for x := 0; x < b.Dx(); x++ {
+				out.Pix[x*out.Stride+(b.Dy()-1-y)] = img.Pix[y*img.Stride+x]
 			}
-			e.Recognize(context.Background(), pngOf(image.NewGray(image.Rect(0, 0, 50, 50))), Settings{})
-			e.Close()
-		}()
+		}
+		img = out
 	}
-	wg.Wait()
-	if after, _ := os.Readlink("/proc/self/fd/2"); after != before {
-		t.Fatalf("stderr was %s, is now %s", before, after)
+	return img
+}
+
+// TestOrientation: a page scanned sideways or upside down is detected
+// (Tesseract OSD), turned and OCRed upright; the words' boxes are those of
+// the upright page, and the page says how it was turned.
+func TestOrientation(t *testing.T) {
+	cfg := testConfig()
+	cfg.RotatePages, cfg.RotateConfidence = true, 2
+	e := engineWith(t, cfg)
+	page := testpage.Render(testpage.Text, testpage.Options{DPI: 300, PointSize: 12, Seed: 4})
+	want := strings.Join(testpage.Text, "\n")
+	for _, q := range []int{0, 1, 2, 3} {
+		t.Run(fmt.Sprint(90*q), func(t *testing.T) {
+			p, err := e.MakePage(context.Background(), pageFile(t, turnCW(page, q)), 0, Settings{}, true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p.Turn != (4-q)%4 || p.ImageTurn != p.Turn {
+				t.Errorf("scanned turned %d°: turned back by %d quarter turns (image %d), notes %q", 90*q, p.Turn, p.ImageTurn, p.Notes)
+			}
+			if p.Width != page.Bounds().Dx() || p.Height != page.Bounds().Dy() {
+				t.Errorf("upright size %dx%d, want %v", p.Width, p.Height, page.Bounds())
+			}
+			if cer := testpage.CER(want, Text(p.Words)); cer > 0.03 {
+				t.Errorf("CER %.3f: %q", cer, Text(p.Words))
+			}
+		})
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -22,20 +23,23 @@ import (
 // Clauses lists the ISO 19005-2 clauses the checker covers: for each, it
 // passes every "pass" file and fails every "fail" file of the veraPDF
 // corpus subset in shared/testdata (see check_test.go).
-var Clauses = []string{"6.1.2", "6.1.3", "6.5.1", "6.5.2", "6.6.2.1", "6.6.4"}
+var Clauses = []string{"6.1.2", "6.1.3", "6.1.7.1", "6.1.10", "6.2.2", "6.2.4.3", "6.2.8.3", "6.5.1", "6.5.2", "6.6.2.1", "6.6.4"}
 
 // Partial lists clauses checked only in part (what can be seen without
-// interpreting content streams and font programs): findings under them are
-// real, and no "pass" file of the corpus gets one, but some "fail" files
-// pass. 6.2.3 output intents (profile class, version, colour space, one
-// profile): not whether Device colour is used without an intent; 6.2.8.1
-// images (Alternates, OPI, Interpolate, Intent): not inline images;
-// 6.2.4.3 Device colour in image XObjects needs an output intent: not
-// colour operators in content streams; 6.6.2.3.1 the document information
-// Title and Producer must equal their XMP counterparts: not every property;
-// 6.2.11.4.1 fonts (a font program embedded): not whether every glyph used
-// is in it. strongroom's own files meet the rest by construction.
-var Partial = []string{"6.2.3", "6.2.4.3", "6.2.8.1", "6.2.11.4.1", "6.6.2.3.1"}
+// interpreting font programs): findings under them are real, and no "pass"
+// file of the corpus gets one, but some "fail" files pass. 6.2.3 output
+// intents (profile class, version, colour space, one profile); 6.2.8.1
+// images (Alternates, OPI, Interpolate, Intent); 6.6.2.3.1 the document
+// information Title and Producer must equal their XMP counterparts, not
+// every property; 6.2.11.4.1 fonts (a font program embedded): not whether
+// every glyph used is in it.
+//
+// Checked too, without corpus files to prove it: no LZW or Crypt filter
+// (6.1.7.2), no transfer functions or HTP in graphics states (6.2.5), no
+// reference or PostScript XObjects (6.2.9), standard blend modes only
+// (6.2.10). These are what a page copied from a scanner's PDF (see
+// Source) could bring in.
+var Partial = []string{"6.2.3", "6.2.8.1", "6.2.11.4.1", "6.6.2.3.1"}
 
 // Finding is one way a file falls short of PDF/A.
 type Finding struct {
@@ -50,21 +54,14 @@ type Report struct {
 	Part        int    // from the XMP identification; 0 when absent
 	Conformance string // A, B or U
 	Findings    []Finding
+	// Unread says why pdfcpu could not read the file at all (malformed,
+	// truncated, a password needed), or that it is over a limit
+	// (pdfread.ErrTooLarge); nil when it was read.
+	Unread error
 }
 
 // Valid reports whether the file passed every check.
 func (r *Report) Valid() bool { return len(r.Findings) == 0 }
-
-// Unreadable says why a file cannot be used at all (it is encrypted, or
-// does not parse as PDF), or returns "".
-func (r *Report) Unreadable() string {
-	for _, f := range r.Findings {
-		if f.Clause == "6.1" || f.Clause == "6.1.3" && strings.Contains(f.Message, "encrypt") {
-			return f.Message
-		}
-	}
-	return ""
-}
 
 // Err lists the findings, or returns nil.
 func (r *Report) Err() error {
@@ -110,13 +107,16 @@ func Check(path string, opts CheckOptions) (*Report, error) {
 	ctx, err := api.ReadContext(f, pdfread.Config(opts.Limits))
 	if err == nil {
 		if lerr := pdfread.CheckStreams(ctx, opts.Limits); lerr != nil {
+			r.Unread = lerr
 			r.add("6.1", "the file is refused: %v", lerr)
 			return r, nil
 		}
 	}
 	if err != nil {
+		r.Unread = err
 		if strings.Contains(strings.ToLower(err.Error()), "encrypt") || strings.Contains(strings.ToLower(err.Error()), "password") {
-			r.add("6.1.3", "the file is encrypted (an encrypted PDF cannot be preserved: it may not open in the future)")
+			r.Unread = fmt.Errorf("encrypted, and it needs a password to open: %w", err)
+			r.add("6.1.3", "the file is encrypted")
 			return r, nil
 		}
 		r.add("6.1", "the file is not a readable PDF (malformed or truncated): %v", err)
@@ -141,8 +141,10 @@ func Check(path string, opts CheckOptions) (*Report, error) {
 		return r, nil
 	}
 	xmp := checkMetadata(r, x, cat)
-	hasIntent := checkOutputIntents(r, x, cat)
-	checkObjects(r, x, cat, hasIntent)
+	intent := checkOutputIntents(r, x, cat)
+	checkObjects(r, x, cat)
+	checkStreamKeywords(r, f, x)
+	checkPages(r, x, colours{intent: intent})
 	checkInfo(r, x, xmp)
 	if opts.Strict {
 		if _, err := f.Seek(0, io.SeekStart); err != nil {
@@ -156,6 +158,43 @@ func Check(path string, opts CheckOptions) (*Report, error) {
 	}
 	sort.SliceStable(r.Findings, func(i, j int) bool { return r.Findings[i].Clause < r.Findings[j].Clause })
 	return r, nil
+}
+
+// checkStreamKeywords: each stream's data starts after "stream" and one
+// end of line (CR LF or LF, nothing before it), and ends, Length bytes
+// later, with an end of line and "endstream" (6.1.7.1).
+func checkStreamKeywords(r *Report, f io.ReaderAt, x *model.XRefTable) {
+	nums := make([]int, 0, len(x.Table))
+	for n, e := range x.Table {
+		if e != nil && !e.Free && e.Offset != nil {
+			if _, ok := e.Object.(types.StreamDict); ok {
+				nums = append(nums, n)
+			}
+		}
+	}
+	sort.Ints(nums)
+	for _, n := range nums {
+		sd := x.Table[n].Object.(types.StreamDict)
+		if sd.StreamLength == nil || sd.StreamOffset < 8 {
+			continue
+		}
+		before := make([]byte, 8)
+		if _, err := f.ReadAt(before, sd.StreamOffset-8); err != nil {
+			continue
+		}
+		if !bytes.HasSuffix(before, []byte("stream\n")) && !bytes.HasSuffix(before, []byte("stream\r\n")) {
+			r.add("6.1.7.1", "stream %d: the stream keyword is not followed by CR LF or LF alone", n)
+		}
+		after := make([]byte, 11)
+		k, _ := f.ReadAt(after, sd.StreamOffset+*sd.StreamLength)
+		after = after[:k]
+		switch {
+		case bytes.HasPrefix(after, []byte("endstream")):
+			r.add("6.1.7.1", "stream %d: endstream is not preceded by an end of line", n)
+		case !bytes.HasPrefix(after, []byte("\r\nendstream")) && !bytes.HasPrefix(after, []byte("\nendstream")) && !bytes.HasPrefix(after, []byte("\rendstream")):
+			r.add("6.1.7.1", "stream %d: Length %d does not end where the data does", n, *sd.StreamLength)
+		}
+	}
 }
 
 // checkTrailers requires an ID of two non-empty strings (6.1.3) in the
@@ -409,16 +448,17 @@ func set(part, conf *string, local, v string) {
 
 // checkOutputIntents: a PDF/A output intent's profile must be a valid ICC
 // output or display profile, and all of them the same stream (6.2.3). It
-// reports whether a GTS_PDFA1 intent with a profile is present.
-func checkOutputIntents(r *Report, x *model.XRefTable, cat types.Dict) (present bool) {
+// returns the colour space of the GTS_PDFA1 intent's profile (RGB, CMYK,
+// GRAY), or "" without one.
+func checkOutputIntents(r *Report, x *model.XRefTable, cat types.Dict) (space string) {
 	o, ok := cat.Find("OutputIntents")
 	if !ok {
-		return false
+		return ""
 	}
 	arr, err := x.DereferenceArray(o)
 	if err != nil {
 		r.add("6.2.3", "OutputIntents is not an array")
-		return false
+		return ""
 	}
 	var profiles []types.IndirectRef
 	for _, e := range arr {
@@ -450,22 +490,22 @@ func checkOutputIntents(r *Report, x *model.XRefTable, cat types.Dict) (present 
 			r.add("6.2.3", "the output profile is not an ICC profile")
 			continue
 		}
-		present = true
-		class, space := string(icc[12:16]), string(icc[16:20])
+		class, cs := string(icc[12:16]), string(icc[16:20])
+		space = strings.TrimSpace(cs)
 		if class != "prtr" && class != "mntr" {
 			r.add("6.2.3", "the output profile's class is %q, want prtr or mntr", class)
 		}
 		if v := binary.BigEndian.Uint32(icc[8:12]) >> 24; v > 4 {
 			r.add("6.2.3", "ICC profile version %d is newer than PDF/A-2 allows", v)
 		}
-		want := map[string]int{"RGB ": 3, "CMYK": 4, "GRAY": 1}[space]
+		want := map[string]int{"RGB": 3, "CMYK": 4, "GRAY": 1}[space]
 		if want == 0 {
 			r.add("6.2.3", "the output profile's colour space %q is not RGB, CMYK or GRAY", space)
 		} else if n := sd.IntEntry("N"); n == nil || *n != want {
-			r.add("6.2.3", "the output profile's N does not match its %q colour space", strings.TrimSpace(space))
+			r.add("6.2.3", "the output profile's N does not match its %q colour space", space)
 		}
 	}
-	return present
+	return space
 }
 
 // Actions PDF/A-2 forbids (6.5.1), and the named actions it allows.
@@ -479,8 +519,11 @@ var (
 var renderingIntents = map[string]bool{"AbsoluteColorimetric": true, "RelativeColorimetric": true, "Saturation": true, "Perceptual": true}
 
 // checkObjects walks every object for actions and trigger events (6.5),
-// image attributes (6.2.8.1) and font embedding (6.2.11.4.1).
-func checkObjects(r *Report, x *model.XRefTable, cat types.Dict, hasIntent bool) {
+// stream filters (6.1.7), image attributes and data (6.2.8.1, 6.2.8.3),
+// form XObjects (6.2.9) and font embedding (6.2.11.4.1). Colour, content
+// and graphics states are checked page by page (checkPages), where what a
+// page uses is known.
+func checkObjects(r *Report, x *model.XRefTable, cat types.Dict) {
 	nums := make([]int, 0, len(x.Table))
 	for n := range x.Table {
 		nums = append(nums, n)
@@ -494,20 +537,26 @@ func checkObjects(r *Report, x *model.XRefTable, cat types.Dict, hasIntent bool)
 		if e == nil || e.Free || e.Object == nil {
 			continue
 		}
-		var d types.Dict
 		switch o := e.Object.(type) {
 		case types.Dict:
-			d = o
+			checkDict(r, x, n, o)
 		case types.StreamDict:
-			d = o.Dict
-		default:
-			continue
+			where := fmt.Sprintf("stream %d", n)
+			streamFilters(x, o.Dict, r.add, where)
+			checkDict(r, x, n, o.Dict)
+			if sub := o.Dict.NameEntry("Subtype"); sub != nil && *sub == "Image" && slices.Contains(filterNames(x, o.Dict["Filter"]), "JPXDecode") {
+				for _, p := range jpxProblems(o.Raw) {
+					r.add("6.2.8.3", "image %d: JPEG 2000 data with %s", n, p)
+				}
+			}
+			if sub := o.Dict.NameEntry("Subtype"); sub != nil && *sub == "Form" {
+				formXObject(o.Dict, r.add, fmt.Sprintf("form XObject %d", n))
+			}
 		}
-		checkDict(r, x, n, d, hasIntent)
 	}
 }
 
-func checkDict(r *Report, x *model.XRefTable, n int, d types.Dict, hasIntent bool) {
+func checkDict(r *Report, x *model.XRefTable, n int, d types.Dict) {
 	typ, sub := d.NameEntry("Type"), d.NameEntry("Subtype")
 	if s := d.NameEntry("S"); s != nil && (typ == nil || *typ == "Action") {
 		if forbiddenActions[*s] {
@@ -541,9 +590,6 @@ func checkDict(r *Report, x *model.XRefTable, n int, d types.Dict, hasIntent boo
 		}
 		if in := d.NameEntry("Intent"); in != nil && !renderingIntents[*in] {
 			r.add("6.2.8.1", "image %d has rendering intent %s", n, *in)
-		}
-		if cs := d.NameEntry("ColorSpace"); cs != nil && strings.HasPrefix(*cs, "Device") && !hasIntent {
-			r.add("6.2.4.3", "image %d uses %s but the file has no PDF/A output intent", n, *cs)
 		}
 	}
 	if typ != nil && *typ == "Font" && sub != nil {

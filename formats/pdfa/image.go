@@ -9,6 +9,7 @@ import (
 	"image/color"
 	"image/jpeg"
 	"io"
+	"strings"
 )
 
 // FromJPEG embeds a JPEG as it is (DCTDecode): no recompression, no loss.
@@ -27,6 +28,24 @@ func FromJPEG(data []byte) (Image, error) {
 		return Image{}, fmt.Errorf("pdfa: jpeg colour model %T not supported (CMYK JPEGs are re-encoded)", cfg.ColorModel)
 	}
 	return Image{Filter: "DCTDecode", Data: data, ColorSpace: cs, BitsPerComponent: 8, Width: cfg.Width, Height: cfg.Height}, nil
+}
+
+// FromJPX embeds a JPEG 2000 file (JP2) or codestream (J2K) as it is, if
+// PDF/A-2 allows its data (6.2.8.3) and it holds grey or RGB (samples: 1
+// or 3). A JP2 carries its own colour specification; a bare codestream is
+// given DeviceGray or DeviceRGB.
+func FromJPX(data []byte, w, h, samples int) (Image, error) {
+	if samples != 1 && samples != 3 {
+		return Image{}, fmt.Errorf("pdfa: JPEG 2000 with %d channels is not embedded as it is", samples)
+	}
+	if bad := jpxProblems(data); len(bad) > 0 {
+		return Image{}, fmt.Errorf("pdfa: JPEG 2000 data with %s", strings.Join(bad, ", "))
+	}
+	im := Image{Filter: "JPXDecode", Data: data, Width: w, Height: h}
+	if binary.BigEndian.Uint32(data) == 0xFF4FFF51 {
+		im.ColorSpace = map[int]string{1: "DeviceGray", 3: "DeviceRGB"}[samples]
+	}
+	return im, nil
 }
 
 // FromPNG embeds a PNG's pixels without decoding it as an image: its rows

@@ -24,13 +24,20 @@ import (
 
 // Image is a page image ready to embed: already-encoded stream data.
 type Image struct {
-	Filter           string // "DCTDecode" (JPEG passed through) or "FlateDecode"
-	Data             []byte
-	ColorSpace       string // "DeviceGray" or "DeviceRGB"
-	BitsPerComponent int    // 1 or 8
-	Width, Height    int    // pixels
+	// Filter is DCTDecode (a JPEG as it is), JPXDecode (a JPEG 2000 file as
+	// it is), CCITTFaxDecode or FlateDecode.
+	Filter string
+	Data   []byte
+	// ColorSpace is DeviceGray or DeviceRGB; empty for JPXDecode, whose
+	// data carries its own colour specification.
+	ColorSpace       string
+	BitsPerComponent int // 1 or 8; 0 for JPXDecode
+	Width, Height    int // pixels
 	// Decode inverts 1-bit images where 1 is black ([1 0]).
 	InvertBilevel bool
+	// DecodeParms is the filter's parameter dictionary, if it needs one
+	// (CCITT: << /K -1 /Columns … /Rows … >>).
+	DecodeParms string
 }
 
 // Word is one recognised word, in pixel coordinates of the page image
@@ -41,11 +48,20 @@ type Word struct {
 	Confidence     float64
 }
 
-// Page is one page: its image, its resolution, and its words.
+// Page is one page: an image at a resolution, or a page copied from a
+// scanned PDF (Copy), and the words of its text layer.
 type Page struct {
 	Image      Image
 	DPIX, DPIY float64
-	Words      []Word
+	Copy       *Copied
+	// Rotate turns the page as shown, clockwise degrees: a scan stored
+	// sideways is shown upright without re-encoding it.
+	Rotate int
+	// Words are in pixels of the page as shown (turned by Rotate):
+	// TextWidth × TextHeight pixels cover it. Zero means the image's own
+	// pixels, turned.
+	Words                 []Word
+	TextWidth, TextHeight int
 }
 
 // Options describe the document.
@@ -140,6 +156,23 @@ func (pw *Writer) begin(num int) int {
 	return num
 }
 
+// reserve takes the next object number for an object written later.
+func (pw *Writer) reserve() int {
+	pw.offsets = append(pw.offsets, 0)
+	return len(pw.offsets)
+}
+
+// rawStream writes a stream object whose dictionary text (Length
+// included) and encoded data are ready.
+func (pw *Writer) rawStream(num int, dict string, data []byte) {
+	pw.begin(num)
+	pw.printf("%s\nstream\n", dict)
+	if pw.err == nil {
+		_, pw.err = pw.w.Write(data)
+	}
+	pw.printf("\nendstream\nendobj\n")
+}
+
 func (pw *Writer) object(num int, dict string) int {
 	num = pw.begin(num)
 	pw.printf("%s\nendobj\n", dict)
@@ -210,54 +243,170 @@ func (pw *Writer) AddPage(p Page) error {
 	if pw.err != nil {
 		return pw.err
 	}
+	if p.Rotate%90 != 0 {
+		return fmt.Errorf("pdfa: page %d: rotation %d is not a multiple of 90", len(pw.pages)+1, p.Rotate)
+	}
+	p.Rotate = ((p.Rotate % 360) + 360) % 360
+	if p.Copy != nil {
+		return pw.addCopy(p)
+	}
 	im := p.Image
 	if im.Width <= 0 || im.Height <= 0 || p.DPIX <= 0 || p.DPIY <= 0 {
 		return fmt.Errorf("pdfa: page %d: bad size %dx%d at %gx%g dpi", len(pw.pages)+1, im.Width, im.Height, p.DPIX, p.DPIY)
 	}
-	if im.ColorSpace != "DeviceGray" && im.ColorSpace != "DeviceRGB" {
+	dict := fmt.Sprintf("/Type /XObject /Subtype /Image /Width %d /Height %d", im.Width, im.Height)
+	switch {
+	case im.Filter == "JPXDecode" && im.ColorSpace == "":
+	case im.ColorSpace == "DeviceGray" || im.ColorSpace == "DeviceRGB":
+		dict += " /ColorSpace /" + im.ColorSpace
+		if im.Filter != "JPXDecode" { // JPEG 2000 data gives its own depth
+			dict += fmt.Sprintf(" /BitsPerComponent %d", im.BitsPerComponent)
+		}
+	default:
 		return fmt.Errorf("pdfa: page %d: colour space %q not supported", len(pw.pages)+1, im.ColorSpace)
 	}
-	w := float64(im.Width) * 72 / p.DPIX
-	h := float64(im.Height) * 72 / p.DPIY
-	dict := fmt.Sprintf("/Type /XObject /Subtype /Image /Width %d /Height %d /ColorSpace /%s /BitsPerComponent %d /Interpolate false",
-		im.Width, im.Height, im.ColorSpace, im.BitsPerComponent)
+	dict += " /Interpolate false"
 	if im.InvertBilevel {
 		dict += " /Decode [1 0]"
 	}
-	var img int
 	switch im.Filter {
-	case "DCTDecode":
-		img = pw.stream(0, dict+" /Filter /DCTDecode", im.Data, false)
-	case "FlateDecode":
-		img = pw.stream(0, dict+" /Filter /FlateDecode", im.Data, false)
+	case "DCTDecode", "FlateDecode", "CCITTFaxDecode", "JPXDecode":
+		dict += " /Filter /" + im.Filter
 	default:
 		return fmt.Errorf("pdfa: page %d: filter %q not supported", len(pw.pages)+1, im.Filter)
 	}
+	if im.DecodeParms != "" {
+		dict += " /DecodeParms " + im.DecodeParms
+	}
+	img := pw.stream(0, dict, im.Data, false)
+	w := float64(im.Width) * 72 / p.DPIX
+	h := float64(im.Height) * 72 / p.DPIY
 	var c bytes.Buffer
 	fmt.Fprintf(&c, "q %s 0 0 %s 0 0 cm /Im0 Do Q\n", num(w), num(h))
-	sx, sy := 72/p.DPIX, 72/p.DPIY
-	for _, wd := range p.Words {
+	tw, th := p.TextWidth, p.TextHeight
+	if tw == 0 || th == 0 {
+		tw, th = im.Width, im.Height
+		if p.Rotate%180 != 0 {
+			tw, th = th, tw
+		}
+	}
+	pw.textLayer(&c, p.Words, [4]float64{0, 0, w, h}, p.Rotate, tw, th)
+	contents := pw.stream(0, "", c.Bytes(), true)
+	page := pw.object(0, fmt.Sprintf("<< /Type /Page /Parent %d 0 R /MediaBox [0 0 %s %s]%s /Resources << /XObject << /Im0 %d 0 R >> "+
+		"/Font << /%s %d 0 R >> >> /Contents %d 0 R >>", objPages, num(w), num(h), rotateEntry(p.Rotate), img, fontName, pw.font, contents))
+	pw.pages = append(pw.pages, page)
+	return pw.err
+}
+
+func rotateEntry(r int) string {
+	if r == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" /Rotate %d", r)
+}
+
+// fontName is the glyphless font's resource name on copied pages, chosen
+// not to collide with a scanner's own names.
+const fontName = "StrongroomOCR"
+
+// addCopy writes a page copied from a scanned PDF: its content, unchanged
+// and isolated in q … Q, with the text layer over it.
+func (pw *Writer) addCopy(p Page) error {
+	cp := p.Copy
+	src := cp.src
+	if src.writer != pw {
+		src.writer, src.done = pw, map[int]int{}
+	}
+	c := &copier{x: src.x, pw: pw, done: src.done}
+	res, err := c.resources(cp.res, cp.used, fmt.Sprintf(" /%s %d 0 R", fontName, pw.font))
+	if err != nil {
+		return err
+	}
+	group, err := c.group(cp.group)
+	if err != nil {
+		return err
+	}
+	if group != "" {
+		group = " /Group " + group
+	}
+	var b bytes.Buffer
+	// A content stream that restores more states than it saves gets
+	// saves in front; one that saves more gets restores behind.
+	b.WriteString(strings.Repeat("q ", max(-cp.balance, 0)) + "q\n")
+	b.Write(cp.content)
+	b.WriteString("\n" + strings.Repeat("Q ", max(cp.balance, 0)) + "Q\n")
+	tw, th := p.TextWidth, p.TextHeight
+	if len(p.Words) > 0 && (tw <= 0 || th <= 0) {
+		return fmt.Errorf("pdfa: page %d: words without the size of their page", len(pw.pages)+1)
+	}
+	pw.textLayer(&b, p.Words, cp.Crop, p.Rotate, tw, th)
+	contents := pw.stream(0, "", b.Bytes(), true)
+	m, cr := cp.Media, cp.Crop
+	page := pw.object(0, fmt.Sprintf("<< /Type /Page /Parent %d 0 R /MediaBox [%s %s %s %s] /CropBox [%s %s %s %s]%s /Resources %s /Contents %d 0 R%s >>",
+		objPages, num(m[0]), num(m[1]), num(m[2]), num(m[3]), num(cr[0]), num(cr[1]), num(cr[2]), num(cr[3]), rotateEntry(p.Rotate), res, contents, group))
+	pw.pages = append(pw.pages, page)
+	return pw.err
+}
+
+// textLayer draws words, invisible (render mode 3), on the page whose
+// shown area is box in user space, turned by rotate: the words' pixels,
+// tw × th of them, cover the page as shown.
+func (pw *Writer) textLayer(c *bytes.Buffer, words []Word, box [4]float64, rotate, tw, th int) {
+	if len(words) == 0 {
+		return
+	}
+	w, h := box[2]-box[0], box[3]-box[1]
+	if rotate%180 != 0 {
+		w, h = h, w // the page as shown
+	}
+	// From the page as shown (origin bottom left) to user space.
+	var m [6]float64
+	switch rotate {
+	case 90:
+		m = [6]float64{0, 1, -1, 0, box[0] + h, box[1]}
+	case 180:
+		m = [6]float64{-1, 0, 0, -1, box[2], box[3]}
+	case 270:
+		m = [6]float64{0, -1, 1, 0, box[0], box[1] + w}
+	default:
+		m = [6]float64{1, 0, 0, 1, box[0], box[1]}
+	}
+	fmt.Fprintf(c, "q %s %s %s %s %s %s cm\n", num(m[0]), num(m[1]), num(m[2]), num(m[3]), num(m[4]), num(m[5]))
+	sx, sy := w/float64(tw), h/float64(th)
+	for i, wd := range words {
 		runes := utf16.Encode([]rune(wd.Text))
 		if len(runes) == 0 || wd.X1 <= wd.X0 || wd.Y1 <= wd.Y0 {
 			continue
 		}
 		size := float64(wd.Y1-wd.Y0) * sy
-		width := float64(wd.X1-wd.X0) * sx
+		right := wd.X1
+		// A word followed on its line by another carries a space that
+		// reaches the next word, as Tesseract's own PDF does: text
+		// extraction then splits words by the space, not by guessing
+		// from gaps, which runs narrowly set words together.
+		if i+1 < len(words) && sameLine(wd, words[i+1]) {
+			runes = append(runes, ' ')
+			right = words[i+1].X0
+		}
+		width := float64(right-wd.X0) * sx
 		// Stretch the glyphs so the word spans its box on the image.
 		scale := 100 * width / (float64(len(runes)) * size * glyphWidth / 1000)
 		x := float64(wd.X0) * sx
 		y := h - float64(wd.Y1)*sy + size*0.2 // baseline a little above the box bottom
-		fmt.Fprintf(&c, "BT 3 Tr /F0 %s Tf %s Tz 1 0 0 1 %s %s Tm <", num(size), num(scale), num(x), num(y))
+		fmt.Fprintf(c, "BT 3 Tr /%s %s Tf %s Tz 1 0 0 1 %s %s Tm <", fontName, num(size), num(scale), num(x), num(y))
 		for _, u := range runes {
-			fmt.Fprintf(&c, "%04X", u)
+			fmt.Fprintf(c, "%04X", u)
 		}
 		c.WriteString("> Tj ET\n")
 	}
-	contents := pw.stream(0, "", c.Bytes(), true)
-	page := pw.object(0, fmt.Sprintf("<< /Type /Page /Parent %d 0 R /MediaBox [0 0 %s %s] /Resources << /XObject << /Im0 %d 0 R >> "+
-		"/Font << /F0 %d 0 R >> >> /Contents %d 0 R >>", objPages, num(w), num(h), img, pw.font, contents))
-	pw.pages = append(pw.pages, page)
-	return pw.err
+	c.WriteString("Q\n")
+}
+
+// sameLine reports whether b follows a on a line: to its right, and the
+// middle of each within the other's height.
+func sameLine(a, b Word) bool {
+	am, bm := (a.Y0+a.Y1)/2, (b.Y0+b.Y1)/2
+	return b.X0 >= a.X1 && am >= b.Y0 && am <= b.Y1 && bm >= a.Y0 && bm <= a.Y1
 }
 
 func num(f float64) string {

@@ -108,13 +108,18 @@ func inflatedSize(raw []byte, limit int64) (int64, error) {
 	return n, err
 }
 
-// Read reads a PDF with pdfcpu under l and checks its streams.
+// Read reads a PDF with pdfcpu under l, checks its streams and counts its
+// pages: a file over a limit is refused (ErrTooLarge) before any stream is
+// decoded.
 func Read(rs io.ReadSeeker, l Limits) (*model.Context, error) {
 	ctx, err := api.ReadContext(rs, Config(l))
 	if err != nil {
 		return nil, err
 	}
 	if err := CheckStreams(ctx, l); err != nil {
+		return nil, err
+	}
+	if err := ctx.EnsurePageCount(); err != nil {
 		return nil, err
 	}
 	return ctx, nil

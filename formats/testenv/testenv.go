@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -70,4 +71,25 @@ func SharedDir(sub string) string {
 func isDir(p string) bool {
 	fi, err := os.Stat(p)
 	return err == nil && fi.IsDir()
+}
+
+// Convert returns ImageMagick's convert: Debian's own binary where it is
+// installed (convert-im6.q16; a "convert" earlier on PATH may be a slower
+// stand-in), else convert, which must be ImageMagick.
+func Convert(t testing.TB) string {
+	t.Helper()
+	if p, err := exec.LookPath("convert-im6.q16"); err == nil {
+		return p
+	}
+	p := Tool(t, "convert")
+	if v, _ := exec.Command(p, "-version").Output(); !strings.Contains(string(v), "ImageMagick") {
+		Missing(t, "ImageMagick is not installed (%s is something else)", p)
+	}
+	return p
+}
+
+// PDFiumCache is where tests keep PDFium's compiled code between worker
+// processes and test runs (compiling it takes seconds).
+func PDFiumCache() string {
+	return filepath.Join(os.TempDir(), fmt.Sprintf("strongroom-test-pdfium-%d", os.Getuid()))
 }

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/strongroom-archive/strongroom/formats/identify"
+	"github.com/strongroom-archive/strongroom/formats/ocr/ocrtest"
 	"github.com/strongroom-archive/strongroom/pipeline"
 	"github.com/strongroom-archive/strongroom/pipeline/audit"
 	"github.com/strongroom-archive/strongroom/pipeline/catalog"
@@ -60,7 +61,7 @@ func newWorld(t *testing.T, st storage.Store, n int) *world {
 		Cfg: pipeline.Config{Workers: 1, MaxAttempts: 2, RetryBackoff: 10 * time.Millisecond, MaxPixels: 1e8, MaxDecodedBytes: 1 << 28, Lease: 30 * time.Second, EnvironmentAlertAfter: time.Minute}, Holder: pipeline.Holder(), Bag: pipeline.BagConfig{SourceOrganization: "Test", Algorithms: bagit.DefaultAlgorithms},
 		DataDir: filepath.Join(root, "data"), DoneDir: filepath.Join(root, "done"), FailedDir: filepath.Join(root, "failed"),
 		Catalog: cat, Store: st, StoreURL: "test", Identify: identify.New(),
-		Policy: identify.Policy{Default: identify.Preserve, Unknown: identify.Preserve}, Agent: "strongroom/test", Log: quiet(), Now: time.Now,
+		Policy: identify.Policy{Default: identify.Preserve, Unknown: identify.Preserve}, Agent: "strongroom/test", Log: quiet(), Now: time.Now, Decoder: ocrtest.Decoder(t, 1e8),
 	}
 	w := &world{cat: cat, store: st, eng: eng, hook: &hookRecorder{}}
 	for i := range n {

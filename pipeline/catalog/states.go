@@ -45,12 +45,23 @@ const (
 	KindBatch   Kind = "batch"   // a folder of files: one book, one box
 	KindSymlink Kind = "symlink" // refused, never followed
 	KindSpecial Kind = "special" // a fifo, socket or device: refused
+	// KindReprocess is a stored bag's originals read back from the store
+	// to make a new version of the bag (a new access copy); its Source is
+	// ReprocessSource(bag).
+	KindReprocess Kind = "reprocess"
 )
 
 // Valid reports whether k is a kind.
 func (k Kind) Valid() bool {
-	return slices.Contains([]Kind{KindFile, KindBatch, KindSymlink, KindSpecial}, k)
+	return slices.Contains([]Kind{KindFile, KindBatch, KindSymlink, KindSpecial, KindReprocess}, k)
 }
+
+// ReprocessSource is the Source of an item that reprocesses bag: where its
+// originals come from. One bag has one reprocess item at a time.
+func ReprocessSource(bag string) string { return "store:" + bag }
+
+// ReprocessedBag returns the bag a reprocess item reads, from its Source.
+func ReprocessedBag(it *Item) string { return strings.TrimPrefix(it.Source, "store:") }
 
 // Release is what happens to an item's originals once its bag is stored.
 type Release string
@@ -140,6 +151,8 @@ const (
 	ProblemStoreChecksum   Problem = "store-checksum"   // the store's own checksum disagrees with the record
 	ProblemOriginalChanged Problem = "original-changed" // an original changed after intake; not released
 	ProblemEnvironment     Problem = "environment"      // the store or a folder unusable for long
+	ProblemNoAccessCopy    Problem = "no-access-copy"   // stored with its originals, but no access copy could be made
+	ProblemUnidentified    Problem = "unidentified"     // a file Siegfried could not identify, stored as it is
 )
 
 // ObjectIntact is the outcome of an audit's check of an object that found

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/strongroom-archive/strongroom/formats/identify"
+	"github.com/strongroom-archive/strongroom/formats/ocr/ocrtest"
 	"github.com/strongroom-archive/strongroom/pipeline"
 	"github.com/strongroom-archive/strongroom/pipeline/catalog"
 	"github.com/strongroom-archive/strongroom/pipeline/catalog/sqlite"
@@ -53,7 +54,7 @@ func newEnv(t *testing.T) *env {
 		Bag:     pipeline.BagConfig{SourceOrganization: "Test Archive", Algorithms: bagit.DefaultAlgorithms},
 		DataDir: filepath.Join(root, "data"), DoneDir: filepath.Join(root, "done"), FailedDir: filepath.Join(root, "failed"),
 		Catalog: cat, Store: st, StoreURL: "test", Identify: identify.New(),
-		Policy: identify.Policy{Default: identify.Preserve, Unknown: identify.Reject}, Agent: "strongroom/test", Log: log, Now: time.Now}
+		Policy: identify.Policy{Default: identify.Preserve, Unknown: identify.Reject}, Agent: "strongroom/test", Log: log, Now: time.Now, Decoder: ocrtest.Decoder(t, 1e8)}
 	ps := &Server{Cfg: Config{MaxFileSize: 10 << 20, MaxFiles: 300, MaxBatchBytes: 100 << 20, MaxOpenBatches: 3, ExpireAfter: time.Hour},
 		Stations: []Station{{Name: "scanner-1", TokenSHA256: tokenHash("tok-1")}, {Name: "scanner-2", TokenSHA256: tokenHash("tok-2")}},
 		Catalog:  cat, Staging: filepath.Join(root, "data", "push"), Log: log, Now: time.Now,

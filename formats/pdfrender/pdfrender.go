@@ -1,0 +1,232 @@
+// Package pdfrender renders PDF pages with PDFium (BSD-3-Clause), compiled
+// to WebAssembly and run by wazero through go-pdfium: no cgo and no system
+// library, and a PDF that trips a bug in PDFium cannot reach past the
+// WebAssembly sandbox's memory. Like package raster it runs only inside OCR
+// worker processes, whose memory cap and page timeout bound it too.
+package pdfrender
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"image"
+	"math"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/klippa-app/go-pdfium"
+	"github.com/klippa-app/go-pdfium/enums"
+	pdfiumerrors "github.com/klippa-app/go-pdfium/errors"
+	"github.com/klippa-app/go-pdfium/references"
+	"github.com/klippa-app/go-pdfium/requests"
+	"github.com/klippa-app/go-pdfium/webassembly"
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/experimental"
+
+	"github.com/strongroom-archive/strongroom/formats/raster"
+)
+
+// Renderer holds one PDFium instance and the document last opened.
+type Renderer struct {
+	pool pdfium.Pool
+	inst pdfium.Pdfium
+	file *os.File
+	path string
+	doc  references.FPDF_DOCUMENT
+	open bool
+}
+
+// New starts PDFium. cacheDir keeps wazero's compiled code between
+// processes (3–4 s to compile, 0.2 s to load; "" compiles every time);
+// memory bounds PDFium's WebAssembly memory.
+func New(cacheDir string, memory int64) (*Renderer, error) {
+	rc := wazero.NewRuntimeConfig().WithCoreFeatures(api.CoreFeaturesV2 | experimental.CoreFeaturesExceptionHandling)
+	if pages := memory / 65536; pages > 0 {
+		rc = rc.WithMemoryLimitPages(uint32(min(pages, 65536)))
+	}
+	if cacheDir != "" {
+		if cache, err := wazero.NewCompilationCacheWithDir(cacheDir); err == nil {
+			rc = rc.WithCompilationCache(cache)
+		}
+	}
+	pool, err := webassembly.Init(webassembly.Config{Context: context.Background(), MinIdle: 1, MaxIdle: 1, MaxTotal: 1, RuntimeConfig: rc})
+	if err != nil {
+		return nil, fmt.Errorf("pdfrender: start PDFium: %w", err)
+	}
+	inst, err := pool.GetInstance(time.Minute)
+	if err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("pdfrender: start PDFium: %w", err)
+	}
+	return &Renderer{pool: pool, inst: inst}, nil
+}
+
+// Close closes the document and stops PDFium.
+func (r *Renderer) Close() {
+	r.closeDoc()
+	r.inst.Close()
+	r.pool.Close()
+}
+
+func (r *Renderer) closeDoc() {
+	if r.open {
+		r.inst.FPDF_CloseDocument(&requests.FPDF_CloseDocument{Document: r.doc})
+		r.file.Close()
+		r.open = false
+	}
+}
+
+// ErrEncrypted is returned for a PDF that needs a password to open.
+var ErrEncrypted = errors.New("the PDF needs a password to open")
+
+// Open opens the PDF at path (reading it as PDFium asks, not all at once)
+// and returns its number of pages. The document stays open for the pages
+// that follow; another path closes it.
+func (r *Renderer) Open(path string) (int, error) {
+	if !r.open || r.path != path {
+		r.closeDoc()
+		f, err := os.Open(path)
+		if err != nil {
+			return 0, err
+		}
+		fi, err := f.Stat()
+		if err != nil {
+			f.Close()
+			return 0, err
+		}
+		doc, err := r.inst.OpenDocument(&requests.OpenDocument{FileReader: f, FileReaderSize: fi.Size()})
+		if err != nil {
+			f.Close()
+			if errors.Is(err, pdfiumerrors.ErrPassword) || errors.Is(err, pdfiumerrors.ErrSecurity) {
+				return 0, ErrEncrypted
+			}
+			return 0, fmt.Errorf("PDFium cannot open it: %w", err)
+		}
+		r.file, r.path, r.doc, r.open = f, path, doc.Document, true
+	}
+	n, err := r.inst.FPDF_GetPageCount(&requests.FPDF_GetPageCount{Document: r.doc})
+	if err != nil {
+		return 0, err
+	}
+	return n.PageCount, nil
+}
+
+// Page is what PDFium sees on a page.
+type Page struct {
+	// Width and Height are the page's size as shown (its crop box, turned
+	// by its /Rotate), in points.
+	Width, Height float64
+	Rotate        int // the page's /Rotate, clockwise degrees
+	Objects       int // page objects: paths, images, text, forms' contents
+	Text          int // text objects
+	Images        int
+	// ImageDPI is the highest resolution of the page's images as they are
+	// drawn (0 without images): pages render at it, so that OCR sees the
+	// scan's own pixels.
+	ImageDPI float64
+	// Broken lists images PDFium cannot decode (a JBIG2 image with broken
+	// globals, a JPEG 2000 image with a bad codestream), when Inspect was
+	// asked to decode them.
+	Broken []string
+}
+
+// Inspect describes page n (from 0) of the open document; with decode, it
+// decodes every image on it too.
+func (r *Renderer) Inspect(n int, decode bool) (*Page, error) {
+	pg, err := r.inst.FPDF_LoadPage(&requests.FPDF_LoadPage{Document: r.doc, Index: n})
+	if err != nil {
+		return nil, fmt.Errorf("page %d: PDFium cannot load it: %w", n+1, err)
+	}
+	defer r.inst.FPDF_ClosePage(&requests.FPDF_ClosePage{Page: pg.Page})
+	ref := requests.Page{ByReference: &pg.Page}
+	p := &Page{}
+	w, err := r.inst.FPDF_GetPageWidthF(&requests.FPDF_GetPageWidthF{Page: ref})
+	if err != nil {
+		return nil, err
+	}
+	h, err := r.inst.FPDF_GetPageHeightF(&requests.FPDF_GetPageHeightF{Page: ref})
+	if err != nil {
+		return nil, err
+	}
+	p.Width, p.Height = float64(w.PageWidth), float64(h.PageHeight)
+	if rot, err := r.inst.FPDFPage_GetRotation(&requests.FPDFPage_GetRotation{Page: ref}); err == nil {
+		p.Rotate = int(rot.PageRotation) * 90
+	}
+	cnt, err := r.inst.FPDFPage_CountObjects(&requests.FPDFPage_CountObjects{Page: ref})
+	if err != nil {
+		return nil, err
+	}
+	p.Objects = cnt.Count
+	for k := 0; k < cnt.Count; k++ {
+		o, err := r.inst.FPDFPage_GetObject(&requests.FPDFPage_GetObject{Page: ref, Index: k})
+		if err != nil {
+			continue
+		}
+		typ, err := r.inst.FPDFPageObj_GetType(&requests.FPDFPageObj_GetType{PageObject: o.PageObject})
+		if err != nil {
+			continue
+		}
+		switch typ.Type {
+		case enums.FPDF_PAGEOBJ_TEXT:
+			p.Text++
+		case enums.FPDF_PAGEOBJ_IMAGE:
+			p.Images++
+			r.inspectImage(p, k, o.PageObject, decode)
+		}
+	}
+	return p, nil
+}
+
+func (r *Renderer) inspectImage(p *Page, k int, obj references.FPDF_PAGEOBJECT, decode bool) {
+	size, err := r.inst.FPDFImageObj_GetImagePixelSize(&requests.FPDFImageObj_GetImagePixelSize{ImageObject: obj})
+	if err != nil {
+		return
+	}
+	if b, err := r.inst.FPDFPageObj_GetBounds(&requests.FPDFPageObj_GetBounds{PageObject: obj}); err == nil {
+		drawn := math.Max(float64(b.Right-b.Left), float64(b.Top-b.Bottom))
+		if px := float64(max(size.Width, size.Height)); drawn > 1 {
+			p.ImageDPI = math.Max(p.ImageDPI, px*72/drawn)
+		}
+	}
+	if !decode {
+		return
+	}
+	bm, err := r.inst.FPDFImageObj_GetBitmap(&requests.FPDFImageObj_GetBitmap{ImageObject: obj})
+	if err != nil {
+		var filters []string
+		if n, err := r.inst.FPDFImageObj_GetImageFilterCount(&requests.FPDFImageObj_GetImageFilterCount{ImageObject: obj}); err == nil {
+			for i := 0; i < n.Count; i++ {
+				if f, err := r.inst.FPDFImageObj_GetImageFilter(&requests.FPDFImageObj_GetImageFilter{ImageObject: obj, Index: i}); err == nil {
+					filters = append(filters, f.ImageFilter)
+				}
+			}
+		}
+		p.Broken = append(p.Broken, fmt.Sprintf("image %d (%d×%d pixels, %s) does not decode", k+1, size.Width, size.Height, strings.Join(filters, "+")))
+		return
+	}
+	r.inst.FPDFBitmap_Destroy(&requests.FPDFBitmap_Destroy{Bitmap: bm.Bitmap})
+}
+
+// Render draws page n at dpi, in colour or grey, with its /Rotate applied:
+// the page as a reader shows it.
+func (r *Renderer) Render(n int, dpi float64, colour bool) (*raster.Pix, error) {
+	req := &requests.RenderPageInDPI{Page: requests.Page{ByIndex: &requests.PageByIndex{Document: r.doc, Index: n}}, DPI: int(math.Round(dpi))}
+	if !colour {
+		req.ImageFormat = requests.RenderImageFormatGrayscale
+	}
+	res, err := r.inst.RenderPageInDPI(req)
+	if err != nil {
+		return nil, fmt.Errorf("page %d: PDFium cannot render it: %w", n+1, err)
+	}
+	defer res.Cleanup()
+	switch img := res.Result.RenderedImage.(type) {
+	case *image.Gray:
+		return raster.FromPixels(img.Pix, img.Rect.Dx(), img.Rect.Dy(), 1, img.Stride)
+	case *image.RGBA:
+		// PDFium renders onto white: alpha is opaque.
+		return raster.FromPixels(img.Pix, img.Rect.Dx(), img.Rect.Dy(), 4, img.Stride)
+	}
+	return nil, fmt.Errorf("page %d: PDFium rendered an image of type %T", n+1, res.Result.RenderedImage)
+}

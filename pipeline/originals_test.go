@@ -1,0 +1,202 @@
+package pipeline
+
+import (
+	"context"
+	"crypto/rand"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/strongroom-archive/strongroom/pipeline/catalog"
+	"github.com/strongroom-archive/strongroom/storage/bagit"
+)
+
+// TestSidecarsAndClutter: a book folder as a scanning PC leaves it. The
+// pages, a metadata.json and a file no one can identify are all kept; the
+// operating system's clutter is left out of the bag and recorded; the
+// unidentified file raises its own alert; a lone clutter file fails
+// with a reason, not as corrupt.
+func TestSidecarsAndClutter(t *testing.T) {
+	te := accessEnv(t)
+	book := filepath.Join(te.hot, "book")
+	copyInput(t, pagePNG(t, t.TempDir(), 300, false, short), filepath.Join(book, "p001.png"))
+	put(t, filepath.Join(book, "metadata.json"), []byte(`{"dc.title": "Parish register 1801", "dc.identifier": "PR-1801"}`+"\n"))
+	blob := make([]byte, 4096)
+	rand.Read(blob)
+	put(t, filepath.Join(book, "scanner-state.bin"), blob)
+	for _, c := range []string{"Thumbs.db", ".DS_Store", "desktop.ini", "__MACOSX/._p001.png", "._p001.png"} {
+		put(t, filepath.Join(book, c), []byte("clutter"))
+	}
+
+	it := te.ingest(t, book)
+	if it.Stage != catalog.StageDone {
+		t.Fatalf("stage %s: %s", it.Stage, it.LastError)
+	}
+	bag := filepath.Join(te.storeDir, it.BagID)
+	for _, f := range []string{"p001.png", "metadata.json", "scanner-state.bin"} {
+		if _, err := os.Stat(filepath.Join(bag, "data", "original", "book", f)); err != nil {
+			t.Errorf("%s is not in the bag: %v", f, err)
+		}
+	}
+	for _, f := range []string{"Thumbs.db", ".DS_Store", "desktop.ini", "__MACOSX", "._p001.png"} {
+		if _, err := os.Stat(filepath.Join(bag, "data", "original", "book", f)); err == nil {
+			t.Errorf("clutter %s is in the bag", f)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(bag, "data", "access", "book.pdf")); err != nil {
+		t.Errorf("no access copy of the page: %v", err)
+	}
+	if r, err := bagit.ValidateDir(context.Background(), bag, bagit.ValidateOptions{}); err != nil || !r.Valid {
+		t.Fatalf("bag: %v %v", err, r.Problems)
+	}
+	ctx := context.Background()
+	evs, _ := te.cat.Events(ctx, it.ID)
+	var recorded, warned bool
+	for _, e := range evs {
+		if e.Type == catalog.EvIngestion && strings.Contains(e.Detail, "clutter") {
+			recorded = true
+			for _, c := range []string{"Thumbs.db", ".DS_Store", "desktop.ini", "__MACOSX/", "._p001.png"} {
+				if !strings.Contains(e.Detail, c) {
+					t.Errorf("the clutter event does not name %s: %q", c, e.Detail)
+				}
+			}
+		}
+		if e.Type == catalog.EvIdentification && e.Outcome == catalog.OutcomeWarning && strings.HasSuffix(e.File, "scanner-state.bin") {
+			warned = true
+		}
+	}
+	if !recorded || !warned {
+		t.Errorf("clutter recorded %v, unidentified file warned %v: %+v", recorded, warned, evs)
+	}
+	alerts, _ := te.cat.Alerts(ctx, it.BagID)
+	if len(alerts) != 1 || alerts[0].Problem != catalog.ProblemUnidentified || !strings.HasSuffix(alerts[0].Key, "scanner-state.bin") {
+		t.Errorf("alerts: want one, unidentified, for scanner-state.bin, got %d", len(alerts))
+		for _, a := range alerts {
+			t.Errorf("alert %+v", *a)
+		}
+	}
+	// metadata.json is known by its extension only: a warning, no alert.
+	for _, e := range evs {
+		if e.Type == catalog.EvIdentification && strings.HasSuffix(e.File, "metadata.json") && (e.Outcome != catalog.OutcomeWarning || !strings.Contains(e.Detail, "extension only")) {
+			t.Errorf("metadata.json: %+v", e)
+		}
+	}
+	// Released whole: the clutter went to done/ with the book, not lost.
+	if _, err := os.Stat(filepath.Join(te.done, "book", "Thumbs.db")); err != nil {
+		t.Errorf("the clutter did not go to done/ with its book: %v", err)
+	}
+
+	put(t, filepath.Join(te.hot, "Thumbs.db"), []byte("clutter"))
+	lone := te.ingest(t, filepath.Join(te.hot, "Thumbs.db"))
+	if lone.Stage != catalog.StageFailed || !strings.Contains(lone.LastError, "clutter") || strings.Contains(lone.LastError, "corrupt") {
+		t.Errorf("a lone Thumbs.db: stage %s, %q", lone.Stage, lone.LastError)
+	}
+}
+
+// TestNoAccessCopyThenReprocess: an OCR language that is not installed
+// stops the access copy, not the originals: the bag is stored with a
+// failed normalization event and a no-access-copy alert naming the
+// command that mends it. Reprocess with a language that is installed
+// makes a new bag, Is-Version-Of the old one, with an access copy; the
+// old bag is as it was, and its alert is resolved. With access.required
+// the same item fails instead.
+func TestNoAccessCopyThenReprocess(t *testing.T) {
+	te := accessEnv(t)
+	ctx := context.Background()
+	p := filepath.Join(te.hot, "letter.png")
+	copyInput(t, pagePNG(t, t.TempDir(), 300, false, short), p)
+	it, err := te.NewItem(ctx, ItemSpec{Path: p, HotFolder: te.hot, Release: catalog.ReleaseMove, OCR: &catalog.OCRSettings{Languages: []string{"qqq"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if it, err = te.Run(ctx, it.ID); err != nil {
+		t.Fatal(err)
+	}
+	if it.Stage != catalog.StageDone {
+		t.Fatalf("stage %s: %s", it.Stage, it.LastError)
+	}
+	old := filepath.Join(te.storeDir, it.BagID)
+	if _, err := os.Stat(filepath.Join(old, "data", "original", "letter.png")); err != nil {
+		t.Fatalf("the original is not stored: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(old, "data", "access")); err == nil {
+		t.Fatal("an access copy was made")
+	}
+	evs, _ := te.cat.Events(ctx, it.ID)
+	var failure string
+	for _, e := range evs {
+		if e.Type == catalog.EvNormalization && e.Outcome == catalog.OutcomeFailure {
+			failure = e.Detail
+		}
+	}
+	if !strings.Contains(failure, "qqq") || !strings.Contains(failure, "letter.png") {
+		t.Errorf("normalization failure event %q: want the file and the language", failure)
+	}
+	premis, _ := os.ReadFile(filepath.Join(old, "premis.xml"))
+	if !strings.Contains(string(premis), "failure") {
+		t.Error("premis.xml does not record the failed normalization")
+	}
+	alerts, _ := te.cat.Alerts(ctx, it.BagID)
+	if len(alerts) != 1 || alerts[0].Problem != catalog.ProblemNoAccessCopy || !strings.Contains(alerts[0].Detail, "strongroom reprocess "+it.BagID) {
+		t.Fatalf("alerts: %+v", alerts)
+	}
+	before := snapshot(t, old)
+
+	re, err := te.Reprocess(ctx, it.BagID, &catalog.OCRSettings{Languages: []string{"eng"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if re, err = te.Run(ctx, re.ID); err != nil {
+		t.Fatal(err)
+	}
+	if re.Stage != catalog.StageDone || re.BagID == it.BagID {
+		t.Fatalf("reprocess: stage %s, bag %s (old %s): %s", re.Stage, re.BagID, it.BagID, re.LastError)
+	}
+	nb := filepath.Join(te.storeDir, re.BagID)
+	if r, err := bagit.ValidateDir(ctx, nb, bagit.ValidateOptions{}); err != nil || !r.Valid {
+		t.Fatalf("new bag: %v %v", err, r.Problems)
+	}
+	text, _ := os.ReadFile(filepath.Join(nb, "data", "text", "letter.txt"))
+	if !strings.Contains(string(text), "parish register") {
+		t.Errorf("the new access copy's text: %q", text)
+	}
+	info, _ := os.ReadFile(filepath.Join(nb, "bag-info.txt"))
+	if !strings.Contains(string(info), "Is-Version-Of: "+it.BagID) {
+		t.Errorf("bag-info.txt:\n%s", info)
+	}
+	if after := snapshot(t, old); after != before {
+		t.Error("the old bag changed")
+	}
+	if a, _ := te.cat.Alerts(ctx, it.BagID, catalog.AlertOpen, catalog.AlertAcknowledged); len(a) != 0 {
+		t.Errorf("the old bag's alert is still open: %+v", a[0])
+	}
+
+	// access.required: the same input fails the item.
+	te.Access.Cfg.Required = true
+	p2 := filepath.Join(te.hot, "letter2.png")
+	copyInput(t, pagePNG(t, t.TempDir(), 300, false, short), p2)
+	it2, err := te.NewItem(ctx, ItemSpec{Path: p2, HotFolder: te.hot, Release: catalog.ReleaseMove, OCR: &catalog.OCRSettings{Languages: []string{"qqq"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if it2, err = te.Run(ctx, it2.ID); err != nil {
+		t.Fatal(err)
+	}
+	if it2.Stage != catalog.StageFailed || !strings.Contains(it2.LastError, "qqq") {
+		t.Errorf("with access.required: stage %s, %q", it2.Stage, it2.LastError)
+	}
+}
+
+// snapshot lists a folder's files with their contents, to compare.
+func snapshot(t *testing.T, dir string) string {
+	var b strings.Builder
+	filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			data, _ := os.ReadFile(p)
+			b.WriteString(p + "\n" + string(data) + "\n")
+		}
+		return nil
+	})
+	return b.String()
+}
