@@ -507,29 +507,12 @@ func losslessJPEG(t *testing.T, dir string) string {
 // pdfFile writes a PDF from object texts: 1 the catalog, 2 the page tree
 // holding pages (their object numbers), the rest in order from 3.
 func pdfFile(t *testing.T, path string, pages []int, objs ...string) string {
-	var b bytes.Buffer
-	b.WriteString("%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
 	kids := make([]string, len(pages))
 	for i, p := range pages {
 		kids[i] = fmt.Sprintf("%d 0 R", p)
 	}
 	all := append([]string{"<< /Type /Catalog /Pages 2 0 R >>", fmt.Sprintf("<< /Type /Pages /Kids [%s] /Count %d >>", strings.Join(kids, " "), len(pages))}, objs...)
-	offs := make([]int, len(all))
-	for i, o := range all {
-		offs[i] = b.Len()
-		fmt.Fprintf(&b, "%d 0 obj\n%s\nendobj\n", i+1, o)
-	}
-	x := b.Len()
-	fmt.Fprintf(&b, "xref\n0 %d\n0000000000 65535 f \n", len(all)+1)
-	for _, o := range offs {
-		fmt.Fprintf(&b, "%010d 00000 n \n", o)
-	}
-	fmt.Fprintf(&b, "trailer\n<< /Size %d /Root 1 0 R /ID [<01> <01>] >>\nstartxref\n%d\n%%%%EOF\n", len(all)+1, x)
-	return put(t, path, b.Bytes())
-}
-
-func streamObj(dict string, data []byte) string {
-	return fmt.Sprintf("<< %s /Length %d >>\nstream\n%s\nendstream", dict, len(data), data)
+	return put(t, path, testenv.PDF(all...))
 }
 
 // pageImage is the test page's grey pixels at dpi, for an image XObject.
@@ -544,10 +527,10 @@ func formPDF(t *testing.T, dir string) string {
 	pw, ph := float64(w)*72/300, float64(h)*72/300
 	return pdfFile(t, filepath.Join(dir, "form.pdf"), []int{3},
 		fmt.Sprintf("<< /Type /Page /Parent 2 0 R /MediaBox [0 0 %g %g] /Resources << /XObject << /Fm 4 0 R >> >> /Contents 6 0 R >>", pw, ph),
-		streamObj(fmt.Sprintf("/Type /XObject /Subtype /Form /BBox [0 0 %g %g] /Resources << /XObject << /Im 5 0 R >> >>", pw, ph),
+		testenv.Stream(fmt.Sprintf("/Type /XObject /Subtype /Form /BBox [0 0 %g %g] /Resources << /XObject << /Im 5 0 R >> >>", pw, ph),
 			[]byte(fmt.Sprintf("q %g 0 0 %g 0 0 cm /Im Do Q", pw, ph))),
-		streamObj(fmt.Sprintf("/Type /XObject /Subtype /Image /Width %d /Height %d /ColorSpace /DeviceGray /BitsPerComponent 8", w, h), pix),
-		streamObj("", []byte("/Fm Do")))
+		testenv.Stream(fmt.Sprintf("/Type /XObject /Subtype /Image /Width %d /Height %d /ColorSpace /DeviceGray /BitsPerComponent 8", w, h), pix),
+		testenv.Stream("", []byte("/Fm Do")))
 }
 
 // softMaskPDF draws the page over a coloured background through a soft
@@ -562,9 +545,9 @@ func softMaskPDF(t *testing.T, dir string) string {
 	pw, ph := float64(w)*72/300, float64(h)*72/300
 	return pdfFile(t, filepath.Join(dir, "smask.pdf"), []int{3},
 		fmt.Sprintf("<< /Type /Page /Parent 2 0 R /MediaBox [0 0 %g %g] /Resources << /XObject << /Ink 4 0 R >> >> /Contents 6 0 R >>", pw, ph),
-		streamObj("/Type /XObject /Subtype /Image /Width 1 /Height 1 /ColorSpace /DeviceRGB /BitsPerComponent 8 /SMask 5 0 R", []byte{20, 30, 90}),
-		streamObj(fmt.Sprintf("/Type /XObject /Subtype /Image /Width %d /Height %d /ColorSpace /DeviceGray /BitsPerComponent 8", w, h), alpha),
-		streamObj("", []byte(fmt.Sprintf("1 0.97 0.88 rg 0 0 %g %g re f q %g 0 0 %g 0 0 cm /Ink Do Q", pw, ph, pw, ph))))
+		testenv.Stream("/Type /XObject /Subtype /Image /Width 1 /Height 1 /ColorSpace /DeviceRGB /BitsPerComponent 8 /SMask 5 0 R", []byte{20, 30, 90}),
+		testenv.Stream(fmt.Sprintf("/Type /XObject /Subtype /Image /Width %d /Height %d /ColorSpace /DeviceGray /BitsPerComponent 8", w, h), alpha),
+		testenv.Stream("", []byte(fmt.Sprintf("1 0.97 0.88 rg 0 0 %g %g re f q %g 0 0 %g 0 0 cm /Ink Do Q", pw, ph, pw, ph))))
 }
 
 // oddBoxesPDF has a media box that does not start at the origin and a
@@ -575,8 +558,8 @@ func oddBoxesPDF(t *testing.T, dir string) string {
 	return pdfFile(t, filepath.Join(dir, "boxes.pdf"), []int{3},
 		fmt.Sprintf("<< /Type /Page /Parent 2 0 R /MediaBox [-100 50 %g %g] /CropBox [0 200 %g %g] /Resources << /XObject << /Im 4 0 R >> >> /Contents 5 0 R >>",
 			pw+100, ph+300, pw, ph+200),
-		streamObj(fmt.Sprintf("/Type /XObject /Subtype /Image /Width %d /Height %d /ColorSpace /DeviceGray /BitsPerComponent 8", w, h), pix),
-		streamObj("", []byte(fmt.Sprintf("q %g 0 0 %g 0 200 cm /Im Do Q", pw, ph))))
+		testenv.Stream(fmt.Sprintf("/Type /XObject /Subtype /Image /Width %d /Height %d /ColorSpace /DeviceGray /BitsPerComponent 8", w, h), pix),
+		testenv.Stream("", []byte(fmt.Sprintf("q %g 0 0 %g 0 200 cm /Im Do Q", pw, ph))))
 }
 
 // vectorPDF is a page drawn with paths only: its text set by Ghostscript
@@ -657,8 +640,8 @@ func jbig2PDF(t *testing.T, dir string) string {
 	pw, ph := float64(w)*72/300, float64(h)*72/300
 	return pdfFile(t, filepath.Join(dir, "jbig2.pdf"), []int{3},
 		fmt.Sprintf("<< /Type /Page /Parent 2 0 R /MediaBox [0 0 %g %g] /Resources << /XObject << /Im 4 0 R >> >> /Contents 5 0 R >>", pw, ph),
-		streamObj(fmt.Sprintf("/Type /XObject /Subtype /Image /Width %d /Height %d /ColorSpace /DeviceGray /BitsPerComponent 1 /Filter /JBIG2Decode", w, h), s.Bytes()),
-		streamObj("", []byte(fmt.Sprintf("q %g 0 0 %g 0 0 cm /Im Do Q", pw, ph))))
+		testenv.Stream(fmt.Sprintf("/Type /XObject /Subtype /Image /Width %d /Height %d /ColorSpace /DeviceGray /BitsPerComponent 1 /Filter /JBIG2Decode", w, h), s.Bytes()),
+		testenv.Stream("", []byte(fmt.Sprintf("q %g 0 0 %g 0 0 cm /Im Do Q", pw, ph))))
 }
 
 // stripOf reads a one-strip TIFF's size and its strip's offset and length.

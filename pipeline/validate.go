@@ -158,7 +158,7 @@ func (e *Engine) validatePDF(ctx context.Context, it *catalog.Item, f catalog.Fi
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", f.Path, err)
 	}
-	if truncatedPDF(p) {
+	if rep.Truncated {
 		err := fmt.Errorf("%w: truncated: neither startxref nor %%%%EOF at its end (readers that repair it show only what arrived)", ocr.ErrCorrupt)
 		return e.outcome(f, err, "pdfa")
 	}
@@ -187,25 +187,4 @@ func (e *Engine) validatePDF(ctx context.Context, it *catalog.Item, f catalog.Fi
 		outcome, detail = catalog.OutcomeWarning, "damaged, but PDFium reads it ("+notes[0]+"); preserved as it is"
 	}
 	return e.validationEvent(f, outcome, fmt.Sprintf("%s; every image on its %d pages decodes (PDFium)", detail, file.NumPages()), "pdfa, PDFium"), nil
-}
-
-// truncatedPDF reports whether the file's last KiB, where readers look
-// for them, lacks both the startxref and the %%EOF marker: a PDF cut short
-// in transfer. pdfcpu and PDFium both repair such a file and show only
-// what arrived, so it must be caught here.
-func truncatedPDF(path string) bool {
-	f, err := os.Open(path)
-	if err != nil {
-		return false // the stage reads it again and says why
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return false
-	}
-	tail := make([]byte, min(fi.Size(), 1024))
-	if _, err := f.ReadAt(tail, fi.Size()-int64(len(tail))); err != nil {
-		return false
-	}
-	return !bytes.Contains(tail, []byte("%%EOF")) && !bytes.Contains(tail, []byte("startxref"))
 }

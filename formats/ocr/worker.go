@@ -254,17 +254,23 @@ func (w *worker) orientation() (*tesseract, error) {
 	return w.osd, nil
 }
 
-func (w *worker) renderer() (*pdfrender.Renderer, error) {
+// openPDF opens the PDF at path in the worker's renderer (started on
+// first use) and returns it with the PDF's page count.
+func (w *worker) openPDF(path string) (*pdfrender.Renderer, int, error) {
 	if w.pdf == nil {
 		// PDFium gets half the worker's memory; the rendered page, its
 		// copies and Tesseract the rest.
 		r, err := pdfrender.New(w.cacheDir, w.memory/2)
 		if err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 		w.pdf = r
 	}
-	return w.pdf, nil
+	n, err := w.pdf.Open(path)
+	if err != nil {
+		return nil, 0, err
+	}
+	return w.pdf, n, nil
 }
 
 // raster inspects an image file, or returns what it learned last time.
@@ -282,11 +288,7 @@ func (w *worker) raster(path string) (*raster.Info, error) {
 
 func (w *worker) inspect(req request) (*response, error) {
 	if raster.SniffFile(req.Path) == raster.PDF {
-		r, err := w.renderer()
-		if err != nil {
-			return nil, err
-		}
-		n, err := r.Open(req.Path)
+		r, n, err := w.openPDF(req.Path)
 		if err != nil {
 			return nil, err
 		}
@@ -314,11 +316,8 @@ func (w *worker) inspect(req request) (*response, error) {
 // on a PDF page.
 func (w *worker) check(req request) (*response, error) {
 	if raster.SniffFile(req.Path) == raster.PDF {
-		r, err := w.renderer()
+		r, _, err := w.openPDF(req.Path)
 		if err != nil {
-			return nil, err
-		}
-		if _, err := r.Open(req.Path); err != nil {
 			return nil, err
 		}
 		p, err := r.Inspect(req.Page, true)
@@ -588,11 +587,7 @@ func (w *worker) recognize(pix *raster.Pix, dpi float64, req request, resp *resp
 // its images (300 dpi without), turned upright, OCRed, and (with Embed,
 // for a page the access copy cannot copy) its rendering as the page image.
 func (w *worker) pdfPage(req request) (*response, error) {
-	r, err := w.renderer()
-	if err != nil {
-		return nil, err
-	}
-	n, err := r.Open(req.Path)
+	r, n, err := w.openPDF(req.Path)
 	if err != nil {
 		return nil, err
 	}

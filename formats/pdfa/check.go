@@ -58,6 +58,10 @@ type Report struct {
 	// truncated, a password needed), or that it is over a limit
 	// (pdfread.ErrTooLarge); nil when it was read.
 	Unread error
+	// Truncated says the file's last KiB, where readers look for them,
+	// holds neither startxref nor %%EOF: a file cut short in transfer.
+	// pdfcpu and PDFium both repair such a file and show what arrived.
+	Truncated bool
 }
 
 // Valid reports whether the file passed every check.
@@ -101,6 +105,7 @@ func Check(path string, opts CheckOptions) (*Report, error) {
 	head := make([]byte, 1024)
 	n, _ := io.ReadFull(f, head)
 	checkHeader(r, head[:n])
+	r.Truncated = truncated(f)
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
 		return nil, err
 	}
@@ -248,6 +253,19 @@ func checkTrailers(f io.ReadSeeker) error {
 		return errors.New("the trailer has no ID of two non-empty strings")
 	}
 	return nil
+}
+
+// truncated reports whether f's last KiB lacks both startxref and %%EOF.
+func truncated(f *os.File) bool {
+	fi, err := f.Stat()
+	if err != nil {
+		return false
+	}
+	tail := make([]byte, min(fi.Size(), 1024))
+	if _, err := f.ReadAt(tail, fi.Size()-int64(len(tail))); err != nil {
+		return false
+	}
+	return !bytes.Contains(tail, []byte("%%EOF")) && !bytes.Contains(tail, []byte("startxref"))
 }
 
 // errNoTrailer: the file has cross-reference streams only.

@@ -174,34 +174,19 @@ func TestCopyRotated(t *testing.T) {
 // catalog and page tree, 3 the page, the rest as given (numbered from 4).
 func rawPDF(t *testing.T, page string, objs ...string) string {
 	t.Helper()
-	var b bytes.Buffer
-	b.WriteString("%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
-	all := append([]string{"<< /Type /Catalog /Pages 2 0 R >>", "<< /Type /Pages /Kids [3 0 R] /Count 1 >>", page}, objs...)
-	offs := make([]int, len(all))
-	for i, o := range all {
-		offs[i] = b.Len()
-		fmt.Fprintf(&b, "%d 0 obj\n%s\nendobj\n", i+1, o)
-	}
-	x := b.Len()
-	fmt.Fprintf(&b, "xref\n0 %d\n0000000000 65535 f \n", len(all)+1)
-	for _, o := range offs {
-		fmt.Fprintf(&b, "%010d 00000 n \n", o)
-	}
-	fmt.Fprintf(&b, "trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n", len(all)+1, x)
 	p := filepath.Join(t.TempDir(), "raw.pdf")
-	os.WriteFile(p, b.Bytes(), 0o644)
+	all := append([]string{"<< /Type /Catalog /Pages 2 0 R >>", "<< /Type /Pages /Kids [3 0 R] /Count 1 >>", page}, objs...)
+	if err := os.WriteFile(p, testenv.PDF(all...), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	return p
-}
-
-func streamObj(dict, data string) string {
-	return fmt.Sprintf("<< %s /Length %d >>\nstream\n%s\nendstream", dict, len(data), data)
 }
 
 // TestCopyMendsOrRefuses: what can be mended on the way is (Interpolate,
 // LZW, a form without resources of its own), what cannot makes the page
 // not copyable, with the reason.
 func TestCopyMendsOrRefuses(t *testing.T) {
-	grey := streamObj("/Type /XObject /Subtype /Image /Width 2 /Height 2 /ColorSpace /DeviceGray /BitsPerComponent 8 /Interpolate true", "\x80\x80\x80\x80")
+	grey := testenv.Stream("/Type /XObject /Subtype /Image /Width 2 /Height 2 /ColorSpace /DeviceGray /BitsPerComponent 8 /Interpolate true", "\x80\x80\x80\x80")
 	page := func(res, contents string) string {
 		return fmt.Sprintf("<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 200] /Resources %s /Contents %s >>", res, contents)
 	}
@@ -211,22 +196,22 @@ func TestCopyMendsOrRefuses(t *testing.T) {
 		path    string
 		refused string // "" if the page copies
 	}{
-		{"interpolate", rawPDF(t, page("<< /XObject << /I 4 0 R >> >>", "5 0 R"), grey, streamObj("", "q 200 0 0 200 0 0 cm /I Do Q")), ""},
+		{"interpolate", rawPDF(t, page("<< /XObject << /I 4 0 R >> >>", "5 0 R"), grey, testenv.Stream("", "q 200 0 0 200 0 0 cm /I Do Q")), ""},
 		{"lzw", rawPDF(t, page("<< /XObject << /I 4 0 R >> >>", "5 0 R"),
-			streamObj("/Type /XObject /Subtype /Image /Width 2 /Height 2 /ColorSpace /DeviceGray /BitsPerComponent 8 /Filter /LZWDecode", string(lzw)),
-			streamObj("", "q 200 0 0 200 0 0 cm /I Do Q")), ""},
-		{"form without resources", rawPDF(t, page("<< /XObject << /I 4 0 R /F 6 0 R >> >>", "5 0 R"), grey, streamObj("", "/F Do"),
-			streamObj("/Type /XObject /Subtype /Form /BBox [0 0 200 200]", "q 200 0 0 200 0 0 cm /I Do Q")), ""},
-		{"vector only", rawPDF(t, page("<< >>", "4 0 R"), streamObj("", "0.5 g 10 10 100 100 re f")), ""},
+			testenv.Stream("/Type /XObject /Subtype /Image /Width 2 /Height 2 /ColorSpace /DeviceGray /BitsPerComponent 8 /Filter /LZWDecode", string(lzw)),
+			testenv.Stream("", "q 200 0 0 200 0 0 cm /I Do Q")), ""},
+		{"form without resources", rawPDF(t, page("<< /XObject << /I 4 0 R /F 6 0 R >> >>", "5 0 R"), grey, testenv.Stream("", "/F Do"),
+			testenv.Stream("/Type /XObject /Subtype /Form /BBox [0 0 200 200]", "q 200 0 0 200 0 0 cm /I Do Q")), ""},
+		{"vector only", rawPDF(t, page("<< >>", "4 0 R"), testenv.Stream("", "0.5 g 10 10 100 100 re f")), ""},
 		{"cmyk image", rawPDF(t, page("<< /XObject << /I 4 0 R >> >>", "5 0 R"),
-			streamObj("/Type /XObject /Subtype /Image /Width 1 /Height 1 /ColorSpace /DeviceCMYK /BitsPerComponent 8", "\x00\x00\x00\xff"),
-			streamObj("", "q 200 0 0 200 0 0 cm /I Do Q")), "DeviceCMYK"},
-		{"cmyk operator", rawPDF(t, page("<< >>", "4 0 R"), streamObj("", "0 0 0 1 k 10 10 100 100 re f")), "DeviceCMYK"},
-		{"unknown operator", rawPDF(t, page("<< >>", "4 0 R"), streamObj("", "10 10 100 100 re zap f")), "zap"},
+			testenv.Stream("/Type /XObject /Subtype /Image /Width 1 /Height 1 /ColorSpace /DeviceCMYK /BitsPerComponent 8", "\x00\x00\x00\xff"),
+			testenv.Stream("", "q 200 0 0 200 0 0 cm /I Do Q")), "DeviceCMYK"},
+		{"cmyk operator", rawPDF(t, page("<< >>", "4 0 R"), testenv.Stream("", "0 0 0 1 k 10 10 100 100 re f")), "DeviceCMYK"},
+		{"unknown operator", rawPDF(t, page("<< >>", "4 0 R"), testenv.Stream("", "10 10 100 100 re zap f")), "zap"},
 		{"optional content", rawPDF(t, page("<< /XObject << /I 4 0 R >> >>", "5 0 R"),
-			streamObj("/Type /XObject /Subtype /Image /Width 1 /Height 1 /ColorSpace /DeviceGray /BitsPerComponent 8 /OC 6 0 R", "\x00"),
-			streamObj("", "/I Do"), "<< /Type /OCG /Name (x) >>"), "optional content"},
-		{"transfer function", rawPDF(t, page("<< /ExtGState << /G 4 0 R >> >>", "5 0 R"), "<< /TR /Identity >>", streamObj("", "/G gs 0 g 0 0 9 9 re f")), "TR"},
+			testenv.Stream("/Type /XObject /Subtype /Image /Width 1 /Height 1 /ColorSpace /DeviceGray /BitsPerComponent 8 /OC 6 0 R", "\x00"),
+			testenv.Stream("", "/I Do"), "<< /Type /OCG /Name (x) >>"), "optional content"},
+		{"transfer function", rawPDF(t, page("<< /ExtGState << /G 4 0 R >> >>", "5 0 R"), "<< /TR /Identity >>", testenv.Stream("", "/G gs 0 g 0 0 9 9 re f")), "TR"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			src := source(t, c.path)

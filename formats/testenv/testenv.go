@@ -5,6 +5,7 @@
 package testenv
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"os/exec"
@@ -92,4 +93,29 @@ func Convert(t testing.TB) string {
 // processes and test runs (compiling it takes seconds).
 func PDFiumCache() string {
 	return filepath.Join(os.TempDir(), fmt.Sprintf("strongroom-test-pdfium-%d", os.Getuid()))
+}
+
+// PDF writes a PDF from object texts, numbered from 1 in order; object 1
+// is the catalog. The cross-reference table and trailer are made here, so
+// a test can write exactly the objects it is about.
+func PDF(objs ...string) []byte {
+	var b bytes.Buffer
+	b.WriteString("%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
+	offs := make([]int, len(objs))
+	for i, o := range objs {
+		offs[i] = b.Len()
+		fmt.Fprintf(&b, "%d 0 obj\n%s\nendobj\n", i+1, o)
+	}
+	x := b.Len()
+	fmt.Fprintf(&b, "xref\n0 %d\n0000000000 65535 f \n", len(objs)+1)
+	for _, o := range offs {
+		fmt.Fprintf(&b, "%010d 00000 n \n", o)
+	}
+	fmt.Fprintf(&b, "trailer\n<< /Size %d /Root 1 0 R /ID [<01> <01>] >>\nstartxref\n%d\n%%%%EOF\n", len(objs)+1, x)
+	return b.Bytes()
+}
+
+// Stream is the text of a stream object: dict (without Length) and data.
+func Stream[T string | []byte](dict string, data T) string {
+	return fmt.Sprintf("<< %s /Length %d >>\nstream\n%s\nendstream", dict, len(data), data)
 }
