@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"image"
 	"image/png"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -231,5 +232,46 @@ func TestOrientation(t *testing.T) {
 				t.Errorf("CER %.3f: %q", cer, Text(p.Words))
 			}
 		})
+	}
+}
+
+// TestDeskew: with Deskew, a page scanned 2.5° askew is straightened
+// before OCR, the note says by how much, and the access copy gets the
+// straightened pixels, not the file as stored; without it, nothing is
+// noted and the page image is the one passed through.
+func TestDeskew(t *testing.T) {
+	page := testpage.Render(testpage.Text, testpage.Options{DPI: 300, PointSize: 12, SkewDeg: 2.5, Seed: 5})
+	path := pageFile(t, page)
+	pageWith := func(deskew bool) (*Page, float64) {
+		cfg := testConfig()
+		cfg.Deskew = deskew
+		p, err := engineWith(t, cfg).MakePage(context.Background(), path, 0, Settings{}, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.Image == nil {
+			t.Fatal("no page image")
+		}
+		var straightened float64
+		for _, n := range p.Notes {
+			if _, after, ok := strings.Cut(n, "straightened by "); ok {
+				fmt.Sscanf(after, "%f", &straightened)
+			}
+		}
+		return p, straightened
+	}
+	as, none := pageWith(false)
+	if none != 0 {
+		t.Errorf("without deskew: notes %q", as.Notes)
+	}
+	p, straightened := pageWith(true)
+	if a := math.Abs(straightened); a < 2 || a > 3 {
+		t.Errorf("straightened by %.2f°, want about 2.5: notes %q", straightened, p.Notes)
+	}
+	if bytes.Equal(p.Image.Data, as.Image.Data) {
+		t.Error("the access copy's image is the page as stored, not the straightened one")
+	}
+	if cer := testpage.CER(strings.Join(testpage.Text, "\n"), Text(p.Words)); cer > 0.03 {
+		t.Errorf("CER %.3f after deskew: %q", cer, Text(p.Words))
 	}
 }
