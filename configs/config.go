@@ -27,6 +27,7 @@ import (
 	"github.com/strongroom-archive/strongroom/pipeline/push"
 	"github.com/strongroom-archive/strongroom/pipeline/queue"
 	"github.com/strongroom-archive/strongroom/pipeline/review"
+	"github.com/strongroom-archive/strongroom/pipeline/search"
 	"github.com/strongroom-archive/strongroom/storage"
 )
 
@@ -52,6 +53,7 @@ type Config struct {
 	HTTP      review.Config      `yaml:"http"`
 	Push      push.Config        `yaml:"push"`
 	Stations  []push.Station     `yaml:"stations"`
+	Search    search.Config      `yaml:"search"`
 
 	// Source is the file the config came from ("" for the defaults).
 	Source string `yaml:"-"`
@@ -74,6 +76,9 @@ type HotFolder struct {
 	// OCRLanguages and OCRPSM override access.ocr for this folder's items.
 	OCRLanguages []string `yaml:"ocr_languages"`
 	OCRPSM       *int     `yaml:"ocr_psm"`
+	// Metadata is the default description of this folder's items
+	// (collection, rights, access), over bag.metadata.
+	Metadata map[string]string `yaml:"metadata"`
 }
 
 // Watch returns the watcher's configuration, hot folders included.
@@ -100,6 +105,15 @@ func (in Intake) OCR() map[string]*catalog.OCRSettings {
 	return out
 }
 
+// Meta returns the hot folders' default descriptions, by folder path.
+func (in Intake) Meta() map[string]catalog.Metadata {
+	out := map[string]catalog.Metadata{}
+	for _, h := range in.HotFolders {
+		out[h.Path], _ = catalog.MetadataFrom(h.Metadata, true)
+	}
+	return out
+}
+
 // Release is what happens to originals from the hot folders once stored.
 func (in Intake) Release() catalog.Release {
 	if in.RemoveOriginals {
@@ -112,6 +126,11 @@ func (in Intake) Release() catalog.Release {
 // failed folders are set and apart from the hot folders.
 func (in Intake) Validate() error {
 	errs := []error{in.Watch().Validate()}
+	for i, h := range in.HotFolders {
+		if _, merrs := catalog.MetadataFrom(h.Metadata, true); len(merrs) > 0 {
+			errs = append(errs, fmt.Errorf("intake.hot_folders[%d].metadata: %w", i, errors.Join(merrs...)))
+		}
+	}
 	for _, d := range []struct{ key, path string }{{"done_dir", in.DoneDir}, {"failed_dir", in.FailedDir}} {
 		if !filepath.IsAbs(d.path) {
 			errs = append(errs, fmt.Errorf("intake.%s %q: must be set (an absolute path, or relative to the config file)", d.key, d.path))

@@ -23,6 +23,9 @@ type ItemSpec struct {
 	Info []catalog.InfoField
 	// OCR holds the item's own OCR settings (its hot folder's), or nil.
 	OCR *catalog.OCRSettings
+	// Meta is the item's description so far: its hot folder's or
+	// station's defaults (the package stage completes it).
+	Meta catalog.Metadata
 }
 
 // NewItem records a new item at the first stage.
@@ -39,7 +42,7 @@ func (e *Engine) NewItem(ctx context.Context, spec ItemSpec) (*catalog.Item, err
 		}
 	}
 	it := &catalog.Item{ID: catalog.NewID(e.Now()), Name: filepath.Base(abs), Source: abs, HotFolder: spec.HotFolder,
-		Kind: kind, Release: spec.Release, Stage: FirstStage(), Info: spec.Info, OCR: spec.OCR}
+		Kind: kind, Release: spec.Release, Stage: FirstStage(), Info: spec.Info, OCR: spec.OCR, Meta: spec.Meta}
 	// Originals that changed after an earlier item took them were left
 	// here by its release: this item follows that one.
 	prev, err := e.Catalog.HeldAt(ctx, abs)
@@ -79,7 +82,7 @@ func (e *Engine) Reprocess(ctx context.Context, bagID string, ocr *catalog.OCRSe
 		return nil, fmt.Errorf("bag %s: its item %s: %w", bagID, bag.ItemID, err)
 	}
 	it := &catalog.Item{ID: catalog.NewID(e.Now()), Name: old.Name, Source: catalog.ReprocessSource(bagID), Kind: catalog.KindReprocess,
-		Release: catalog.ReleaseKeep, Stage: FirstStage(), Info: old.Info, OCR: old.OCR}
+		Release: catalog.ReleaseKeep, Stage: FirstStage(), Info: old.Info, OCR: old.OCR, Meta: old.Meta}
 	if ocr != nil {
 		it.OCR = ocr
 	}
@@ -109,6 +112,9 @@ type Daemon struct {
 	Release catalog.Release
 	// OCR holds hot folders' own OCR settings, by folder path.
 	OCR map[string]*catalog.OCRSettings
+	// Meta holds hot folders' default descriptions (collection, rights,
+	// access), by folder path.
+	Meta map[string]catalog.Metadata
 }
 
 // Taken implements intake.Sink: a path with an item in progress is not
@@ -120,7 +126,7 @@ func (d *Daemon) Taken(ctx context.Context, path string) (bool, error) {
 
 // Take implements intake.Sink.
 func (d *Daemon) Take(ctx context.Context, c intake.Candidate) error {
-	_, err := d.Submit(ctx, ItemSpec{Path: c.Path, HotFolder: c.HotFolder, Kind: c.Kind, Release: d.Release, OCR: d.OCR[c.HotFolder]})
+	_, err := d.Submit(ctx, ItemSpec{Path: c.Path, HotFolder: c.HotFolder, Kind: c.Kind, Release: d.Release, OCR: d.OCR[c.HotFolder], Meta: d.Meta[c.HotFolder]})
 	if errors.Is(err, catalog.ErrActive) {
 		return nil
 	}

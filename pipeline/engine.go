@@ -1,6 +1,6 @@
 // Package pipeline runs items through the stages of the stage table
 // (stages.go): fixity → identify → validate → normalise → package → store
-// → release (originals to done), or → fail (originals to failed with a
+// → index → release (originals to done), or → fail (originals to failed with a
 // reason). Each stage is a file of this package.
 //
 // Each stage is a step that can run in-process (the ingest command) or from
@@ -21,6 +21,7 @@ import (
 	"github.com/strongroom-archive/strongroom/formats/identify"
 	"github.com/strongroom-archive/strongroom/formats/ocr"
 	"github.com/strongroom-archive/strongroom/pipeline/catalog"
+	"github.com/strongroom-archive/strongroom/pipeline/search"
 	"github.com/strongroom-archive/strongroom/storage"
 	"github.com/strongroom-archive/strongroom/storage/bagit"
 )
@@ -102,6 +103,9 @@ type BagConfig struct {
 	Algorithms         []bagit.Algorithm `yaml:"algorithms"`
 	// Info adds fixed bag-info.txt fields (Contact-Name, Organization-Address...).
 	Info map[string]string `yaml:"info"`
+	// Metadata is every item's default description: rights, access level,
+	// collection (hot folders and stations have their own on top).
+	Metadata map[string]string `yaml:"metadata"`
 }
 
 // Validate checks the configuration.
@@ -117,6 +121,9 @@ func (c BagConfig) Validate() error {
 	}
 	if len(c.Algorithms) == 0 {
 		errs = append(errs, errors.New("bag.algorithms: at least one is needed"))
+	}
+	if _, merrs := catalog.MetadataFrom(c.Metadata, true); len(merrs) > 0 {
+		errs = append(errs, fmt.Errorf("bag.metadata: %w", errors.Join(merrs...)))
 	}
 	return errors.Join(errs...)
 }
@@ -142,8 +149,10 @@ type Engine struct {
 	// its own (apart from the access copy's, so that validating one item
 	// does not wait for another's OCR).
 	Decoder *ocr.Engine
-	Log     *slog.Logger
-	Now     func() time.Time
+	// Index is the search index the index stage fills; nil: none.
+	Index search.Index
+	Log   *slog.Logger
+	Now   func() time.Time
 	// Holder names this worker in item leases (see Holder).
 	Holder string
 

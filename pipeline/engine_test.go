@@ -268,7 +268,7 @@ func TestStepsAreIdempotent(t *testing.T) {
 	// back to its first stage; it is made again and stored.
 	it.Stage = catalog.StageStore
 	te.cat.Lease(ctx, it.ID, te.Holder, time.Now(), time.Now().Add(time.Minute))
-	if err := te.cat.UpdateItem(ctx, it, catalog.StageRelease, te.Holder); err != nil {
+	if err := te.cat.UpdateItem(ctx, it, catalog.StageIndex, te.Holder); err != nil {
 		t.Fatal(err)
 	}
 	te.cat.Unlease(ctx, it.ID, te.Holder)

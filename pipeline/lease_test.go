@@ -62,7 +62,7 @@ func TestStaleStepCannotMoveBack(t *testing.T) {
 	// takes the item and moves it on.
 	other := te.second("other-host/1/1")
 	other.Now = func() time.Time { return time.Now().Add(time.Hour) }
-	for _, st := range stages[:7] { // fixity … release
+	for _, st := range stages[:8] { // fixity … release
 		got, err := other.Step(ctx, it.ID)
 		if err != nil || got.Stage != st.next {
 			t.Fatalf("other worker: %s %v, want %s", got.Stage, err, st.next)

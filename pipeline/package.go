@@ -25,6 +25,11 @@ func (e *Engine) pack(ctx context.Context, it *catalog.Item, log *slog.Logger) (
 	if err != nil {
 		return nil, err
 	}
+	meta, evs := e.describe(it, files)
+	if err := e.Catalog.SetMetadata(ctx, it.ID, meta); err != nil {
+		return nil, err
+	}
+	it.Meta = meta
 	dir := e.bagDir(it)
 	w := bagit.NewWriter(bagit.NewDirDest(dir), bagit.Options{Algorithms: e.Bag.Algorithms, Agent: e.Agent, Now: e.Now})
 	e.bagInfo(it, &w.Info)
@@ -71,12 +76,14 @@ func (e *Engine) pack(ctx context.Context, it *catalog.Item, log *slog.Logger) (
 	}
 	it.BagID = it.ID
 	log.Info("bag built", "bag", it.BagID, "files", len(res.Payload), "oxum", res.Oxum)
-	return []catalog.Event{{Type: catalog.EvValidation, Outcome: catalog.OutcomeSuccess, Agent: e.Agent + " bagit", At: e.Now(),
-		Detail: "bag " + it.ID + " valid (BagIt 1.0, Payload-Oxum " + res.Oxum + ")"}}, nil
+	return append(evs, catalog.Event{Type: catalog.EvValidation, Outcome: catalog.OutcomeSuccess, Agent: e.Agent + " bagit", At: e.Now(),
+		Detail: "bag " + it.ID + " valid (BagIt 1.0, Payload-Oxum " + res.Oxum + ")"}), nil
 }
 
 // bagInfo fills bag-info.txt: the organisation, the configured fields,
-// where the item came from, and the fields it brought (a station's).
+// the item's description (Title, External-Identifier, Rights-Statement,
+// Access-Restriction...), where it came from, and the other fields it
+// brought (a station's).
 func (e *Engine) bagInfo(it *catalog.Item, info *bagit.Info) {
 	info.Add("Source-Organization", e.Bag.SourceOrganization)
 	keys := make([]string, 0, len(e.Bag.Info))
@@ -87,7 +94,11 @@ func (e *Engine) bagInfo(it *catalog.Item, info *bagit.Info) {
 	for _, k := range keys {
 		info.Add(k, e.Bag.Info[k])
 	}
-	info.Add("External-Identifier", it.Name)
+	for _, f := range catalog.Fields {
+		if v := *f.Ptr(&it.Meta); v != "" {
+			info.Add(f.Label, v)
+		}
+	}
 	if it.Kind == catalog.KindReprocess {
 		info.Add("Is-Version-Of", catalog.ReprocessedBag(it))
 	}
@@ -100,7 +111,9 @@ func (e *Engine) bagInfo(it *catalog.Item, info *bagit.Info) {
 	info.Add("Internal-Sender-Identifier", sender)
 	info.Add("Internal-Sender-Description", "strongroom item "+it.ID)
 	for _, f := range it.Info {
-		info.Add(f.Label, f.Value)
+		if _, described := catalog.FieldNamed(f.Label); !described {
+			info.Add(f.Label, f.Value)
+		}
 	}
 }
 

@@ -3,6 +3,7 @@ package pipeline
 import (
 	"encoding/xml"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/strongroom-archive/strongroom/pipeline/catalog"
@@ -13,6 +14,7 @@ import (
 // events by item id and sequence, agents by name.
 func premisXML(it *catalog.Item, files []catalog.File, events []catalog.Event) ([]byte, error) {
 	doc := premisDoc{XMLNS: "http://www.loc.gov/premis/v3", Version: "3.0"}
+	doc.Rights = premisRights(it, files)
 	for _, f := range files {
 		o := premisObject{XSI: "http://www.w3.org/2001/XMLSchema-instance", XSIType: "premis:file",
 			ID: premisObjectID{"local", "data/" + f.Path}, OriginalName: f.Source}
@@ -52,14 +54,89 @@ func premisXML(it *catalog.Item, files []catalog.File, events []catalog.Event) (
 }
 
 type premisDoc struct {
-	XMLName xml.Name       `xml:"premis:premis"`
-	XMLNS   string         `xml:"xmlns:premis,attr"`
-	Version string         `xml:"version,attr"`
-	Objects []premisObject `xml:"premis:object"`
-	Events  []premisEvent  `xml:"premis:event"`
-	Agents  []premisAgent  `xml:"premis:agent"`
+	XMLName xml.Name               `xml:"premis:premis"`
+	XMLNS   string                 `xml:"xmlns:premis,attr"`
+	Version string                 `xml:"version,attr"`
+	Objects []premisObject         `xml:"premis:object"`
+	Events  []premisEvent          `xml:"premis:event"`
+	Agents  []premisAgent          `xml:"premis:agent"`
+	Rights  *premisRightsStatement `xml:"premis:rights>premis:rightsStatement,omitempty"`
 }
 
+// premisRights states the item's rights: its rightsstatements.org or
+// Creative Commons URI (a licence for CC, "other" rights with the
+// statement's URI for rightsstatements.org, which names no jurisdiction),
+// and what may be done: disseminate to its access level, and not at all
+// before the end of an embargo.
+func premisRights(it *catalog.Item, files []catalog.File) *premisRightsStatement {
+	m := it.Meta
+	if m.Rights == "" && m.Access == "" && m.EmbargoUntil == "" {
+		return nil
+	}
+	r := &premisRightsStatement{ID: premisRightsID{"local", it.ID + "-rights"}}
+	switch {
+	case strings.Contains(m.Rights, "creativecommons.org"):
+		r.Basis, r.License = "License", &premisLicense{"URI", m.Rights}
+	case m.Rights != "":
+		r.Basis, r.Other = "Other", &premisOther{"URI", m.Rights, "rightsstatements.org"}
+	default:
+		r.Basis, r.Other = "Other", &premisOther{Basis: "institutional policy"}
+	}
+	if m.Access != "" {
+		r.Granted = append(r.Granted, premisGranted{Act: "disseminate", Restriction: string(m.Access), Note: accessNotes[m.Access]})
+	}
+	if m.EmbargoUntil != "" {
+		r.Granted = append(r.Granted, premisGranted{Act: "disseminate", Restriction: "Disallow",
+			Term: &premisTerm{Start: it.Created.UTC().Format(time.DateOnly), End: m.EmbargoUntil}, Note: "embargo: staff only until " + m.EmbargoUntil})
+	}
+	for _, f := range files {
+		r.Objects = append(r.Objects, premisObjectLink{"local", "data/" + f.Path})
+	}
+	return r
+}
+
+var accessNotes = map[catalog.AccessLevel]string{
+	catalog.AccessOpen:       "open: anyone may see the description and the access copy",
+	catalog.AccessRestricted: "restricted: signed-in readers and staff",
+	catalog.AccessClosed:     "closed: staff only",
+}
+
+type premisRightsID struct {
+	Type  string `xml:"premis:rightsStatementIdentifierType"`
+	Value string `xml:"premis:rightsStatementIdentifierValue"`
+}
+
+type premisLicense struct {
+	Type  string `xml:"premis:licenseDocumentationIdentifier>premis:licenseDocumentationIdentifierType"`
+	Value string `xml:"premis:licenseDocumentationIdentifier>premis:licenseDocumentationIdentifierValue"`
+}
+
+type premisOther struct {
+	Type  string `xml:"premis:otherRightsDocumentationIdentifier>premis:otherRightsDocumentationIdentifierType,omitempty"`
+	Value string `xml:"premis:otherRightsDocumentationIdentifier>premis:otherRightsDocumentationIdentifierValue,omitempty"`
+	Basis string `xml:"premis:otherRightsBasis"`
+}
+
+type premisGranted struct {
+	Act         string      `xml:"premis:act"`
+	Restriction string      `xml:"premis:restriction"`
+	Term        *premisTerm `xml:"premis:termOfRestriction,omitempty"`
+	Note        string      `xml:"premis:rightsGrantedNote,omitempty"`
+}
+
+type premisTerm struct {
+	Start string `xml:"premis:startDate"`
+	End   string `xml:"premis:endDate,omitempty"`
+}
+
+type premisRightsStatement struct {
+	ID      premisRightsID     `xml:"premis:rightsStatementIdentifier"`
+	Basis   string             `xml:"premis:rightsBasis"`
+	License *premisLicense     `xml:"premis:licenseInformation,omitempty"`
+	Other   *premisOther       `xml:"premis:otherRightsInformation,omitempty"`
+	Granted []premisGranted    `xml:"premis:rightsGranted"`
+	Objects []premisObjectLink `xml:"premis:linkingObjectIdentifier"`
+}
 type premisObjectID struct {
 	Type  string `xml:"premis:objectIdentifierType"`
 	Value string `xml:"premis:objectIdentifierValue"`

@@ -35,7 +35,8 @@ var stages = []stage{
 	{catalog.StageValidate, (*Engine).validate, catalog.StageNormalise},
 	{catalog.StageNormalise, (*Engine).normalise, catalog.StagePackage},
 	{catalog.StagePackage, (*Engine).pack, catalog.StageStore},
-	{catalog.StageStore, (*Engine).store, catalog.StageRelease},
+	{catalog.StageStore, (*Engine).store, catalog.StageIndex},
+	{catalog.StageIndex, (*Engine).index, catalog.StageRelease},
 	{catalog.StageRelease, (*Engine).release, catalog.StageDone},
 	{catalog.StageFail, (*Engine).fail, catalog.StageFailed},
 }

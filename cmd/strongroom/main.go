@@ -66,6 +66,12 @@ Usage:
                                                  re-read stored bags now; one JSON line per bag
   strongroom alerts   [--config FILE] list|show|ack|resolve   triage what audits found
   strongroom items    [--config FILE] list|show|release      the pipeline's items; give up an unfinished one
+  strongroom search   [--config FILE] [--json] [--collection C] ... QUERY
+                                                 find pages by their words: bag, file, page, boxes
+  strongroom bags     [--config FILE] list|show [--json]   the stored bags, with titles
+  strongroom get      [--config FILE] BAG_ID DEST   download a bag, every byte checked
+  strongroom export   [--config FILE] [--format tar|zip] [--output FILE] BAG_ID
+  strongroom index    [--config FILE] rebuild [--bag ID]   rebuild the search index from the store
   strongroom push     --server URL --token-file FILE [--meta k=v] [--wait] DIR
                                                  push a batch from a scanner station
   strongroom fixity   FILE...                    SHA-256 and SHA-512 of each file, in one read
@@ -140,6 +146,16 @@ func run(ctx context.Context, args []string) error {
 		return cmdAlerts(ctx, rest)
 	case "items":
 		return cmdItems(ctx, rest)
+	case "get":
+		return cmdGet(ctx, rest)
+	case "export":
+		return cmdExport(ctx, rest)
+	case "search":
+		return cmdSearch(ctx, rest)
+	case "bags":
+		return cmdBags(ctx, rest)
+	case "index":
+		return cmdIndex(ctx, rest)
 	case "version", "--version":
 		fmt.Println("strongroom", version())
 		return nil

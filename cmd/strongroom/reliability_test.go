@@ -347,8 +347,8 @@ func TestLongStepsFullQueue(t *testing.T) {
 			t.Errorf("item and stage %s done %d times", step, n)
 		}
 	}
-	if len(count) != len(names)*7 {
-		t.Errorf("%d stages done in all, want 7 for each of %d items", len(count), len(names))
+	if len(count) != len(names)*8 {
+		t.Errorf("%d stages done in all, want 8 (fixity … index, release) for each of %d items", len(count), len(names))
 	}
 	for n, b := range bagsOf(t, filepath.Join(dir, "store")) {
 		if len(b) != 1 {

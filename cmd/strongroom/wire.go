@@ -22,7 +22,9 @@ import (
 	"github.com/strongroom-archive/strongroom/pipeline/catalog/sqlite"
 	"github.com/strongroom-archive/strongroom/pipeline/push"
 	"github.com/strongroom-archive/strongroom/pipeline/queue"
+	"github.com/strongroom-archive/strongroom/pipeline/retrieve"
 	"github.com/strongroom-archive/strongroom/pipeline/review"
+	"github.com/strongroom-archive/strongroom/pipeline/search/fts"
 	"github.com/strongroom-archive/strongroom/storage"
 	_ "github.com/strongroom-archive/strongroom/storage/local" // file:// store
 	_ "github.com/strongroom-archive/strongroom/storage/s3"    // s3:// stores
@@ -77,7 +79,15 @@ type env struct {
 func (e *env) Close() {
 	e.engine.Access.Close()
 	e.engine.Decoder.Close()
+	if e.engine.Index != nil {
+		e.engine.Index.Close()
+	}
 	e.catalog.Close()
+}
+
+// openIndex opens the search index under data_dir.
+func openIndex(ctx context.Context, cfg *configs.Config) (*fts.Index, error) {
+	return fts.Open(ctx, filepath.Join(cfg.DataDir, "index.db"))
 }
 
 // openEnv opens the catalog and the store and makes the engine. A lazy
@@ -105,6 +115,14 @@ func openEnv(ctx context.Context, configPath string, lazy bool) (*env, error) {
 	if e.engine, err = newEngine(cfg, log, cat, st); err != nil {
 		cat.Close()
 		return nil, err
+	}
+	if cfg.Search.Enabled {
+		idx, err := openIndex(ctx, cfg)
+		if err != nil {
+			e.Close()
+			return nil, err
+		}
+		e.engine.Index = idx
 	}
 	return e, nil
 }
@@ -142,7 +160,8 @@ func newAuditor(e *env) *audit.Auditor {
 // http.listen the review API and page, metrics and the push API on one
 // listener.
 func daemon(ctx context.Context, e *env, q *queue.Queue) error {
-	d := &pipeline.Daemon{Engine: e.engine, Queue: q, Intake: e.cfg.Intake.Watch(), Release: e.cfg.Intake.Release(), OCR: e.cfg.Intake.OCR()}
+	d := &pipeline.Daemon{Engine: e.engine, Queue: q, Intake: e.cfg.Intake.Watch(), Release: e.cfg.Intake.Release(), OCR: e.cfg.Intake.OCR(),
+		Meta: e.cfg.Intake.Meta()}
 	aud := newAuditor(e)
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return d.Run(ctx) })
@@ -151,10 +170,27 @@ func daemon(ctx context.Context, e *env, q *queue.Queue) error {
 		rv := &review.Server{Cfg: e.cfg.HTTP, Catalog: e.catalog, AuditCycle: e.cfg.Audit.Cycle, Log: e.log, Now: time.Now,
 			Gauges: review.Gauges{QueueDepth: q.Depth, BytesAudited: aud.BytesRead.Load, AuditFailed: aud.Failures.Load,
 				PagesOCRed: e.engine.Access.PagesOCRed.Load, EnvironmentErrors: e.engine.EnvironmentErrors, Store: e.lazy.Ready}}
+		idx := e.engine.Index
+		if idx == nil { // search off: what was indexed before is still found
+			var err error
+			if idx, err = openIndex(ctx, e.cfg); err != nil {
+				return err
+			}
+			defer idx.Close()
+		}
+		rv.Library = &review.Library{Index: idx, Store: e.engine.Store,
+			Cache:  &retrieve.Cache{Dir: filepath.Join(e.cfg.DataDir, "cache", "retrieve"), Store: e.engine.Store},
+			Render: e.engine.Decoder.RenderJPEG}
 		ps := &push.Server{Cfg: e.cfg.Push, Stations: e.cfg.Stations, Catalog: e.catalog, Staging: filepath.Join(e.cfg.DataDir, "push"),
 			Log: e.log, Now: time.Now,
-			Submit: func(ctx context.Context, dir string, info []catalog.InfoField) (*catalog.Item, error) {
-				return d.Submit(ctx, pipeline.ItemSpec{Path: dir, Kind: catalog.KindBatch, Release: catalog.ReleaseDelete, Info: info})
+			Submit: func(ctx context.Context, dir, station string, info []catalog.InfoField) (*catalog.Item, error) {
+				var meta catalog.Metadata
+				for _, st := range e.cfg.Stations {
+					if st.Name == station {
+						meta, _ = catalog.MetadataFrom(st.Metadata, true)
+					}
+				}
+				return d.Submit(ctx, pipeline.ItemSpec{Path: dir, Kind: catalog.KindBatch, Release: catalog.ReleaseDelete, Info: info, Meta: meta})
 			}}
 		mux := http.NewServeMux()
 		mux.Handle("/", rv.Handler())

@@ -6,7 +6,10 @@ package alto
 import (
 	"encoding/xml"
 	"fmt"
+	"image"
 	"io"
+	"math"
+	"strconv"
 
 	"github.com/strongroom-archive/strongroom/formats/ocr"
 )
@@ -136,4 +139,64 @@ func grow(b *box, x0, y0, x1, y1 int) {
 	bx1, by1 := b.HPOS+b.WIDTH, b.VPOS+b.HEIGHT
 	b.HPOS, b.VPOS = min(b.HPOS, x0), min(b.VPOS, y0)
 	b.WIDTH, b.HEIGHT = max(bx1, x1)-b.HPOS, max(by1, y1)-b.VPOS
+}
+
+// ReadPage is one page read back from ALTO: its size in pixels and its
+// words with their boxes.
+type ReadPage struct {
+	Width, Height int
+	Words         []ReadWord
+}
+
+// ReadWord is one String of an ALTO page.
+type ReadWord struct {
+	Text string
+	Box  image.Rectangle
+}
+
+// Read reads the pages of an ALTO document (any version: elements are
+// matched by local name), streaming, so a 1,000-page book is not held as
+// a tree.
+func Read(r io.Reader) ([]ReadPage, error) {
+	dec := xml.NewDecoder(r)
+	var pages []ReadPage
+	num := func(e xml.StartElement, name string) int {
+		for _, a := range e.Attr {
+			if a.Name.Local == name {
+				f, _ := strconv.ParseFloat(a.Value, 64)
+				return int(math.Round(f))
+			}
+		}
+		return 0
+	}
+	for {
+		tok, err := dec.Token()
+		if err == io.EOF {
+			return pages, nil
+		}
+		if err != nil {
+			return pages, fmt.Errorf("alto: %w", err)
+		}
+		e, ok := tok.(xml.StartElement)
+		if !ok {
+			continue
+		}
+		switch e.Name.Local {
+		case "Page":
+			pages = append(pages, ReadPage{Width: num(e, "WIDTH"), Height: num(e, "HEIGHT")})
+		case "String":
+			if len(pages) == 0 {
+				continue
+			}
+			var text string
+			for _, a := range e.Attr {
+				if a.Name.Local == "CONTENT" {
+					text = a.Value
+				}
+			}
+			x, y := num(e, "HPOS"), num(e, "VPOS")
+			p := &pages[len(pages)-1]
+			p.Words = append(p.Words, ReadWord{Text: text, Box: image.Rect(x, y, x+num(e, "WIDTH"), y+num(e, "HEIGHT"))})
+		}
+	}
 }

@@ -168,6 +168,30 @@ func (e *Engine) Check(ctx context.Context, path string, n int) error {
 	return err
 }
 
+// Text returns the text of every page of the PDF at path, as words with
+// their boxes (a born-digital PDF kept as it is, for the search index).
+func (e *Engine) Text(ctx context.Context, path string) ([]PDFText, error) {
+	req := e.request(opText, Settings{})
+	req.Path = path
+	resp, err := e.do(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	return resp.Text, nil
+}
+
+// RenderJPEG renders page n (from 0) of the PDF at path as a JPEG image
+// width pixels wide (a page view, a thumbnail).
+func (e *Engine) RenderJPEG(ctx context.Context, path string, n, width int) ([]byte, error) {
+	req := e.request(opRender, Settings{})
+	req.Path, req.Page, req.Width = path, n, width
+	resp, err := e.do(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	return resp.JPEG, nil
+}
+
 // Page is one page made for the access copy.
 type Page struct {
 	// Words are in pixels of the page as shown upright: Width × Height of

@@ -41,6 +41,8 @@ const (
 	opInspect               // describe a file: format and pages
 	opCheck                 // decode one page completely (validation)
 	opPage                  // make one page of the access copy
+	opText                  // a PDF's text, as words with boxes, page by page
+	opRender                // one PDF page as a JPEG image, for a page view
 )
 
 // request is one task for a worker.
@@ -65,6 +67,8 @@ type request struct {
 	DefaultDPI float64
 	// Embed asks for the page's image for the access copy.
 	Embed bool
+	// Width is the width of the image opRender makes, in pixels.
+	Width int
 }
 
 // errKind says what kind of failure a response reports.
@@ -91,6 +95,10 @@ type response struct {
 	PDFPages []pdfrender.Page // PDFs
 	// opPage
 	Page
+	// opText
+	Text []PDFText
+	// opRender
+	JPEG []byte
 }
 
 // WorkerMain serves requests and exits if this process was started as a
@@ -219,6 +227,10 @@ func (w *worker) serve(req request) (*response, error) {
 			return w.pdfPage(req)
 		}
 		return w.imagePage(req)
+	case opText:
+		return w.text(req)
+	case opRender:
+		return w.render(req)
 	}
 	return nil, fmt.Errorf("unknown request %d", req.Op)
 }
@@ -650,4 +662,59 @@ func (w *worker) pdfPage(req request) (*response, error) {
 		}
 	}
 	return resp, nil
+}
+
+// PDFText is the text of one PDF page: its words, with boxes in points
+// from the top left of a page Width × Height points.
+type PDFText struct {
+	Width, Height float64
+	Words         []pdfrender.Word
+}
+
+func (w *worker) text(req request) (*response, error) {
+	r, n, err := w.openPDF(req.Path)
+	if err != nil {
+		return nil, err
+	}
+	if n > MaxPages {
+		return nil, fmt.Errorf("%w: %d pages, more than the %d one file may have", raster.ErrTooLarge, n, MaxPages)
+	}
+	resp := &response{}
+	for i := range n {
+		p, err := r.Inspect(i, false)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", raster.ErrCorrupt, err)
+		}
+		words, err := r.Words(i)
+		if err != nil {
+			return nil, err
+		}
+		resp.Text = append(resp.Text, PDFText{Width: p.Width, Height: p.Height, Words: words})
+	}
+	return resp, nil
+}
+
+func (w *worker) render(req request) (*response, error) {
+	r, n, err := w.openPDF(req.Path)
+	if err != nil {
+		return nil, err
+	}
+	if req.Page < 0 || req.Page >= n {
+		return nil, fmt.Errorf("page %d: the PDF has %d pages", req.Page+1, n)
+	}
+	p, err := r.Inspect(req.Page, false)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", raster.ErrCorrupt, err)
+	}
+	dpi := 72 * float64(max(req.Width, 16)) / max(p.Width, 1)
+	pix, err := r.Render(req.Page, min(dpi, 600), true)
+	if err != nil {
+		return nil, err
+	}
+	defer pix.Close()
+	enc, err := pix.JPEG(80)
+	if err != nil {
+		return nil, err
+	}
+	return &response{JPEG: enc.Data}, nil
 }

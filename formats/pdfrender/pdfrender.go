@@ -230,3 +230,46 @@ func (r *Renderer) Render(n int, dpi float64, colour bool) (*raster.Pix, error) 
 	}
 	return nil, fmt.Errorf("page %d: PDFium rendered an image of type %T", n+1, res.Result.RenderedImage)
 }
+
+// Word is a word of a page's text with its box in points, from the top
+// left of the page.
+type Word struct {
+	Text           string
+	X0, Y0, X1, Y1 float64
+}
+
+// Words returns the text of page n (from 0) as words with boxes: PDFium's
+// runs of text (one line, one font), split at spaces, each word given its
+// share of the run's width by its number of characters.
+func (r *Renderer) Words(n int) ([]Word, error) {
+	page := requests.Page{ByIndex: &requests.PageByIndex{Document: r.doc, Index: n}}
+	size, err := r.inst.GetPageSize(&requests.GetPageSize{Page: page})
+	if err != nil {
+		return nil, fmt.Errorf("page %d: %w", n+1, err)
+	}
+	res, err := r.inst.GetPageTextStructured(&requests.GetPageTextStructured{Page: page, Mode: requests.GetPageTextStructuredModeRects})
+	if err != nil {
+		return nil, fmt.Errorf("page %d: PDFium cannot read its text: %w", n+1, err)
+	}
+	var out []Word
+	for _, rect := range res.Rects {
+		p := rect.PointPosition
+		// PDF space has y upwards; whichever way the library reports
+		// top and bottom, the box is between them.
+		top, bottom := size.Height-math.Max(p.Top, p.Bottom), size.Height-math.Min(p.Top, p.Bottom)
+		runes := []rune(rect.Text)
+		if len(runes) == 0 {
+			continue
+		}
+		per := (p.Right - p.Left) / float64(len(runes))
+		pos := 0
+		for _, f := range strings.Split(rect.Text, " ") {
+			k := len([]rune(f))
+			if w := strings.TrimSpace(f); w != "" {
+				out = append(out, Word{Text: w, X0: p.Left + per*float64(pos), Y0: top, X1: p.Left + per*float64(pos+k), Y1: bottom})
+			}
+			pos += k + 1
+		}
+	}
+	return out, nil
+}

@@ -44,6 +44,10 @@ type Items interface {
 	Active(ctx context.Context) ([]*Item, error)
 	// Items returns the most recent items, newest first.
 	Items(ctx context.Context, limit int) ([]*Item, error)
+	// ItemsAt returns the most recent items in stage, newest first.
+	ItemsAt(ctx context.Context, stage Stage, limit int) ([]*Item, error)
+	// SetMetadata replaces an item's description.
+	SetMetadata(ctx context.Context, itemID string, m Metadata) error
 	// UpdateItem saves the item's stage, attempts, error, fail stage, bag
 	// and held path if it is still at stage from and leased to holder
 	// (compare-and-set); ErrStale otherwise.
@@ -87,6 +91,9 @@ type Bags interface {
 	Bag(ctx context.Context, id string) (*Bag, error)
 	// Bags returns the most recently stored bags.
 	Bags(ctx context.Context, limit int) ([]Bag, error)
+	// FindBags returns one page of the stored bags that match q, with
+	// their items' descriptions, and how many match in all.
+	FindBags(ctx context.Context, q BagQuery) ([]BagRow, int, error)
 	// PutObjects replaces the objects of a bag, as checked at checked.
 	PutObjects(ctx context.Context, bagID string, objs []Object, checked time.Time) error
 	// Objects returns a bag's objects, by key.

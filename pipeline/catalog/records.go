@@ -23,6 +23,9 @@ type Item struct {
 	Held string
 	// Follows is the item whose changed original this item is.
 	Follows string
+	// Meta describes the item: defaults from its hot folder or station
+	// when it is taken, completed by the package stage, corrected later.
+	Meta    Metadata
 	Created time.Time
 	Updated time.Time
 }
@@ -84,6 +87,41 @@ type Bag struct {
 	Oxum     string
 	Bytes    int64
 	StoredAt time.Time
+}
+
+// BagQuery selects stored bags for a catalogue page. Empty fields do not
+// filter.
+type BagQuery struct {
+	Collection string
+	Year       int
+	Station    string
+	Format     string // a MIME type among the bag's originals
+	// HasAlerts keeps bags with (true) or without (false) open or
+	// acknowledged alerts.
+	HasAlerts *bool
+	// Access keeps bags whose items have one of these levels: what the
+	// asking user may see.
+	Access []AccessLevel
+	Sort   BagSort
+	Offset int
+	Limit  int
+}
+
+// BagSort orders a bag listing.
+type BagSort string
+
+const (
+	SortStored BagSort = "stored" // newest first (the default)
+	SortTitle  BagSort = "title"
+	SortDate   BagSort = "date" // the items' dates, oldest first
+)
+
+// BagRow is a bag with what a catalogue lists of it.
+type BagRow struct {
+	Bag
+	Name   string // the item's name as received
+	Meta   Metadata
+	Alerts int // open and acknowledged
 }
 
 // Object is one stored object of a bag with the digests recorded when it

@@ -22,6 +22,7 @@ const (
 	StageNormalise Stage = "normalise" // the access copy made (OCR, PDF/A, text, ALTO)
 	StagePackage   Stage = "package"   // the bag finished and validated
 	StageStore     Stage = "store"     // the bag uploaded and read back
+	StageIndex     Stage = "index"     // its pages' words added to the search index
 	StageRelease   Stage = "release"   // originals checked again and moved to done (or removed)
 	StageFail      Stage = "fail"      // originals moving to failed, with a reason
 	StageDone      Stage = "done"
@@ -29,7 +30,7 @@ const (
 )
 
 // Stages lists every stage, for checks and metrics.
-var Stages = []Stage{StageFixity, StageIdentify, StageValidate, StageNormalise, StagePackage, StageStore, StageRelease, StageFail, StageDone, StageFailed}
+var Stages = []Stage{StageFixity, StageIdentify, StageValidate, StageNormalise, StagePackage, StageStore, StageIndex, StageRelease, StageFail, StageDone, StageFailed}
 
 // Valid reports whether s is a stage.
 func (s Stage) Valid() bool { return slices.Contains(Stages, s) }

@@ -59,7 +59,7 @@ func newEnv(t *testing.T) *env {
 		Stations: []Station{{Name: "scanner-1", TokenSHA256: tokenHash("tok-1")}, {Name: "scanner-2", TokenSHA256: tokenHash("tok-2")}},
 		Catalog:  cat, Staging: filepath.Join(root, "data", "push"), Log: log, Now: time.Now,
 		// As the daemon does: record the item, run it in the background.
-		Submit: func(ctx context.Context, dir string, info []catalog.InfoField) (*catalog.Item, error) {
+		Submit: func(ctx context.Context, dir, _ string, info []catalog.InfoField) (*catalog.Item, error) {
 			it, err := eng.NewItem(ctx, pipeline.ItemSpec{Path: dir, Kind: catalog.KindBatch, Release: catalog.ReleaseDelete, Info: info})
 			if err == nil {
 				go eng.Run(context.Background(), it.ID)

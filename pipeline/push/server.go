@@ -36,6 +36,9 @@ import (
 type Station struct {
 	Name        string `yaml:"name"`
 	TokenSHA256 string `yaml:"token_sha256"`
+	// Metadata is the default description of the station's batches
+	// (collection, rights, access); what a push sends goes over it.
+	Metadata map[string]string `yaml:"metadata"`
 }
 
 // Config limits what stations may push.
@@ -62,6 +65,9 @@ func Validate(c Config, stations []Station) error {
 			errs = append(errs, fmt.Errorf("stations[%d]: name %q must be set, unique, one line", i, st.Name))
 		}
 		seen[st.Name] = true
+		if _, merrs := catalog.MetadataFrom(st.Metadata, true); len(merrs) > 0 {
+			errs = append(errs, fmt.Errorf("stations[%d] (%s).metadata: %w", i, st.Name, errors.Join(merrs...)))
+		}
 	}
 	return errors.Join(errs...)
 }
@@ -77,7 +83,7 @@ type Server struct {
 	Staging string
 	// Submit hands a complete batch, the folder dir, to the pipeline as
 	// one item with the station's bag-info fields.
-	Submit func(ctx context.Context, dir string, info []catalog.InfoField) (*catalog.Item, error)
+	Submit func(ctx context.Context, dir, station string, info []catalog.InfoField) (*catalog.Item, error)
 	Log    *slog.Logger
 	Now    func() time.Time
 
@@ -531,7 +537,7 @@ func (s *Server) close(w http.ResponseWriter, r *http.Request, station string) {
 	// finds the item already made.
 	it, err := s.Catalog.ActiveBySource(r.Context(), src)
 	if err == nil && it == nil {
-		it, err = s.Submit(r.Context(), src, b.Metadata)
+		it, err = s.Submit(r.Context(), src, b.Station, b.Metadata)
 	}
 	if err != nil {
 		s.internal(w, err)

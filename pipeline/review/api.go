@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/strongroom-archive/strongroom/pipeline/catalog"
@@ -127,32 +128,53 @@ func limit(r *http.Request) int {
 	return n
 }
 
-func (s *Server) apiBags(w http.ResponseWriter, r *http.Request, _ *user) {
-	bags, err := s.Catalog.Bags(r.Context(), limit(r))
+func (s *Server) apiBags(w http.ResponseWriter, r *http.Request, u *user) {
+	rows, total, err := s.Catalog.FindBags(r.Context(), bagQuery(r, u))
 	if err != nil {
 		s.fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, nonNil(bags))
+	w.Header().Set("X-Total-Count", strconv.Itoa(total))
+	writeJSON(w, http.StatusOK, nonNil(rows))
 }
 
-// BagView is a bag with its files, history and alerts.
+// BagView is a bag with its description and, for staff, its files,
+// history and alerts; for others, the files they may read.
 type BagView struct {
 	Bag     *catalog.Bag
-	Objects []catalog.Object
-	Events  []catalog.Event
-	Alerts  []*catalog.Alert
+	Name    string
+	Meta    catalog.Metadata
+	Objects []catalog.Object `json:",omitempty"`
+	Events  []catalog.Event  `json:",omitempty"`
+	Alerts  []*catalog.Alert `json:",omitempty"`
+	// Files are the files u may read (the access copy, text, ALTO, PDFs
+	// kept as they are); empty under an embargo.
+	Files []string
+	// Embargoed says the content is under embargo for u.
+	Embargoed bool
 }
 
-func (s *Server) bagView(ctx context.Context, id string) (*BagView, error) {
-	b, err := s.Catalog.Bag(ctx, id)
+func (s *Server) bagView(r *http.Request, u *user, id string) (*BagView, error) {
+	ctx := r.Context()
+	b, it, err := s.describedBag(r, u, id)
 	if err != nil {
 		return nil, err
 	}
-	v := &BagView{Bag: b}
-	if v.Objects, err = s.Catalog.Objects(ctx, id); err != nil {
+	v := &BagView{Bag: b, Name: it.Name, Meta: it.Meta}
+	objs, err := s.Catalog.Objects(ctx, id)
+	if err != nil {
 		return nil, err
 	}
+	v.Embargoed = !u.mayRead(it.Meta, s.Now())
+	for _, o := range objs {
+		if strings.HasPrefix(o.Key, "data/") && (u.staff() || !v.Embargoed && contentFile(o.Key)) {
+			v.Files = append(v.Files, o.Key)
+		}
+	}
+	if !u.staff() {
+		return v, nil
+	}
+	v.Objects = objs
 	if v.Events, err = s.Catalog.BagEvents(ctx, id); err != nil {
 		return nil, err
 	}
@@ -160,8 +182,8 @@ func (s *Server) bagView(ctx context.Context, id string) (*BagView, error) {
 	return v, err
 }
 
-func (s *Server) apiBag(w http.ResponseWriter, r *http.Request, _ *user) {
-	v, err := s.bagView(r.Context(), r.PathValue("id"))
+func (s *Server) apiBag(w http.ResponseWriter, r *http.Request, u *user) {
+	v, err := s.bagView(r, u, r.PathValue("id"))
 	if err != nil {
 		s.fail(w, err)
 		return

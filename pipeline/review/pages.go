@@ -2,14 +2,19 @@ package review
 
 import (
 	"embed"
+	"errors"
+	"fmt"
 	"html/template"
 	"net/http"
+	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/dustin/go-humanize"
 
 	"github.com/strongroom-archive/strongroom/pipeline/catalog"
+	"github.com/strongroom-archive/strongroom/pipeline/search"
 )
 
 //go:embed templates/*.html templates/style.css
@@ -27,6 +32,22 @@ var funcs = template.FuncMap{
 	},
 	"short": func(s string) string { return shorten(s, 16) },
 	"bytes": func(n int64) string { return humanize.IBytes(uint64(max(n, 0))) },
+	"field": func(m catalog.Metadata, f catalog.Field) string { return *f.Ptr(&m) },
+	// with returns the listing's URL with one parameter changed (and
+	// paging reset): sort links, filter links.
+	"param": func(v url.Values, path, k, val string) string {
+		c := url.Values{}
+		for key, vs := range v {
+			c[key] = vs
+		}
+		c.Set(k, val)
+		c.Del("offset")
+		return path + "?" + c.Encode()
+	},
+	"esc":  url.PathEscape,
+	"list": func(v ...string) []string { return v },
+	"add":  func(a, b int) int { return a + b },
+	"ms":   func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 },
 	"dict": func(kv ...any) map[string]any {
 		m := map[string]any{}
 		for i := 0; i+1 < len(kv); i += 2 {
@@ -106,6 +127,14 @@ type overview struct {
 }
 
 func (s *Server) overviewPage(w http.ResponseWriter, r *http.Request, sess *session) {
+	if !sess.user.staff() { // readers come to find things
+		target := "/bags"
+		if s.Library != nil {
+			target = "/search"
+		}
+		http.Redirect(w, r, target, http.StatusSeeOther)
+		return
+	}
 	v, c, err := s.auditView(r.Context())
 	if err != nil {
 		s.pageError(w, err)
@@ -181,21 +210,171 @@ func (s *Server) changeAlertForm(w http.ResponseWriter, r *http.Request, sess *s
 }
 
 func (s *Server) bagsPage(w http.ResponseWriter, r *http.Request, sess *session) {
-	bags, err := s.Catalog.Bags(r.Context(), limit(r))
+	q := bagQuery(r, &sess.user)
+	q.Limit = min(q.Limit, 100)
+	if r.URL.Query().Get("limit") == "" {
+		q.Limit = 50
+	}
+	rows, total, err := s.Catalog.FindBags(r.Context(), q)
 	if err != nil {
 		s.pageError(w, err)
 		return
 	}
-	s.render(w, "bags.html", sess, "bags", "Bags", bags)
+	s.render(w, "bags.html", sess, "bags", "Bags", bagsData{Rows: rows, Pager: pager(r, q.Offset, q.Limit, total, false),
+		Filters: r.URL.Query(), Sort: string(q.Sort)})
+}
+
+type bagsData struct {
+	Rows    []catalog.BagRow
+	Pager   pagerData
+	Filters url.Values
+	Sort    string
 }
 
 func (s *Server) bagPage(w http.ResponseWriter, r *http.Request, sess *session) {
-	v, err := s.bagView(r.Context(), r.PathValue("id"))
+	v, err := s.bagView(r, &sess.user, r.PathValue("id"))
 	if err != nil {
 		s.pageError(w, err)
 		return
 	}
-	s.render(w, "bag.html", sess, "bags", "Bag "+v.Bag.ID, v)
+	title := v.Meta.Title
+	if title == "" {
+		title = "Bag " + v.Bag.ID
+	}
+	s.render(w, "bag.html", sess, "bags", title, bagData{BagView: v, Fields: catalog.Fields, Library: s.Library != nil})
+}
+
+type bagData struct {
+	*BagView
+	Fields  []catalog.Field
+	Library bool
+}
+
+func (s *Server) failedPage(w http.ResponseWriter, r *http.Request, sess *session) {
+	items, err := s.Catalog.ItemsAt(r.Context(), catalog.StageFailed, limit(r))
+	if err != nil {
+		s.pageError(w, err)
+		return
+	}
+	s.render(w, "failed.html", sess, "failed", "Failed items", items)
+}
+
+// pagerData links to the pages of a listing around this one.
+type pagerData struct {
+	From, To, Total int
+	Capped          bool
+	Prev, Next      string
+}
+
+func pager(r *http.Request, offset, limit, total int, capped bool) pagerData {
+	p := pagerData{From: offset + 1, To: offset, Total: total, Capped: capped}
+	at := func(off int) string {
+		v := r.URL.Query()
+		v.Set("offset", strconv.Itoa(off))
+		return r.URL.Path + "?" + v.Encode()
+	}
+	if offset > 0 {
+		p.Prev = at(max(offset-limit, 0))
+	}
+	if offset+limit < total {
+		p.Next = at(offset + limit)
+	}
+	p.To = min(offset+limit, total)
+	return p
+}
+
+func (s *Server) searchPage(w http.ResponseWriter, r *http.Request, sess *session) {
+	d := searchData{Filters: r.URL.Query(), Staff: sess.user.staff()}
+	if strings.TrimSpace(r.URL.Query().Get("q")) != "" {
+		q, err := s.searchQuery(r, &sess.user)
+		if err != nil {
+			s.pageError(w, err)
+			return
+		}
+		res, err := s.Library.Index.Search(r.Context(), q)
+		switch {
+		case errors.Is(err, search.ErrQuery):
+			d.Error = err.Error()
+		case err != nil:
+			s.pageError(w, err)
+			return
+		default:
+			d.Result = res
+			d.Pager = pager(r, q.Offset, q.Limit, res.Total, res.TotalCapped)
+		}
+	}
+	s.render(w, "search.html", sess, "search", "Search", d)
+}
+
+type searchData struct {
+	Filters url.Values
+	Staff   bool
+	Result  *search.Result
+	Pager   pagerData
+	Error   string
+}
+
+// viewPage shows one page of a bag's PDF with the words of a search
+// highlighted on it, and opens the PDF at that page.
+func (s *Server) viewPage(w http.ResponseWriter, r *http.Request, sess *session) {
+	u := &sess.user
+	v := r.URL.Query()
+	key, q := v.Get("file"), v.Get("q")
+	n, err := strconv.Atoi(v.Get("page"))
+	if err != nil || n < 1 {
+		http.Error(w, "want ?file=data/….pdf&page=N", http.StatusBadRequest)
+		return
+	}
+	it, _, err := s.readable(r, u, r.PathValue("id"), key)
+	if err != nil {
+		s.libraryError(w, r, err)
+		return
+	}
+	d := viewData{Bag: r.PathValue("id"), File: key, Page: n, Query: q, Meta: it.Meta}
+	if q != "" {
+		res, err := s.Library.Index.Search(r.Context(), search.Query{Text: q, Only: []string{d.Bag}, Limit: 200})
+		if err == nil {
+			for _, h := range res.Hits {
+				if h.File == key && h.Page == n {
+					d.Hit = &h
+				}
+			}
+		}
+	}
+	s.render(w, "view.html", sess, "search", fmt.Sprintf("%s, page %d", it.Meta.Title, n), d)
+}
+
+type viewData struct {
+	Bag, File string
+	Page      int
+	Query     string
+	Meta      catalog.Metadata
+	Hit       *search.Hit
+}
+
+func (s *Server) metadataForm(w http.ResponseWriter, r *http.Request, sess *session) {
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	if err := r.ParseForm(); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	fields := map[string]string{}
+	for _, f := range catalog.Fields {
+		if vs, ok := r.PostForm[f.Name]; ok {
+			fields[f.Name] = vs[0]
+		}
+	}
+	id := r.PathValue("id")
+	if _, err := s.setMetadata(r.Context(), id, fields, &sess.user); err != nil {
+		var bad badFields
+		if errors.As(err, &bad) {
+			http.Error(w, err.Error(), http.StatusUnprocessableEntity)
+			return
+		}
+		s.pageError(w, err)
+		return
+	}
+	http.Redirect(w, r, "/bags/"+url.PathEscape(id), http.StatusSeeOther)
 }
 
 // pageError answers a page request that met a catalog error.

@@ -5,8 +5,12 @@
 //
 // Every API call needs a bearer token; the page needs a login with one and
 // then uses a session cookie, with a CSRF token in every form. Tokens are
-// configured as SHA-256 hashes, with a role: "read" may look, "reviewer"
-// may also acknowledge and resolve alerts.
+// configured as SHA-256 hashes, with a role (rights.go says what each may
+// do): "reader" finds and reads what its access level allows, "reviewer"
+// is preservation staff (every bag, alerts, history, packages), "admin"
+// also corrects descriptions. With http.public, people without a token
+// are "anonymous" and see open items only. Everything else is denied, and
+// every refusal is logged.
 package review
 
 import (
@@ -19,6 +23,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -27,9 +32,17 @@ import (
 
 // Roles.
 const (
-	RoleRead     = "read"
-	RoleReviewer = "reviewer"
+	RoleAnonymous = "anonymous" // no token, on a public server
+	RoleReader    = "reader"
+	RoleReviewer  = "reviewer"
+	RoleAdmin     = "admin"
+	// RoleRead is the name "reader" had before there were readers; it is
+	// read as RoleReader.
+	RoleRead = "read"
 )
+
+// roles are the roles a token may have.
+var roles = []string{RoleReader, RoleReviewer, RoleAdmin, RoleRead}
 
 // Token is one API credential: the hex SHA-256 of the token, never the
 // token itself.
@@ -48,6 +61,9 @@ type Config struct {
 	TLSKey     string        `yaml:"tls_key"`
 	Tokens     []Token       `yaml:"tokens"`
 	SessionTTL time.Duration `yaml:"session_ttl"`
+	// Public lets people without a token search and read open items
+	// (role anonymous); off, everything needs a token.
+	Public bool `yaml:"public"`
 }
 
 // Validate checks the configuration.
@@ -64,8 +80,8 @@ func (c Config) Validate() error {
 		if b, err := hex.DecodeString(t.TokenSHA256); err != nil || len(b) != sha256.Size {
 			errs = append(errs, fmt.Errorf("http.tokens[%d] (%s): token_sha256 must be 64 hex digits (sha256sum of the token)", i, t.Name))
 		}
-		if t.Role != RoleRead && t.Role != RoleReviewer {
-			errs = append(errs, fmt.Errorf("http.tokens[%d] (%s): role %q, want read or reviewer", i, t.Name, t.Role))
+		if !slices.Contains(roles, t.Role) {
+			errs = append(errs, fmt.Errorf("http.tokens[%d] (%s): role %q, want reader, reviewer or admin", i, t.Name, t.Role))
 		}
 		if t.Name == "" || seen[t.Name] {
 			errs = append(errs, fmt.Errorf("http.tokens[%d]: name %q must be set and unique", i, t.Name))
@@ -95,6 +111,9 @@ type Server struct {
 	Gauges     Gauges
 	Log        *slog.Logger
 	Now        func() time.Time
+	// Library is what finding and retrieving needs (the search index,
+	// the store); nil serves triage only.
+	Library *Library
 }
 
 type user struct {
@@ -102,7 +121,7 @@ type user struct {
 	Role string
 }
 
-func (u *user) canReview() bool { return u != nil && u.Role == RoleReviewer }
+func (u *user) canReview() bool { return u.staff() }
 
 // session is a signed-in user of the page, kept in the catalog (so that a
 // restart signs no one out) under the SHA-256 of the cookie's value.
@@ -123,10 +142,17 @@ func (s *Server) authenticate(token string) *user {
 	var found *user
 	for _, t := range s.Cfg.Tokens {
 		if subtle.ConstantTimeCompare([]byte(got), []byte(strings.ToLower(t.TokenSHA256))) == 1 {
-			found = &user{Name: t.Name, Role: t.Role}
+			found = &user{Name: t.Name, Role: roleOf(t.Role)}
 		}
 	}
 	return found
+}
+
+func roleOf(r string) string {
+	if r == RoleRead {
+		return RoleReader
+	}
+	return r
 }
 
 func randomToken() string {
@@ -162,7 +188,7 @@ func (s *Server) session(r *http.Request) *session {
 		return nil
 	}
 	for _, t := range s.Cfg.Tokens {
-		if t.Name == cs.User && t.Role == cs.Role {
+		if t.Name == cs.User && roleOf(t.Role) == cs.Role {
 			return &session{user: user{Name: cs.User, Role: cs.Role}, csrf: cs.CSRF, hash: cs.Hash}
 		}
 	}
@@ -181,35 +207,68 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /readyz", s.readyz)
 	mux.Handle("GET /metrics", s.metricsHandler())
 
-	api := func(pattern string, reviewer bool, h func(w http.ResponseWriter, r *http.Request, u *user)) {
+	// api serves a route to callers with a token (or anyone, on a public
+	// server, for routes open to anonymous) whose role is at least need.
+	api := func(pattern, need string, h func(w http.ResponseWriter, r *http.Request, u *user)) {
 		mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
-			u := s.authenticate(strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer "))
+			tok := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
+			u := s.authenticate(tok)
+			if u == nil && tok == "" && s.Cfg.Public {
+				u = anonymous
+			}
 			switch {
 			case u == nil:
 				w.Header().Set("WWW-Authenticate", `Bearer realm="strongroom"`)
 				writeJSON(w, http.StatusUnauthorized, apiError{"a valid bearer token is needed"})
-			case reviewer && !u.canReview():
-				writeJSON(w, http.StatusForbidden, apiError{"the reviewer role is needed"})
+			case !u.atLeast(need):
+				s.refused(r, u, "role "+need+" needed")
+				if u == anonymous {
+					w.Header().Set("WWW-Authenticate", `Bearer realm="strongroom"`)
+					writeJSON(w, http.StatusUnauthorized, apiError{"a valid bearer token is needed"})
+					return
+				}
+				writeJSON(w, http.StatusForbidden, apiError{"the " + need + " role is needed"})
 			default:
 				h(w, r, u)
 			}
 		})
 	}
-	api("GET /api/v1/alerts", false, s.apiAlerts)
-	api("GET /api/v1/alerts/{id}", false, s.apiAlert)
-	api("POST /api/v1/alerts/{id}/{action}", true, s.apiChangeAlert)
-	api("GET /api/v1/bags", false, s.apiBags)
-	api("GET /api/v1/bags/{id}", false, s.apiBag)
-	api("GET /api/v1/items", false, s.apiItems)
-	api("GET /api/v1/items/{id}", false, s.apiItem)
-	api("GET /api/v1/events", false, s.apiEvents)
-	api("GET /api/v1/audit", false, s.apiAudit)
+	api("GET /api/v1/alerts", RoleReviewer, s.apiAlerts)
+	api("GET /api/v1/alerts/{id}", RoleReviewer, s.apiAlert)
+	api("POST /api/v1/alerts/{id}/{action}", RoleReviewer, s.apiChangeAlert)
+	api("GET /api/v1/items", RoleReviewer, s.apiItems)
+	api("GET /api/v1/items/{id}", RoleReviewer, s.apiItem)
+	api("GET /api/v1/events", RoleReviewer, s.apiEvents)
+	api("GET /api/v1/audit", RoleReviewer, s.apiAudit)
+	api("GET /api/v1/bags", RoleAnonymous, s.apiBags)
+	api("GET /api/v1/bags/{id}", RoleAnonymous, s.apiBag)
+	if s.Library != nil {
+		api("GET /api/v1/search", RoleAnonymous, s.apiSearch)
+		api("PUT /api/v1/bags/{id}/metadata", RoleAdmin, s.apiSetMetadata)
+		api("GET /api/v1/bags/{id}/download", RoleReviewer, s.apiDownload)
+		api("GET /api/v1/bags/{id}/files/{path...}", RoleAnonymous, s.apiFile)
+		api("GET /api/v1/bags/{id}/image", RoleAnonymous, s.apiImage)
+	}
 
-	page := func(pattern string, h func(w http.ResponseWriter, r *http.Request, sess *session)) {
+	// page serves a page to signed-in users, and to anonymous ones on a
+	// public server where the page allows them.
+	page := func(pattern, need string, h func(w http.ResponseWriter, r *http.Request, sess *session)) {
 		mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 			sess := s.session(r)
+			if sess == nil && s.Cfg.Public && r.Method == http.MethodGet {
+				sess = &session{user: *anonymous}
+			}
 			if sess == nil {
 				http.Redirect(w, r, "/login", http.StatusSeeOther)
+				return
+			}
+			if !sess.user.atLeast(need) {
+				s.refused(r, &sess.user, "role "+need+" needed")
+				if sess.user.Role == RoleAnonymous {
+					http.Redirect(w, r, "/login", http.StatusSeeOther)
+					return
+				}
+				http.Error(w, "the "+need+" role is needed", http.StatusForbidden)
 				return
 			}
 			if r.Method == http.MethodPost && subtle.ConstantTimeCompare([]byte(r.PostFormValue("csrf")), []byte(sess.csrf)) != 1 {
@@ -222,13 +281,22 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /login", s.loginPage)
 	mux.HandleFunc("POST /login", s.login)
 	mux.HandleFunc("GET /static/style.css", s.style)
-	page("POST /logout", s.logout)
-	page("GET /{$}", s.overviewPage)
-	page("GET /alerts", s.alertsPage)
-	page("GET /alerts/{id}", s.alertPage)
-	page("POST /alerts/{id}/{action}", s.changeAlertForm)
-	page("GET /bags", s.bagsPage)
-	page("GET /bags/{id}", s.bagPage)
+	page("POST /logout", RoleReader, s.logout)
+	page("GET /{$}", RoleAnonymous, s.overviewPage)
+	page("GET /alerts", RoleReviewer, s.alertsPage)
+	page("GET /alerts/{id}", RoleReviewer, s.alertPage)
+	page("POST /alerts/{id}/{action}", RoleReviewer, s.changeAlertForm)
+	page("GET /failed", RoleReviewer, s.failedPage)
+	page("GET /bags", RoleAnonymous, s.bagsPage)
+	page("GET /bags/{id}", RoleAnonymous, s.bagPage)
+	if s.Library != nil {
+		page("GET /search", RoleAnonymous, s.searchPage)
+		page("GET /bags/{id}/view", RoleAnonymous, s.viewPage)
+		page("GET /bags/{id}/image", RoleAnonymous, s.imagePage)
+		page("GET /bags/{id}/files/{path...}", RoleAnonymous, s.filePage)
+		page("GET /bags/{id}/download", RoleReviewer, s.downloadPage)
+		page("POST /bags/{id}/metadata", RoleAdmin, s.metadataForm)
+	}
 	return securityHeaders(http.NewCrossOriginProtection().Handler(mux))
 }
 

@@ -83,20 +83,25 @@ func TestAPI(t *testing.T) {
 		{"GET", "/readyz", "", "", 200, "ready"},
 		{"GET", "/api/v1/alerts", "", "", 401, "bearer token"},
 		{"GET", "/api/v1/alerts", "wrong", "", 401, "bearer token"},
-		{"GET", "/api/v1/alerts?state=open", "read-token", "", 200, `"BagID": "bag-1"`},
-		{"GET", "/api/v1/alerts/1", "read-token", "", 200, `"Problem": "altered"`},
-		{"GET", "/api/v1/alerts/99", "read-token", "", 404, "not found"},
+		{"GET", "/api/v1/alerts?state=open", "read-token", "", 403, "reviewer role"}, // readers read the library, not its alerts
+		{"GET", "/api/v1/alerts?state=open", "reviewer-token", "", 200, `"BagID": "bag-1"`},
+		{"GET", "/api/v1/alerts/1", "reviewer-token", "", 200, `"Problem": "altered"`},
+		{"GET", "/api/v1/alerts/99", "reviewer-token", "", 404, "not found"},
 		{"POST", "/api/v1/alerts/1/ack", "read-token", `{"note":"x"}`, 403, "reviewer"},
 		{"POST", "/api/v1/alerts/1/ack", "reviewer-token", `{"note":"checking the tape copy"}`, 200, `"State": "acknowledged"`},
 		{"POST", "/api/v1/alerts/1/ack", "reviewer-token", "", 409, "cannot change"},
 		{"POST", "/api/v1/alerts/1/resolve", "reviewer-token", `{"note":"restored"}`, 200, `"State": "resolved"`},
-		{"GET", "/api/v1/bags", "read-token", "", 200, `"ID": "bag-1"`},
-		{"GET", "/api/v1/bags/bag-1", "read-token", "", 200, "p001.tif"},
-		{"GET", "/api/v1/bags/nope", "read-token", "", 404, "not found"},
-		{"GET", "/api/v1/items", "read-token", "", 200, "book-17"},
-		{"GET", "/api/v1/items/item-1", "read-token", "", 200, "replication"},
-		{"GET", "/api/v1/events?bag=bag-1", "read-token", "", 200, "replication"},
-		{"GET", "/api/v1/audit", "read-token", "", 200, `"AuditedInCycle": 1`},
+		{"GET", "/api/v1/bags", "reviewer-token", "", 200, `"ID": "bag-1"`},
+		{"GET", "/api/v1/bags/bag-1", "reviewer-token", "", 200, "p001.tif"},
+		{"GET", "/api/v1/bags/nope", "reviewer-token", "", 404, "not found"},
+		// bag-1 has no access level: closed to all but staff, and not there for others.
+		{"GET", "/api/v1/bags", "read-token", "", 200, `[]`},
+		{"GET", "/api/v1/bags/bag-1", "read-token", "", 404, "not found"},
+		{"GET", "/api/v1/items", "reviewer-token", "", 200, "book-17"},
+		{"GET", "/api/v1/items/item-1", "reviewer-token", "", 200, "replication"},
+		{"GET", "/api/v1/events?bag=bag-1", "reviewer-token", "", 200, "replication"},
+		{"GET", "/api/v1/audit", "reviewer-token", "", 200, `"AuditedInCycle": 1`},
+		{"GET", "/api/v1/items", "read-token", "", 403, "reviewer role"},
 		{"GET", "/metrics", "", "", 200, `strongroom_items{stage="done"} 1`},
 	} {
 		status, body := call(t, c.method, srv.URL+c.path, c.token, c.body)
@@ -104,7 +109,7 @@ func TestAPI(t *testing.T) {
 			t.Errorf("%s %s (%s): %d %s; want %d with %q", c.method, c.path, c.token, status, body, c.status, c.want)
 		}
 	}
-	_, body := call(t, "GET", srv.URL+"/api/v1/alerts/1", "read-token", "")
+	_, body := call(t, "GET", srv.URL+"/api/v1/alerts/1", "reviewer-token", "")
 	var a catalog.Alert
 	json.Unmarshal([]byte(body), &a)
 	if len(a.Changes) != 3 || a.Changes[1].Who != "ana" || a.Changes[2].Note != "restored" {
@@ -171,12 +176,12 @@ func TestPageSessionsAndCSRF(t *testing.T) {
 	if _, body := get("/"); !strings.Contains(body, "Sign in") {
 		t.Error("session survives sign-out")
 	}
-	// A read-only user sees no forms and can't post.
+	// A reader sees no alerts and can't post.
 	post("/login", url.Values{"token": {"read-token"}})
-	_, body = get("/alerts")
-	if strings.Contains(body, "Acknowledge") || strings.Contains(body, "Resolve</button>") {
-		t.Error("read-only user is shown triage forms")
+	if status, body := get("/alerts"); status != 403 || strings.Contains(body, "Acknowledge") {
+		t.Errorf("a reader is shown alerts: %d", status)
 	}
+	_, body = get("/bags")
 	m = csrfRe.FindStringSubmatch(body)
 	if status, _ := post("/alerts/1/resolve", url.Values{"csrf": {m[1]}}); status != 403 {
 		t.Errorf("read-only resolve: %d", status)

@@ -41,6 +41,7 @@ func Run(t *testing.T, o Opener) {
 		{"Files", testFiles},
 		{"Events", testEvents},
 		{"BagsAndAudits", testBagsAndAudits},
+		{"Catalogue", testCatalogue},
 		{"Alerts", testAlerts},
 		{"Batches", testBatches},
 		{"Sessions", testSessions},
@@ -624,4 +625,74 @@ func checkWhole(t *testing.T, o Opener, dsn string, round int) {
 	}
 	// Still writable.
 	must(t, c.CreateItem(ctx, item(fmt.Sprintf("after-%d", round), fmt.Sprintf("/hot/after-%d", round))))
+}
+
+// testCatalogue: descriptions are kept and corrected; bag listings filter,
+// sort and page, and never show a level the asker may not see.
+func testCatalogue(t *testing.T, o Opener) {
+	c := fresh(t, o)
+	ctx := context.Background()
+	now := time.Now()
+	yes, no := true, false
+	for i, m := range []catalog.Metadata{
+		{Title: "Parish register", Date: "1843", Collection: "parish", Station: "s1", Access: catalog.AccessOpen},
+		{Title: "Ledger", Date: "1901-05", Collection: "trade", Station: "s2", Access: catalog.AccessRestricted},
+		{Title: "adoption files", Date: "1955", Collection: "parish", Station: "s1", Access: catalog.AccessClosed},
+	} {
+		id := fmt.Sprintf("i%d", i)
+		it := item(id, "/hot/"+id)
+		it.Meta = catalog.Metadata{Title: "draft"}
+		must(t, c.CreateItem(ctx, it))
+		if got, _ := c.Item(ctx, id); got.Meta.Title != "draft" {
+			t.Fatalf("meta on create: %+v", got.Meta)
+		}
+		must(t, c.SetMetadata(ctx, id, m))
+		must(t, c.PutBag(ctx, catalog.Bag{ID: id, ItemID: id, Store: "file:///s", Oxum: "1.1", Bytes: 1, StoredAt: now.Add(time.Duration(i) * time.Second)}))
+	}
+	must(t, c.PutFiles(ctx, "i1", []catalog.File{{Path: "original/a.pdf", MIME: "application/pdf"}}))
+	if _, _, err := c.RaiseAlert(ctx, "i2", catalog.ProblemAltered, "data/x", "", now); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.SetMetadata(ctx, "nope", catalog.Metadata{}); !errors.Is(err, catalog.ErrNotFound) {
+		t.Errorf("metadata of unknown item: %v", err)
+	}
+	for _, tc := range []struct {
+		name string
+		q    catalog.BagQuery
+		want string
+		n    int
+	}{
+		{"all, newest first", catalog.BagQuery{}, "i2 i1 i0", 3},
+		{"by title", catalog.BagQuery{Sort: catalog.SortTitle}, "i2 i1 i0", 3},
+		{"by date", catalog.BagQuery{Sort: catalog.SortDate}, "i0 i1 i2", 3},
+		{"collection", catalog.BagQuery{Collection: "parish"}, "i2 i0", 2},
+		{"year", catalog.BagQuery{Year: 1901}, "i1", 1},
+		{"station", catalog.BagQuery{Station: "s1"}, "i2 i0", 2},
+		{"format", catalog.BagQuery{Format: "application/pdf"}, "i1", 1},
+		{"alerts", catalog.BagQuery{HasAlerts: &yes}, "i2", 1},
+		{"no alerts", catalog.BagQuery{HasAlerts: &no}, "i1 i0", 2},
+		{"readers", catalog.BagQuery{Access: []catalog.AccessLevel{catalog.AccessOpen, catalog.AccessRestricted}}, "i1 i0", 2},
+		{"nothing allowed", catalog.BagQuery{Access: []catalog.AccessLevel{}}, "", 0},
+		{"page 2", catalog.BagQuery{Limit: 2, Offset: 2}, "i0", 3},
+	} {
+		rows, n, err := c.FindBags(ctx, tc.q)
+		must(t, err)
+		var ids []string
+		for _, r := range rows {
+			ids = append(ids, r.ID)
+		}
+		if got := strings.Join(ids, " "); got != tc.want || n != tc.n {
+			t.Errorf("%s: %q (%d in all), want %q (%d)", tc.name, got, n, tc.want, tc.n)
+		}
+	}
+	rows, _, _ := c.FindBags(ctx, catalog.BagQuery{Collection: "trade"})
+	if len(rows) != 1 || rows[0].Meta.Title != "Ledger" || rows[0].Name != "page.tif" || rows[0].Alerts != 0 {
+		t.Errorf("row: %+v", rows)
+	}
+	if at, _ := c.ItemsAt(ctx, catalog.StageFixity, 2); len(at) != 2 || at[0].ID != "i2" {
+		t.Errorf("items at fixity: %v", ids(at))
+	}
+	if at, _ := c.ItemsAt(ctx, catalog.StageFailed, 10); len(at) != 0 {
+		t.Errorf("failed items: %v", ids(at))
+	}
 }

@@ -3,8 +3,10 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/strongroom-archive/strongroom/pipeline/catalog"
@@ -45,6 +47,71 @@ func (c *DB) Bag(ctx context.Context, id string) (*catalog.Bag, error) {
 // Bags implements catalog.Bags.
 func (c *DB) Bags(ctx context.Context, limit int) ([]catalog.Bag, error) {
 	return c.queryBags(ctx, `ORDER BY stored_at DESC LIMIT ?`, limit)
+}
+
+// FindBags implements catalog.Bags.
+func (c *DB) FindBags(ctx context.Context, q catalog.BagQuery) ([]catalog.BagRow, int, error) {
+	where, args := []string{"1"}, []any{}
+	meta := func(field, v string) {
+		if v != "" {
+			where = append(where, `json_extract(i.meta, '$.`+field+`') = ?`)
+			args = append(args, v)
+		}
+	}
+	meta("collection", q.Collection)
+	meta("station", q.Station)
+	if q.Year != 0 {
+		where = append(where, `substr(json_extract(i.meta, '$.date'), 1, 4) = ?`)
+		args = append(args, fmt.Sprintf("%04d", q.Year))
+	}
+	if q.Format != "" {
+		where = append(where, `EXISTS (SELECT 1 FROM files f WHERE f.item_id = b.item_id AND f.mime = ?)`)
+		args = append(args, q.Format)
+	}
+	if q.HasAlerts != nil {
+		not := "NOT "
+		if *q.HasAlerts {
+			not = ""
+		}
+		where = append(where, not+`EXISTS (SELECT 1 FROM alerts a WHERE a.bag_id = b.id AND a.state IN (?, ?))`)
+		args = append(args, catalog.AlertOpen, catalog.AlertAcknowledged)
+	}
+	if q.Access != nil {
+		in := strings.TrimSuffix(strings.Repeat("?, ", len(q.Access)), ", ")
+		if in == "" {
+			return nil, 0, nil
+		}
+		where = append(where, `coalesce(json_extract(i.meta, '$.access'), '') IN (`+in+`)`)
+		for _, a := range q.Access {
+			args = append(args, a)
+		}
+	}
+	from := ` FROM bags b JOIN items i ON i.id = b.item_id WHERE ` + strings.Join(where, " AND ")
+	var total int
+	if err := c.db.QueryRowContext(ctx, `SELECT count(*)`+from, args...).Scan(&total); err != nil {
+		return nil, 0, fmt.Errorf("catalog: find bags: %w", err)
+	}
+	order := `b.stored_at DESC`
+	switch q.Sort {
+	case catalog.SortTitle:
+		order = `lower(coalesce(json_extract(i.meta, '$.title'), i.name)), b.stored_at DESC`
+	case catalog.SortDate:
+		order = `coalesce(json_extract(i.meta, '$.date'), '9999'), b.stored_at DESC`
+	}
+	if q.Limit <= 0 {
+		q.Limit = 50
+	}
+	rows, err := query(ctx, c.db, func(r scanner) (row catalog.BagRow, err error) {
+		var at, meta string
+		if err = r.Scan(&row.ID, &row.ItemID, &row.Store, &row.Oxum, &row.Bytes, &at, &row.Name, &meta, &row.Alerts); err != nil {
+			return row, err
+		}
+		row.StoredAt = parseTS(at)
+		return row, json.Unmarshal([]byte(meta), &row.Meta)
+	}, `SELECT b.id, b.item_id, b.store, b.oxum, b.bytes, b.stored_at, i.name, i.meta,
+		(SELECT count(*) FROM alerts a WHERE a.bag_id = b.id AND a.state IN (?, ?))`+from+` ORDER BY `+order+` LIMIT ? OFFSET ?`,
+		append(append([]any{catalog.AlertOpen, catalog.AlertAcknowledged}, args...), q.Limit, max(q.Offset, 0))...)
+	return rows, total, err
 }
 
 // PutObjects implements catalog.Bags.

@@ -23,9 +23,13 @@ func (c *DB) CreateItem(ctx context.Context, it *catalog.Item) error {
 	if err != nil {
 		return err
 	}
-	_, err = c.db.ExecContext(ctx, `INSERT INTO items (id, name, source, hot_folder, kind, release, stage, attempts, last_error, fail_stage, bag_id, info, ocr, follows, created, updated)
-		VALUES (?, ?, ?, ?, ?, ?, ?, 0, '', '', ?, ?, ?, ?, ?, ?)`,
-		it.ID, it.Name, it.Source, it.HotFolder, it.Kind, it.Release, it.Stage, it.BagID, string(info), string(ocr), it.Follows, ts(now), ts(now))
+	meta, err := json.Marshal(it.Meta)
+	if err != nil {
+		return err
+	}
+	_, err = c.db.ExecContext(ctx, `INSERT INTO items (id, name, source, hot_folder, kind, release, stage, attempts, last_error, fail_stage, bag_id, info, ocr, meta, follows, created, updated)
+		VALUES (?, ?, ?, ?, ?, ?, ?, 0, '', '', ?, ?, ?, ?, ?, ?, ?)`,
+		it.ID, it.Name, it.Source, it.HotFolder, it.Kind, it.Release, it.Stage, it.BagID, string(info), string(ocr), string(meta), it.Follows, ts(now), ts(now))
 	if err != nil {
 		if existing, e2 := c.ActiveBySource(ctx, it.Source); e2 == nil && existing != nil {
 			return fmt.Errorf("%w: %s is item %s", catalog.ErrActive, it.Source, existing.ID)
@@ -35,14 +39,17 @@ func (c *DB) CreateItem(ctx context.Context, it *catalog.Item) error {
 	return nil
 }
 
-const itemCols = `id, name, source, hot_folder, kind, release, stage, attempts, last_error, fail_stage, bag_id, info, ocr, held, follows, created, updated`
+const itemCols = `id, name, source, hot_folder, kind, release, stage, attempts, last_error, fail_stage, bag_id, info, ocr, meta, held, follows, created, updated`
 
 func scanItem(row scanner) (*catalog.Item, error) {
 	var it catalog.Item
-	var created, updated, info, ocr string
+	var created, updated, info, ocr, meta string
 	if err := row.Scan(&it.ID, &it.Name, &it.Source, &it.HotFolder, &it.Kind, &it.Release, &it.Stage, &it.Attempts,
-		&it.LastError, &it.FailStage, &it.BagID, &info, &ocr, &it.Held, &it.Follows, &created, &updated); err != nil {
+		&it.LastError, &it.FailStage, &it.BagID, &info, &ocr, &meta, &it.Held, &it.Follows, &created, &updated); err != nil {
 		return nil, err
+	}
+	if err := json.Unmarshal([]byte(meta), &it.Meta); err != nil {
+		return nil, fmt.Errorf("catalog: item %s: meta: %w", it.ID, err)
 	}
 	if err := json.Unmarshal([]byte(info), &it.Info); err != nil {
 		return nil, fmt.Errorf("catalog: item %s: info: %w", it.ID, err)
@@ -82,6 +89,27 @@ func (c *DB) Active(ctx context.Context) ([]*catalog.Item, error) {
 // Items implements catalog.Items.
 func (c *DB) Items(ctx context.Context, limit int) ([]*catalog.Item, error) {
 	return c.queryItems(ctx, `SELECT `+itemCols+` FROM items ORDER BY created DESC LIMIT ?`, limit)
+}
+
+// ItemsAt implements catalog.Items.
+func (c *DB) ItemsAt(ctx context.Context, stage catalog.Stage, limit int) ([]*catalog.Item, error) {
+	return c.queryItems(ctx, `SELECT `+itemCols+` FROM items WHERE stage = ? ORDER BY created DESC LIMIT ?`, stage, limit)
+}
+
+// SetMetadata implements catalog.Items.
+func (c *DB) SetMetadata(ctx context.Context, itemID string, m catalog.Metadata) error {
+	b, err := json.Marshal(m)
+	if err != nil {
+		return err
+	}
+	res, err := c.db.ExecContext(ctx, `UPDATE items SET meta = ? WHERE id = ?`, string(b), itemID)
+	if err != nil {
+		return fmt.Errorf("catalog: metadata of %s: %w", itemID, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("%w: item %s", catalog.ErrNotFound, itemID)
+	}
+	return nil
 }
 
 func (c *DB) queryItems(ctx context.Context, q string, args ...any) ([]*catalog.Item, error) {

@@ -1,0 +1,477 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/strongroom-archive/strongroom/pipeline"
+	"github.com/strongroom-archive/strongroom/pipeline/catalog"
+	"github.com/strongroom-archive/strongroom/pipeline/retrieve"
+	"github.com/strongroom-archive/strongroom/pipeline/search"
+	"github.com/strongroom-archive/strongroom/storage"
+	"github.com/strongroom-archive/strongroom/storage/bagit"
+)
+
+// The commands that give things back: get, export, search, bags, index.
+// They run as the operator, who can read data_dir: no access level stops
+// them (the HTTP API is where rights apply).
+
+// openStore opens the catalog and the store, for commands that read bags.
+func openStore(ctx context.Context, configPath string) (catalog.Catalog, storage.Store, error) {
+	cfg, _, cat, err := openCatalog(ctx, configPath)
+	if err != nil {
+		return nil, nil, err
+	}
+	st, err := storage.Open(ctx, cfg.Storage)
+	if err != nil {
+		cat.Close()
+		return nil, nil, err
+	}
+	return cat, st, nil
+}
+
+// openBag opens the catalog and the store, and returns what the catalog
+// recorded of a stored bag's objects.
+func openBag(ctx context.Context, configPath, id string) (catalog.Catalog, storage.Store, []catalog.Object, error) {
+	cat, st, err := openStore(ctx, configPath)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	objs, err := cat.Objects(ctx, id)
+	if err == nil && len(objs) == 0 {
+		err = usageError{fmt.Errorf("bag %s: not in the catalog (strongroom bags list shows the stored bags)", id)}
+	}
+	if err != nil {
+		cat.Close()
+		return nil, nil, nil, err
+	}
+	return cat, st, objs, nil
+}
+
+// retrieved turns a mismatch into an alert and a failure of the command.
+func retrieved(ctx context.Context, cat catalog.Catalog, err error) error {
+	var m *retrieve.Mismatch
+	if errors.As(err, &m) {
+		if _, _, aerr := cat.RaiseAlert(ctx, m.Bag, m.Problem, m.Key, "on retrieval: "+m.Detail, time.Now()); aerr != nil {
+			return errors.Join(err, aerr)
+		}
+		return failedError{fmt.Errorf("%w; an alert was raised (strongroom alerts list)", err)}
+	}
+	return err
+}
+
+func cmdGet(ctx context.Context, args []string) error {
+	fs := newFlags("get", "[--config FILE] BAG_ID DEST", `Downloads a stored bag into the folder DEST (which must not exist), checking
+every byte against the digests recorded when it was stored as it streams,
+then validating it as a bag. Until then it is built in DEST.partial, which
+is left there if anything fails; a file that does not match raises an
+alert and the command exits 1.`)
+	configPath := fs.String("config", "", "config file (default: the embedded defaults)")
+	if err := parse(fs, reorder(args)); err != nil {
+		return helpOK(err)
+	}
+	if fs.NArg() != 2 {
+		return usageError{errors.New("get: want BAG_ID DEST")}
+	}
+	cat, st, objs, err := openBag(ctx, *configPath, fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	defer cat.Close()
+	dest, err := filepath.Abs(fs.Arg(1))
+	if err != nil {
+		return err
+	}
+	if err := retrieve.Get(ctx, st, objs, dest); err != nil {
+		return retrieved(ctx, cat, fmt.Errorf("get %s: %w", fs.Arg(0), err))
+	}
+	var size int64
+	for _, o := range objs {
+		size += o.Size
+	}
+	fmt.Printf("%s: %d files, %d bytes, every one checked; a valid bag in %s\n", fs.Arg(0), len(objs), size, dest)
+	return nil
+}
+
+func cmdExport(ctx context.Context, args []string) error {
+	fs := newFlags("export", "[--config FILE] [--format tar|zip] [--output FILE] BAG_ID", `Writes a stored bag as one tar or zip archive, to standard output or a
+file, every byte checked against its record as it streams. On a mismatch
+the archive is cut short (no tool takes it as whole), an alert is raised
+and the command exits 1; with --output nothing is left under FILE.`)
+	configPath := fs.String("config", "", "config file (default: the embedded defaults)")
+	format := fs.String("format", "tar", "tar or zip")
+	output := fs.String("output", "", "write to this file (default: standard output)")
+	if err := parse(fs, reorder(args)); err != nil {
+		return helpOK(err)
+	}
+	f, err := retrieve.ParseFormat(*format)
+	if err != nil {
+		return usageError{err}
+	}
+	if fs.NArg() != 1 {
+		return usageError{errors.New("export: want one BAG_ID")}
+	}
+	cat, st, objs, err := openBag(ctx, *configPath, fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	defer cat.Close()
+	var w io.Writer = os.Stdout
+	var out *os.File
+	if *output != "" {
+		if out, err = os.Create(*output + ".partial"); err != nil {
+			return err
+		}
+		defer os.Remove(out.Name())
+		defer out.Close()
+		w = out
+	}
+	if err := retrieve.Archive(ctx, st, fs.Arg(0), objs, w, f); err != nil {
+		return retrieved(ctx, cat, fmt.Errorf("export %s: %w", fs.Arg(0), err))
+	}
+	if out == nil {
+		return nil
+	}
+	if err := out.Sync(); err != nil {
+		return err
+	}
+	return os.Rename(out.Name(), *output)
+}
+
+// reorder puts flags before the positional arguments, so that
+// "get BAG DEST --config c.yaml" works as well as the other order.
+func reorder(args []string) []string {
+	var flags, pos []string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		switch {
+		case a == "--":
+			pos = append(pos, args[i+1:]...)
+			i = len(args)
+		case strings.HasPrefix(a, "-"):
+			flags = append(flags, a)
+			if !strings.Contains(a, "=") && i+1 < len(args) && !isBoolFlag(a) {
+				flags = append(flags, args[i+1])
+				i++
+			}
+		default:
+			pos = append(pos, a)
+		}
+	}
+	return append(flags, pos...)
+}
+
+func isBoolFlag(a string) bool {
+	switch strings.TrimLeft(a, "-") {
+	case "json", "h", "help":
+		return true
+	}
+	return false
+}
+
+func cmdSearch(ctx context.Context, args []string) error {
+	fs := newFlags("search", "[--config FILE] [--json] [filters] QUERY...", `Searches the pages of the stored bags: words (all on one page), "a phrase",
+prefix*, -excluded. Each hit names the bag, the file and the page, with a
+snippet ([matched] words) and the matched words' boxes in page pixels and
+in PDF points (x0,y0,x1,y1 from the bottom left). --json: one JSON object
+per hit.`)
+	configPath := fs.String("config", "", "config file (default: the embedded defaults)")
+	asJSON := fs.Bool("json", false, "one JSON line per hit")
+	var q search.Query
+	fs.StringVar(&q.Collection, "collection", "", "only this collection")
+	fs.StringVar(&q.Station, "station", "", "only this scanner station")
+	fs.StringVar(&q.Format, "format", "", "only bags with originals of this MIME type")
+	fs.IntVar(&q.Year, "year", 0, "only items of this year")
+	fs.IntVar(&q.Limit, "limit", 20, "hits to show")
+	fs.IntVar(&q.Offset, "offset", 0, "hits to skip")
+	if err := parse(fs, reorder(args)); err != nil {
+		return helpOK(err)
+	}
+	q.Text = strings.Join(fs.Args(), " ")
+	cfg, _, err := loadConfig(*configPath)
+	if err != nil {
+		return err
+	}
+	if _, err := os.Stat(filepath.Join(cfg.DataDir, "index.db")); err != nil {
+		return usageError{fmt.Errorf("no search index in %s (is this the right --config? nothing stored yet? strongroom index rebuild makes it from the store)", cfg.DataDir)}
+	}
+	idx, err := openIndex(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer idx.Close()
+	res, err := idx.Search(ctx, q)
+	if errors.Is(err, search.ErrQuery) {
+		return usageError{err}
+	}
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		enc := json.NewEncoder(os.Stdout)
+		for _, h := range res.Hits {
+			enc.Encode(h)
+		}
+		return nil
+	}
+	more := ""
+	if res.TotalCapped {
+		more = "+"
+	}
+	fmt.Printf("%d%s pages match (%.1f ms)\n", res.Total, more, float64(res.Took.Microseconds())/1000)
+	for _, h := range res.Hits {
+		fmt.Printf("\n%s  page %d  %s\n  %s\n  ", h.Bag, h.Page, h.File, h.Title)
+		for _, f := range h.Snippet {
+			if f.Match {
+				fmt.Printf("[%s]", f.Text)
+			} else {
+				fmt.Print(strings.ReplaceAll(f.Text, "\n", " "))
+			}
+		}
+		fmt.Println()
+		for _, b := range h.Boxes {
+			fmt.Printf("  %q at %d,%d %dx%d px; %g,%g,%g,%g pt\n", b.Word, b.X, b.Y, b.W, b.H, b.PDF[0], b.PDF[1], b.PDF[2], b.PDF[3])
+		}
+	}
+	return nil
+}
+
+func cmdBags(ctx context.Context, args []string) error {
+	fs := newFlags("bags", "[--config FILE] list [filters] | show ID  [--json]", `Lists the stored bags with their titles, and shows one bag: its description,
+files and history. Reads only the catalog.`)
+	configPath := fs.String("config", "", "config file (default: the embedded defaults)")
+	if err := parse(fs, args); err != nil {
+		return helpOK(err)
+	}
+	if fs.NArg() == 0 {
+		return usageError{errors.New("bags: want list or show")}
+	}
+	verb, rest := fs.Arg(0), fs.Args()[1:]
+	sub := newFlags("bags "+verb, "", "")
+	sub.StringVar(configPath, "config", *configPath, "config file (default: the embedded defaults)")
+	asJSON := sub.Bool("json", false, "JSON")
+	var q catalog.BagQuery
+	sub.StringVar(&q.Collection, "collection", "", "list: only this collection")
+	sub.StringVar(&q.Station, "station", "", "list: only this scanner station")
+	sub.StringVar(&q.Format, "format", "", "list: only bags with originals of this MIME type")
+	sub.IntVar(&q.Year, "year", 0, "list: only items of this year")
+	sort := sub.String("sort", "stored", "list: stored (newest first), title or date")
+	sub.IntVar(&q.Limit, "limit", 100, "list: bags to show")
+	sub.IntVar(&q.Offset, "offset", 0, "list: bags to skip")
+	id, err := parseWithID(sub, rest)
+	if err != nil {
+		return helpOK(err)
+	}
+	q.Sort = catalog.BagSort(*sort)
+	_, _, cat, err := openCatalog(ctx, *configPath)
+	if err != nil {
+		return err
+	}
+	defer cat.Close()
+	switch verb {
+	case "list":
+		rows, total, err := cat.FindBags(ctx, q)
+		if err != nil {
+			return err
+		}
+		if *asJSON {
+			enc := json.NewEncoder(os.Stdout)
+			for _, r := range rows {
+				enc.Encode(r)
+			}
+			return nil
+		}
+		tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "BAG\tTITLE\tDATE\tCOLLECTION\tACCESS\tSTORED\tALERTS")
+		for _, r := range rows {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\n", r.ID, r.Meta.Title, r.Meta.Date, r.Meta.Collection, r.Meta.Access, r.StoredAt.UTC().Format("2006-01-02 15:04"), r.Alerts)
+		}
+		tw.Flush()
+		fmt.Fprintf(os.Stderr, "%d–%d of %d bags\n", min(q.Offset+1, total), min(q.Offset+len(rows), total), total)
+		return nil
+	case "show":
+		if id == "" {
+			return usageError{errors.New("bags show: want a bag id")}
+		}
+		b, err := cat.Bag(ctx, id)
+		if err != nil {
+			return err
+		}
+		it, err := cat.Item(ctx, b.ItemID)
+		if err != nil {
+			return err
+		}
+		objs, err := cat.Objects(ctx, id)
+		if err != nil {
+			return err
+		}
+		evs, err := cat.BagEvents(ctx, id)
+		if err != nil {
+			return err
+		}
+		v := struct {
+			Bag     *catalog.Bag
+			Name    string
+			Meta    catalog.Metadata
+			Objects []catalog.Object
+			Events  []catalog.Event
+		}{b, it.Name, it.Meta, objs, evs}
+		if *asJSON {
+			enc := json.NewEncoder(os.Stdout)
+			enc.SetIndent("", "  ")
+			return enc.Encode(v)
+		}
+		fmt.Printf("%s\n", id)
+		for _, f := range catalog.Fields {
+			if val := *f.Ptr(&it.Meta); val != "" {
+				fmt.Printf("  %-22s %s\n", f.Label+":", val)
+			}
+		}
+		fmt.Printf("  %-22s %s, %d files, %d bytes\n", "Stored:", b.StoredAt.UTC().Format("2006-01-02 15:04 UTC"), len(objs), b.Bytes)
+		for _, o := range objs {
+			fmt.Printf("    %s\n", o.Key)
+		}
+		return nil
+	}
+	return usageError{fmt.Errorf("bags: unknown verb %q (want list or show)", verb)}
+}
+
+func cmdIndex(ctx context.Context, args []string) error {
+	fs := newFlags("index", "[--config FILE] rebuild [--bag ID]", `Rebuilds the search index from the store alone: every bag found there (or
+one, with --bag) is read back (its ALTO, access copies and PDFs), and its
+pages indexed again; descriptions come from the catalog, or from the bag's
+bag-info.txt for a bag the catalog does not know.`)
+	configPath := fs.String("config", "", "config file (default: the embedded defaults)")
+	if err := parse(fs, args); err != nil {
+		return helpOK(err)
+	}
+	if fs.NArg() == 0 || fs.Arg(0) != "rebuild" {
+		return usageError{errors.New("index: want rebuild")}
+	}
+	sub := newFlags("index rebuild", "", "")
+	sub.StringVar(configPath, "config", *configPath, "config file (default: the embedded defaults)")
+	only := sub.String("bag", "", "only this bag")
+	if err := parse(sub, fs.Args()[1:]); err != nil {
+		return helpOK(err)
+	}
+	e, err := openEnv(ctx, *configPath, false)
+	if err != nil {
+		return err
+	}
+	defer e.Close()
+	idx := e.engine.Index
+	if idx == nil {
+		if idx, err = openIndex(ctx, e.cfg); err != nil {
+			return err
+		}
+		defer idx.Close()
+	}
+	bags := map[string][]storage.ObjectInfo{}
+	for oi, err := range e.engine.Store.List(ctx, *only) {
+		if err != nil {
+			return err
+		}
+		bag, _, ok := strings.Cut(oi.Key, "/")
+		if ok && (*only == "" || bag == *only) {
+			bags[bag] = append(bags[bag], oi)
+		}
+	}
+	var failed int
+	pages := 0
+	for bag, objs := range bags {
+		n, err := reindex(ctx, e.engine, idx, bag, objs)
+		if err != nil {
+			failed++
+			fmt.Fprintf(os.Stderr, "%s: %v\n", bag, err)
+			continue
+		}
+		pages += n
+		fmt.Printf("%s: %d pages\n", bag, n)
+	}
+	fmt.Printf("%d bags, %d pages indexed; %d failed\n", len(bags)-failed, pages, failed)
+	if failed > 0 {
+		return failedError{fmt.Errorf("%d bags not indexed", failed)}
+	}
+	return nil
+}
+
+// reindex reads one bag back from the store into a temporary folder and
+// indexes its pages.
+func reindex(ctx context.Context, eng *pipeline.Engine, idx search.Index, bag string, listed []storage.ObjectInfo) (int, error) {
+	tmp, err := os.MkdirTemp(filepath.Join(eng.DataDir), "reindex-")
+	if err != nil {
+		return 0, err
+	}
+	defer os.RemoveAll(tmp)
+	recorded, _ := eng.Catalog.Objects(ctx, bag)
+	digest := map[string]catalog.Object{}
+	for _, o := range recorded {
+		digest[o.Key] = o
+	}
+	var files []catalog.File
+	for _, oi := range listed {
+		key := strings.TrimPrefix(oi.Key, bag+"/")
+		wanted := key == "bag-info.txt" || strings.HasPrefix(key, "data/alto/") || strings.HasPrefix(key, "data/access/") ||
+			strings.HasPrefix(key, "data/original/") && strings.EqualFold(filepath.Ext(key), ".pdf")
+		if !wanted || bagit.CheckPath(key) != nil {
+			continue
+		}
+		p := filepath.Join(tmp, filepath.FromSlash(key))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			return 0, err
+		}
+		f, err := os.Create(p)
+		if err != nil {
+			return 0, err
+		}
+		if o, ok := digest[key]; ok { // checked against the record, as every retrieval is
+			err = retrieve.Fetch(ctx, eng.Store, o, f)
+		} else {
+			var rc io.ReadCloser
+			if rc, err = eng.Store.Get(ctx, oi.Key); err == nil {
+				_, err = io.Copy(f, rc)
+				rc.Close()
+			}
+		}
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return 0, retrieved(ctx, eng.Catalog, err)
+		}
+		if strings.HasPrefix(key, "data/original/") {
+			files = append(files, catalog.File{Path: strings.TrimPrefix(key, "data/"), MIME: "application/pdf"})
+		}
+	}
+	b := &catalog.Bag{ID: bag}
+	it := &catalog.Item{Name: bag}
+	if cb, err := eng.Catalog.Bag(ctx, bag); err == nil {
+		b = cb
+		if ci, err := eng.Catalog.Item(ctx, cb.ItemID); err == nil {
+			it = ci
+		}
+		if cf, err := eng.Catalog.Files(ctx, it.ID); err == nil && len(cf) > 0 {
+			files = cf
+		}
+	} else if raw, err := os.ReadFile(filepath.Join(tmp, "bag-info.txt")); err == nil {
+		info, _ := bagit.ParseInfo("bag-info.txt", raw)
+		fields := map[string]string{}
+		for _, f := range info.Fields {
+			fields[f.Label] = f.Value
+		}
+		it.Meta, _ = catalog.MetadataFrom(fields, false)
+	}
+	pages, err := eng.Pages(ctx, filepath.Join(tmp, "data"), files)
+	if err != nil {
+		return 0, err
+	}
+	return len(pages), idx.PutBag(ctx, search.DocOf(b, it, files), pages)
+}

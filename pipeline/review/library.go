@@ -1,0 +1,417 @@
+package review
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"path"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/strongroom-archive/strongroom/pipeline/catalog"
+	"github.com/strongroom-archive/strongroom/pipeline/retrieve"
+	"github.com/strongroom-archive/strongroom/pipeline/search"
+	"github.com/strongroom-archive/strongroom/storage"
+)
+
+// Library is what finding and retrieving needs.
+type Library struct {
+	Index search.Index
+	Store storage.Store
+	// Cache keeps verified copies of the files served (access copies),
+	// for Range requests, and the page images made from them.
+	Cache *retrieve.Cache
+	// Render draws page n (from 0) of the PDF at path as a JPEG width
+	// pixels wide.
+	Render func(ctx context.Context, path string, n, width int) ([]byte, error)
+}
+
+// describedBag returns a bag and its item if u may see its description;
+// ErrNotFound otherwise (what u may not see is not there, for u), with the
+// refusal logged.
+func (s *Server) describedBag(r *http.Request, u *user, id string) (*catalog.Bag, *catalog.Item, error) {
+	b, err := s.Catalog.Bag(r.Context(), id)
+	if err != nil {
+		return nil, nil, err
+	}
+	it, err := s.Catalog.Item(r.Context(), b.ItemID)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !u.mayDescribe(it.Meta) {
+		s.refused(r, u, fmt.Sprintf("bag %s is %q", id, it.Meta.Access))
+		return nil, nil, fmt.Errorf("%w: bag %s", catalog.ErrNotFound, id)
+	}
+	return b, it, nil
+}
+
+// readable returns the bag's item and the stored object at key if u may
+// read it: a derived file (access copy, text, ALTO) or an original PDF
+// (born-digital, its own access copy) of an item u may read; any file for
+// staff.
+func (s *Server) readable(r *http.Request, u *user, id, key string) (*catalog.Item, catalog.Object, error) {
+	_, it, err := s.describedBag(r, u, id)
+	if err != nil {
+		return nil, catalog.Object{}, err
+	}
+	objs, err := s.Catalog.Objects(r.Context(), id)
+	if err != nil {
+		return nil, catalog.Object{}, err
+	}
+	i := slices.IndexFunc(objs, func(o catalog.Object) bool { return o.Key == key })
+	if i < 0 {
+		return nil, catalog.Object{}, fmt.Errorf("%w: %s in bag %s", catalog.ErrNotFound, key, id)
+	}
+	switch {
+	case u.staff():
+	case !contentFile(key):
+		s.refused(r, u, "a package file: staff only")
+		return nil, catalog.Object{}, errForbidden
+	case !u.mayRead(it.Meta, s.Now()):
+		s.refused(r, u, fmt.Sprintf("bag %s is under embargo until %s", id, it.Meta.EmbargoUntil))
+		return nil, catalog.Object{}, errForbidden
+	}
+	return it, objs[i], nil
+}
+
+var errForbidden = errors.New("not allowed for your role")
+
+// contentFile reports whether a bag's file is content a reader may have:
+// the access copy, its text and ALTO, or an original PDF (born digital,
+// its own access copy). The rest of a package is staff's.
+func contentFile(key string) bool {
+	return strings.HasPrefix(key, "data/access/") || strings.HasPrefix(key, "data/text/") || strings.HasPrefix(key, "data/alto/") ||
+		strings.HasPrefix(key, "data/original/") && strings.EqualFold(path.Ext(key), ".pdf")
+}
+
+// mismatch raises the alert for an object that failed its check on the
+// way out.
+func (s *Server) mismatch(ctx context.Context, m *retrieve.Mismatch) {
+	s.Log.Error("a stored file failed its check on the way out", "bag", m.Bag, "key", m.Key, "problem", m.Problem, "detail", m.Detail)
+	if _, _, err := s.Catalog.RaiseAlert(ctx, m.Bag, m.Problem, m.Key, "on retrieval: "+m.Detail, s.Now()); err != nil {
+		s.Log.Error("raise alert", "bag", m.Bag, "err", err)
+	}
+}
+
+// serveFile answers with one stored file, verified into the cache first,
+// with Range requests (a PDF viewer asks for pages as it needs them).
+func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, u *user) {
+	id, key := r.PathValue("id"), r.PathValue("path")
+	_, o, err := s.readable(r, u, id, key)
+	if err != nil {
+		s.libraryError(w, r, err)
+		return
+	}
+	p, err := s.Library.Cache.Path(r.Context(), o)
+	if err != nil {
+		s.libraryError(w, r, err)
+		return
+	}
+	f, err := os.Open(p)
+	if err != nil {
+		s.libraryError(w, r, err)
+		return
+	}
+	defer f.Close()
+	w.Header().Set("ETag", `"`+o.SHA256+`"`)
+	w.Header().Set("Content-Disposition", fmt.Sprintf("inline; filename*=UTF-8''%s", strings.ReplaceAll(urlEscape(path.Base(key)), "'", "%27")))
+	if ct := contentTypes[strings.ToLower(path.Ext(key))]; ct != "" {
+		w.Header().Set("Content-Type", ct)
+	}
+	http.ServeContent(w, r, "", time.Time{}, f)
+}
+
+var contentTypes = map[string]string{".pdf": "application/pdf", ".txt": "text/plain; charset=utf-8", ".xml": "application/xml"}
+
+// libraryError answers a retrieval that failed.
+func (s *Server) libraryError(w http.ResponseWriter, r *http.Request, err error) {
+	var m *retrieve.Mismatch
+	switch {
+	case errors.As(err, &m):
+		s.mismatch(r.Context(), m)
+		http.Error(w, "the stored copy failed its check; an alert was raised", http.StatusBadGateway)
+	case errors.Is(err, errForbidden):
+		http.Error(w, err.Error(), http.StatusForbidden)
+	case errors.Is(err, catalog.ErrNotFound):
+		http.Error(w, "not found", http.StatusNotFound)
+	default:
+		s.Log.Error("review: retrieval failed", "path", r.URL.Path, "err", err)
+		http.Error(w, internalError, http.StatusInternalServerError)
+	}
+}
+
+// serveImage answers with a page of a stored PDF as a JPEG (a page view,
+// a thumbnail), made once per file, page and width and kept.
+func (s *Server) serveImage(w http.ResponseWriter, r *http.Request, u *user) {
+	q := r.URL.Query()
+	key := q.Get("file")
+	n, err := strconv.Atoi(q.Get("page"))
+	if err != nil || n < 1 || !strings.EqualFold(path.Ext(key), ".pdf") {
+		http.Error(w, "want ?file=data/….pdf&page=N", http.StatusBadRequest)
+		return
+	}
+	width, _ := strconv.Atoi(q.Get("w"))
+	width = min(max(width, 120), 2000) / 40 * 40 // a few sizes, so that the cache holds few
+	_, o, err := s.readable(r, u, r.PathValue("id"), key)
+	if err != nil {
+		s.libraryError(w, r, err)
+		return
+	}
+	cached := filepath.Join(s.Library.Cache.Dir, "pages", fmt.Sprintf("%s-%d-%d.jpg", o.SHA256, n, width))
+	b, err := os.ReadFile(cached)
+	if err != nil {
+		p, err := s.Library.Cache.Path(r.Context(), o)
+		if err != nil {
+			s.libraryError(w, r, err)
+			return
+		}
+		if b, err = s.Library.Render(r.Context(), p, n-1, width); err != nil {
+			s.Log.Warn("review: page image", "bag", o.BagID, "file", key, "page", n, "err", err)
+			http.Error(w, "the page cannot be drawn", http.StatusUnprocessableEntity)
+			return
+		}
+		if os.MkdirAll(filepath.Dir(cached), 0o755) == nil {
+			tmp := cached + ".tmp" + strconv.Itoa(os.Getpid())
+			if os.WriteFile(tmp, b, 0o644) == nil {
+				os.Rename(tmp, cached)
+			}
+		}
+	}
+	w.Header().Set("Content-Type", "image/jpeg")
+	w.Header().Set("Cache-Control", "private, max-age=3600")
+	w.Write(b)
+}
+
+// download streams a whole bag (originals, derivatives, tag files) as tar
+// or zip, every byte checked on the way. A mismatch cuts the stream short
+// (the archive then has no end, so no tool takes it as whole) and raises
+// an alert.
+func (s *Server) download(w http.ResponseWriter, r *http.Request, u *user) {
+	id := r.PathValue("id")
+	f, err := retrieve.ParseFormat(cmp(r.URL.Query().Get("format"), "tar"))
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	objs, err := s.Catalog.Objects(r.Context(), id)
+	if err == nil && len(objs) == 0 {
+		err = fmt.Errorf("%w: bag %s", catalog.ErrNotFound, id)
+	}
+	if err != nil {
+		s.libraryError(w, r, err)
+		return
+	}
+	ct := map[retrieve.Format]string{retrieve.Tar: "application/x-tar", retrieve.Zip: "application/zip"}[f]
+	w.Header().Set("Content-Type", ct)
+	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="%s.%s"`, urlEscape(id), f))
+	s.Log.Info("bag download", "bag", id, "format", f, "user", u.Name)
+	if err := retrieve.Archive(r.Context(), s.Library.Store, id, objs, w, f); err != nil {
+		var m *retrieve.Mismatch
+		if errors.As(err, &m) {
+			s.mismatch(r.Context(), m)
+		} else {
+			s.Log.Error("bag download failed", "bag", id, "err", err)
+		}
+		panic(http.ErrAbortHandler) // the client sees a broken download, never a short one that looks whole
+	}
+}
+
+func cmp(v, def string) string {
+	if v == "" {
+		return def
+	}
+	return v
+}
+
+func urlEscape(s string) string {
+	var b strings.Builder
+	for _, c := range []byte(s) {
+		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("-._~", c) >= 0 {
+			b.WriteByte(c)
+		} else {
+			fmt.Fprintf(&b, "%%%02X", c)
+		}
+	}
+	return b.String()
+}
+
+// searchQuery reads a search from a request's parameters, within what u
+// may read.
+func (s *Server) searchQuery(r *http.Request, u *user) (search.Query, error) {
+	v := r.URL.Query()
+	q := search.Query{Text: v.Get("q"), Collection: v.Get("collection"), Station: v.Get("station"), Format: v.Get("format"),
+		Access: u.levels(), EmbargoAt: u.embargoDay(s.Now())}
+	q.Year, _ = strconv.Atoi(v.Get("year"))
+	q.Offset, _ = strconv.Atoi(v.Get("offset"))
+	q.Limit, _ = strconv.Atoi(v.Get("limit"))
+	if q.Limit <= 0 || q.Limit > 100 {
+		q.Limit = 20
+	}
+	if a := v.Get("alerts"); a == "yes" || a == "no" {
+		alerted, err := s.alertedBags(r.Context())
+		if err != nil {
+			return q, err
+		}
+		if a == "yes" {
+			q.Only = append([]string{}, alerted...)
+		} else {
+			q.Except = alerted
+		}
+	}
+	return q, nil
+}
+
+// alertedBags are the bags with open or acknowledged alerts.
+func (s *Server) alertedBags(ctx context.Context) ([]string, error) {
+	alerts, err := s.Catalog.Alerts(ctx, "", catalog.AlertOpen, catalog.AlertAcknowledged)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, a := range alerts {
+		if a.BagID != "" && !slices.Contains(out, a.BagID) {
+			out = append(out, a.BagID)
+		}
+	}
+	return out, nil
+}
+
+func (s *Server) apiSearch(w http.ResponseWriter, r *http.Request, u *user) {
+	q, err := s.searchQuery(r, u)
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	res, err := s.Library.Index.Search(r.Context(), q)
+	if errors.Is(err, search.ErrQuery) {
+		writeJSON(w, http.StatusBadRequest, apiError{err.Error()})
+		return
+	}
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, struct {
+		Total       int
+		TotalCapped bool
+		TookMS      float64
+		Hits        []search.Hit
+	}{res.Total, res.TotalCapped, float64(res.Took.Microseconds()) / 1000, nonNil(res.Hits)})
+}
+
+// bagQuery reads a bag listing from a request's parameters, within what
+// u may see.
+func bagQuery(r *http.Request, u *user) catalog.BagQuery {
+	v := r.URL.Query()
+	q := catalog.BagQuery{Collection: v.Get("collection"), Station: v.Get("station"), Format: v.Get("format"),
+		Sort: catalog.BagSort(v.Get("sort")), Access: u.levels()}
+	q.Year, _ = strconv.Atoi(v.Get("year"))
+	q.Offset, _ = strconv.Atoi(v.Get("offset"))
+	q.Limit = limit(r)
+	if q.Limit > 500 {
+		q.Limit = 500
+	}
+	switch v.Get("alerts") {
+	case "yes":
+		q.HasAlerts = new(bool)
+		*q.HasAlerts = true
+	case "no":
+		q.HasAlerts = new(bool)
+	}
+	return q
+}
+
+func (s *Server) apiSetMetadata(w http.ResponseWriter, r *http.Request, u *user) {
+	var fields map[string]string
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10)).Decode(&fields); err != nil {
+		writeJSON(w, http.StatusBadRequest, apiError{`body must be JSON {"title": "...", "access": "open", ...}: ` + err.Error()})
+		return
+	}
+	m, err := s.setMetadata(r.Context(), r.PathValue("id"), fields, u)
+	if err != nil {
+		var bad badFields
+		if errors.As(err, &bad) {
+			writeJSON(w, http.StatusUnprocessableEntity, apiError{err.Error()})
+			return
+		}
+		s.fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, m)
+}
+
+type badFields struct{ error }
+
+// setMetadata corrects a bag's description: the fields given are set
+// ("" clears one), the change is recorded as a PREMIS metadata
+// modification event naming who made it, and the search index follows.
+// The stored bag is not changed: a corrected bag-info.txt goes with the
+// bag's next version (strongroom reprocess).
+func (s *Server) setMetadata(ctx context.Context, id string, fields map[string]string, u *user) (*catalog.Metadata, error) {
+	b, err := s.Catalog.Bag(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	it, err := s.Catalog.Item(ctx, b.ItemID)
+	if err != nil {
+		return nil, err
+	}
+	m := it.Meta
+	var errs []error
+	for k, v := range fields {
+		known, err := m.Set(k, v)
+		if !known {
+			err = fmt.Errorf("metadata %q: not a field", k)
+		}
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if len(errs) > 0 {
+		return nil, badFields{errors.Join(errs...)}
+	}
+	changes := m.Changes(it.Meta)
+	if len(changes) == 0 {
+		return &m, nil
+	}
+	if err := s.Catalog.SetMetadata(ctx, it.ID, m); err != nil {
+		return nil, err
+	}
+	ev := catalog.Event{ItemID: it.ID, BagID: id, Type: catalog.EvMetadataModification, Outcome: catalog.OutcomeSuccess, At: s.Now(),
+		Agent: "user " + u.Name, Detail: "description corrected (the stored bag-info.txt is not; the next version carries it): " + strings.Join(changes, "; ")}
+	if err := s.Catalog.AddEvents(ctx, ev); err != nil {
+		return nil, err
+	}
+	s.Log.Info("metadata corrected", "bag", id, "by", u.Name, "changes", len(changes))
+	if s.Library != nil {
+		it.Meta = m
+		files, err := s.Catalog.Files(ctx, it.ID)
+		if err == nil {
+			err = s.Library.Index.SetDoc(ctx, search.DocOf(b, it, files))
+		}
+		if err != nil {
+			s.Log.Error("the search index did not take the correction; `strongroom index rebuild` will", "bag", id, "err", err)
+		}
+	}
+	return &m, nil
+}
+
+func (s *Server) apiDownload(w http.ResponseWriter, r *http.Request, u *user) { s.download(w, r, u) }
+func (s *Server) apiFile(w http.ResponseWriter, r *http.Request, u *user)     { s.serveFile(w, r, u) }
+func (s *Server) apiImage(w http.ResponseWriter, r *http.Request, u *user)    { s.serveImage(w, r, u) }
+
+func (s *Server) filePage(w http.ResponseWriter, r *http.Request, sess *session) {
+	s.serveFile(w, r, &sess.user)
+}
+func (s *Server) imagePage(w http.ResponseWriter, r *http.Request, sess *session) {
+	s.serveImage(w, r, &sess.user)
+}
+func (s *Server) downloadPage(w http.ResponseWriter, r *http.Request, sess *session) {
+	s.download(w, r, &sess.user)
+}
