@@ -60,7 +60,7 @@ func openBag(ctx context.Context, configPath, id string) (catalog.Catalog, stora
 func retrieved(ctx context.Context, cat catalog.Catalog, err error) error {
 	var m *retrieve.Mismatch
 	if errors.As(err, &m) {
-		if _, _, aerr := cat.RaiseAlert(ctx, m.Bag, m.Problem, m.Key, "on retrieval: "+m.Detail, time.Now()); aerr != nil {
+		if aerr := m.Raise(ctx, cat, time.Now()); aerr != nil {
 			return errors.Join(err, aerr)
 		}
 		return failedError{fmt.Errorf("%w; an alert was raised (strongroom alerts list)", err)}

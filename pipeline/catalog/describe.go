@@ -209,6 +209,13 @@ func CheckRights(v string) error {
 // an unknown name (when strict) or a bad value.
 func MetadataFrom(fields map[string]string, strict bool) (Metadata, []error) {
 	var m Metadata
+	return m, m.SetAll(fields, strict)
+}
+
+// SetAll sets every field in fields (in name order), as Set does; it
+// returns an error for each it could not set: a bad value, or an unknown
+// name when strict.
+func (m *Metadata) SetAll(fields map[string]string, strict bool) []error {
 	var errs []error
 	keys := make([]string, 0, len(fields))
 	for k := range fields {
@@ -224,5 +231,5 @@ func MetadataFrom(fields map[string]string, strict bool) (Metadata, []error) {
 			errs = append(errs, fmt.Errorf("metadata %q: not a field (want one of title, identifier, date, creator, description, collection, station, operator, rights, access, embargo_until)", k))
 		}
 	}
-	return m, errs
+	return errs
 }

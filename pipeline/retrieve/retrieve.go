@@ -38,6 +38,13 @@ func (m *Mismatch) Error() string {
 	return fmt.Sprintf("bag %s: %s: %s (%s)", m.Bag, m.Key, m.Detail, m.Problem)
 }
 
+// Raise records the mismatch as an alert of its bag, one per file and
+// problem (the audit's deduplication), saying it was seen on retrieval.
+func (m *Mismatch) Raise(ctx context.Context, alerts catalog.Alerts, at time.Time) error {
+	_, _, err := alerts.RaiseAlert(ctx, m.Bag, m.Problem, m.Key, "on retrieval: "+m.Detail, at)
+	return err
+}
+
 // algorithms are the digests compared: both that the catalog records.
 var algorithms = []bagit.Algorithm{bagit.SHA256, bagit.SHA512}
 

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"mime"
 	"net/http"
 	"os"
 	"path"
@@ -94,7 +95,7 @@ func contentFile(key string) bool {
 // way out.
 func (s *Server) mismatch(ctx context.Context, m *retrieve.Mismatch) {
 	s.Log.Error("a stored file failed its check on the way out", "bag", m.Bag, "key", m.Key, "problem", m.Problem, "detail", m.Detail)
-	if _, _, err := s.Catalog.RaiseAlert(ctx, m.Bag, m.Problem, m.Key, "on retrieval: "+m.Detail, s.Now()); err != nil {
+	if err := m.Raise(ctx, s.Catalog, s.Now()); err != nil {
 		s.Log.Error("raise alert", "bag", m.Bag, "err", err)
 	}
 }
@@ -120,7 +121,7 @@ func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, u *user) {
 	}
 	defer f.Close()
 	w.Header().Set("ETag", `"`+o.SHA256+`"`)
-	w.Header().Set("Content-Disposition", fmt.Sprintf("inline; filename*=UTF-8''%s", strings.ReplaceAll(urlEscape(path.Base(key)), "'", "%27")))
+	w.Header().Set("Content-Disposition", mime.FormatMediaType("inline", map[string]string{"filename": path.Base(key)}))
 	if ct := contentTypes[strings.ToLower(path.Ext(key))]; ct != "" {
 		w.Header().Set("Content-Type", ct)
 	}
@@ -194,7 +195,11 @@ func (s *Server) serveImage(w http.ResponseWriter, r *http.Request, u *user) {
 // an alert.
 func (s *Server) download(w http.ResponseWriter, r *http.Request, u *user) {
 	id := r.PathValue("id")
-	f, err := retrieve.ParseFormat(cmp(r.URL.Query().Get("format"), "tar"))
+	format := r.URL.Query().Get("format")
+	if format == "" {
+		format = string(retrieve.Tar)
+	}
+	f, err := retrieve.ParseFormat(format)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
@@ -209,7 +214,7 @@ func (s *Server) download(w http.ResponseWriter, r *http.Request, u *user) {
 	}
 	ct := map[retrieve.Format]string{retrieve.Tar: "application/x-tar", retrieve.Zip: "application/zip"}[f]
 	w.Header().Set("Content-Type", ct)
-	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="%s.%s"`, urlEscape(id), f))
+	w.Header().Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": id + "." + string(f)}))
 	s.Log.Info("bag download", "bag", id, "format", f, "user", u.Name)
 	if err := retrieve.Archive(r.Context(), s.Library.Store, id, objs, w, f); err != nil {
 		var m *retrieve.Mismatch
@@ -220,25 +225,6 @@ func (s *Server) download(w http.ResponseWriter, r *http.Request, u *user) {
 		}
 		panic(http.ErrAbortHandler) // the client sees a broken download, never a short one that looks whole
 	}
-}
-
-func cmp(v, def string) string {
-	if v == "" {
-		return def
-	}
-	return v
-}
-
-func urlEscape(s string) string {
-	var b strings.Builder
-	for _, c := range []byte(s) {
-		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("-._~", c) >= 0 {
-			b.WriteByte(c)
-		} else {
-			fmt.Fprintf(&b, "%%%02X", c)
-		}
-	}
-	return b.String()
 }
 
 // searchQuery reads a search from a request's parameters, within what u
@@ -363,17 +349,7 @@ func (s *Server) setMetadata(ctx context.Context, id string, fields map[string]s
 		return nil, err
 	}
 	m := it.Meta
-	var errs []error
-	for k, v := range fields {
-		known, err := m.Set(k, v)
-		if !known {
-			err = fmt.Errorf("metadata %q: not a field", k)
-		}
-		if err != nil {
-			errs = append(errs, err)
-		}
-	}
-	if len(errs) > 0 {
+	if errs := m.SetAll(fields, true); len(errs) > 0 {
 		return nil, badFields{errors.Join(errs...)}
 	}
 	changes := m.Changes(it.Meta)

@@ -267,7 +267,7 @@ type pagerData struct {
 }
 
 func pager(r *http.Request, offset, limit, total int, capped bool) pagerData {
-	p := pagerData{From: offset + 1, To: offset, Total: total, Capped: capped}
+	p := pagerData{From: offset + 1, To: min(offset+limit, total), Total: total, Capped: capped}
 	at := func(off int) string {
 		v := r.URL.Query()
 		v.Set("offset", strconv.Itoa(off))
@@ -279,7 +279,6 @@ func pager(r *http.Request, offset, limit, total int, capped bool) pagerData {
 	if offset+limit < total {
 		p.Next = at(offset + limit)
 	}
-	p.To = min(offset+limit, total)
 	return p
 }
 
