@@ -174,6 +174,9 @@ func TestEveryInputKind(t *testing.T) {
 	te := accessEnv(t)
 	for _, c := range inputCases() {
 		t.Run(c.name, func(t *testing.T) {
+			if !fastInputs[c.name] {
+				testenv.Long(t)
+			}
 			in := c.make(t, t.TempDir())
 			p := filepath.Join(te.hot, c.name)
 			copyInput(t, in, p)
@@ -182,6 +185,13 @@ func TestEveryInputKind(t *testing.T) {
 		})
 	}
 }
+
+// fastInputs is one case of each family for the fast tier: a studio TIFF,
+// a JPEG 2000 master, a page scanned turned, a scanner's JBIG2 PDF, bad
+// input, a file over a limit, a valid file no decoder here reads. The
+// long tier runs every case.
+var fastInputs = map[string]bool{"cmyk.tif": true, "lossy.jp2": true, "exif-orientation-8.jpg": true,
+	"jbig2-globals.pdf": true, "truncated.pdf": true, "bilevel-35000.tif": true, "lossless-jpeg.jpg": true}
 
 func inputCases() []inputCase {
 	return []inputCase{

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/strongroom-archive/strongroom/cmd/strongroom/internal/clitest"
 	"github.com/strongroom-archive/strongroom/formats/testenv"
 	"github.com/strongroom-archive/strongroom/pipeline/search"
 )
@@ -55,7 +56,7 @@ func tesseractBox(t *testing.T, p, word string) (x, y, w, h int) {
 func TestFindAndRetrieve(t *testing.T) {
 	testenv.Tool(t, "tesseract")
 	dir := t.TempDir()
-	cfg := writeConfig(t, dir, "")
+	cfg := clitest.WriteConfig(t, dir, "")
 	book := filepath.Join(dir, "in", "kirkwall")
 	os.MkdirAll(book, 0o755)
 	textPage(t, filepath.Join(book, "p1.png"), "Customs accounts of the port", "entered by the collector")
@@ -64,14 +65,14 @@ func TestFindAndRetrieve(t *testing.T) {
 	os.WriteFile(filepath.Join(book, "metadata.json"), []byte(`[{"filename": "objects/", "dc.title": "Harbour ledger of Kirkwall",
 		"dc.date": "1843-05", "dc.creator": "Harbour master", "collection": "harbours", "access": "open", "dc.subject": ["trade", "fisheries"]}]`), 0o644)
 
-	out, errs, code := runBin(t, dir, "ingest", "--config", cfg, book)
+	out, errs, code := clitest.Run(t, dir, "ingest", "--config", cfg, book)
 	var line ingestLine
 	if json.Unmarshal([]byte(out), &line); code != 0 || line.Bag == "" {
-		t.Fatalf("ingest: %d %s %s", code, out, lastLines(errs, 20))
+		t.Fatalf("ingest: %d %s %s", code, out, clitest.LastLines(errs, 20))
 	}
 	bag := line.Bag
 
-	out, errs, code = runBin(t, dir, "search", "--config", cfg, "--json", "herring")
+	out, errs, code = clitest.Run(t, dir, "search", "--config", cfg, "--json", "herring")
 	var hit search.Hit
 	if json.Unmarshal([]byte(out), &hit); code != 0 || strings.Count(out, "\n") != 1 {
 		t.Fatalf("search: %d %s %s", code, out, errs)
@@ -88,29 +89,29 @@ func TestFindAndRetrieve(t *testing.T) {
 	if math.Abs(hit.WidthPt-612) > 0.1 || math.Abs(hit.HeightPt-792) > 0.1 || math.Abs(b.PDF[0]-float64(b.X)*72/150) > 0.1 || math.Abs(b.PDF[3]-(792-float64(b.Y)*72/150)) > 0.1 {
 		t.Errorf("PDF box %v on a %gx%g page", b.PDF, hit.WidthPt, hit.HeightPt)
 	}
-	if out, _, _ := runBin(t, dir, "search", "--config", cfg, "Orkney salvage"); !strings.Contains(out, "page 3") || !strings.Contains(out, "[salvage]") {
+	if out, _, _ := clitest.Run(t, dir, "search", "--config", cfg, "Orkney salvage"); !strings.Contains(out, "page 3") || !strings.Contains(out, "[salvage]") {
 		t.Errorf("text search output:\n%s", out)
 	}
-	if _, _, code := runBin(t, dir, "search", "--config", cfg, "-"); code != 2 {
+	if _, _, code := clitest.Run(t, dir, "search", "--config", cfg, "-"); code != 2 {
 		t.Errorf("empty query: exit %d, want 2", code)
 	}
 
-	out, _, _ = runBin(t, dir, "bags", "list", "--config", cfg)
+	out, _, _ = clitest.Run(t, dir, "bags", "list", "--config", cfg)
 	if !strings.Contains(out, "Harbour ledger of Kirkwall") || !strings.Contains(out, "1843-05") || !strings.Contains(out, "harbours") {
 		t.Errorf("bags list:\n%s", out)
 	}
-	if out, _, _ = runBin(t, dir, "bags", "list", "--config", cfg, "--collection", "nope"); strings.Contains(out, bag) {
+	if out, _, _ = clitest.Run(t, dir, "bags", "list", "--config", cfg, "--collection", "nope"); strings.Contains(out, bag) {
 		t.Errorf("filtered list shows the bag:\n%s", out)
 	}
 
 	dest := filepath.Join(dir, "got")
-	if out, errs, code := runBin(t, dir, "get", "--config", cfg, bag, dest); code != 0 {
+	if out, errs, code := clitest.Run(t, dir, "get", "--config", cfg, bag, dest); code != 0 {
 		t.Fatalf("get: %d %s %s", code, out, errs)
 	}
-	if out, errs, code := runBin(t, dir, "bag", "validate", dest); code != 0 {
+	if out, errs, code := clitest.Run(t, dir, "bag", "validate", dest); code != 0 {
 		t.Fatalf("the bag from get is not valid: %s %s", out, errs)
 	}
-	info := readFile(t, filepath.Join(dest, "bag-info.txt"))
+	info := clitest.ReadFile(t, filepath.Join(dest, "bag-info.txt"))
 	for _, want := range []string{"Title: Harbour ledger of Kirkwall", "Creator: Harbour master", "Collection: harbours", "Access-Restriction: open",
 		"Rights-Statement: http://rightsstatements.org/vocab/CNE/1.0/", "Date: 1843-05"} {
 		if !strings.Contains(info, want) {
@@ -118,7 +119,7 @@ func TestFindAndRetrieve(t *testing.T) {
 		}
 	}
 	premis := filepath.Join(dest, "premis.xml")
-	if !strings.Contains(readFile(t, premis), "<premis:rightsBasis>Other</premis:rightsBasis>") {
+	if !strings.Contains(clitest.ReadFile(t, premis), "<premis:rightsBasis>Other</premis:rightsBasis>") {
 		t.Error("premis.xml has no rights statement")
 	}
 	if dir := testenv.SharedDir("schemas"); dir != "" { // beside a checkout; scripts do not copy it
@@ -129,7 +130,7 @@ func TestFindAndRetrieve(t *testing.T) {
 		}
 	}
 	tarball := filepath.Join(dir, "bag.tar")
-	if _, errs, code := runBin(t, dir, "export", "--config", cfg, "--format", "tar", "--output", tarball, bag); code != 0 {
+	if _, errs, code := clitest.Run(t, dir, "export", "--config", cfg, "--format", "tar", "--output", tarball, bag); code != 0 {
 		t.Fatalf("export: %s", errs)
 	}
 	if out, err := exec.Command("tar", "-tf", tarball).Output(); err != nil || !strings.Contains(string(out), bag+"/data/access/kirkwall.pdf") {
@@ -146,7 +147,7 @@ func TestFindAndRetrieve(t *testing.T) {
 		t.Fatal(err)
 	}
 	bad := filepath.Join(dir, "got2")
-	_, errs, code = runBin(t, dir, "get", "--config", cfg, bag, bad)
+	_, errs, code = clitest.Run(t, dir, "get", "--config", cfg, bag, bad)
 	if code != 1 || !strings.Contains(errs, "data/access/kirkwall.pdf") || !strings.Contains(errs, "alert") {
 		t.Errorf("get of a corrupted bag: exit %d, %s", code, errs)
 	}
@@ -156,10 +157,10 @@ func TestFindAndRetrieve(t *testing.T) {
 	if _, err := os.Stat(bad + ".partial"); err != nil {
 		t.Errorf("no partial download: %v", err)
 	}
-	if out, _, _ := runBin(t, dir, "alerts", "--config", cfg, "list"); !strings.Contains(out, "altered") || !strings.Contains(out, "kirkwall.pdf") {
+	if out, _, _ := clitest.Run(t, dir, "alerts", "--config", cfg, "list"); !strings.Contains(out, "altered") || !strings.Contains(out, "kirkwall.pdf") {
 		t.Errorf("alerts after a failed get:\n%s", out)
 	}
-	if _, _, code := runBin(t, dir, "export", "--config", cfg, "--output", filepath.Join(dir, "bad.tar"), bag); code != 1 {
+	if _, _, code := clitest.Run(t, dir, "export", "--config", cfg, "--output", filepath.Join(dir, "bad.tar"), bag); code != 1 {
 		t.Errorf("export of a corrupted bag: exit %d", code)
 	}
 	if _, err := os.Stat(filepath.Join(dir, "bad.tar")); !os.IsNotExist(err) {
@@ -174,10 +175,10 @@ func TestFindAndRetrieve(t *testing.T) {
 		"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 4 0 R >> >> /Contents 5 0 R >>",
 		"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
 		testenv.Stream("", "BT /F1 24 Tf 200 600 Td (haddock) Tj ET")), 0o644)
-	if out, errs, code := runBin(t, dir, "ingest", "--config", cfg, born); code != 0 {
-		t.Fatalf("ingest of a born-digital PDF: %s %s", out, lastLines(errs, 10))
+	if out, errs, code := clitest.Run(t, dir, "ingest", "--config", cfg, born); code != 0 {
+		t.Fatalf("ingest of a born-digital PDF: %s %s", out, clitest.LastLines(errs, 10))
 	}
-	out, _, _ = runBin(t, dir, "search", "--config", cfg, "--json", "haddock")
+	out, _, _ = clitest.Run(t, dir, "search", "--config", cfg, "--json", "haddock")
 	hit = search.Hit{}
 	if json.Unmarshal([]byte(out), &hit); hit.File != "data/original/invoice.pdf" || hit.Page != 1 || len(hit.Boxes) != 1 {
 		t.Fatalf("born-digital hit: %s", out)
@@ -190,10 +191,10 @@ func TestFindAndRetrieve(t *testing.T) {
 	// refused (and alerted), the other bags would come back.
 	os.Remove(filepath.Join(dir, "data", "index.db"))
 	os.WriteFile(stored, append(pdf[:len(pdf)/2:len(pdf)/2], append([]byte{pdf[len(pdf)/2] ^ 0xff}, pdf[len(pdf)/2+1:]...)...), 0o644)
-	if out, errs, code := runBin(t, dir, "index", "rebuild", "--config", cfg); code != 0 || !strings.Contains(out, "2 bags, 4 pages indexed") {
+	if out, errs, code := clitest.Run(t, dir, "index", "rebuild", "--config", cfg); code != 0 || !strings.Contains(out, "2 bags, 4 pages indexed") {
 		t.Fatalf("index rebuild: %d %s %s", code, out, errs)
 	}
-	if out, _, _ := runBin(t, dir, "search", "--config", cfg, "--json", "herring"); !strings.Contains(out, `"Page":2`) {
+	if out, _, _ := clitest.Run(t, dir, "search", "--config", cfg, "--json", "herring"); !strings.Contains(out, `"Page":2`) {
 		t.Errorf("search after rebuild: %s", out)
 	}
 }

@@ -2,90 +2,20 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/json"
 	"fmt"
-	"image"
-	"image/png"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/strongroom-archive/strongroom/cmd/strongroom/internal/clitest"
 )
 
-// bin is the strongroom binary built once for these tests: they drive the
-// real command as a user or a harness would.
-var bin string
-
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "strongroom-bin-")
-	if err != nil {
-		panic(err)
-	}
-	bin = filepath.Join(dir, "strongroom")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "build: %v\n%s", err, out)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
+// The tests drive the real binary, as a user or a harness would.
+func TestMain(m *testing.M) { clitest.Main(m, ".") }
 
 // runBin runs the binary and returns stdout, stderr and the exit code.
-func runBin(t *testing.T, dir string, args ...string) (string, string, int) {
-	t.Helper()
-	cmd := exec.Command(bin, args...)
-	cmd.Dir = dir
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatal(err)
-	}
-	return out.String(), errb.String(), code
-}
-
-func pngFile(t *testing.T, p string, w, h int) {
-	t.Helper()
-	img := image.NewGray(image.Rect(0, 0, w, h))
-	for i := range img.Pix {
-		img.Pix[i] = uint8(i)
-	}
-	var b bytes.Buffer
-	png.Encode(&b, img)
-	os.MkdirAll(filepath.Dir(p), 0o755)
-	if err := os.WriteFile(p, b.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
-
-func writeConfig(t *testing.T, dir, extra string) string {
-	t.Helper()
-	p := filepath.Join(dir, "strongroom.yaml")
-	cfg := `data_dir: data
-intake:
-  hot_folders: [{path: hot}]
-  settle: 200ms
-  poll_interval: 200ms
-  done_dir: done
-  failed_dir: failed
-storage:
-  url: file:store
-bag:
-  source_organization: Test Archive
-pipeline:
-  retry_backoff: 50ms
-` + extra
-	if err := os.WriteFile(p, []byte(cfg), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
 
 func TestUsageAndExitCodes(t *testing.T) {
 	dir := t.TempDir()
@@ -105,7 +35,7 @@ func TestUsageAndExitCodes(t *testing.T) {
 		{[]string{"ingest"}, exitUsage, "no PATH"},
 		{[]string{"serve", "--config", "/nonexistent.yaml"}, exitUsage, "no such file"},
 	} {
-		out, errs, code := runBin(t, dir, c.args...)
+		out, errs, code := clitest.Run(t, dir, c.args...)
 		if code != c.code || !strings.Contains(out+errs, c.want) {
 			t.Errorf("strongroom %v: exit %d, want %d; output %q", c.args, code, c.code, out+errs)
 		}
@@ -114,42 +44,33 @@ func TestUsageAndExitCodes(t *testing.T) {
 
 func TestConfigErrorsNameTheKey(t *testing.T) {
 	dir := t.TempDir()
-	p := writeConfig(t, dir, "intake_typo: 1\n")
-	_, errs, code := runBin(t, dir, "serve", "--config", p)
+	p := clitest.WriteConfig(t, dir, "intake_typo: 1\n")
+	_, errs, code := clitest.Run(t, dir, "serve", "--config", p)
 	if code != exitUsage || !strings.Contains(errs, "intake_typo") {
 		t.Errorf("unknown key: exit %d, %q", code, errs)
 	}
-	p = writeConfig(t, dir, "")
-	os.WriteFile(p, []byte(strings.Replace(readFile(t, p), "settle: 200ms", "settle: -1s", 1)), 0o644)
-	_, errs, code = runBin(t, dir, "config", "--config", p)
+	p = clitest.WriteConfig(t, dir, "")
+	os.WriteFile(p, []byte(strings.Replace(clitest.ReadFile(t, p), "settle: 200ms", "settle: -1s", 1)), 0o644)
+	_, errs, code = clitest.Run(t, dir, "config", "--config", p)
 	if code != exitUsage || !strings.Contains(errs, "intake.settle") {
 		t.Errorf("bad value: exit %d, %q", code, errs)
 	}
-}
-
-func readFile(t *testing.T, p string) string {
-	t.Helper()
-	b, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
 }
 
 // TestIngest200 is the issue's "done" check: a folder of 200 small files
 // ingested in the foreground prints 200 stored lines.
 func TestIngest200(t *testing.T) {
 	dir := t.TempDir()
-	cfg := writeConfig(t, dir, "")
+	cfg := clitest.WriteConfig(t, dir, "")
 	var paths []string
 	for i := range 200 {
 		p := filepath.Join(dir, "in", fmt.Sprintf("page-%03d.png", i))
-		pngFile(t, p, 8+i%5, 8)
+		clitest.PNG(t, p, 8+i%5, 8)
 		paths = append(paths, p)
 	}
-	out, errs, code := runBin(t, dir, append([]string{"ingest", "--config", cfg}, paths...)...)
+	out, errs, code := clitest.Run(t, dir, append([]string{"ingest", "--config", cfg}, paths...)...)
 	if code != 0 {
-		t.Fatalf("exit %d\n%s", code, lastLines(errs, 10))
+		t.Fatalf("exit %d\n%s", code, clitest.LastLines(errs, 10))
 	}
 	stored := 0
 	sc := bufio.NewScanner(strings.NewReader(out))
@@ -173,12 +94,12 @@ func TestIngest200(t *testing.T) {
 
 func TestIngestFailures(t *testing.T) {
 	dir := t.TempDir()
-	cfg := writeConfig(t, dir, "")
+	cfg := clitest.WriteConfig(t, dir, "")
 	good := filepath.Join(dir, "good.png")
-	pngFile(t, good, 10, 10)
+	clitest.PNG(t, good, 10, 10)
 	empty := filepath.Join(dir, "empty.png")
 	os.WriteFile(empty, nil, 0o644)
-	out, _, code := runBin(t, dir, "ingest", "--config", cfg, good, empty)
+	out, _, code := clitest.Run(t, dir, "ingest", "--config", cfg, good, empty)
 	if code != exitFailed || !strings.Contains(out, `"status":"stored"`) || !strings.Contains(out, "zero-byte") {
 		t.Errorf("exit %d, output %s", code, out)
 	}
@@ -187,24 +108,24 @@ func TestIngestFailures(t *testing.T) {
 func TestBagCommands(t *testing.T) {
 	dir := t.TempDir()
 	src := filepath.Join(dir, "src")
-	pngFile(t, filepath.Join(src, "a.png"), 5, 5)
-	pngFile(t, filepath.Join(src, "sub dir", "b.png"), 6, 5)
+	clitest.PNG(t, filepath.Join(src, "a.png"), 5, 5)
+	clitest.PNG(t, filepath.Join(src, "sub dir", "b.png"), 6, 5)
 	bag := filepath.Join(dir, "bag")
-	if _, errs, code := runBin(t, dir, "bag", "create", "--algorithm", "sha256,md5", src, bag); code != 0 {
+	if _, errs, code := clitest.Run(t, dir, "bag", "create", "--algorithm", "sha256,md5", src, bag); code != 0 {
 		t.Fatalf("create: %d %s", code, errs)
 	}
 	if _, err := os.Stat(filepath.Join(bag, "manifest-md5.txt")); err != nil {
 		t.Error(err)
 	}
-	if out, errs, code := runBin(t, dir, "bag", "validate", bag); code != 0 || !strings.Contains(out, "valid") {
+	if out, errs, code := clitest.Run(t, dir, "bag", "validate", bag); code != 0 || !strings.Contains(out, "valid") {
 		t.Fatalf("validate: %d %s %s", code, out, errs)
 	}
-	if out, _, code := runBin(t, dir, "bag", "validate", "--quiet", bag); code != 0 || out != "" {
+	if out, _, code := clitest.Run(t, dir, "bag", "validate", "--quiet", bag); code != 0 || out != "" {
 		t.Errorf("quiet: %d %q", code, out)
 	}
 	os.WriteFile(filepath.Join(bag, "data", "a.png"), []byte("tampered"), 0o644)
 	os.WriteFile(filepath.Join(bag, "data", "extra.txt"), []byte("x"), 0o644)
-	_, errs, code := runBin(t, dir, "bag", "validate", bag)
+	_, errs, code := clitest.Run(t, dir, "bag", "validate", bag)
 	if code != exitFailed {
 		t.Fatalf("invalid bag: exit %d", code)
 	}
@@ -218,20 +139,12 @@ func TestBagCommands(t *testing.T) {
 	if len(lines) < 4 { // two digest mismatches, the unlisted file, the oxum, the summary
 		t.Errorf("want each problem on its own line:\n%s", errs)
 	}
-	if _, _, code := runBin(t, dir, "bag", "validate", "--fast", bag); code != exitFailed {
+	if _, _, code := clitest.Run(t, dir, "bag", "validate", "--fast", bag); code != exitFailed {
 		t.Errorf("fast on a bag with an extra file: exit %d", code)
 	}
-	if _, _, code := runBin(t, dir, "bag", "create", src, bag); code == 0 {
+	if _, _, code := clitest.Run(t, dir, "bag", "create", src, bag); code == 0 {
 		t.Error("create into a non-empty folder succeeded")
 	}
-}
-
-func lastLines(s string, n int) string {
-	lines := strings.Split(strings.TrimSpace(s), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
 }
 
 // TestAuditAndAlertsCLI: the contract our checks use. audit --all exits 0
@@ -239,14 +152,14 @@ func lastLines(s string, n int) string {
 // line per open alert naming the bag.
 func TestAuditAndAlertsCLI(t *testing.T) {
 	dir := t.TempDir()
-	cfg := writeConfig(t, dir, "")
+	cfg := clitest.WriteConfig(t, dir, "")
 	var paths []string
 	for i := range 3 {
 		p := filepath.Join(dir, "in", fmt.Sprintf("p%d.png", i))
-		pngFile(t, p, 10+i, 10)
+		clitest.PNG(t, p, 10+i, 10)
 		paths = append(paths, p)
 	}
-	out, _, code := runBin(t, dir, append([]string{"ingest", "--config", cfg}, paths...)...)
+	out, _, code := clitest.Run(t, dir, append([]string{"ingest", "--config", cfg}, paths...)...)
 	if code != 0 {
 		t.Fatalf("ingest: %d %s", code, out)
 	}
@@ -256,10 +169,10 @@ func TestAuditAndAlertsCLI(t *testing.T) {
 		json.Unmarshal([]byte(l), &il)
 		bags = append(bags, il.Bag)
 	}
-	if out, errs, code := runBin(t, dir, "audit", "--config", cfg, "--all"); code != 0 || strings.Count(out, `"status":"intact"`) != 3 {
+	if out, errs, code := clitest.Run(t, dir, "audit", "--config", cfg, "--all"); code != 0 || strings.Count(out, `"status":"intact"`) != 3 {
 		t.Fatalf("audit of intact bags: %d\n%s\n%s", code, out, errs)
 	}
-	if out, _, _ := runBin(t, dir, "alerts", "--config", cfg, "list"); out != "" {
+	if out, _, _ := clitest.Run(t, dir, "alerts", "--config", cfg, "list"); out != "" {
 		t.Errorf("alerts before damage: %q", out)
 	}
 	pages, _ := filepath.Glob(filepath.Join(dir, "store", bags[1], "data", "original", "*.png"))
@@ -270,32 +183,32 @@ func TestAuditAndAlertsCLI(t *testing.T) {
 	b, _ := os.ReadFile(victim)
 	b[len(b)/2] ^= 0xff // one byte flipped: same size, other bytes
 	os.WriteFile(victim, b, 0o644)
-	out, errs, code := runBin(t, dir, "audit", "--config", cfg, "--all")
+	out, errs, code := clitest.Run(t, dir, "audit", "--config", cfg, "--all")
 	if code != exitFailed || !strings.Contains(out, `"status":"damaged"`) || !strings.Contains(errs, "damaged") {
 		t.Fatalf("audit of a damaged bag: %d\n%s\n%s", code, out, errs)
 	}
-	list, _, _ := runBin(t, dir, "alerts", "--config", cfg, "list")
+	list, _, _ := clitest.Run(t, dir, "alerts", "--config", cfg, "list")
 	lines := strings.Split(strings.TrimSpace(list), "\n")
 	if len(lines) != 1 || !strings.Contains(lines[0], bags[1]) || !strings.Contains(lines[0], "altered") {
 		t.Fatalf("alerts list: %q", list)
 	}
 	id := strings.Fields(lines[0])[0]
-	if _, errs, code := runBin(t, dir, "alerts", "--config", cfg, "ack", id, "--note", "looking", "--by", "ana"); code != 0 {
+	if _, errs, code := clitest.Run(t, dir, "alerts", "--config", cfg, "ack", id, "--note", "looking", "--by", "ana"); code != 0 {
 		t.Fatalf("ack: %d %s", code, errs)
 	}
-	if out, _, code := runBin(t, dir, "alerts", "--config", cfg, "resolve", id, "--note", "restored"); code != 0 || !strings.Contains(out, `"State": "resolved"`) {
+	if out, _, code := clitest.Run(t, dir, "alerts", "--config", cfg, "resolve", id, "--note", "restored"); code != 0 || !strings.Contains(out, `"State": "resolved"`) {
 		t.Fatalf("resolve: %d %s", code, out)
 	}
-	if out, _, _ := runBin(t, dir, "alerts", "--config", cfg, "list"); out != "" {
+	if out, _, _ := clitest.Run(t, dir, "alerts", "--config", cfg, "list"); out != "" {
 		t.Errorf("open alerts after resolving: %q", out)
 	}
-	if _, _, code := runBin(t, dir, "audit", "--config", cfg, "--bag", bags[0]); code != 0 {
+	if _, _, code := clitest.Run(t, dir, "audit", "--config", cfg, "--bag", bags[0]); code != 0 {
 		t.Errorf("audit of an intact bag: %d", code)
 	}
-	if _, _, code := runBin(t, dir, "audit", "--config", cfg, "--bag", "no-such-bag"); code != exitUsage {
+	if _, _, code := clitest.Run(t, dir, "audit", "--config", cfg, "--bag", "no-such-bag"); code != exitUsage {
 		t.Errorf("audit of an unknown bag: %d", code)
 	}
-	if out, _, code := runBin(t, dir, "audit", "--config", cfg, "--all", "--subset", "1/1"); code != exitFailed || strings.Count(out, "\n") != 3 {
+	if out, _, code := clitest.Run(t, dir, "audit", "--config", cfg, "--all", "--subset", "1/1"); code != exitFailed || strings.Count(out, "\n") != 3 {
 		t.Errorf("subset 1/1: %d %s", code, out)
 	}
 }

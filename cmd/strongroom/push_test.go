@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/strongroom-archive/strongroom/cmd/strongroom/internal/clitest"
 	"github.com/strongroom-archive/strongroom/storage/bagit"
 )
 
@@ -28,8 +29,8 @@ func TestPush200Pages(t *testing.T) {
 	addr := l.Addr().String()
 	l.Close()
 	sum := sha256.Sum256([]byte("station-secret-token"))
-	cfg := writeConfig(t, dir, fmt.Sprintf("http:\n  listen: %s\nstations:\n  - {name: scanner-7, token_sha256: %s}\n", addr, hex.EncodeToString(sum[:])))
-	srv := exec.Command(bin, "serve", "--config", cfg)
+	cfg := clitest.WriteConfig(t, dir, fmt.Sprintf("http:\n  listen: %s\nstations:\n  - {name: scanner-7, token_sha256: %s}\n", addr, hex.EncodeToString(sum[:])))
+	srv := exec.Command(clitest.Bin, "serve", "--config", cfg)
 	srv.Dir = dir
 	logf, _ := os.Create(filepath.Join(dir, "serve.log"))
 	srv.Stdout, srv.Stderr = logf, logf
@@ -47,18 +48,18 @@ func TestPush200Pages(t *testing.T) {
 		}
 	}
 	for i := range 200 {
-		pngFile(t, filepath.Join(dir, "station", "book-42", fmt.Sprintf("page-%03d.png", i)), 20+i%9, 24)
+		clitest.PNG(t, filepath.Join(dir, "station", "book-42", fmt.Sprintf("page-%03d.png", i)), 20+i%9, 24)
 	}
 	tokenFile := filepath.Join(dir, "station", "token")
 	os.WriteFile(tokenFile, []byte("station-secret-token\n"), 0o600)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, "push", "--server", "http://"+addr, "--token-file", tokenFile,
+	cmd := exec.CommandContext(ctx, clitest.Bin, "push", "--server", "http://"+addr, "--token-file", tokenFile,
 		"--meta", "title=Book of hours", "--meta", "operator=sam", "--wait", filepath.Join(dir, "station", "book-42"))
 	out, err := cmd.Output()
 	if err != nil {
 		log, _ := os.ReadFile(filepath.Join(dir, "serve.log"))
-		t.Fatalf("push: %v\n%s\n%s", err, out, lastLines(string(log), 20))
+		t.Fatalf("push: %v\n%s\n%s", err, out, clitest.LastLines(string(log), 20))
 	}
 	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
 	bag := lines[len(lines)-1]
@@ -78,7 +79,7 @@ func TestPush200Pages(t *testing.T) {
 	}
 	// A wrong token is refused with exit code 1.
 	os.WriteFile(tokenFile, []byte("not-the-token"), 0o600)
-	if _, _, code := runBin(t, dir, "push", "--server", "http://"+addr, "--token-file", tokenFile, filepath.Join(dir, "station", "book-42")); code != exitFailed {
+	if _, _, code := clitest.Run(t, dir, "push", "--server", "http://"+addr, "--token-file", tokenFile, filepath.Join(dir, "station", "book-42")); code != exitFailed {
 		t.Errorf("wrong token: exit %d", code)
 	}
 }

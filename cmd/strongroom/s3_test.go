@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/strongroom-archive/strongroom/cmd/strongroom/internal/clitest"
 	"github.com/strongroom-archive/strongroom/formats/testenv"
 
 	"github.com/strongroom-archive/strongroom/storage/s3/s3test"
@@ -27,16 +28,16 @@ func TestS3WithAWSCLI(t *testing.T) {
 	srv.Env(t)
 	bucket := srv.Bucket(false)
 	dir := t.TempDir()
-	cfgPath := writeConfig(t, dir, "")
-	cfgText := strings.Replace(readFile(t, cfgPath), "  url: file:store\n", fmt.Sprintf(
+	cfgPath := clitest.WriteConfig(t, dir, "")
+	cfgText := strings.Replace(clitest.ReadFile(t, cfgPath), "  url: file:store\n", fmt.Sprintf(
 		"  url: s3://%s/archive\n  s3:\n    endpoint: %s\n    region: us-east-1\n    secure: false\n    path_style: true\n", bucket, srv.Endpoint), 1)
 	os.WriteFile(cfgPath, []byte(cfgText), 0o644)
 	for i := range 5 {
-		pngFile(t, filepath.Join(dir, "book-17", fmt.Sprintf("p%03d.png", i)), 40+i, 30)
+		clitest.PNG(t, filepath.Join(dir, "book-17", fmt.Sprintf("p%03d.png", i)), 40+i, 30)
 	}
-	out, errs, code := runBin(t, dir, "ingest", "--config", cfgPath, filepath.Join(dir, "book-17"))
+	out, errs, code := clitest.Run(t, dir, "ingest", "--config", cfgPath, filepath.Join(dir, "book-17"))
 	if code != 0 {
-		t.Fatalf("ingest: %d\n%s\n%s", code, out, lastLines(errs, 10))
+		t.Fatalf("ingest: %d\n%s\n%s", code, out, clitest.LastLines(errs, 10))
 	}
 	var line ingestLine
 	json.Unmarshal([]byte(out), &line)
@@ -66,7 +67,7 @@ func TestS3WithAWSCLI(t *testing.T) {
 	}
 	local := filepath.Join(t.TempDir(), "bag")
 	awsRun("s3", "cp", "--recursive", "--quiet", "s3://"+bucket+"/"+prefix, local)
-	if out, errs, code := runBin(t, dir, "bag", "validate", local); code != 0 {
+	if out, errs, code := clitest.Run(t, dir, "bag", "validate", local); code != 0 {
 		t.Errorf("downloaded bag: %d %s %s", code, out, errs)
 	}
 }

@@ -60,9 +60,6 @@ func dataFile(t *testing.T, name string, data []byte) string {
 }
 
 func TestRecognizeRenderedPage(t *testing.T) {
-	if os.Getenv("CI") != "true" && testing.Short() {
-		t.Skip("OCR is slow")
-	}
 	page := testpage.Render(testpage.Text[:4], testpage.Options{DPI: 300, PointSize: 12, SkewDeg: 0.6, Noise: 0.001, Seed: 1})
 	p, err := engine(t).MakePage(context.Background(), pageFile(t, page), 0, Settings{}, false)
 	if err != nil {
@@ -218,6 +215,9 @@ func TestOrientation(t *testing.T) {
 	want := strings.Join(testpage.Text, "\n")
 	for _, q := range []int{0, 1, 2, 3} {
 		t.Run(fmt.Sprint(90*q), func(t *testing.T) {
+			if q != 1 {
+				testenv.Long(t) // one turned page in the fast tier
+			}
 			p, err := e.MakePage(context.Background(), pageFile(t, turnCW(page, q)), 0, Settings{}, true)
 			if err != nil {
 				t.Fatal(err)

@@ -119,3 +119,18 @@ func PDF(objs ...string) []byte {
 func Stream[T string | []byte](dict string, data T) string {
 	return fmt.Sprintf("<< %s /Length %d >>\nstream\n%s\nendstream", dict, len(data), data)
 }
+
+// Long marks t as part of the long tier: trials that repeat what a fast
+// test already covers once (kill -9 trials, long-step trials, the memory
+// budget, the full input matrix, every rotation). It runs when
+// STRONGROOM_LONG=1, as scripts/test (and so CI) sets; scripts/test-fast
+// leaves it out.
+func Long(t testing.TB) {
+	t.Helper()
+	if !LongTier() {
+		t.Skip("long tier: set STRONGROOM_LONG=1 (scripts/test does)")
+	}
+}
+
+// LongTier reports whether the long tier runs.
+func LongTier() bool { return os.Getenv("STRONGROOM_LONG") == "1" }

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/strongroom-archive/strongroom/pipeline/catalog"
@@ -85,56 +86,57 @@ func write(t *testing.T, p, s string) {
 	}
 }
 
+// TestWatcher runs one scenario through fsnotify, on the real clock, and
+// through the polling watcher in a synctest bubble: its clock is fake, so
+// "still growing", "settled" and "quiet" are decided by the scenario's own
+// pauses, never by how loaded the machine is.
 func TestWatcher(t *testing.T) {
-	for _, poll := range []bool{false, true} {
-		name := "fsnotify"
-		if poll {
-			name = "poll"
+	t.Run("fsnotify", func(t *testing.T) { watcherScenario(t, false) })
+	t.Run("poll", func(t *testing.T) { synctest.Test(t, func(t *testing.T) { watcherScenario(t, true) }) })
+}
+
+func watcherScenario(t *testing.T, poll bool) {
+	hot := filepath.Join(t.TempDir(), "hot")
+	write(t, filepath.Join(hot, "at-startup.tif"), "x") // present before start
+	rec, _ := start(t, config(hot, poll, ""))
+	waitFor(t, "start-up file", func() bool { _, ok := rec.get(filepath.Join(hot, "at-startup.tif")); return ok })
+
+	// Temporary and hidden names are never taken.
+	for _, n := range []string{".hidden", "~$lock.docx", "upload.part", "x.tmp", "dl.crdownload"} {
+		write(t, filepath.Join(hot, n), "x")
+	}
+	// A file being written is not taken until it holds still.
+	growing := filepath.Join(hot, "growing.tif")
+	for i := range 8 {
+		f, _ := os.OpenFile(growing, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+		f.WriteString("more")
+		f.Close()
+		if _, ok := rec.get(growing); ok {
+			t.Fatalf("taken while still growing (write %d)", i)
 		}
-		t.Run(name, func(t *testing.T) {
-			hot := filepath.Join(t.TempDir(), "hot")
-			write(t, filepath.Join(hot, "at-startup.tif"), "x") // present before start
-			rec, _ := start(t, config(hot, poll, ""))
-			waitFor(t, "start-up file", func() bool { _, ok := rec.get(filepath.Join(hot, "at-startup.tif")); return ok })
+		time.Sleep(100 * time.Millisecond)
+	}
+	waitFor(t, "settled file", func() bool { _, ok := rec.get(growing); return ok })
 
-			// Temporary and hidden names are never taken.
-			for _, n := range []string{".hidden", "~$lock.docx", "upload.part", "x.tmp", "dl.crdownload"} {
-				write(t, filepath.Join(hot, n), "x")
-			}
-			// A file being written is not taken until it holds still.
-			growing := filepath.Join(hot, "growing.tif")
-			for i := range 8 {
-				f, _ := os.OpenFile(growing, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
-				f.WriteString("more")
-				f.Close()
-				if _, ok := rec.get(growing); ok {
-					t.Fatalf("taken while still growing (write %d)", i)
-				}
-				time.Sleep(100 * time.Millisecond)
-			}
-			waitFor(t, "settled file", func() bool { _, ok := rec.get(growing); return ok })
+	// A batch folder without a marker closes when it is quiet.
+	write(t, filepath.Join(hot, "book", "p1.tif"), "1")
+	time.Sleep(150 * time.Millisecond)
+	write(t, filepath.Join(hot, "book", "deep", "p2.tif"), "2")
+	waitFor(t, "batch", func() bool { c, ok := rec.get(filepath.Join(hot, "book")); return ok && c.Kind == catalog.KindBatch })
 
-			// A batch folder without a marker closes when it is quiet.
-			write(t, filepath.Join(hot, "book", "p1.tif"), "1")
-			time.Sleep(150 * time.Millisecond)
-			write(t, filepath.Join(hot, "book", "deep", "p2.tif"), "2")
-			waitFor(t, "batch", func() bool { c, ok := rec.get(filepath.Join(hot, "book")); return ok && c.Kind == catalog.KindBatch })
+	// An empty folder is not a batch yet.
+	os.MkdirAll(filepath.Join(hot, "empty"), 0o755)
+	time.Sleep(1500 * time.Millisecond)
+	if _, ok := rec.get(filepath.Join(hot, "empty")); ok {
+		t.Error("empty folder taken")
+	}
+	// A symlink is handed over at once, to be refused with a reason.
+	os.Symlink("/etc/passwd", filepath.Join(hot, "link"))
+	waitFor(t, "symlink", func() bool { c, ok := rec.get(filepath.Join(hot, "link")); return ok && c.Kind == catalog.KindSymlink })
 
-			// An empty folder is not a batch yet.
-			os.MkdirAll(filepath.Join(hot, "empty"), 0o755)
-			time.Sleep(1500 * time.Millisecond)
-			if _, ok := rec.get(filepath.Join(hot, "empty")); ok {
-				t.Error("empty folder taken")
-			}
-			// A symlink is handed over at once, to be refused with a reason.
-			os.Symlink("/etc/passwd", filepath.Join(hot, "link"))
-			waitFor(t, "symlink", func() bool { c, ok := rec.get(filepath.Join(hot, "link")); return ok && c.Kind == catalog.KindSymlink })
-
-			time.Sleep(500 * time.Millisecond)
-			if n := rec.count(); n != 4 {
-				t.Errorf("took %d entries (%v), want 4, each once", n, rec.order)
-			}
-		})
+	time.Sleep(500 * time.Millisecond)
+	if n := rec.count(); n != 4 {
+		t.Errorf("took %d entries (%v), want 4, each once", n, rec.order)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -14,8 +15,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/strongroom-archive/strongroom/formats/testenv"
 	"time"
+
+	"github.com/strongroom-archive/strongroom/formats/testenv"
 )
 
 // webDriver speaks just enough of the W3C WebDriver protocol to drive a
@@ -28,8 +30,20 @@ type webDriver struct {
 
 const elementKey = "element-6066-11e4-a52e-4f735466cecf"
 
-func (d *webDriver) do(method, path string, body any) map[string]any {
-	d.t.Helper()
+// wdError is an error answer of the WebDriver server: its "error" code
+// (e.g. "stale element reference", "no such element") and message.
+type wdError struct {
+	status      int
+	code, msg   string
+	method, uri string
+}
+
+func (e *wdError) Error() string {
+	return fmt.Sprintf("webdriver %s %s: %d %s: %s", e.method, e.uri, e.status, e.code, e.msg)
+}
+
+// call sends one command and returns its answer or the error.
+func (d *webDriver) call(method, path string, body any) (map[string]any, error) {
 	var r io.Reader
 	if body != nil {
 		b, _ := json.Marshal(body)
@@ -39,45 +53,131 @@ func (d *webDriver) do(method, path string, body any) map[string]any {
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		d.t.Fatalf("webdriver %s %s: %v", method, path, err)
+		return nil, fmt.Errorf("webdriver %s %s: %w", method, path, err)
 	}
 	defer resp.Body.Close()
 	var out map[string]any
-	json.NewDecoder(resp.Body).Decode(&out)
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		return nil, fmt.Errorf("webdriver %s %s: %d, answer: %w", method, path, resp.StatusCode, err)
+	}
 	if resp.StatusCode != 200 {
-		d.t.Fatalf("webdriver %s %s: %d %v", method, path, resp.StatusCode, out)
+		e := &wdError{status: resp.StatusCode, method: method, uri: path}
+		if v, ok := out["value"].(map[string]any); ok {
+			e.code, _ = v["error"].(string)
+			e.msg, _ = v["message"].(string)
+		}
+		return nil, e
+	}
+	return out, nil
+}
+
+// do is call for commands that must not fail.
+func (d *webDriver) do(method, path string, body any) map[string]any {
+	d.t.Helper()
+	out, err := d.call(method, path, body)
+	if err != nil {
+		d.t.Fatal(err)
 	}
 	return out
+}
+
+// transient reports whether err may pass on a second try: the element was
+// replaced (a page re-rendered or navigated between finding it and using
+// it) or is not there yet (a navigation still under way).
+func transient(err error) bool {
+	var e *wdError
+	return errors.As(err, &e) && (e.code == "stale element reference" || e.code == "no such element")
+}
+
+// waitFor is how long an element may take to appear or settle; generous,
+// since on a loaded machine a form post and its redirect take seconds, and
+// a test that passes returns as soon as the page is there.
+const waitFor = 20 * time.Second
+
+// retry runs f until it succeeds, fails for good, or waitFor passes.
+func (d *webDriver) retry(what string, f func() error) {
+	d.t.Helper()
+	deadline := time.Now().Add(waitFor)
+	for {
+		err := f()
+		if err == nil {
+			return
+		}
+		if !transient(err) || time.Now().After(deadline) {
+			d.t.Fatalf("%s: %v", what, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
 
 func (d *webDriver) s(path string) string { return "/session/" + d.session + path }
 
 func (d *webDriver) open(u string) { d.do("POST", d.s("/url"), map[string]any{"url": u}) }
 
+func (d *webDriver) findErr(css string) (string, error) {
+	out, err := d.call("POST", d.s("/element"), map[string]any{"using": "css selector", "value": css})
+	if err != nil {
+		return "", err
+	}
+	v, _ := out["value"].(map[string]any)
+	id, _ := v[elementKey].(string)
+	if id == "" {
+		return "", fmt.Errorf("webdriver: no element id for %q in %v", css, out)
+	}
+	return id, nil
+}
+
 func (d *webDriver) find(css string) string {
 	d.t.Helper()
-	v := d.do("POST", d.s("/element"), map[string]any{"using": "css selector", "value": css})["value"].(map[string]any)
-	return v[elementKey].(string)
+	var id string
+	d.retry("find "+css, func() (err error) { id, err = d.findErr(css); return err })
+	return id
+}
+
+// onElement finds css and sends it a command, again from the finding when
+// the element went stale in between.
+func (d *webDriver) onElement(css, method, sub string, body any) map[string]any {
+	d.t.Helper()
+	var out map[string]any
+	d.retry(method+" "+css+sub, func() error {
+		id, err := d.findErr(css)
+		if err != nil {
+			return err
+		}
+		out, err = d.call(method, d.s("/element/"+id+sub), body)
+		return err
+	})
+	return out
 }
 
 func (d *webDriver) typeInto(css, text string) {
-	d.do("POST", d.s("/element/"+d.find(css)+"/value"), map[string]any{"text": text})
+	d.onElement(css, "POST", "/value", map[string]any{"text": text})
 }
 
-func (d *webDriver) click(css string) {
-	d.do("POST", d.s("/element/"+d.find(css)+"/click"), map[string]any{})
+func (d *webDriver) click(css string) { d.onElement(css, "POST", "/click", map[string]any{}) }
+
+func (d *webDriver) attribute(css, name string) string {
+	v, _ := d.onElement(css, "GET", "/attribute/"+name, nil)["value"].(string)
+	return v
 }
 
 // waitText waits until the element's text is want (a form post and its
-// redirect may still be under way), and returns the last text seen.
+// redirect may still be under way), and returns the last text seen. Any
+// error on the way (the element missing or replaced meanwhile) only means
+// "not yet".
 func (d *webDriver) waitText(css, want string) string {
 	var got string
-	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
-		v := d.do("POST", d.s("/elements"), map[string]any{"using": "css selector", "value": css})["value"].([]any)
-		if len(v) == 1 {
-			id := v[0].(map[string]any)[elementKey].(string)
-			if t, ok := d.do("GET", d.s("/element/"+id+"/text"), nil)["value"].(string); ok {
-				got = t
+	for deadline := time.Now().Add(waitFor); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		out, err := d.call("POST", d.s("/elements"), map[string]any{"using": "css selector", "value": css})
+		if err != nil {
+			continue
+		}
+		if v, _ := out["value"].([]any); len(v) == 1 {
+			id, _ := v[0].(map[string]any)[elementKey].(string)
+			if out, err := d.call("GET", d.s("/element/"+id+"/text"), nil); err == nil {
+				if t, ok := out["value"].(string); ok {
+					got = t
+				}
 			}
 		}
 		if got == want {
@@ -124,8 +224,9 @@ func startBrowser(t *testing.T) *webDriver {
 	v := d.do("POST", "/session", map[string]any{"capabilities": map[string]any{"alwaysMatch": map[string]any{
 		"browserName": "chrome", "goog:chromeOptions": map[string]any{"binary": browser, "args": args}}}})["value"].(map[string]any)
 	d.session = v["sessionId"].(string)
-	// Finding an element waits up to 5 s for it (a page still loading).
-	d.do("POST", d.s("/timeouts"), map[string]any{"implicit": 5000, "pageLoad": 20000})
+	// Finding an element waits up to 1 s for it (a page still loading),
+	// then returns to retry, which waits up to waitFor in all.
+	d.do("POST", d.s("/timeouts"), map[string]any{"implicit": 1000, "pageLoad": 60000})
 	t.Cleanup(func() { http.DefaultClient.Do(mustReq("DELETE", d.base+d.s(""))) })
 	return d
 }

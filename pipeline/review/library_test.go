@@ -56,7 +56,7 @@ var levels = []struct {
 	{"b-embargo", catalog.AccessOpen, "2999-01-01"},
 }
 
-func newLibrary(t *testing.T, public bool) *library {
+func newLibrary(t testing.TB, public bool) *library {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -133,7 +133,7 @@ func newLibrary(t *testing.T, public bool) *library {
 }
 
 // writePagePDF puts a grey page image on a 612×792 pt page (150 dpi).
-func writePagePDF(t *testing.T, pngPath, pdfPath string) {
+func writePagePDF(t testing.TB, pngPath, pdfPath string) {
 	t.Helper()
 	f, err := os.Open(pngPath)
 	if err != nil {
@@ -298,7 +298,9 @@ func TestSearchInBrowser(t *testing.T) {
 	d.open(l.srv.URL + "/search")
 	d.typeInto("input[name=token]", "reader-token")
 	d.click("form.login button[type=submit]")
-	d.waitText("h1", "Search")
+	if got := d.waitText("h1", "Search"); got != "Search" {
+		t.Fatalf("after sign-in the page says %q", got)
+	}
 	d.open(l.srv.URL + "/search")
 	d.typeInto("#q", "herring")
 	d.click("form.filters button[type=submit]")
@@ -315,10 +317,8 @@ func TestSearchInBrowser(t *testing.T) {
 		t.Fatalf("view page: %q", got)
 	}
 	d.screenshot(filepath.Join(shots, "view.png"))
-	rect := d.do("POST", d.s("/element"), map[string]any{"using": "css selector", "value": "rect.hit"})["value"].(map[string]any)[elementKey].(string)
 	attr := func(name string) int {
-		v, _ := d.do("GET", d.s("/element/"+rect+"/attribute/"+name), nil)["value"].(string)
-		n, _ := strconv.Atoi(v)
+		n, _ := strconv.Atoi(d.attribute("rect.hit", name))
 		return n
 	}
 	want := l.words["herring"]
@@ -330,7 +330,7 @@ func TestSearchInBrowser(t *testing.T) {
 	if w, _ := img["value"].(float64); w < 1000 {
 		t.Errorf("page image width %v", img["value"])
 	}
-	href := d.do("GET", d.s("/element/"+d.find("#open-pdf")+"/attribute/href"), nil)["value"].(string)
+	href := d.attribute("#open-pdf", "href")
 	if u, _ := url.Parse(href); !strings.HasSuffix(u.Path, "/files/data/access/doc.pdf") || u.Fragment != "page=1" {
 		t.Errorf("PDF link %q", href)
 	}
@@ -344,5 +344,4 @@ func TestSearchInBrowser(t *testing.T) {
 	if src := d.source(); !strings.Contains(src, "Ledger b-open") || strings.Contains(src, "Ledger b-closed") {
 		t.Error("bag list ignores rights")
 	}
-	fmt.Fprint(io.Discard, wide)
 }

@@ -1,4 +1,4 @@
-package main
+package trials
 
 import (
 	"context"
@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/strongroom-archive/strongroom/cmd/strongroom/internal/clitest"
+	"github.com/strongroom-archive/strongroom/formats/testenv"
 	"github.com/strongroom-archive/strongroom/storage/bagit"
 )
 
@@ -24,10 +26,14 @@ import (
 // and at the end that every item is stored once or failed with a reason.
 // In every trial one original is also replaced (renamed over) while the
 // daemon runs: both versions must end in bags, and done/ may hold only a
-// version a bag holds. STRONGROOM_CRASH_TRIALS sets the number of trials
-// (scripts/crash-trials runs 100).
+// version a bag holds. The fast tier runs one trial, the long tier ten;
+// STRONGROOM_CRASH_TRIALS sets the number (scripts/crash-trials runs 100).
 func TestCrashSafety(t *testing.T) {
-	for i := range crashTrials(t, 10) {
+	n := 1
+	if testenv.LongTier() {
+		n = 10
+	}
+	for i := range crashTrials(t, n) {
 		t.Run(fmt.Sprintf("trial-%03d", i), func(t *testing.T) {
 			t.Parallel()
 			crashTrial(t, rand.New(rand.NewPCG(uint64(i), 42)), crashOptions{})
@@ -40,6 +46,7 @@ func TestCrashSafety(t *testing.T) {
 // than workers: deliveries redelivered while their step still runs, kills
 // in the middle of long steps. Still no item may get two bags or fail.
 func TestCrashSafetyLongSteps(t *testing.T) {
+	testenv.Long(t)
 	for i := range max(crashTrials(t, 10)/5, 2) {
 		t.Run(fmt.Sprintf("trial-%03d", i), func(t *testing.T) {
 			crashTrial(t, rand.New(rand.NewPCG(uint64(i), 7)), crashOptions{dense: 3, config: "queue: {ack_wait: 1s}\n"})
@@ -76,7 +83,7 @@ func crashTrial(t *testing.T, rng *rand.Rand, opts crashOptions) {
 	dir := t.TempDir()
 	w := &crashWorld{dir: dir, hot: filepath.Join(dir, "hot"), done: filepath.Join(dir, "done"),
 		failed: filepath.Join(dir, "failed"), store: filepath.Join(dir, "store")}
-	cfg := writeConfig(t, dir, opts.config)
+	cfg := clitest.WriteConfig(t, dir, opts.config)
 	os.MkdirAll(w.hot, 0o755)
 	w.drop(t, 0)
 	for i := range opts.dense {
@@ -92,18 +99,18 @@ func crashTrial(t *testing.T, rng *rand.Rand, opts crashOptions) {
 	go func() {
 		time.Sleep(time.Until(replaceAt))
 		tmp := filepath.Join(w.hot, ".replacing")
-		pngFile(t, tmp, 77, 33)
+		clitest.PNG(t, tmp, 77, 33)
 		os.Rename(tmp, filepath.Join(w.hot, w.replaced))
 	}()
 	w.afterwards = func() string { // the replacement's digest, made the same way
 		p := filepath.Join(t.TempDir(), "x.png")
-		pngFile(t, p, 77, 33)
+		clitest.PNG(t, p, 77, 33)
 		return sha256Hex(t, p)
 	}()
 
 	kills := 2 + rng.IntN(3)
 	for round := 0; ; round++ {
-		cmd := exec.Command(bin, "serve", "--config", cfg)
+		cmd := exec.Command(clitest.Bin, "serve", "--config", cfg)
 		cmd.Dir = dir
 		logf, _ := os.OpenFile(filepath.Join(dir, "serve.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
 		cmd.Stdout, cmd.Stderr = logf, logf
@@ -131,7 +138,7 @@ func crashTrial(t *testing.T, rng *rand.Rand, opts crashOptions) {
 		logf.Close()
 		if !w.settled() {
 			log, _ := os.ReadFile(filepath.Join(dir, "serve.log"))
-			t.Fatalf("items still in the hot folder after 150s; log tail:\n%s", lastLines(string(log), 30))
+			t.Fatalf("items still in the hot folder after 150s; log tail:\n%s", clitest.LastLines(string(log), 30))
 		}
 		w.check(t, true)
 		return
@@ -143,18 +150,18 @@ func crashTrial(t *testing.T, rng *rand.Rand, opts crashOptions) {
 func (w *crashWorld) drop(t *testing.T, set int) {
 	for i := range 4 {
 		n := fmt.Sprintf("s%d-page %d ü.png", set, i)
-		pngFile(t, filepath.Join(w.hot, n), 30+i, 20)
+		clitest.PNG(t, filepath.Join(w.hot, n), 30+i, 20)
 		w.good = append(w.good, n)
 	}
 	book := fmt.Sprintf("s%d-book", set)
 	for i := range 5 {
-		pngFile(t, filepath.Join(w.hot, book, fmt.Sprintf("p%02d.png", i)), 10+i, 10)
+		clitest.PNG(t, filepath.Join(w.hot, book, fmt.Sprintf("p%02d.png", i)), 10+i, 10)
 	}
 	w.good = append(w.good, book)
 	zero := fmt.Sprintf("s%d-zero.png", set)
 	os.WriteFile(filepath.Join(w.hot, zero), nil, 0o644)
 	trunc := fmt.Sprintf("s%d-truncated.png", set)
-	pngFile(t, filepath.Join(w.hot, trunc), 64, 64)
+	clitest.PNG(t, filepath.Join(w.hot, trunc), 64, 64)
 	b, _ := os.ReadFile(filepath.Join(w.hot, trunc))
 	os.WriteFile(filepath.Join(w.hot, trunc), b[:len(b)/2], 0o644)
 	link := fmt.Sprintf("s%d-link.png", set)

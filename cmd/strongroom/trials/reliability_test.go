@@ -1,4 +1,4 @@
-package main
+package trials
 
 import (
 	"bufio"
@@ -24,6 +24,7 @@ import (
 
 	"golang.org/x/image/tiff"
 
+	"github.com/strongroom-archive/strongroom/cmd/strongroom/internal/clitest"
 	"github.com/strongroom-archive/strongroom/formats/ocr/testpage"
 	"github.com/strongroom-archive/strongroom/formats/testenv"
 	"github.com/strongroom-archive/strongroom/storage/bagit"
@@ -73,7 +74,7 @@ type served struct {
 func serve(t *testing.T, dir, cfg string, attr *syscall.SysProcAttr) *served {
 	t.Helper()
 	s := &served{log: filepath.Join(dir, "serve.log")}
-	s.cmd = exec.Command(bin, "serve", "--config", cfg)
+	s.cmd = exec.Command(binFor(dir, attr), "serve", "--config", cfg)
 	s.cmd.Dir = dir
 	s.cmd.SysProcAttr = attr
 	logf, err := os.OpenFile(s.log, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
@@ -88,7 +89,7 @@ func serve(t *testing.T, dir, cfg string, attr *syscall.SysProcAttr) *served {
 		s.stop()
 		logf.Close()
 		if t.Failed() {
-			t.Logf("serve.log, last lines:\n%s", lastLines(s.text(), 40))
+			t.Logf("serve.log, last lines:\n%s", clitest.LastLines(s.text(), 40))
 		}
 	})
 	return s
@@ -166,12 +167,12 @@ func sha256Hex(t *testing.T, p string) string {
 // replacement becomes an item of its own before it is released.
 func TestReplacedWhileProcessing(t *testing.T) {
 	dir := t.TempDir()
-	cfg := writeConfig(t, dir, "")
+	cfg := clitest.WriteConfig(t, dir, "")
 	hot := filepath.Join(dir, "hot")
 	src := filepath.Join(dir, "r.tif")
 	denseTIFF(t, src, 4, 1)
 	other := filepath.Join(dir, "other.png")
-	pngFile(t, other, 300, 200)
+	clitest.PNG(t, other, 300, 200)
 	s := serve(t, dir, cfg, nil)
 	b, _ := os.ReadFile(src)
 	os.MkdirAll(hot, 0o755)
@@ -208,16 +209,16 @@ func TestReplacedWhileProcessing(t *testing.T) {
 // start. Now it is OCRed from a copy scaled to fit, and said so.
 func TestHugePageDoesNotCrash(t *testing.T) {
 	dir := t.TempDir()
-	cfg := writeConfig(t, dir, "")
+	cfg := clitest.WriteConfig(t, dir, "")
 	p := filepath.Join(dir, "wide.png")
 	os.WriteFile(p, widePNG(32768, 100), 0o644)
-	out, errs, code := runBin(t, dir, "ingest", "--config", cfg, p)
+	out, errs, code := clitest.Run(t, dir, "ingest", "--config", cfg, p)
 	if code != 0 || !strings.Contains(out, `"status":"stored"`) {
-		t.Fatalf("exit %d: %s\n%s", code, out, lastLines(errs, 20))
+		t.Fatalf("exit %d: %s\n%s", code, out, clitest.LastLines(errs, 20))
 	}
-	var l ingestLine
+	var l struct{ ID string }
 	json.Unmarshal([]byte(out), &l)
-	show, _, _ := runBin(t, dir, "items", "--config", cfg, "show", l.ID)
+	show, _, _ := clitest.Run(t, dir, "items", "--config", cfg, "show", l.ID)
 	if !strings.Contains(show, "32767") || !strings.Contains(show, "scaled") {
 		t.Errorf("the record does not say the page was scaled down:\n%s", show)
 	}
@@ -242,13 +243,13 @@ func widePNG(w, h int) []byte {
 func TestServiceAccountWithoutHome(t *testing.T) {
 	testenv.Tool(t, "img2pdf")
 	dir, attr := unprivileged(t)
-	cfg := writeConfig(t, dir, "")
-	pngFile(t, filepath.Join(dir, "in", "page.png"), 200, 100)
+	cfg := clitest.WriteConfig(t, dir, "")
+	clitest.PNG(t, filepath.Join(dir, "in", "page.png"), 200, 100)
 	if out, err := exec.Command("img2pdf", filepath.Join(dir, "in", "page.png"), "-o", filepath.Join(dir, "in", "scan.pdf")).CombinedOutput(); err != nil {
 		t.Fatalf("img2pdf: %v %s", err, out)
 	}
 	chownAll(t, dir, attr)
-	cmd := exec.Command(bin, "ingest", "--config", cfg, filepath.Join(dir, "in", "page.png"), filepath.Join(dir, "in", "scan.pdf"))
+	cmd := exec.Command(binFor(dir, attr), "ingest", "--config", cfg, filepath.Join(dir, "in", "page.png"), filepath.Join(dir, "in", "scan.pdf"))
 	cmd.Dir = "/" // a working directory it cannot write
 	cmd.Env = append(os.Environ(), "HOME=/nonexistent")
 	cmd.SysProcAttr = attr
@@ -256,7 +257,7 @@ func TestServiceAccountWithoutHome(t *testing.T) {
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()
 	if err != nil || strings.Count(out.String(), `"status":"stored"`) != 2 {
-		t.Fatalf("%v\n%s\n%s", err, out.String(), lastLines(errb.String(), 20))
+		t.Fatalf("%v\n%s\n%s", err, out.String(), clitest.LastLines(errb.String(), 20))
 	}
 	if _, err := os.Stat("/nonexistent"); err == nil && attr != nil {
 		t.Error("/nonexistent was created")
@@ -277,9 +278,25 @@ func unprivileged(t *testing.T) (string, *syscall.SysProcAttr) {
 	if os.Geteuid() != 0 {
 		return dir, nil
 	}
-	// The test binary's folder must be reachable by nobody, too.
-	os.Chmod(filepath.Dir(bin), 0o755)
+	// nobody runs its own copy of the binary: the one under test may be
+	// in a folder nobody cannot reach (a clone under /root).
+	b, err := os.ReadFile(clitest.Bin)
+	if err == nil {
+		err = os.WriteFile(filepath.Join(dir, "strongroom-bin"), b, 0o755)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
 	return dir, &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+}
+
+// binFor is the binary a process with attr runs: the copy unprivileged
+// made for another user, else the one under test.
+func binFor(dir string, attr *syscall.SysProcAttr) string {
+	if attr != nil {
+		return filepath.Join(dir, "strongroom-bin")
+	}
+	return clitest.Bin
 }
 
 func chownAll(t *testing.T, dir string, attr *syscall.SysProcAttr) {
@@ -302,8 +319,9 @@ func chownAll(t *testing.T, dir string, attr *syscall.SysProcAttr) {
 // back from failed to prepare). Each item must be prepared exactly once
 // and stored.
 func TestLongStepsFullQueue(t *testing.T) {
+	testenv.Long(t)
 	dir := t.TempDir()
-	cfg := writeConfig(t, dir, "queue: {ack_wait: 1s}\n")
+	cfg := clitest.WriteConfig(t, dir, "queue: {ack_wait: 1s}\n")
 	var names []string
 	for i := range 6 {
 		n := fmt.Sprintf("book-%d.tif", i)
@@ -363,11 +381,11 @@ func TestLongStepsFullQueue(t *testing.T) {
 // it; `items release` gives one up.
 func TestInterruptedIngestResumes(t *testing.T) {
 	dir := t.TempDir()
-	cfg := writeConfig(t, dir, "")
+	cfg := clitest.WriteConfig(t, dir, "")
 	book := filepath.Join(dir, "in", "book.tif")
 	denseTIFF(t, book, 4, 7)
 	for _, sig := range []syscall.Signal{syscall.SIGKILL, syscall.SIGINT} {
-		cmd := exec.Command(bin, "ingest", "--config", cfg, book)
+		cmd := exec.Command(clitest.Bin, "ingest", "--config", cfg, book)
 		cmd.Dir = dir
 		stderr, _ := cmd.StderrPipe()
 		var out bytes.Buffer
@@ -387,16 +405,16 @@ func TestInterruptedIngestResumes(t *testing.T) {
 				t.Errorf("Ctrl-C: exit %d, %s", code, out.String())
 			}
 		}
-		list, _, _ := runBin(t, dir, "items", "--config", cfg, "list")
+		list, _, _ := clitest.Run(t, dir, "items", "--config", cfg, "list")
 		if !strings.Contains(list, "book.tif") {
 			t.Fatalf("after %v: no unfinished item listed: %q", sig, list)
 		}
 	}
-	out, errs, code := runBin(t, dir, "ingest", "--config", cfg, book)
+	out, errs, code := clitest.Run(t, dir, "ingest", "--config", cfg, book)
 	if code != 0 || !strings.Contains(out, `"status":"stored"`) || !strings.Contains(errs, "resuming") {
-		t.Fatalf("the same command again: exit %d %s\n%s", code, out, lastLines(errs, 10))
+		t.Fatalf("the same command again: exit %d %s\n%s", code, out, clitest.LastLines(errs, 10))
 	}
-	if list, _, _ := runBin(t, dir, "items", "--config", cfg, "list"); list != "" {
+	if list, _, _ := clitest.Run(t, dir, "items", "--config", cfg, "list"); list != "" {
 		t.Errorf("unfinished items after the resume: %q", list)
 	}
 	if n := len(bagsOf(t, filepath.Join(dir, "store"))["book.tif"]); n != 1 {
@@ -406,7 +424,7 @@ func TestInterruptedIngestResumes(t *testing.T) {
 	// An interrupted ingest given up with `items release`: the path is free.
 	other := filepath.Join(dir, "in", "other.tif")
 	denseTIFF(t, other, 3, 9)
-	cmd := exec.Command(bin, "ingest", "--config", cfg, other)
+	cmd := exec.Command(clitest.Bin, "ingest", "--config", cfg, other)
 	cmd.Dir = dir
 	stderr, _ := cmd.StderrPipe()
 	cmd.Start()
@@ -416,18 +434,18 @@ func TestInterruptedIngestResumes(t *testing.T) {
 	cmd.Process.Kill()
 	io.Copy(io.Discard, stderr)
 	cmd.Wait()
-	list, _, _ := runBin(t, dir, "items", "--config", cfg, "list")
+	list, _, _ := clitest.Run(t, dir, "items", "--config", cfg, "list")
 	id := strings.Fields(list)[0]
-	if out, errs, code := runBin(t, dir, "items", "--config", cfg, "release", id, "--note", "wrong file"); code != 0 || !strings.Contains(out, "failed") {
+	if out, errs, code := clitest.Run(t, dir, "items", "--config", cfg, "release", id, "--note", "wrong file"); code != 0 || !strings.Contains(out, "failed") {
 		t.Fatalf("items release: %d %s %s", code, out, errs)
 	}
-	if show, _, _ := runBin(t, dir, "items", "--config", cfg, "show", id); !strings.Contains(show, "released by") || !strings.Contains(show, "wrong file") {
+	if show, _, _ := clitest.Run(t, dir, "items", "--config", cfg, "show", id); !strings.Contains(show, "released by") || !strings.Contains(show, "wrong file") {
 		t.Errorf("the release is not recorded: %s", show)
 	}
-	if out, _, code := runBin(t, dir, "ingest", "--config", cfg, other); code != 0 || !strings.Contains(out, `"status":"stored"`) {
+	if out, _, code := clitest.Run(t, dir, "ingest", "--config", cfg, other); code != 0 || !strings.Contains(out, `"status":"stored"`) {
 		t.Fatalf("ingest after release: %d %s", code, out)
 	}
-	if _, _, code := runBin(t, dir, "items", "--config", cfg, "release", id); code != exitFailed {
+	if _, _, code := clitest.Run(t, dir, "items", "--config", cfg, "release", id); code != exitFailed {
 		t.Errorf("releasing a finished item: exit %d", code)
 	}
 }
@@ -442,7 +460,7 @@ func TestReadOnlyStoreAsServiceUser(t *testing.T) {
 	}
 	dir, attr := unprivileged(t)
 	addr := freeAddr(t)
-	cfg := writeConfig(t, dir, fmt.Sprintf("http: {listen: %s}\n", addr))
+	cfg := clitest.WriteConfig(t, dir, fmt.Sprintf("http: {listen: %s}\n", addr))
 	store := filepath.Join(dir, "store")
 	os.MkdirAll(filepath.Join(dir, "hot"), 0o755)
 	chownAll(t, dir, attr)
@@ -451,7 +469,7 @@ func TestReadOnlyStoreAsServiceUser(t *testing.T) {
 	os.Chown(filepath.Join(store, ".incoming"), 0, 0)
 	s := serve(t, dir, cfg, attr)
 	waitFor(t, 20*time.Second, "serving", func() bool { return strings.Contains(s.text(), "strongroom serving") })
-	pngFile(t, filepath.Join(dir, "hot", "page.png"), 40, 30)
+	clitest.PNG(t, filepath.Join(dir, "hot", "page.png"), 40, 30)
 	chownAll(t, filepath.Join(dir, "hot"), attr)
 	waitFor(t, 30*time.Second, "a wait for the environment", func() bool { return strings.Count(s.text(), "waiting for the environment") >= 3 })
 	if exists(filepath.Join(dir, "failed", "page.png")) {
@@ -481,8 +499,8 @@ func TestServeWithoutStore(t *testing.T) {
 	srv.Stop() // down before the daemon starts
 	dir := t.TempDir()
 	addr := freeAddr(t)
-	cfg := writeConfig(t, dir, fmt.Sprintf("http: {listen: %s}\n", addr))
-	cfgText := strings.Replace(readFile(t, cfg), "  url: file:store\n", fmt.Sprintf(
+	cfg := clitest.WriteConfig(t, dir, fmt.Sprintf("http: {listen: %s}\n", addr))
+	cfgText := strings.Replace(clitest.ReadFile(t, cfg), "  url: file:store\n", fmt.Sprintf(
 		"  url: s3://%s/archive\n  s3: {endpoint: %s, region: us-east-1, secure: false, path_style: true, timeout: 3s}\n", bucket, srv.Endpoint), 1)
 	os.WriteFile(cfg, []byte(cfgText), 0o644)
 	s := serve(t, dir, cfg, nil)
@@ -503,11 +521,11 @@ func TestServeWithoutStore(t *testing.T) {
 		t.Errorf("metrics do not say the store is down:\n%s", body)
 	}
 	for _, args := range [][]string{{"alerts", "--config", cfg, "list"}, {"items", "--config", cfg, "list"}} {
-		if _, errs, code := runBin(t, dir, args...); code != 0 {
+		if _, errs, code := clitest.Run(t, dir, args...); code != 0 {
 			t.Errorf("%v with the store down: exit %d %s", args, code, errs)
 		}
 	}
-	pngFile(t, filepath.Join(dir, "hot", "page.png"), 40, 30)
+	clitest.PNG(t, filepath.Join(dir, "hot", "page.png"), 40, 30)
 	time.Sleep(2 * time.Second)
 	if exists(filepath.Join(dir, "failed", "page.png")) || exists(filepath.Join(dir, "done", "page.png")) {
 		t.Fatal("the item did not wait for the store")
@@ -530,16 +548,17 @@ func TestServeWithoutStore(t *testing.T) {
 // access.ocr.max_pixels. The peak resident size of the whole process tree
 // (wait4's maxrss: the largest of the daemon and its workers) is checked.
 func TestMemoryBudget(t *testing.T) {
+	testenv.Long(t)
 	dir := t.TempDir()
-	cfg := writeConfig(t, dir, "")
+	cfg := clitest.WriteConfig(t, dir, "")
 	maxrss := func(args ...string) (int64, string, string) {
 		t.Helper()
-		cmd := exec.Command(bin, args...)
+		cmd := exec.Command(clitest.Bin, args...)
 		cmd.Dir = dir
 		var out, errb bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &out, &errb
 		cmd.Run()
-		return cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss << 10, out.String() + lastLines(errb.String(), 5), errb.String()
+		return cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss << 10, out.String() + clitest.LastLines(errb.String(), 5), errb.String()
 	}
 	for _, bomb := range []string{"content", "image"} {
 		p := filepath.Join(dir, bomb+"-bomb.pdf")

@@ -1,0 +1,131 @@
+// Package clitest drives the real strongroom binary from tests, as a user
+// or a harness would: the CLI tests of cmd/strongroom and the daemon
+// trials of cmd/strongroom/trials share it.
+package clitest
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"image"
+	"image/png"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// Bin is the strongroom binary under test, set by Main.
+var Bin string
+
+// Main runs a test package's tests against the binary: $STRONGROOM_BIN
+// when set (scripts/test and scripts/test-fast build bin/strongroom once
+// for every package), else one built here from pkg. The binary is
+// stat'ed, so that go test's result cache knows it: a new build re-runs
+// the tests, an unchanged one keeps their cached result.
+func Main(m *testing.M, pkg string) {
+	os.Exit(run(m, pkg))
+}
+
+func run(m *testing.M, pkg string) int {
+	if p := os.Getenv("STRONGROOM_BIN"); p != "" {
+		if _, err := os.Stat(p); err != nil {
+			fmt.Fprintf(os.Stderr, "STRONGROOM_BIN: %v\n", err)
+			return 1
+		}
+		Bin = p
+		return m.Run()
+	}
+	dir, err := os.MkdirTemp("", "strongroom-bin-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	Bin = filepath.Join(dir, "strongroom")
+	if out, err := exec.Command("go", "build", "-o", Bin, pkg).CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "build %s: %v\n%s", pkg, err, out)
+		return 1
+	}
+	return m.Run()
+}
+
+// Run runs the binary in dir and returns stdout, stderr and the exit code.
+func Run(t testing.TB, dir string, args ...string) (string, string, int) {
+	t.Helper()
+	cmd := exec.Command(Bin, args...)
+	cmd.Dir = dir
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	code := 0
+	if ee := (*exec.ExitError)(nil); errors.As(err, &ee) {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return out.String(), errb.String(), code
+}
+
+// PNG writes a w×h grey PNG of a ramp at p, making its folder.
+func PNG(t testing.TB, p string, w, h int) {
+	t.Helper()
+	img := image.NewGray(image.Rect(0, 0, w, h))
+	for i := range img.Pix {
+		img.Pix[i] = uint8(i)
+	}
+	var b bytes.Buffer
+	if err := png.Encode(&b, img); err != nil {
+		t.Fatal(err)
+	}
+	os.MkdirAll(filepath.Dir(p), 0o755)
+	if err := os.WriteFile(p, b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// WriteConfig writes dir/strongroom.yaml for a daemon on dir's hot, done,
+// failed and store folders, with short settle and poll times and extra
+// appended, and returns its path.
+func WriteConfig(t testing.TB, dir, extra string) string {
+	t.Helper()
+	p := filepath.Join(dir, "strongroom.yaml")
+	cfg := `data_dir: data
+intake:
+  hot_folders: [{path: hot}]
+  settle: 200ms
+  poll_interval: 200ms
+  done_dir: done
+  failed_dir: failed
+storage:
+  url: file:store
+bag:
+  source_organization: Test Archive
+pipeline:
+  retry_backoff: 50ms
+` + extra
+	if err := os.WriteFile(p, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// ReadFile returns the file's text or fails t.
+func ReadFile(t testing.TB, p string) string {
+	t.Helper()
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// LastLines is the last n lines of s, for logs in failure messages.
+func LastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
