@@ -25,11 +25,14 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	enc.Encode(v)
 }
 
-// errStatus maps a catalog error to its HTTP status: 404 for what is not
-// there, 409 for a state change that can't be made, 500 otherwise (logged,
-// never echoed to the client).
+// errStatus maps a catalog error to its HTTP status: 400 for a parameter
+// out of range, 404 for what is not there, 409 for a state change that
+// can't be made, 500 otherwise (logged, never echoed to the client).
 func (s *Server) errStatus(err error) int {
+	var bad *badParam
 	switch {
+	case errors.As(err, &bad):
+		return http.StatusBadRequest
 	case errors.Is(err, catalog.ErrNotFound):
 		return http.StatusNotFound
 	case errors.Is(err, catalog.ErrBadTransition):
@@ -120,16 +123,18 @@ func (s *Server) apiChangeAlert(w http.ResponseWriter, r *http.Request, u *user)
 	s.fail(w, err)
 }
 
-func limit(r *http.Request) int {
-	n, err := strconv.Atoi(r.URL.Query().Get("limit"))
-	if err != nil || n <= 0 || n > 10000 {
-		return 200
-	}
-	return n
+// limit is a listing's ?limit=, 1 to most, def when absent.
+func limit(r *http.Request, def, most int) (int, error) {
+	return intParam(r.URL.Query(), "limit", def, 1, most)
 }
 
 func (s *Server) apiBags(w http.ResponseWriter, r *http.Request, u *user) {
-	rows, total, err := s.Catalog.FindBags(r.Context(), bagQuery(r, u))
+	q, err := bagQuery(r, u, 200, 500)
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	rows, total, err := s.Catalog.FindBags(r.Context(), q)
 	if err != nil {
 		s.fail(w, err)
 		return
@@ -192,7 +197,12 @@ func (s *Server) apiBag(w http.ResponseWriter, r *http.Request, u *user) {
 }
 
 func (s *Server) apiItems(w http.ResponseWriter, r *http.Request, _ *user) {
-	items, err := s.Catalog.Items(r.Context(), limit(r))
+	n, err := limit(r, 200, 10000)
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	items, err := s.Catalog.Items(r.Context(), n)
 	if err != nil {
 		s.fail(w, err)
 		return

@@ -252,6 +252,9 @@ func TestReviewPageInBrowser(t *testing.T) {
 	if got := d.waitText("#open-alerts", "1"); got != "1" {
 		t.Fatalf("overview shows %q open alerts", got)
 	}
+	if got := d.waitText("#items-done", "1"); got != "1" {
+		t.Fatalf("overview shows %q items ingested", got)
+	}
 	d.screenshot(filepath.Join(shots, "overview.png"))
 	d.open(srv.URL + "/alerts")
 	if got := d.waitText("#alert-1 .badge", "open"); got != "open" {

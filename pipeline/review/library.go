@@ -152,12 +152,12 @@ func (s *Server) libraryError(w http.ResponseWriter, r *http.Request, err error)
 func (s *Server) serveImage(w http.ResponseWriter, r *http.Request, u *user) {
 	q := r.URL.Query()
 	key := q.Get("file")
-	n, err := strconv.Atoi(q.Get("page"))
-	if err != nil || n < 1 || !strings.EqualFold(path.Ext(key), ".pdf") {
-		http.Error(w, "want ?file=data/….pdf&page=N", http.StatusBadRequest)
+	var n, width int
+	err := intParams(q, param{"page", &n, 0, 1, maxPage}, param{"w", &width, 0, 1, maxWidth})
+	if err != nil || n == 0 || !strings.EqualFold(path.Ext(key), ".pdf") {
+		http.Error(w, "want ?file=data/….pdf&page=N[&w=WIDTH]", http.StatusBadRequest)
 		return
 	}
-	width, _ := strconv.Atoi(q.Get("w"))
 	width = min(max(width, 120), 2000) / 40 * 40 // a few sizes, so that the cache holds few
 	_, o, err := s.readable(r, u, r.PathValue("id"), key)
 	if err != nil {
@@ -233,11 +233,9 @@ func (s *Server) searchQuery(r *http.Request, u *user) (search.Query, error) {
 	v := r.URL.Query()
 	q := search.Query{Text: v.Get("q"), Collection: v.Get("collection"), Station: v.Get("station"), Format: v.Get("format"),
 		Access: u.levels(), EmbargoAt: u.embargoDay(s.Now())}
-	q.Year, _ = strconv.Atoi(v.Get("year"))
-	q.Offset, _ = strconv.Atoi(v.Get("offset"))
-	q.Limit, _ = strconv.Atoi(v.Get("limit"))
-	if q.Limit <= 0 || q.Limit > 100 {
-		q.Limit = 20
+	if err := intParams(v, param{"year", &q.Year, 0, 0, maxYear}, param{"offset", &q.Offset, 0, 0, search.MaxTotal},
+		param{"limit", &q.Limit, 20, 1, 100}); err != nil {
+		return q, err
 	}
 	if a := v.Get("alerts"); a == "yes" || a == "no" {
 		alerted, err := s.alertedBags(r.Context())
@@ -293,15 +291,13 @@ func (s *Server) apiSearch(w http.ResponseWriter, r *http.Request, u *user) {
 
 // bagQuery reads a bag listing from a request's parameters, within what
 // u may see.
-func bagQuery(r *http.Request, u *user) catalog.BagQuery {
+func bagQuery(r *http.Request, u *user, limit, most int) (catalog.BagQuery, error) {
 	v := r.URL.Query()
 	q := catalog.BagQuery{Collection: v.Get("collection"), Station: v.Get("station"), Format: v.Get("format"),
 		Sort: catalog.BagSort(v.Get("sort")), Access: u.levels()}
-	q.Year, _ = strconv.Atoi(v.Get("year"))
-	q.Offset, _ = strconv.Atoi(v.Get("offset"))
-	q.Limit = limit(r)
-	if q.Limit > 500 {
-		q.Limit = 500
+	if err := intParams(v, param{"year", &q.Year, 0, 0, maxYear}, param{"offset", &q.Offset, 0, 0, maxOffset},
+		param{"limit", &q.Limit, limit, 1, most}); err != nil {
+		return q, err
 	}
 	switch v.Get("alerts") {
 	case "yes":
@@ -310,7 +306,7 @@ func bagQuery(r *http.Request, u *user) catalog.BagQuery {
 	case "no":
 		q.HasAlerts = new(bool)
 	}
-	return q
+	return q, nil
 }
 
 func (s *Server) apiSetMetadata(w http.ResponseWriter, r *http.Request, u *user) {

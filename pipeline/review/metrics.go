@@ -38,12 +38,13 @@ var (
 	descEnvironment   = prometheus.NewDesc("strongroom_environment_errors_total", "Steps that waited because the store or a folder was unusable (down, read-only, full, no permission).", nil, nil)
 	descStoreUp       = prometheus.NewDesc("strongroom_store_up", "1 once the store is open, 0 while it cannot be opened.", nil, nil)
 	descQueue         = prometheus.NewDesc("strongroom_queue_depth", "Messages waiting or in flight between stages.", nil, nil)
+	descHTTPFailures  = prometheus.NewDesc("strongroom_http_failures_total", "Requests answered 500 by a fault of the server: a handler that panicked, a page that failed to render.", []string{"kind"}, nil)
 )
 
 // Describe implements prometheus.Collector.
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descItems, descBags, descBytes, descObjects, descCoverage, descAlerts,
-		descAudited, descAuditFailures, descPages, descEnvironment, descStoreUp, descQueue} {
+		descAudited, descAuditFailures, descPages, descEnvironment, descStoreUp, descQueue, descHTTPFailures} {
 		ch <- d
 	}
 }
@@ -80,6 +81,8 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	counter(descAuditFailures, g.AuditFailed)
 	counter(descPages, g.PagesOCRed)
 	counter(descEnvironment, g.EnvironmentErrors)
+	ch <- prometheus.MustNewConstMetric(descHTTPFailures, prometheus.CounterValue, float64(c.s.failures.panics.Load()), "panic")
+	ch <- prometheus.MustNewConstMetric(descHTTPFailures, prometheus.CounterValue, float64(c.s.failures.renders.Load()), "render")
 	if g.Store != nil {
 		up := 1.0
 		if g.Store() != nil {

@@ -1,6 +1,7 @@
 package review
 
 import (
+	"bytes"
 	"embed"
 	"errors"
 	"fmt"
@@ -74,11 +75,18 @@ func (s *Server) render(w http.ResponseWriter, name string, sess *session, nav, 
 	if sess != nil {
 		v.User, v.CSRF = &sess.user, sess.csrf
 	}
+	// Rendered whole before anything is sent: a template that fails half
+	// way is a 500, never half a page with 200.
+	var b bytes.Buffer
+	if err := pages.ExecuteTemplate(&b, name, v); err != nil {
+		s.failures.renders.Add(1)
+		s.Log.Error("review: render", "page", name, "err", err)
+		http.Error(w, internalError, http.StatusInternalServerError)
+		return
+	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
-	if err := pages.ExecuteTemplate(w, name, v); err != nil {
-		s.Log.Error("review: render", "page", name, "err", err)
-	}
+	w.Write(b.Bytes())
 }
 
 func (s *Server) style(w http.ResponseWriter, r *http.Request) {
@@ -125,6 +133,10 @@ type overview struct {
 	Counts catalog.Counts
 	Alerts []*catalog.Alert
 }
+
+// Items is how many items are at stage (the template's map index cannot
+// take a typed key from a string).
+func (o overview) Items(stage catalog.Stage) int64 { return o.Counts.ItemsByStage[stage] }
 
 func (s *Server) overviewPage(w http.ResponseWriter, r *http.Request, sess *session) {
 	if !sess.user.staff() { // readers come to find things
@@ -210,10 +222,10 @@ func (s *Server) changeAlertForm(w http.ResponseWriter, r *http.Request, sess *s
 }
 
 func (s *Server) bagsPage(w http.ResponseWriter, r *http.Request, sess *session) {
-	q := bagQuery(r, &sess.user)
-	q.Limit = min(q.Limit, 100)
-	if r.URL.Query().Get("limit") == "" {
-		q.Limit = 50
+	q, err := bagQuery(r, &sess.user, 50, 100)
+	if err != nil {
+		s.pageError(w, err)
+		return
 	}
 	rows, total, err := s.Catalog.FindBags(r.Context(), q)
 	if err != nil {
@@ -251,7 +263,12 @@ type bagData struct {
 }
 
 func (s *Server) failedPage(w http.ResponseWriter, r *http.Request, sess *session) {
-	items, err := s.Catalog.ItemsAt(r.Context(), catalog.StageFailed, limit(r))
+	n, err := limit(r, 200, 10000)
+	if err != nil {
+		s.pageError(w, err)
+		return
+	}
+	items, err := s.Catalog.ItemsAt(r.Context(), catalog.StageFailed, n)
 	if err != nil {
 		s.pageError(w, err)
 		return
@@ -319,8 +336,8 @@ func (s *Server) viewPage(w http.ResponseWriter, r *http.Request, sess *session)
 	u := &sess.user
 	v := r.URL.Query()
 	key, q := v.Get("file"), v.Get("q")
-	n, err := strconv.Atoi(v.Get("page"))
-	if err != nil || n < 1 {
+	n, err := intParam(v, "page", 0, 1, maxPage)
+	if err != nil || n == 0 {
 		http.Error(w, "want ?file=data/….pdf&page=N", http.StatusBadRequest)
 		return
 	}
@@ -381,7 +398,7 @@ func (s *Server) pageError(w http.ResponseWriter, err error) {
 	switch code := s.errStatus(err); code {
 	case http.StatusNotFound:
 		http.Error(w, "not found", code)
-	case http.StatusConflict:
+	case http.StatusConflict, http.StatusBadRequest:
 		http.Error(w, err.Error(), code)
 	default:
 		http.Error(w, internalError, code)

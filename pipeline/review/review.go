@@ -23,8 +23,10 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"runtime/debug"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/strongroom-archive/strongroom/pipeline/catalog"
@@ -114,6 +116,11 @@ type Server struct {
 	// Library is what finding and retrieving needs (the search index,
 	// the store); nil serves triage only.
 	Library *Library
+
+	// failures counts the requests that ended in 500 because of the
+	// server itself, by kind: a handler that panicked, a page whose
+	// template failed (strongroom_http_failures_total).
+	failures struct{ panics, renders atomic.Int64 }
 }
 
 type user struct {
@@ -297,8 +304,51 @@ func (s *Server) Handler() http.Handler {
 		page("GET /bags/{id}/download", RoleReviewer, s.downloadPage)
 		page("POST /bags/{id}/metadata", RoleAdmin, s.metadataForm)
 	}
-	return securityHeaders(http.NewCrossOriginProtection().Handler(mux))
+	return s.recoverPanics(securityHeaders(http.NewCrossOriginProtection().Handler(mux)))
 }
+
+// recoverPanics turns a panic in a handler into a 500 and a log line with
+// the stack, instead of net/http's dropped connection. A handler that
+// already sent its header can only be cut off: the client then sees a
+// broken answer, never a short one that looks whole. http.ErrAbortHandler
+// is that cut made on purpose (a download that failed its check), not a
+// fault, and passes through.
+func (s *Server) recoverPanics(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sw := &statusWriter{ResponseWriter: w}
+		defer func() {
+			v := recover()
+			if v == nil {
+				return
+			}
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			s.failures.panics.Add(1)
+			s.Log.Error("review: handler panicked", "method", r.Method, "path", r.URL.Path, "panic", v, "stack", string(debug.Stack()))
+			if sw.wrote {
+				panic(http.ErrAbortHandler)
+			}
+			http.Error(w, internalError, http.StatusInternalServerError)
+		}()
+		h.ServeHTTP(sw, r)
+	})
+}
+
+// statusWriter notes whether the header went out.
+type statusWriter struct {
+	http.ResponseWriter
+	wrote bool
+}
+
+func (w *statusWriter) WriteHeader(code int) { w.wrote = true; w.ResponseWriter.WriteHeader(code) }
+func (w *statusWriter) Write(b []byte) (int, error) {
+	w.wrote = true
+	return w.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the connection beneath.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 func securityHeaders(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -267,7 +267,10 @@ func (x *Index) Search(ctx context.Context, q search.Query) (*search.Result, err
 	slices.SortStableFunc(all, func(a, b scored) int { return cmp.Compare(a.rank, b.rank) })
 	var ids []any
 	score := map[int64]float64{}
-	for _, sc := range all[min(max(q.Offset, 0), len(all)):min(max(q.Offset, 0)+q.Limit, len(all))] {
+	// Bounds taken apart so that no sum can overflow, whatever the caller
+	// passed (an offset near MaxInt once panicked here).
+	first := min(max(q.Offset, 0), len(all))
+	for _, sc := range all[first : first+min(max(q.Limit, 0), len(all)-first)] {
 		ids, score[sc.id] = append(ids, sc.id), sc.rank
 	}
 	if len(ids) == 0 {
