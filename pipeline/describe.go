@@ -97,24 +97,7 @@ const maxMetadataFile = 1 << 20
 // taken). CSV: a header row of field names and one row of values, or rows
 // with a "filename" column as in JSON.
 func readMetadataFile(p, folder string) (map[string]string, error) {
-	f, err := os.Open(p)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, maxMetadataFile+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(b) > maxMetadataFile {
-		return nil, fmt.Errorf("larger than %d bytes", maxMetadataFile)
-	}
-	var rows []map[string]string
-	if strings.HasSuffix(p, ".json") {
-		rows, err = jsonRows(b)
-	} else {
-		rows, err = csvRows(b)
-	}
+	rows, err := readMetadataRows(p)
 	if err != nil {
 		return nil, err
 	}
@@ -129,6 +112,26 @@ func readMetadataFile(p, folder string) (map[string]string, error) {
 		}
 	}
 	return nil, errors.New(`no entry for the whole folder (filename "objects/" or ".")`)
+}
+
+// readMetadataRows reads every row of a metadata.json or metadata.csv.
+func readMetadataRows(p string) ([]map[string]string, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxMetadataFile+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > maxMetadataFile {
+		return nil, fmt.Errorf("larger than %d bytes", maxMetadataFile)
+	}
+	if strings.HasSuffix(p, ".json") {
+		return jsonRows(b)
+	}
+	return csvRows(b)
 }
 
 func jsonRows(b []byte) ([]map[string]string, error) {

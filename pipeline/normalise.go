@@ -60,6 +60,8 @@ func (e *Engine) normalise(ctx context.Context, it *catalog.Item, log *slog.Logg
 	if len(sources) == 0 {
 		return evs, nil
 	}
+	sources, order, orderEvs := e.pageOrder(it, files, sources)
+	evs = append(evs, orderEvs...)
 	name, full := accessName(it)
 	ev := func(typ catalog.EventType, outcome catalog.Outcome, detail, agent string) catalog.Event {
 		return catalog.Event{File: "access/" + name + ".pdf", Type: typ, Outcome: outcome, Detail: detail, Agent: agent, At: e.Now()}
@@ -92,7 +94,7 @@ func (e *Engine) normalise(ctx context.Context, it *catalog.Item, log *slog.Logg
 	if res.Pages == 0 {
 		return evs, nil
 	}
-	evs = append(evs, ev(catalog.EvNormalization, catalog.OutcomeSuccess, e.normalisedDetail(res, name, full), e.Agent+" "+res.OCR))
+	evs = append(evs, ev(catalog.EvNormalization, catalog.OutcomeSuccess, e.normalisedDetail(res, name, full, order), e.Agent+" "+res.OCR))
 	evs = append(evs, ev(catalog.EvValidation, catalog.OutcomeSuccess, fmt.Sprintf("PDF/A-%d%s: clauses %s checked, pdfcpu strict validation passed", res.Check.Part,
 		strings.ToLower(res.Check.Conformance), strings.Join(pdfa.Clauses, ", ")), e.Agent+" pdfa"))
 	if res.VeraPDF != "" {
@@ -126,7 +128,7 @@ func accessName(it *catalog.Item) (name, full string) {
 	return strings.TrimSuffix(fitName(full, ".alto.xml"), ".alto.xml"), full
 }
 
-func (e *Engine) normalisedDetail(res *access.Result, name, full string) string {
+func (e *Engine) normalisedDetail(res *access.Result, name, full, order string) string {
 	detail := fmt.Sprintf("%d pages OCRed (%d words) with %s into PDF/A-%s, plain text and ALTO 4.4 in %s", res.Pages, res.Words, res.OCR, e.Access.Cfg.PDFA, res.Took.Round(time.Millisecond))
 	if len(res.AssumedDPI) > 0 {
 		detail += fmt.Sprintf("; no resolution recorded in %s: %g dpi assumed", strings.Join(res.AssumedDPI, ", "), e.Access.Cfg.OCR.DefaultDPI)
@@ -136,6 +138,9 @@ func (e *Engine) normalisedDetail(res *access.Result, name, full string) string 
 	}
 	if len(res.Notes) > 0 {
 		detail += "; " + strings.Join(res.Notes, "; ")
+	}
+	if order != "" {
+		detail += "; " + order
 	}
 	if name != full {
 		detail += fmt.Sprintf("; the derived files are named %q, shortened from %q to fit a file name", name, full)
