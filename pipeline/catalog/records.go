@@ -83,7 +83,7 @@ type Event struct {
 type Bag struct {
 	ID       string
 	ItemID   string
-	Store    string // store URL
+	Store    string `json:",omitempty"` // store URL (staff only, on the API)
 	Oxum     string
 	Bytes    int64
 	StoredAt time.Time
@@ -121,7 +121,7 @@ type BagRow struct {
 	Bag
 	Name   string // the item's name as received
 	Meta   Metadata
-	Alerts int // open and acknowledged
+	Alerts int `json:",omitempty"` // open and acknowledged (staff only, on the API)
 }
 
 // Object is one stored object of a bag with the digests recorded when it

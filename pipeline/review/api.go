@@ -139,6 +139,11 @@ func (s *Server) apiBags(w http.ResponseWriter, r *http.Request, u *user) {
 		s.fail(w, err)
 		return
 	}
+	if !u.staff() {
+		for i := range rows {
+			rows[i].Store, rows[i].Alerts = "", 0 // where the bytes live, and alerts, are staff's
+		}
+	}
 	w.Header().Set("X-Total-Count", strconv.Itoa(total))
 	writeJSON(w, http.StatusOK, nonNil(rows))
 }
@@ -172,11 +177,14 @@ func (s *Server) bagView(r *http.Request, u *user, id string) (*BagView, error) 
 	}
 	v.Embargoed = !u.mayRead(it.Meta, s.Now())
 	for _, o := range objs {
-		if strings.HasPrefix(o.Key, "data/") && (u.staff() || !v.Embargoed && contentFile(o.Key)) {
+		if strings.HasPrefix(o.Key, "data/") && (u.staff() || !v.Embargoed && contentFile(o.Key, objs)) {
 			v.Files = append(v.Files, o.Key)
 		}
 	}
 	if !u.staff() {
+		pub := *b
+		pub.Store = "" // where the bytes live is staff's
+		v.Bag = &pub
 		return v, nil
 	}
 	v.Objects = objs

@@ -53,9 +53,10 @@ func (s *Server) describedBag(r *http.Request, u *user, id string) (*catalog.Bag
 }
 
 // readable returns the bag's item and the stored object at key if u may
-// read it: a derived file (access copy, text, ALTO) or an original PDF
-// (born-digital, its own access copy) of an item u may read; any file for
-// staff.
+// read it: a derived file (access copy, text, ALTO) of an item u may read,
+// or the original PDF of a bag that has no access copy (born digital, kept
+// as it is: it is its own access copy); any file for staff. Whatever u may
+// not read is "not found" for u, the refusal logged.
 func (s *Server) readable(r *http.Request, u *user, id, key string) (*catalog.Item, catalog.Object, error) {
 	_, it, err := s.describedBag(r, u, id)
 	if err != nil {
@@ -71,24 +72,30 @@ func (s *Server) readable(r *http.Request, u *user, id, key string) (*catalog.It
 	}
 	switch {
 	case u.staff():
-	case !contentFile(key):
+	case !contentFile(key, objs):
 		s.refused(r, u, "a package file: staff only")
-		return nil, catalog.Object{}, errForbidden
+		return nil, catalog.Object{}, fmt.Errorf("%w: %s in bag %s", errRefused, key, id)
 	case !u.mayRead(it.Meta, s.Now()):
 		s.refused(r, u, fmt.Sprintf("bag %s is under embargo until %s", id, it.Meta.EmbargoUntil))
-		return nil, catalog.Object{}, errForbidden
+		return nil, catalog.Object{}, fmt.Errorf("%w: %s in bag %s", errRefused, key, id)
 	}
 	return it, objs[i], nil
 }
 
-var errForbidden = errors.New("not allowed for your role")
+// errRefused is what a user may not see: answered as not found, so that a
+// refusal tells nothing a "not found" would not.
+var errRefused = fmt.Errorf("%w (refused)", catalog.ErrNotFound)
 
 // contentFile reports whether a bag's file is content a reader may have:
-// the access copy, its text and ALTO, or an original PDF (born digital,
-// its own access copy). The rest of a package is staff's.
-func contentFile(key string) bool {
-	return strings.HasPrefix(key, "data/access/") || strings.HasPrefix(key, "data/text/") || strings.HasPrefix(key, "data/alto/") ||
-		strings.HasPrefix(key, "data/original/") && strings.EqualFold(path.Ext(key), ".pdf")
+// the access copy, its text and ALTO; an original PDF only where the bag
+// has no access copy (born digital, kept as it is). Originals, tag files
+// and the rest of a package are staff's.
+func contentFile(key string, objs []catalog.Object) bool {
+	if strings.HasPrefix(key, "data/access/") || strings.HasPrefix(key, "data/text/") || strings.HasPrefix(key, "data/alto/") {
+		return true
+	}
+	return strings.HasPrefix(key, "data/original/") && strings.EqualFold(path.Ext(key), ".pdf") &&
+		!slices.ContainsFunc(objs, func(o catalog.Object) bool { return strings.HasPrefix(o.Key, "data/access/") })
 }
 
 // mismatch raises the alert for an object that failed its check on the
@@ -137,8 +144,6 @@ func (s *Server) libraryError(w http.ResponseWriter, r *http.Request, err error)
 	case errors.As(err, &m):
 		s.mismatch(r.Context(), m)
 		http.Error(w, "the stored copy failed its check; an alert was raised", http.StatusBadGateway)
-	case errors.Is(err, errForbidden):
-		http.Error(w, err.Error(), http.StatusForbidden)
 	case errors.Is(err, catalog.ErrNotFound):
 		http.Error(w, "not found", http.StatusNotFound)
 	default:
@@ -237,7 +242,7 @@ func (s *Server) searchQuery(r *http.Request, u *user) (search.Query, error) {
 		param{"limit", &q.Limit, 20, 1, 100}); err != nil {
 		return q, err
 	}
-	if a := v.Get("alerts"); a == "yes" || a == "no" {
+	if a := v.Get("alerts"); u.staff() && (a == "yes" || a == "no") { // alerts are staff's
 		alerted, err := s.alertedBags(r.Context())
 		if err != nil {
 			return q, err
@@ -298,6 +303,9 @@ func bagQuery(r *http.Request, u *user, limit, most int) (catalog.BagQuery, erro
 	if err := intParams(v, param{"year", &q.Year, 0, 0, maxYear}, param{"offset", &q.Offset, 0, 0, maxOffset},
 		param{"limit", &q.Limit, limit, 1, most}); err != nil {
 		return q, err
+	}
+	if !u.staff() {
+		return q, nil // alerts are staff's, and so is a filter by them
 	}
 	switch v.Get("alerts") {
 	case "yes":

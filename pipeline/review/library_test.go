@@ -107,7 +107,7 @@ func newLibrary(t testing.TB, public bool) *library {
 			t.Fatal(err)
 		}
 		var objs []catalog.Object
-		for key, data := range map[string][]byte{"data/access/doc.pdf": pdfBytes, "data/original/page.tif": []byte("original scan"),
+		for key, data := range map[string][]byte{"data/access/doc.pdf": pdfBytes, "data/original/page.tif": []byte("original scan"), "data/original/scan.pdf": pdfBytes,
 			"bagit.txt": []byte("BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n")} {
 			s256, s512 := sha256.Sum256(data), sha512.Sum512(data)
 			if err := st.Put(ctx, lv.bag+"/"+key, bytes.NewReader(data), int64(len(data)), storage.PutOptions{}); err != nil {
@@ -169,11 +169,11 @@ func popplerJPEG(ctx context.Context, path string, n, width int) ([]byte, error)
 func TestRights(t *testing.T) {
 	testenv.Tool(t, "pdftoppm")
 	l := newLibrary(t, true)
-	type can struct{ search, describe, view, file, original, pkg bool }
-	all := can{true, true, true, true, true, true}
+	type can struct{ search, describe, view, file, original, originalPDF, tag, pkg bool }
+	all := can{true, true, true, true, true, true, true, true}
 	reader := map[string]can{
-		"b-open": {true, true, true, true, false, false}, "b-restricted": {true, true, true, true, false, false},
-		"b-closed": {}, "b-embargo": {false, true, false, false, false, false}}
+		"b-open": {true, true, true, true, false, false, false, false}, "b-restricted": {true, true, true, true, false, false, false, false},
+		"b-closed": {}, "b-embargo": {false, true, false, false, false, false, false, false}}
 	anon := map[string]can{"b-open": reader["b-open"], "b-restricted": {}, "b-closed": {}, "b-embargo": reader["b-embargo"]}
 	for _, role := range []struct {
 		name, token string
@@ -194,19 +194,45 @@ func TestRights(t *testing.T) {
 		_, listed := call(t, "GET", l.srv.URL+"/api/v1/bags", role.token, "")
 		for _, lv := range levels {
 			want := role.want[lv.bag]
-			ok := func(path string) bool { st, _ := call(t, "GET", l.srv.URL+path, role.token, ""); return st == 200 }
+			// What a role may not see is not found for it (never 403, which
+			// would say it is there); a route a role may not use at all
+			// (whole packages) is refused as a route, 403 naming the role.
+			ok := func(path string) bool {
+				st, _ := call(t, "GET", l.srv.URL+path, role.token, "")
+				if st != 200 && st != 404 && !((st == 401 || st == 403) && strings.HasSuffix(path, "/download")) {
+					t.Errorf("%s: GET %s: %d, want 200 or 404", role.name, path, st)
+				}
+				return st == 200
+			}
 			got := can{
 				search:   found[lv.bag],
 				describe: ok("/api/v1/bags/"+lv.bag) && strings.Contains(listed, `"ID": "`+lv.bag+`"`),
 				view:     ok("/api/v1/bags/" + lv.bag + "/image?file=data/access/doc.pdf&page=1&w=200"),
 				file:     ok("/api/v1/bags/" + lv.bag + "/files/data/access/doc.pdf"),
-				original: ok("/api/v1/bags/" + lv.bag + "/files/data/original/page.tif"),
-				pkg:      ok("/api/v1/bags/" + lv.bag + "/download"),
+				original:    ok("/api/v1/bags/" + lv.bag + "/files/data/original/page.tif"),
+				originalPDF: ok("/api/v1/bags/" + lv.bag + "/files/data/original/scan.pdf"),
+				tag:         ok("/api/v1/bags/" + lv.bag + "/files/bagit.txt"),
+				pkg:         ok("/api/v1/bags/" + lv.bag + "/download"),
 			}
 			if got != want {
 				t.Errorf("%s on %s: %+v, want %+v", role.name, lv.bag, got, want)
 			}
 		}
+	}
+	// Where the bytes live, alerts and filters by them are staff's.
+	for _, token := range []string{"", "reader-token"} {
+		for _, p := range []string{"/api/v1/bags", "/api/v1/bags/b-open", "/api/v1/bags?alerts=yes"} {
+			_, body := call(t, "GET", l.srv.URL+p, token, "")
+			if strings.Contains(body, `"Store"`) || strings.Contains(body, `"Alerts"`) || strings.Contains(body, "file:///store") {
+				t.Errorf("GET %s as %q shows staff's fields:\n%s", p, token, body)
+			}
+			if strings.Contains(p, "alerts=yes") && !strings.Contains(body, "b-open") {
+				t.Errorf("GET %s as %q: the alerts filter applied for a non-staff user:\n%s", p, token, body)
+			}
+		}
+	}
+	if _, body := call(t, "GET", l.srv.URL+"/api/v1/bags/b-open", "reviewer-token", ""); !strings.Contains(body, `"Store": "file:///store"`) {
+		t.Errorf("staff do not see the store:\n%s", body)
 	}
 	// Without http.public, no token: nothing.
 	closed := newLibrary(t, false)

@@ -16,12 +16,15 @@ import (
 //	content of item       open, not      open, restricted,    all
 //	(access copy, page    under embargo  not under embargo
 //	images, snippets)
-//	packages, alerts,     —              —                    all
+//	packages, originals,  —              —                    all
+//	tag files, alerts,
+//	store locations,
 //	history, failed items
 //	correct descriptions  —              —                    admin
 //
 // Items without an access level (stored before there were levels) are
-// closed until someone gives them one. Search results, snippets, boxes and
+// closed until someone gives them one. A born-digital PDF kept without an
+// access copy is content. What u may not see is not found for u. Search results, snippets, boxes and
 // thumbnails are content: they obey the content rule.
 
 // anonymous is the user without a token on a public server.
