@@ -205,10 +205,10 @@ func TestRights(t *testing.T) {
 				return st == 200
 			}
 			got := can{
-				search:   found[lv.bag],
-				describe: ok("/api/v1/bags/"+lv.bag) && strings.Contains(listed, `"ID": "`+lv.bag+`"`),
-				view:     ok("/api/v1/bags/" + lv.bag + "/image?file=data/access/doc.pdf&page=1&w=200"),
-				file:     ok("/api/v1/bags/" + lv.bag + "/files/data/access/doc.pdf"),
+				search:      found[lv.bag],
+				describe:    ok("/api/v1/bags/"+lv.bag) && strings.Contains(listed, `"ID": "`+lv.bag+`"`),
+				view:        ok("/api/v1/bags/" + lv.bag + "/image?file=data/access/doc.pdf&page=1&w=200"),
+				file:        ok("/api/v1/bags/" + lv.bag + "/files/data/access/doc.pdf"),
 				original:    ok("/api/v1/bags/" + lv.bag + "/files/data/original/page.tif"),
 				originalPDF: ok("/api/v1/bags/" + lv.bag + "/files/data/original/scan.pdf"),
 				tag:         ok("/api/v1/bags/" + lv.bag + "/files/bagit.txt"),
