@@ -179,7 +179,7 @@ func daemon(ctx context.Context, e *env, q *queue.Queue) error {
 			defer idx.Close()
 		}
 		rv.Library = &review.Library{Index: idx, Store: e.engine.Store,
-			Cache:  &retrieve.Cache{Dir: filepath.Join(e.cfg.DataDir, "cache", "retrieve"), Store: e.engine.Store},
+			Cache:  &retrieve.Cache{Dir: filepath.Join(e.cfg.DataDir, "cache", "retrieve"), Store: e.engine.Store, Altered: rv.CacheAltered},
 			Render: e.engine.Decoder.RenderJPEG}
 		ps := &push.Server{Cfg: e.cfg.Push, Stations: e.cfg.Stations, Catalog: e.catalog, Staging: filepath.Join(e.cfg.DataDir, "push"),
 			Log: e.log, Now: time.Now,

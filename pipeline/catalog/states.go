@@ -154,6 +154,7 @@ const (
 	ProblemEnvironment     Problem = "environment"      // the store or a folder unusable for long
 	ProblemNoAccessCopy    Problem = "no-access-copy"   // stored with its originals, but no access copy could be made
 	ProblemUnidentified    Problem = "unidentified"     // a file Siegfried could not identify, stored as it is
+	ProblemCacheAltered    Problem = "cache-altered"    // the local retrieval cache's copy differed from the record; evicted
 )
 
 // ObjectIntact is the outcome of an audit's check of an object that found

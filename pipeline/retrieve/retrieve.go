@@ -202,18 +202,36 @@ type Cache struct {
 	Dir      string
 	Store    storage.Store
 	MaxBytes int64 // 0: 2 GiB
+	// Altered, if set, is told of a cached copy that no longer matched
+	// its record (a disk's fault, or a hand): it was evicted, and the
+	// object fetched again from the store and checked.
+	Altered func(ctx context.Context, o catalog.Object, detail string)
 }
 
-// Path returns a local, verified copy of o, fetching it if needed.
+// Path returns a local, verified copy of o, fetching it if needed. A copy
+// already in the cache is hashed again before it is handed out: the cache
+// is a disk like any other, and what leaves strongroom is checked.
 func (c *Cache) Path(ctx context.Context, o catalog.Object) (string, error) {
 	if _, err := hex.DecodeString(o.SHA256); err != nil || len(o.SHA256) != 2*sha256.Size {
 		return "", fmt.Errorf("bag %s: %s: no SHA-256 recorded", o.BagID, o.Key)
 	}
 	p := filepath.Join(c.Dir, o.SHA256)
-	if fi, err := os.Stat(p); err == nil && fi.Size() == o.Size {
-		now := time.Now()
-		os.Chtimes(p, now, now) // used: the last to go
-		return p, nil
+	if fi, err := os.Stat(p); err == nil {
+		got, err := fileSHA256(p)
+		switch {
+		case err == nil && got == o.SHA256 && fi.Size() == o.Size:
+			now := time.Now()
+			os.Chtimes(p, now, now) // used: the last to go
+			return p, nil
+		case err == nil:
+			os.Remove(p)
+			if c.Altered != nil {
+				c.Altered(ctx, o, fmt.Sprintf("the retrieval cache's copy %s (%d bytes, sha256 %s) differed from the record (%d bytes, sha256 %s); evicted and fetched again from the store",
+					p, fi.Size(), got, o.Size, o.SHA256))
+			}
+		default:
+			os.Remove(p) // unreadable: fetched again
+		}
 	}
 	c.prune(o.Size)
 	if err := os.MkdirAll(c.Dir, 0o755); err != nil {
@@ -232,6 +250,19 @@ func (c *Cache) Path(ctx context.Context, o catalog.Object) (string, error) {
 		return "", err
 	}
 	return p, os.Rename(f.Name(), p)
+}
+
+func fileSHA256(p string) (string, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // prune removes the least recently used files until room more bytes fit

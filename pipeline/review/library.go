@@ -98,6 +98,16 @@ func contentFile(key string, objs []catalog.Object) bool {
 		!slices.ContainsFunc(objs, func(o catalog.Object) bool { return strings.HasPrefix(o.Key, "data/access/") })
 }
 
+// CacheAltered raises the alert for a copy in the retrieval cache that no
+// longer matched its record (retrieve.Cache.Altered): it was evicted and
+// fetched again, but a disk that changes bytes is the staff's to know.
+func (s *Server) CacheAltered(ctx context.Context, o catalog.Object, detail string) {
+	s.Log.Error("a cached copy differed from its record", "bag", o.BagID, "key", o.Key, "detail", detail)
+	if _, _, err := s.Catalog.RaiseAlert(ctx, o.BagID, catalog.ProblemCacheAltered, o.Key, detail, s.Now()); err != nil {
+		s.Log.Error("raise alert", "bag", o.BagID, "err", err)
+	}
+}
+
 // mismatch raises the alert for an object that failed its check on the
 // way out.
 func (s *Server) mismatch(ctx context.Context, m *retrieve.Mismatch) {

@@ -125,8 +125,8 @@ func newLibrary(t testing.TB, public bool) *library {
 		{Name: "rita", TokenSHA256: hash("reader-token"), Role: RoleReader},
 		{Name: "ana", TokenSHA256: hash("reviewer-token"), Role: RoleReviewer},
 		{Name: "adam", TokenSHA256: hash("admin-token"), Role: RoleAdmin},
-	}}, Catalog: cat, AuditCycle: 90 * 24 * time.Hour, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Library: &Library{Index: idx, Store: st, Cache: &retrieve.Cache{Dir: filepath.Join(dir, "cache"), Store: st}, Render: popplerJPEG}}
+	}}, Catalog: cat, AuditCycle: 90 * 24 * time.Hour, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	s.Library = &Library{Index: idx, Store: st, Cache: &retrieve.Cache{Dir: filepath.Join(dir, "cache"), Store: st, Altered: s.CacheAltered}, Render: popplerJPEG}
 	l.srv = httptest.NewServer(s.Handler())
 	t.Cleanup(l.srv.Close)
 	return l
@@ -279,6 +279,44 @@ func TestDownloadsChecked(t *testing.T) {
 	}
 	alerts, _ := l.cat.Alerts(context.Background(), "b-closed")
 	if len(alerts) != 1 || alerts[0].Problem != catalog.ProblemAltered || alerts[0].Key != "data/original/page.tif" {
+		t.Errorf("alerts: %+v", alerts)
+	}
+}
+
+// TestCacheChecked: bytes changed in the retrieval cache were served with
+// the original ETag and no alert. Now the cached copy is hashed before it
+// is served: a changed one is evicted, fetched again from the store
+// (checked), served as stored, and raised as a cache-altered alert.
+func TestCacheChecked(t *testing.T) {
+	l := newLibrary(t, false)
+	get := func() (string, string) {
+		req, _ := http.NewRequest("GET", l.srv.URL+"/api/v1/bags/b-open/files/data/access/doc.pdf", nil)
+		req.Header.Set("Authorization", "Bearer reader-token")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != 200 {
+			t.Fatalf("GET: %d %s", resp.StatusCode, b)
+		}
+		return string(b), resp.Header.Get("ETag")
+	}
+	stored, etag := get()
+	cached, _ := filepath.Glob(filepath.Join(l.dir, "cache", "[0-9a-f]*"))
+	if len(cached) != 1 {
+		t.Fatalf("cache holds %v", cached)
+	}
+	tampered := []byte(strings.Replace(stored, "%PDF-", "%PDX-", 1))
+	if err := os.WriteFile(cached[0], tampered, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if again, etag2 := get(); again != stored || etag2 != etag {
+		t.Errorf("served the changed cache copy (%d bytes, %q), not the stored one", len(again), again[:8])
+	}
+	alerts, _ := l.cat.Alerts(context.Background(), "b-open")
+	if len(alerts) != 1 || alerts[0].Problem != catalog.ProblemCacheAltered || alerts[0].Key != "data/access/doc.pdf" {
 		t.Errorf("alerts: %+v", alerts)
 	}
 }
