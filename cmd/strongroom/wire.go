@@ -162,6 +162,9 @@ func newAuditor(e *env) *audit.Auditor {
 func daemon(ctx context.Context, e *env, q *queue.Queue) error {
 	d := &pipeline.Daemon{Engine: e.engine, Queue: q, Intake: e.cfg.Intake.Watch(), Release: e.cfg.Intake.Release(), OCR: e.cfg.Intake.OCR(),
 		Meta: e.cfg.Intake.Meta()}
+	for _, w := range d.Intake.Warnings() {
+		e.log.Warn("intake: batches may split", "why", w)
+	}
 	aud := newAuditor(e)
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return d.Run(ctx) })

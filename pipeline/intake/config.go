@@ -13,6 +13,7 @@ type HotFolder struct {
 	Path        string        `yaml:"path"`
 	Settle      time.Duration `yaml:"settle"`
 	BatchMarker string        `yaml:"batch_marker"`
+	BatchQuiet  time.Duration `yaml:"batch_quiet"`
 	// Poll scans this folder instead of watching it (SMB/NFS shares, where
 	// inotify sees nothing).
 	Poll bool `yaml:"poll"`
@@ -27,8 +28,13 @@ type Config struct {
 	// contents) must hold still before it is taken.
 	Settle time.Duration `yaml:"settle"`
 	// BatchMarker, when set, closes a batch folder as soon as a file of this
-	// name appears in it, instead of waiting for Settle.
+	// name appears in it, instead of waiting for BatchQuiet.
 	BatchMarker string `yaml:"batch_marker"`
+	// BatchQuiet is how long a batch folder without a marker must hold
+	// still before it is taken: longer than Settle, since a book scanner
+	// pauses between pages (turning a page, refocusing: 30 s is common),
+	// and a batch taken in a pause splits the book.
+	BatchQuiet time.Duration `yaml:"batch_quiet"`
 	// Poll scans every hot folder instead of watching (see HotFolder.Poll).
 	Poll         bool          `yaml:"poll"`
 	PollInterval time.Duration `yaml:"poll_interval"`
@@ -43,6 +49,9 @@ func (c Config) Folders() []HotFolder {
 		}
 		if h.BatchMarker == "" {
 			h.BatchMarker = c.BatchMarker
+		}
+		if h.BatchQuiet == 0 {
+			h.BatchQuiet = c.BatchQuiet
 		}
 		h.Poll = h.Poll || c.Poll
 		out[i] = h
@@ -59,6 +68,9 @@ func (c Config) Validate() error {
 	if c.Settle <= 0 {
 		errs = append(errs, fmt.Errorf("intake.settle %s: must be positive", c.Settle))
 	}
+	if c.BatchQuiet <= 0 {
+		errs = append(errs, fmt.Errorf("intake.batch_quiet %s: must be positive", c.BatchQuiet))
+	}
 	if c.PollInterval <= 0 {
 		errs = append(errs, fmt.Errorf("intake.poll_interval %s: must be positive", c.PollInterval))
 	}
@@ -71,6 +83,9 @@ func (c Config) Validate() error {
 		if h.Settle < 0 {
 			errs = append(errs, fmt.Errorf("%s.settle %s: must not be negative", key, h.Settle))
 		}
+		if h.BatchQuiet < 0 {
+			errs = append(errs, fmt.Errorf("%s.batch_quiet %s: must not be negative", key, h.BatchQuiet))
+		}
 		if strings.ContainsAny(h.BatchMarker, `/\`) {
 			errs = append(errs, fmt.Errorf("%s.batch_marker %q: must be a file name", key, h.BatchMarker))
 		}
@@ -81,6 +96,25 @@ func (c Config) Validate() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// ScannerPause is the longest pause between two pages a book scanner is
+// expected to make; a batch quiet period shorter than it risks a book
+// taken in a pause and split in two.
+const ScannerPause = time.Minute
+
+// Warnings are settings that work but risk what users do not expect: a
+// hot folder whose batch folders close after less quiet than a scanner's
+// pause between pages, with no marker to close them instead.
+func (c Config) Warnings() []string {
+	var out []string
+	for i, h := range c.Folders() {
+		if h.BatchMarker == "" && h.BatchQuiet < ScannerPause {
+			out = append(out, fmt.Sprintf("intake.hot_folders[%d] (%s): batch folders close after %s of quiet and no batch_marker is set: "+
+				"a scanner that pauses longer between pages splits the book; set batch_marker, or batch_quiet of %s or more", i, h.Path, h.BatchQuiet, ScannerPause))
+		}
+	}
+	return out
 }
 
 // Within reports whether p is dir or below it.

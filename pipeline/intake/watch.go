@@ -205,7 +205,11 @@ func (f *folder) checkEntry(ctx context.Context, log *slog.Logger, p string) {
 	if st.since.IsZero() || sig != st.sig {
 		st.sig, st.since = sig, now
 	}
-	settled := sig != 0 && now.Sub(st.since) >= f.Settle
+	quiet := f.Settle
+	if c.Kind == catalog.KindBatch {
+		quiet = f.BatchQuiet
+	}
+	settled := sig != 0 && now.Sub(st.since) >= quiet
 	var ready bool
 	switch {
 	case c.Kind == catalog.KindSymlink || c.Kind == catalog.KindSpecial:

@@ -2,10 +2,12 @@ package intake
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -74,7 +76,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 func config(hot string, poll bool, marker string) Config {
 	// Settle is well above the 100 ms between test writes, so a loaded CI
 	// machine that stalls a writer does not make a file look settled.
-	return Config{HotFolders: []HotFolder{{Path: hot}}, Settle: time.Second, Poll: poll,
+	return Config{HotFolders: []HotFolder{{Path: hot}}, Settle: time.Second, BatchQuiet: time.Second, Poll: poll,
 		PollInterval: 100 * time.Millisecond, BatchMarker: marker}
 }
 
@@ -150,6 +152,45 @@ func TestBatchMarker(t *testing.T) {
 	}
 	write(t, filepath.Join(hot, "box", ".complete"), "")
 	waitFor(t, "batch with marker", func() bool { _, ok := rec.get(filepath.Join(hot, "box")); return ok })
+}
+
+// TestSlowScanner: a book scanner writes a page every 30 s (turning the
+// page, refocusing). With the default quiet period of a batch folder
+// (2 minutes; settle, 5 s, is for single files) the book is taken once,
+// whole, 2 minutes after its last page; a quiet period under a scanner's
+// pause is warned of. On synctest's fake clock: minutes in milliseconds.
+func TestSlowScanner(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		hot := filepath.Join(t.TempDir(), "hot")
+		cfg := config(hot, true, "")
+		cfg.Settle, cfg.BatchQuiet, cfg.PollInterval = 5*time.Second, 2*time.Minute, 5*time.Second
+		if w := cfg.Warnings(); len(w) != 0 {
+			t.Errorf("warned of the default: %q", w)
+		}
+		rec, _ := start(t, cfg)
+		book := filepath.Join(hot, "book-17")
+		for i := range 6 {
+			write(t, filepath.Join(book, fmt.Sprintf("page %d.tif", i+1)), "scan")
+			time.Sleep(30 * time.Second)
+			if _, ok := rec.get(book); ok {
+				t.Fatalf("taken after page %d, while the scanner was still at work", i+1)
+			}
+		}
+		time.Sleep(95 * time.Second) // 2 minutes since the last page, and a poll
+		c, ok := rec.get(book)
+		if !ok || rec.count() != 1 || c.Kind != catalog.KindBatch {
+			t.Fatalf("book not taken once as a batch: %v", rec.order)
+		}
+	})
+	short := config("/hot", false, "")
+	short.BatchQuiet = 5 * time.Second
+	if w := short.Warnings(); len(w) != 1 || !strings.Contains(w[0], "splits the book") {
+		t.Errorf("a 5 s batch quiet without a marker: warnings %q", w)
+	}
+	short.BatchMarker = ".complete"
+	if w := short.Warnings(); len(w) != 0 {
+		t.Errorf("warned though a marker closes the batch: %q", w)
+	}
 }
 
 func TestConfigValidate(t *testing.T) {

@@ -86,7 +86,7 @@ func PNG(t testing.TB, p string, w, h int) {
 }
 
 // WriteConfig writes dir/strongroom.yaml for a daemon on dir's hot, done,
-// failed and store folders, with short settle and poll times and extra
+// failed and store folders, with short settle, quiet and poll times and extra
 // appended, and returns its path.
 func WriteConfig(t testing.TB, dir, extra string) string {
 	t.Helper()
@@ -95,6 +95,7 @@ func WriteConfig(t testing.TB, dir, extra string) string {
 intake:
   hot_folders: [{path: hot}]
   settle: 200ms
+  batch_quiet: 500ms
   poll_interval: 200ms
   done_dir: done
   failed_dir: failed
