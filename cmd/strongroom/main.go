@@ -73,7 +73,8 @@ Usage:
   strongroom export   [--config FILE] [--format tar|zip] [--output FILE] BAG_ID
   strongroom index    [--config FILE] rebuild [--bag ID]   rebuild the search index from the store
   strongroom push     --server URL --token-file FILE [--meta k=v] [--wait] DIR
-                                                 push a batch from a scanner station
+                                                 push a batch from a scanner station (run again: resumes)
+  strongroom push     --server URL --token-file FILE list | status ID | abort ID
   strongroom fixity   FILE...                    SHA-256 and SHA-512 of each file, in one read
   strongroom config   [--config FILE]            print the effective configuration
   strongroom version

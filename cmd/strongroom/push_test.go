@@ -73,13 +73,49 @@ func TestPush200Pages(t *testing.T) {
 			pages++
 		}
 	}
+	// The station's folder name is kept: the originals' folder and the
+	// access copy's name.
+	if _, ok := r.Payload["data/original/book-42/page-199.png"]; !ok {
+		t.Errorf("the pushed folder's name is lost: %v", r.Payload["data/access/book-42.pdf"])
+	}
+	if _, ok := r.Payload["data/access/book-42.pdf"]; !ok {
+		t.Error("the access copy is not named for the pushed folder")
+	}
 	// The 200 originals, and the access copy the format policy asks for.
 	if pages != 200 || len(r.Payload) != 203 || r.Info.Get("Scanner-Station") != "scanner-7" || r.Info.Get("Title") != "Book of hours" || r.Info.Get("Operator") != "sam" {
 		t.Errorf("bag: %d pages of %d files, bag-info %+v", pages, len(r.Payload), r.Info.Fields)
 	}
-	// A wrong token is refused with exit code 1.
+	// Nothing left receiving; aborting what is stored is refused.
+	push := func(args ...string) (string, string, int) {
+		return clitest.Run(t, dir, append([]string{"push", "--server", "http://" + addr, "--token-file", tokenFile}, args...)...)
+	}
+	if out, errs, code := push("list"); code != 0 || out != "" {
+		t.Errorf("push list: exit %d %q %q", code, out, errs)
+	}
+	if _, errs, code := push("abort", strings.TrimSuffix(strings.Fields(lines[0])[1], ":")); code != exitFailed || !strings.Contains(errs, "only a batch still receiving") {
+		t.Errorf("abort of a stored batch: exit %d %q", code, errs)
+	}
+	// A wrong token is refused with exit code 1, and the server says so.
 	os.WriteFile(tokenFile, []byte("not-the-token"), 0o600)
-	if _, _, code := clitest.Run(t, dir, "push", "--server", "http://"+addr, "--token-file", tokenFile, filepath.Join(dir, "station", "book-42")); code != exitFailed {
+	if _, _, code := push(filepath.Join(dir, "station", "book-42")); code != exitFailed {
 		t.Errorf("wrong token: exit %d", code)
+	}
+	if log, _ := os.ReadFile(filepath.Join(dir, "serve.log")); !strings.Contains(string(log), "push: refused") {
+		t.Error("the server did not log the refusal")
+	}
+	// A server that does not answer is said within seconds, not after minutes.
+	os.WriteFile(tokenFile, []byte("station-secret-token\n"), 0o600)
+	l2, _ := net.Listen("tcp", "127.0.0.1:0")
+	down := l2.Addr().String()
+	l2.Close()
+	cmd = exec.Command(clitest.Bin, "push", "--server", "http://"+down, "--token-file", tokenFile, filepath.Join(dir, "station", "book-42"))
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	cmd.Start()
+	time.Sleep(3 * time.Second)
+	cmd.Process.Signal(os.Interrupt)
+	cmd.Wait()
+	if !strings.Contains(stderr.String(), "trying again in") || !strings.Contains(stderr.String(), "connection refused") {
+		t.Errorf("a server down, after 3 s the station sees: %q", stderr.String())
 	}
 }

@@ -142,8 +142,9 @@ type Batches interface {
 	Batch(ctx context.Context, id string) (*Batch, error)
 	// UpdateBatch saves a batch's state, item and reason.
 	UpdateBatch(ctx context.Context, b *Batch) error
-	// OpenBatches counts a station's batches still receiving.
-	OpenBatches(ctx context.Context, station string) (int, error)
+	// ReceivingBatches returns a station's batches still receiving,
+	// oldest first.
+	ReceivingBatches(ctx context.Context, station string) ([]*Batch, error)
 	// StaleBatches returns batches still receiving last touched before
 	// cutoff.
 	StaleBatches(ctx context.Context, cutoff time.Time) ([]*Batch, error)

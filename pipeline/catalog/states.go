@@ -169,4 +169,5 @@ const (
 	BatchReceiving BatchState = "receiving"
 	BatchClosed    BatchState = "closed" // handed to the pipeline as an item
 	BatchExpired   BatchState = "expired"
+	BatchAborted   BatchState = "aborted" // given up by its station
 )

@@ -31,6 +31,11 @@ type Client struct {
 	Retries  int           // per request, on network errors and 5xx
 	Backoff  time.Duration // first pause between retries; doubles
 	Progress func(doneFiles, files int, doneBytes, bytes int64)
+	// Retrying, if set, is told of each failed attempt before the pause
+	// that follows it: a server that does not answer is said at once.
+	Retrying func(err error, pause time.Duration)
+	// Opened, if set, is told of the batch once it is open (or resumed).
+	Opened func(Status)
 }
 
 // Refused is a refusal by the server: a client error that retrying can't fix.
@@ -139,7 +144,11 @@ func (c *Client) do(ctx context.Context, method, path string, hdr http.Header, b
 		return resp, nil
 	}
 	b := &backoff.ExponentialBackOff{InitialInterval: c.Backoff, RandomizationFactor: 0.2, Multiplier: 2, MaxInterval: time.Minute}
-	resp, err := backoff.Retry(ctx, once, backoff.WithBackOff(b), backoff.WithMaxTries(uint(c.Retries+1)), backoff.WithMaxElapsedTime(0))
+	opts := []backoff.RetryOption{backoff.WithBackOff(b), backoff.WithMaxTries(uint(c.Retries + 1)), backoff.WithMaxElapsedTime(0)}
+	if c.Retrying != nil {
+		opts = append(opts, backoff.WithNotify(c.Retrying))
+	}
+	resp, err := backoff.Retry(ctx, once, opts...)
 	var ref *Refused
 	if err != nil && !errors.As(err, &ref) && ctx.Err() == nil {
 		return resp, fmt.Errorf("%s %s: %d attempts failed, last: %w", method, path, c.Retries+1, err)
@@ -155,9 +164,10 @@ func filePath(batch, p string) string {
 	return "/push/v1/batches/" + url.PathEscape(batch) + "/files/" + strings.Join(segs, "/")
 }
 
-// Open announces a batch.
-func (c *Client) Open(ctx context.Context, files []catalog.BatchFile, meta map[string]string) (Status, error) {
-	b, err := json.Marshal(OpenRequest{Files: files, Metadata: meta})
+// Open announces a batch of the folder name. The same files and metadata
+// announced again resume the batch already receiving them (Status.Resumed).
+func (c *Client) Open(ctx context.Context, name string, files []catalog.BatchFile, meta map[string]string) (Status, error) {
+	b, err := json.Marshal(OpenRequest{Name: name, Files: files, Metadata: meta})
 	if err != nil {
 		return Status{}, err
 	}
@@ -215,6 +225,20 @@ func (c *Client) Close(ctx context.Context, batch string) (Status, error) {
 	return st, err
 }
 
+// List returns the station's batches still receiving.
+func (c *Client) List(ctx context.Context) ([]Status, error) {
+	var out []Status
+	_, err := c.do(ctx, http.MethodGet, "/push/v1/batches", nil, nil, &out)
+	return out, err
+}
+
+// Abort gives up a batch still receiving.
+func (c *Client) Abort(ctx context.Context, batch string) (Status, error) {
+	var st Status
+	_, err := c.do(ctx, http.MethodDelete, "/push/v1/batches/"+url.PathEscape(batch), nil, nil, &st)
+	return st, err
+}
+
 // Status asks where a batch is.
 func (c *Client) Status(ctx context.Context, batch string) (Status, error) {
 	var st Status
@@ -233,9 +257,12 @@ func (c *Client) Push(ctx context.Context, dir string, meta map[string]string, w
 	for _, f := range files {
 		total += f.Size
 	}
-	st, err := c.Open(ctx, files, meta)
+	st, err := c.Open(ctx, filepath.Base(filepath.Clean(dir)), files, meta)
 	if err != nil {
 		return st, err
+	}
+	if c.Opened != nil {
+		c.Opened(st)
 	}
 	var done int64
 	for i, f := range files {

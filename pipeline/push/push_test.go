@@ -16,6 +16,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -107,12 +108,12 @@ func TestPushStored(t *testing.T) {
 	if err != nil || !r.Valid || len(r.Payload) != 50 {
 		t.Fatalf("bag: %v %v, %d files", err, r.Problems, len(r.Payload))
 	}
-	for label, want := range map[string]string{"Scanner-Station": "scanner-1", "Title": "Parish register 1801", "External-Identifier": "PR-1801", "Operator": "jo"} {
+	for label, want := range map[string]string{"Scanner-Station": "scanner-1", "Scanner-Folder": "book", "Title": "Parish register 1801", "External-Identifier": "PR-1801", "Operator": "jo"} {
 		if got := r.Info.All(label); len(got) == 0 || got[len(got)-1] != want {
 			t.Errorf("bag-info %s = %v, want %q", label, got, want)
 		}
 	}
-	if _, ok := r.Payload["data/original/PR-1801/p049.png"]; !ok {
+	if _, ok := r.Payload["data/original/book/p049.png"]; !ok { // the station's folder name is kept
 		t.Errorf("payload: %v", r.Payload)
 	}
 	// The staged copy is gone once stored.
@@ -150,7 +151,7 @@ func TestResumeAndRefusals(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := c.Open(ctx, files, nil)
+	st, err := c.Open(ctx, "", files, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -206,7 +207,7 @@ func TestResumeAndRefusals(t *testing.T) {
 
 	// Bytes that don't match the manifest are refused.
 	bad := []byte("these are not the bytes announced")
-	st2, err := c.Open(ctx, []catalog.BatchFile{{Path: "p.tif", Size: int64(len(bad)), SHA256: tokenHash("something else")}}, nil)
+	st2, err := c.Open(ctx, "", []catalog.BatchFile{{Path: "p.tif", Size: int64(len(bad)), SHA256: tokenHash("something else")}}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -240,7 +241,7 @@ func TestOpenRefusals(t *testing.T) {
 		{"reserved metadata", []catalog.BatchFile{ok}, map[string]string{"Payload-Oxum": "1.1"}, 422, "metadata"},
 		{"no files", nil, nil, 422, "no files"},
 	} {
-		_, err := c.Open(ctx, tc.files, tc.meta)
+		_, err := c.Open(ctx, "", tc.files, tc.meta)
 		var ref *Refused
 		if !errors.As(err, &ref) || ref.Status != tc.status || !strings.Contains(ref.Message, tc.want) {
 			t.Errorf("%s: %v; want HTTP %d with %q", tc.name, err, tc.status, tc.want)
@@ -250,16 +251,35 @@ func TestOpenRefusals(t *testing.T) {
 	for i := range many {
 		many[i] = catalog.BatchFile{Path: fmt.Sprintf("p%d.tif", i), Size: 1, SHA256: ok.SHA256}
 	}
-	if _, err := c.Open(ctx, many, nil); err == nil || !strings.Contains(err.Error(), "413") {
+	if _, err := c.Open(ctx, "", many, nil); err == nil || !strings.Contains(err.Error(), "413") {
 		t.Errorf("too many files: %v", err)
 	}
+	other := func(i int) []catalog.BatchFile {
+		return []catalog.BatchFile{{Path: fmt.Sprintf("b%d.tif", i), Size: 10, SHA256: ok.SHA256}}
+	}
 	for i := range 3 {
-		if _, err := c.Open(ctx, []catalog.BatchFile{ok}, nil); err != nil {
+		if _, err := c.Open(ctx, "", other(i), nil); err != nil {
 			t.Fatalf("open %d: %v", i, err)
 		}
 	}
-	if _, err := c.Open(ctx, []catalog.BatchFile{ok}, nil); err == nil || !strings.Contains(err.Error(), "429") {
+	if st, err := c.Open(ctx, "", other(1), nil); err != nil || !st.Resumed {
+		t.Errorf("the same batch again, at the limit: %+v %v; want it resumed", st, err)
+	}
+	if _, err := c.Open(ctx, "", other(3), nil); err == nil || !strings.Contains(err.Error(), "429") || !strings.Contains(err.Error(), "push abort") {
 		t.Errorf("a 4th open batch: %v", err)
+	}
+	open, err := c.List(ctx)
+	if err != nil || len(open) != 3 {
+		t.Fatalf("list: %+v %v", open, err)
+	}
+	if st, err := c.Abort(ctx, open[0].ID); err != nil || st.Status != StatusAborted {
+		t.Errorf("abort: %+v %v", st, err)
+	}
+	if _, err := os.Stat(filepath.Join(e.ps.Staging, open[0].ID)); !os.IsNotExist(err) {
+		t.Errorf("an aborted batch's staging is still there: %v", err)
+	}
+	if _, err := c.Open(ctx, "", other(3), nil); err != nil {
+		t.Errorf("open after an abort: %v", err)
 	}
 	// Abandoned batches expire and free their space; the station may open again.
 	e.ps.Cfg.ExpireAfter = time.Nanosecond
@@ -270,9 +290,86 @@ func TestOpenRefusals(t *testing.T) {
 	if entries, _ := os.ReadDir(e.ps.Staging); len(entries) != 0 {
 		t.Errorf("staging after expiry: %v", entries)
 	}
-	if _, err := c.Open(ctx, []catalog.BatchFile{ok}, nil); err != nil {
+	if _, err := c.Open(ctx, "", []catalog.BatchFile{ok}, nil); err != nil {
 		t.Errorf("open after expiry: %v", err)
 	}
+}
+
+// countingTransport counts the bytes of file uploads (PUT bodies).
+type countingTransport struct {
+	http.RoundTripper
+	mu   sync.Mutex
+	sent int64
+}
+
+func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Method == http.MethodPut && r.Body != nil {
+		r.Body = &countingBody{ReadCloser: r.Body, c: c}
+	}
+	return c.RoundTripper.RoundTrip(r)
+}
+
+type countingBody struct {
+	io.ReadCloser
+	c *countingTransport
+}
+
+func (b *countingBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	b.c.mu.Lock()
+	b.c.sent += int64(n)
+	b.c.mu.Unlock()
+	return n, err
+}
+
+// TestPushCutResumes is the station locked out for 48 h: a push cut by
+// Ctrl-C and run again opened a new batch and sent everything again, and
+// after four cuts the station got 429 until a batch expired. Now the same
+// command resumes the same batch, sends only what is missing, and no
+// number of cuts locks the station out.
+func TestPushCutResumes(t *testing.T) {
+	e := newEnv(t)
+	dir := book(t, 12)
+	files, _, err := Manifest(context.Background(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var total int64
+	for _, f := range files {
+		total += f.Size
+	}
+	counter := &countingTransport{RoundTripper: e.srv.Client().Transport}
+	c := e.client("tok-1")
+	c.HTTP = &http.Client{Transport: counter}
+	var ids []string
+	for cut := range 6 { // more cuts than the 3 open batches allowed
+		ctx, cancel := context.WithCancel(context.Background())
+		c.Opened = func(st Status) { ids = append(ids, st.ID) }
+		c.Progress = func(done, _ int, _, _ int64) {
+			if done == 2*(cut+1)-1 {
+				cancel() // Ctrl-C after the first files of this run
+			}
+		}
+		_, err := c.Push(ctx, dir, map[string]string{"title": "Book of hours"}, false)
+		cancel()
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("cut %d: %v", cut, err)
+		}
+	}
+	c.Progress = nil
+	st, err := c.Push(context.Background(), dir, map[string]string{"title": "Book of hours"}, true)
+	if err != nil || st.Status != StatusStored {
+		t.Fatalf("the push run again: %+v %v", st, err)
+	}
+	for _, id := range append(ids, st.ID) {
+		if id != ids[0] {
+			t.Fatalf("batches %v: a cut push opened a new batch", append(ids, st.ID))
+		}
+	}
+	if counter.sent > total+total/4 { // each cut may lose at most the file it was sending
+		t.Errorf("sent %d bytes for a %d-byte book: resumed pushes sent again what had arrived", counter.sent, total)
+	}
+	t.Logf("12 files, %d bytes; 6 cuts; %d bytes sent in all", total, counter.sent)
 }
 
 // TestFileLocksDropped: the per-file upload locks are dropped once no one

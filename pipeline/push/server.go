@@ -20,6 +20,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -149,6 +150,14 @@ func refuse(w http.ResponseWriter, status int, format string, args ...any) {
 	writeJSON(w, status, apiError{Error: fmt.Sprintf(format, args...)})
 }
 
+// refuse answers a station's request with a refusal and logs it with the
+// station and the reason: an operator sees why a station was turned away.
+func (s *Server) refuse(w http.ResponseWriter, station string, status int, format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	s.Log.Warn("push: refused", "station", station, "status", status, "reason", msg)
+	writeJSON(w, status, apiError{Error: msg})
+}
+
 // Mount adds the push routes.
 func (s *Server) Mount(mux *http.ServeMux) {
 	if s.Now == nil {
@@ -159,14 +168,16 @@ func (s *Server) Mount(mux *http.ServeMux) {
 			station := s.station(strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer "))
 			if station == "" {
 				w.Header().Set("WWW-Authenticate", `Bearer realm="strongroom push"`)
-				refuse(w, http.StatusUnauthorized, "a valid station token is needed")
+				s.refuse(w, "", http.StatusUnauthorized, "a valid station token is needed (from %s)", r.RemoteAddr)
 				return
 			}
 			f(w, r, station)
 		})
 	}
 	h("POST /push/v1/batches", s.open)
+	h("GET /push/v1/batches", s.list)
 	h("GET /push/v1/batches/{id}", s.status)
+	h("DELETE /push/v1/batches/{id}", s.abort)
 	h("HEAD /push/v1/batches/{id}/files/{path...}", s.offset)
 	h("PUT /push/v1/batches/{id}/files/{path...}", s.upload)
 	h("POST /push/v1/batches/{id}/close", s.close)
@@ -189,6 +200,10 @@ func (s *Server) station(token string) string {
 
 // OpenRequest announces a batch.
 type OpenRequest struct {
+	// Name is the folder's name on the station (book-17): the item's
+	// name, its originals' folder in the bag and its access copy's name,
+	// when it is a safe file name.
+	Name     string              `json:"name,omitempty"`
 	Files    []catalog.BatchFile `json:"files"`
 	Metadata map[string]string   `json:"metadata"`
 }
@@ -203,17 +218,22 @@ const (
 	StatusStored     BatchStatus = "stored"     // its bag is stored and verified
 	StatusFailed     BatchStatus = "failed"
 	StatusExpired    BatchStatus = BatchStatus(catalog.BatchExpired)
+	StatusAborted    BatchStatus = BatchStatus(catalog.BatchAborted)
 )
 
 // Status is what the status call (and open and close) answer.
 type Status struct {
-	ID       string      `json:"id"`
-	Status   BatchStatus `json:"status"`
-	Files    int         `json:"files"`
-	Received int         `json:"received,omitempty"`
-	Item     string      `json:"item,omitempty"`
-	Bag      string      `json:"bag,omitempty"`
-	Reason   string      `json:"reason,omitempty"`
+	ID     string      `json:"id"`
+	Name   string      `json:"name,omitempty"`
+	Status BatchStatus `json:"status"`
+	// Resumed says that open found this batch already receiving, from an
+	// earlier push of the same files: only what is missing is sent.
+	Resumed  bool   `json:"resumed,omitempty"`
+	Files    int    `json:"files"`
+	Received int    `json:"received,omitempty"`
+	Item     string `json:"item,omitempty"`
+	Bag      string `json:"bag,omitempty"`
+	Reason   string `json:"reason,omitempty"`
 }
 
 // metadataLabels maps the metadata a station sends to bag-info.txt labels;
@@ -223,32 +243,58 @@ var metadataLabels = map[string]string{"title": "Title", "identifier": "External
 var labelRe = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9-]{0,63}$`)
 
 // reservedLabels are set by strongroom itself.
-var reservedLabels = map[string]bool{"payload-oxum": true, "bagging-date": true, "bag-software-agent": true,
+var reservedLabels = map[string]bool{"payload-oxum": true, "bagging-date": true, "bag-software-agent": true, "scanner-station": true, "scanner-folder": true,
 	"source-organization": true, "internal-sender-identifier": true, "internal-sender-description": true, "bag-size": true}
 
 func (s *Server) open(w http.ResponseWriter, r *http.Request, station string) {
 	var req OpenRequest
 	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<20)).Decode(&req); err != nil {
-		refuse(w, http.StatusBadRequest, "the batch manifest is not valid JSON: %v", err)
+		s.refuse(w, station, http.StatusBadRequest, "the batch manifest is not valid JSON: %v", err)
 		return
 	}
 	total, code, err := s.checkFiles(req.Files)
 	if err != nil {
-		refuse(w, code, "%v", err)
+		s.refuse(w, station, code, "%v", err)
 		return
 	}
 	info, err := bagInfo(station, req.Metadata)
 	if err != nil {
-		refuse(w, http.StatusUnprocessableEntity, "%v", err)
+		s.refuse(w, station, http.StatusUnprocessableEntity, "%v", err)
 		return
 	}
-	n, err := s.Catalog.OpenBatches(r.Context(), station)
+	if req.Name != "" {
+		if !safeName(req.Name) {
+			s.refuse(w, station, http.StatusUnprocessableEntity, "name %q: want a folder name (no /, not hidden or temporary)", req.Name)
+			return
+		}
+		info = append(info, catalog.InfoField{Label: nameLabel, Value: req.Name})
+	}
+	open, err := s.Catalog.ReceivingBatches(r.Context(), station)
 	if err != nil {
 		s.internal(w, err)
 		return
 	}
-	if n >= s.Cfg.MaxOpenBatches {
-		refuse(w, http.StatusTooManyRequests, "station %s has %d batches open: the limit is %d; close or let one expire", station, n, s.Cfg.MaxOpenBatches)
+	// The same files and description pushed again (a push cut by Ctrl-C,
+	// a station restarted) resume the batch already receiving them: it is
+	// not opened twice, nor counted twice against the limit.
+	for _, b := range open {
+		if sameBatch(b, req.Files, info) {
+			if err := s.Catalog.UpdateBatch(r.Context(), b); err != nil { // touch: not expired under a resume
+				s.internal(w, err)
+				return
+			}
+			s.Log.Info("push: batch resumed", "batch", b.ID, "station", station, "files", len(b.Files), "bytes", total)
+			s.writeStatus(w, r, b, http.StatusOK)
+			return
+		}
+	}
+	if len(open) >= s.Cfg.MaxOpenBatches {
+		ids := make([]string, len(open))
+		for i, b := range open {
+			ids[i] = b.ID
+		}
+		s.refuse(w, station, http.StatusTooManyRequests, "station %s has %d batches open (%s): the limit is %d; finish one (push it again), "+
+			"or abort one (strongroom push abort ID)", station, len(open), strings.Join(ids, ", "), s.Cfg.MaxOpenBatches)
 		return
 	}
 	b := &catalog.Batch{ID: catalog.NewID(s.Now()), Station: station, State: catalog.BatchReceiving, Files: req.Files, Metadata: info}
@@ -261,7 +307,57 @@ func (s *Server) open(w http.ResponseWriter, r *http.Request, station string) {
 		return
 	}
 	s.Log.Info("push: batch opened", "batch", b.ID, "station", station, "files", len(b.Files), "bytes", total)
-	writeJSON(w, http.StatusCreated, Status{ID: b.ID, Status: StatusReceiving, Files: len(b.Files)})
+	writeJSON(w, http.StatusCreated, Status{ID: b.ID, Name: itemName(b), Status: StatusReceiving, Files: len(b.Files)})
+}
+
+// nameLabel is the station's folder name in bag-info.txt, beside
+// Scanner-Station: where the book came from.
+const nameLabel = "Scanner-Folder"
+
+// sameBatch reports whether b was opened for exactly these files (paths,
+// sizes, digests, in order) and this description.
+func sameBatch(b *catalog.Batch, files []catalog.BatchFile, info []catalog.InfoField) bool {
+	return slices.Equal(b.Files, files) && slices.Equal(b.Metadata, info)
+}
+
+// safeName reports whether a station's folder name can name an item.
+func safeName(n string) bool {
+	return bagit.CheckPath(n) == nil && !strings.Contains(n, "/") && !intake.Ignored(n) && labelValue.MatchString(n)
+}
+
+// list answers with the station's batches still receiving.
+func (s *Server) list(w http.ResponseWriter, r *http.Request, station string) {
+	open, err := s.Catalog.ReceivingBatches(r.Context(), station)
+	if err != nil {
+		s.internal(w, err)
+		return
+	}
+	out := []Status{}
+	for _, b := range open {
+		out = append(out, s.statusOf(b))
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// abort gives up a batch still receiving: its space is freed and it no
+// longer counts against the station's limit.
+func (s *Server) abort(w http.ResponseWriter, r *http.Request, station string) {
+	b := s.batch(w, r, station)
+	if b == nil {
+		return
+	}
+	if b.State != catalog.BatchReceiving {
+		s.refuse(w, station, http.StatusConflict, "batch %s is %s: only a batch still receiving can be aborted", b.ID, b.State)
+		return
+	}
+	b.State, b.Reason = catalog.BatchAborted, "aborted by the station"
+	if err := s.Catalog.UpdateBatch(r.Context(), b); err != nil {
+		s.internal(w, err)
+		return
+	}
+	os.RemoveAll(filepath.Join(s.Staging, b.ID))
+	s.Log.Info("push: batch aborted", "batch", b.ID, "station", station)
+	writeJSON(w, http.StatusOK, s.statusOf(b))
 }
 
 // checkFiles checks a batch's manifest against the path rules and the
@@ -351,7 +447,7 @@ func (s *Server) internal(w http.ResponseWriter, err error) {
 func (s *Server) batch(w http.ResponseWriter, r *http.Request, station string) *catalog.Batch {
 	b, err := s.Catalog.Batch(r.Context(), r.PathValue("id"))
 	if errors.Is(err, catalog.ErrNotFound) || err == nil && b.Station != station {
-		refuse(w, http.StatusNotFound, "no batch %q for station %s", r.PathValue("id"), station)
+		s.refuse(w, station, http.StatusNotFound, "no batch %q for station %s", r.PathValue("id"), station)
 		return nil
 	}
 	if err != nil {
@@ -370,12 +466,14 @@ func (s *Server) file(b *catalog.Batch, path string) (catalog.BatchFile, bool) {
 	return catalog.BatchFile{}, false
 }
 
-// itemName is the batch folder's name: the identifier, when it is a safe
-// name, else the batch id.
+// itemName is the batch folder's name: the station's own folder name, else
+// the identifier, when it is a safe name, else the batch id.
 func itemName(b *catalog.Batch) string {
-	for _, f := range b.Metadata {
-		if f.Label == "External-Identifier" && bagit.CheckPath(f.Value) == nil && !strings.Contains(f.Value, "/") && !intake.Ignored(f.Value) {
-			return f.Value
+	for _, label := range []string{nameLabel, "External-Identifier"} {
+		for _, f := range b.Metadata {
+			if f.Label == label && safeName(f.Value) {
+				return f.Value
+			}
 		}
 	}
 	return "batch-" + b.ID
@@ -424,12 +522,12 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request, station string) 
 		return
 	}
 	if b.State != catalog.BatchReceiving {
-		refuse(w, http.StatusConflict, "batch %s is %s, not receiving", b.ID, b.State)
+		s.refuse(w, station, http.StatusConflict, "batch %s is %s, not receiving", b.ID, b.State)
 		return
 	}
 	f, ok := s.file(b, r.PathValue("path"))
 	if !ok {
-		refuse(w, http.StatusNotFound, "%q is not in batch %s's manifest", r.PathValue("path"), b.ID)
+		s.refuse(w, station, http.StatusNotFound, "%q is not in batch %s's manifest", r.PathValue("path"), b.ID)
 		return
 	}
 	defer s.locks.lock(b.ID + "\x00" + f.Path)()
@@ -442,7 +540,7 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request, station string) 
 	if h := r.Header.Get("Upload-Offset"); h != "" {
 		var err error
 		if from, err = strconv.ParseInt(h, 10, 64); err != nil || from < 0 {
-			refuse(w, http.StatusBadRequest, "Upload-Offset %q is not a byte offset", h)
+			s.refuse(w, station, http.StatusBadRequest, "Upload-Offset %q is not a byte offset", h)
 			return
 		}
 	}
@@ -456,7 +554,7 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request, station string) 
 		s.internal(w, err)
 		return
 	case got > f.Size:
-		refuse(w, http.StatusUnprocessableEntity, "%q: more than the %d bytes announced; send it again", f.Path, f.Size)
+		s.refuse(w, station, http.StatusUnprocessableEntity, "%q: more than the %d bytes announced; send it again", f.Path, f.Size)
 		return
 	case got < f.Size:
 		// Broken off: what arrived stays for a resumed upload.
@@ -464,7 +562,7 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request, station string) 
 		return
 	case !strings.EqualFold(sum, f.SHA256):
 		s.Log.Warn("push: file refused, digest mismatch", "batch", b.ID, "station", station, "path", f.Path)
-		refuse(w, http.StatusUnprocessableEntity, "%q: sha256 of the bytes received is %s, the manifest says %s; send it again", f.Path, sum, f.SHA256)
+		s.refuse(w, station, http.StatusUnprocessableEntity, "%q: sha256 of the bytes received is %s, the manifest says %s; send it again", f.Path, sum, f.SHA256)
 		return
 	}
 	s.Catalog.UpdateBatch(r.Context(), b) // touch: an active batch does not expire
@@ -558,15 +656,23 @@ func (s *Server) status(w http.ResponseWriter, r *http.Request, station string) 
 	}
 }
 
-func (s *Server) writeStatus(w http.ResponseWriter, r *http.Request, b *catalog.Batch, code int) {
-	st := Status{ID: b.ID, Status: BatchStatus(b.State), Files: len(b.Files), Item: b.ItemID, Reason: b.Reason}
-	switch b.State {
-	case catalog.BatchReceiving:
+// statusOf is a batch's status as far as the batch itself tells.
+func (s *Server) statusOf(b *catalog.Batch) Status {
+	st := Status{ID: b.ID, Name: itemName(b), Status: BatchStatus(b.State), Files: len(b.Files), Item: b.ItemID, Reason: b.Reason}
+	if b.State == catalog.BatchReceiving {
 		for _, f := range b.Files {
 			if _, done := s.received(b, f); done {
 				st.Received++
 			}
 		}
+	}
+	return st
+}
+
+func (s *Server) writeStatus(w http.ResponseWriter, r *http.Request, b *catalog.Batch, code int) {
+	st := s.statusOf(b)
+	st.Resumed = code == http.StatusOK && r.Method == http.MethodPost && r.URL.Path == "/push/v1/batches"
+	switch b.State {
 	case catalog.BatchClosed:
 		it, err := s.Catalog.Item(r.Context(), b.ItemID)
 		if err != nil {

@@ -364,8 +364,8 @@ func testBatches(t *testing.T, o Opener) {
 		Files: []catalog.BatchFile{{Path: "p1.tif", Size: 10, SHA256: "aa"}}, Metadata: []catalog.InfoField{{Label: "Title", Value: "x"}}}
 	must(t, c.CreateBatch(ctx, b))
 	must(t, c.CreateBatch(ctx, &catalog.Batch{ID: "bt2", Station: "scanner-1", State: catalog.BatchReceiving}))
-	if n, _ := c.OpenBatches(ctx, "scanner-1"); n != 2 {
-		t.Errorf("open: %d", n)
+	if open, _ := c.ReceivingBatches(ctx, "scanner-1"); len(open) != 2 || open[0].ID != "bt1" || len(open[0].Files) != 1 {
+		t.Errorf("receiving: %+v", open)
 	}
 	b.State, b.ItemID = catalog.BatchClosed, "i1"
 	must(t, c.UpdateBatch(ctx, b))
@@ -374,8 +374,8 @@ func testBatches(t *testing.T, o Opener) {
 	if got.State != catalog.BatchClosed || got.ItemID != "i1" || len(got.Files) != 1 || got.Metadata[0].Value != "x" {
 		t.Errorf("batch: %+v", got)
 	}
-	if n, _ := c.OpenBatches(ctx, "scanner-1"); n != 1 {
-		t.Errorf("open after close: %d", n)
+	if open, _ := c.ReceivingBatches(ctx, "scanner-1"); len(open) != 1 {
+		t.Errorf("receiving after close: %+v", open)
 	}
 	if stale, _ := c.StaleBatches(ctx, time.Now().Add(time.Minute)); len(stale) != 1 || stale[0].ID != "bt2" {
 		t.Errorf("stale: %+v", stale)

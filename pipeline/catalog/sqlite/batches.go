@@ -60,11 +60,9 @@ func (c *DB) UpdateBatch(ctx context.Context, b *catalog.Batch) error {
 	return err
 }
 
-// OpenBatches implements catalog.Batches.
-func (c *DB) OpenBatches(ctx context.Context, station string) (int, error) {
-	var n int
-	err := c.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM batches WHERE station = ? AND state = ?`, station, catalog.BatchReceiving).Scan(&n)
-	return n, err
+// ReceivingBatches implements catalog.Batches.
+func (c *DB) ReceivingBatches(ctx context.Context, station string) ([]*catalog.Batch, error) {
+	return query(ctx, c.db, scanBatch, `SELECT `+batchCols+` FROM batches WHERE station = ? AND state = ? ORDER BY created, id`, station, catalog.BatchReceiving)
 }
 
 // StaleBatches implements catalog.Batches.
