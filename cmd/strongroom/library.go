@@ -6,18 +6,19 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
 
-	"github.com/strongroom-archive/strongroom/pipeline"
 	"github.com/strongroom-archive/strongroom/pipeline/catalog"
 	"github.com/strongroom-archive/strongroom/pipeline/retrieve"
 	"github.com/strongroom-archive/strongroom/pipeline/search"
+	"github.com/strongroom-archive/strongroom/pipeline/search/fts"
 	"github.com/strongroom-archive/strongroom/storage"
-	"github.com/strongroom-archive/strongroom/storage/bagit"
 )
 
 // The commands that give things back: get, export, search, bags, index.
@@ -346,9 +347,14 @@ files and history. Reads only the catalog.`)
 
 func cmdIndex(ctx context.Context, args []string) error {
 	fs := newFlags("index", "[--config FILE] rebuild [--bag ID]", `Rebuilds the search index from the store alone: every bag found there (or
-one, with --bag) is read back (its ALTO, access copies and PDFs), and its
-pages indexed again; descriptions come from the catalog, or from the bag's
-bag-info.txt for a bag the catalog does not know.`)
+one, with --bag) is read back (its ALTO, access copies and PDFs), each file
+checked against the catalog's digests and the bag's own manifests (and
+those, with bag-info.txt, against its tag manifest), and its pages indexed
+again; descriptions come from the catalog, or from the bag's bag-info.txt
+for a bag the catalog does not know. A bag that fails its check is not
+indexed and raises an alert. A full rebuild is built into a new file and
+then replaces the index in one step: bags no longer in the store are gone
+from it, and searches meanwhile find the old index, never a half-built one.`)
 	configPath := fs.String("config", "", "config file (default: the embedded defaults)")
 	if err := parse(fs, args); err != nil {
 		return helpOK(err)
@@ -384,11 +390,28 @@ bag-info.txt for a bag the catalog does not know.`)
 			bags[bag] = append(bags[bag], oi)
 		}
 	}
+	into := idx
+	var staging string
+	if *only == "" {
+		// Built apart, then swapped in whole.
+		staging = filepath.Join(e.cfg.DataDir, "index.db.rebuild")
+		removeIndexFile(staging)
+		defer removeIndexFile(staging)
+		fresh, err := fts.Open(ctx, staging)
+		if err != nil {
+			return err
+		}
+		defer fresh.Close()
+		into = fresh
+	}
 	var failed int
 	pages := 0
-	for bag, objs := range bags {
-		n, err := reindex(ctx, e.engine, idx, bag, objs)
+	for _, bag := range slices.Sorted(maps.Keys(bags)) {
+		n, err := e.engine.Reindex(ctx, into, bag, bags[bag])
 		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
 			failed++
 			fmt.Fprintf(os.Stderr, "%s: %v\n", bag, err)
 			continue
@@ -396,82 +419,30 @@ bag-info.txt for a bag the catalog does not know.`)
 		pages += n
 		fmt.Printf("%s: %d pages\n", bag, n)
 	}
+	if staging != "" {
+		if err := into.Close(); err != nil {
+			return err
+		}
+		r, ok := idx.(interface {
+			Replace(ctx context.Context, from string) error
+		})
+		if !ok {
+			return fmt.Errorf("index rebuild: the index cannot be replaced whole")
+		}
+		if err := r.Replace(ctx, staging); err != nil {
+			return err
+		}
+	}
 	fmt.Printf("%d bags, %d pages indexed; %d failed\n", len(bags)-failed, pages, failed)
 	if failed > 0 {
-		return failedError{fmt.Errorf("%d bags not indexed", failed)}
+		return failedError{fmt.Errorf("%d bags not indexed (strongroom alerts list)", failed)}
 	}
 	return nil
 }
 
-// reindex reads one bag back from the store into a temporary folder and
-// indexes its pages.
-func reindex(ctx context.Context, eng *pipeline.Engine, idx search.Index, bag string, listed []storage.ObjectInfo) (int, error) {
-	tmp, err := os.MkdirTemp(filepath.Join(eng.DataDir), "reindex-")
-	if err != nil {
-		return 0, err
+// removeIndexFile removes an SQLite file and what SQLite keeps beside it.
+func removeIndexFile(p string) {
+	for _, suffix := range []string{"", "-wal", "-shm", "-journal"} {
+		os.Remove(p + suffix)
 	}
-	defer os.RemoveAll(tmp)
-	recorded, _ := eng.Catalog.Objects(ctx, bag)
-	digest := map[string]catalog.Object{}
-	for _, o := range recorded {
-		digest[o.Key] = o
-	}
-	var files []catalog.File
-	for _, oi := range listed {
-		key := strings.TrimPrefix(oi.Key, bag+"/")
-		wanted := key == "bag-info.txt" || strings.HasPrefix(key, "data/alto/") || strings.HasPrefix(key, "data/access/") ||
-			strings.HasPrefix(key, "data/original/") && strings.EqualFold(filepath.Ext(key), ".pdf")
-		if !wanted || bagit.CheckPath(key) != nil {
-			continue
-		}
-		p := filepath.Join(tmp, filepath.FromSlash(key))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			return 0, err
-		}
-		f, err := os.Create(p)
-		if err != nil {
-			return 0, err
-		}
-		if o, ok := digest[key]; ok { // checked against the record, as every retrieval is
-			err = retrieve.Fetch(ctx, eng.Store, o, f)
-		} else {
-			var rc io.ReadCloser
-			if rc, err = eng.Store.Get(ctx, oi.Key); err == nil {
-				_, err = io.Copy(f, rc)
-				rc.Close()
-			}
-		}
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
-			return 0, retrieved(ctx, eng.Catalog, err)
-		}
-		if strings.HasPrefix(key, "data/original/") {
-			files = append(files, catalog.File{Path: strings.TrimPrefix(key, "data/"), MIME: "application/pdf"})
-		}
-	}
-	b := &catalog.Bag{ID: bag}
-	it := &catalog.Item{Name: bag}
-	if cb, err := eng.Catalog.Bag(ctx, bag); err == nil {
-		b = cb
-		if ci, err := eng.Catalog.Item(ctx, cb.ItemID); err == nil {
-			it = ci
-		}
-		if cf, err := eng.Catalog.Files(ctx, it.ID); err == nil && len(cf) > 0 {
-			files = cf
-		}
-	} else if raw, err := os.ReadFile(filepath.Join(tmp, "bag-info.txt")); err == nil {
-		info, _ := bagit.ParseInfo("bag-info.txt", raw)
-		fields := map[string]string{}
-		for _, f := range info.Fields {
-			fields[f.Label] = f.Value
-		}
-		it.Meta, _ = catalog.MetadataFrom(fields, false)
-	}
-	pages, err := eng.Pages(ctx, filepath.Join(tmp, "data"), files)
-	if err != nil {
-		return 0, err
-	}
-	return len(pages), idx.PutBag(ctx, search.DocOf(b, it, files), pages)
 }

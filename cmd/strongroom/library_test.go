@@ -200,3 +200,65 @@ func TestFindAndRetrieve(t *testing.T) {
 }
 
 func abs(n int) int { return max(n, -n) }
+
+// TestIndexRebuildFollowsStore: `index rebuild` was not a rebuild. Bags
+// gone from the store stayed searchable, and a copied bag whose bag-info
+// was edited from restricted to open (its tag manifest now wrong) was
+// indexed as open. Now the rebuild checks what it reads against the bag's
+// manifests, refuses and alerts what fails, and replaces the index whole.
+func TestIndexRebuildFollowsStore(t *testing.T) {
+	dir := t.TempDir()
+	cfg := clitest.WriteConfig(t, dir, "")
+	bagOf := func(name, word string) string {
+		p := filepath.Join(dir, "in", name+".pdf")
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		os.WriteFile(p, testenv.PDF("<< /Type /Catalog /Pages 2 0 R >>", "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+			"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 4 0 R >> >> /Contents 5 0 R >>",
+			"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+			testenv.Stream("", "BT /F1 24 Tf 200 600 Td ("+word+") Tj ET")), 0o644)
+		out, errs, code := clitest.Run(t, dir, "ingest", "--config", cfg, p)
+		var line ingestLine
+		if json.Unmarshal([]byte(out), &line); code != 0 || line.Bag == "" {
+			t.Fatalf("ingest %s: %d %s %s", name, code, out, clitest.LastLines(errs, 10))
+		}
+		return line.Bag
+	}
+	kept, gone := bagOf("ledger", "haddock"), bagOf("letters", "mackerel")
+	found := func(word string) string {
+		out, _, _ := clitest.Run(t, dir, "search", "--config", cfg, "--json", word)
+		return out
+	}
+	if !strings.Contains(found("mackerel"), gone) {
+		t.Fatal("not indexed at ingest")
+	}
+	// One bag leaves the store; a copy of the other, under another name,
+	// has its bag-info edited to open.
+	store := filepath.Join(dir, "store")
+	os.RemoveAll(filepath.Join(store, gone))
+	copied := filepath.Join(store, "copied-bag")
+	if out, err := exec.Command("cp", "-r", filepath.Join(store, kept), copied).CombinedOutput(); err != nil {
+		t.Fatalf("cp: %v %s", err, out)
+	}
+	info := filepath.Join(copied, "bag-info.txt")
+	os.Chmod(info, 0o644)
+	edited := strings.Replace(clitest.ReadFile(t, info), "Access-Restriction: restricted", "Access-Restriction: open", 1)
+	if !strings.Contains(edited, "Access-Restriction: open") {
+		t.Fatalf("bag-info.txt has no access restriction to edit:\n%s", edited)
+	}
+	os.WriteFile(info, []byte(edited), 0o644)
+
+	out, errs, code := clitest.Run(t, dir, "index", "rebuild", "--config", cfg)
+	if code != exitFailed || !strings.Contains(out, "1 bags, 1 pages indexed; 1 failed") || !strings.Contains(errs, "copied-bag") ||
+		!strings.Contains(errs, "bag-info.txt does not match") {
+		t.Fatalf("index rebuild: exit %d\n%s\n%s", code, out, errs)
+	}
+	if strings.Contains(found("mackerel"), gone) {
+		t.Error("a bag gone from the store is still found after a rebuild")
+	}
+	if hits := found("haddock"); !strings.Contains(hits, kept) || strings.Contains(hits, "copied-bag") {
+		t.Errorf("after the rebuild haddock finds: %s", hits)
+	}
+	if out, _, _ := clitest.Run(t, dir, "alerts", "--config", cfg, "list"); !strings.Contains(out, "copied-bag") || !strings.Contains(out, "tag-altered") {
+		t.Errorf("no alert for the bag that failed its check:\n%s", out)
+	}
+}

@@ -16,6 +16,8 @@ import (
 	"image"
 	"slices"
 	"strings"
+	"sync"
+	"syscall"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
@@ -25,7 +27,23 @@ import (
 
 // Index is the FTS5 index.
 type Index struct {
-	db *sql.DB
+	path string
+	// mu guards db and file: operations hold it for reading, a reopen for
+	// writing, so no operation runs on a database being closed.
+	mu   sync.RWMutex
+	db   *sql.DB
+	file fileID // the file db has open
+}
+
+// fileID tells one file from another at the same path.
+type fileID struct{ dev, ino uint64 }
+
+func statID(path string) (fileID, bool) {
+	var st syscall.Stat_t
+	if err := syscall.Stat(path, &st); err != nil {
+		return fileID{}, false
+	}
+	return fileID{uint64(st.Dev), uint64(st.Ino)}, true
 }
 
 var _ search.Index = (*Index)(nil)
@@ -50,24 +68,103 @@ CREATE TRIGGER IF NOT EXISTS pages_ad AFTER DELETE ON pages BEGIN
 // the store if lost, so it trades the catalog's synchronous=FULL for
 // speed: a crash may lose the last pages indexed, never corrupt the file.
 func Open(ctx context.Context, path string) (*Index, error) {
-	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=busy_timeout(10000)&_txlock=immediate"
+	x := &Index{path: path}
+	if err := x.open(ctx); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+func (x *Index) open(ctx context.Context) error {
+	dsn := "file:" + x.path + "?_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=busy_timeout(10000)&_txlock=immediate"
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
-		return nil, fmt.Errorf("search index: open %s: %w", path, err)
+		return fmt.Errorf("search index: open %s: %w", x.path, err)
 	}
 	db.SetMaxOpenConns(4)
 	if _, err := db.ExecContext(ctx, schema); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("search index %s: %w", path, err)
+		return fmt.Errorf("search index %s: %w", x.path, err)
 	}
-	return &Index{db: db}, nil
+	x.db = db
+	x.file, _ = statID(x.path)
+	return nil
+}
+
+// acquire returns the open database for one operation, and its release.
+// If the file at the index's path is no longer the one open (removed, or
+// replaced by hand), the index is reopened there first: a daemon never
+// goes on writing into a file no one else can see. The old database is
+// closed before the new one opens, which checkpoints and removes its
+// write-ahead log: the new file never meets a stale one.
+func (x *Index) acquire(ctx context.Context) (*sql.DB, func(), error) {
+	id, ok := statID(x.path)
+	x.mu.RLock()
+	if ok && id == x.file {
+		return x.db, x.mu.RUnlock, nil
+	}
+	x.mu.RUnlock()
+	x.mu.Lock()
+	if id, ok := statID(x.path); !ok || id != x.file {
+		x.db.Close()
+		if err := x.open(ctx); err != nil {
+			x.mu.Unlock()
+			return nil, nil, err
+		}
+	}
+	x.mu.Unlock()
+	x.mu.RLock()
+	return x.db, x.mu.RUnlock, nil
 }
 
 // Close closes the index.
-func (x *Index) Close() error { return x.db.Close() }
+func (x *Index) Close() error {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	return x.db.Close()
+}
+
+// Replace makes the index hold exactly what the index file at from holds,
+// in one transaction: searches see the old index or the new, never a mix
+// and never an empty one. `index rebuild` builds into a new file and
+// replaces with it, so that what is gone from the store is gone from the
+// index.
+func (x *Index) Replace(ctx context.Context, from string) error {
+	db, done, err := x.acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer done()
+	conn, err := db.Conn(ctx) // ATTACH holds for one connection
+	if err != nil {
+		return fmt.Errorf("search index: %w", err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, `ATTACH DATABASE ? AS fresh`, from); err != nil {
+		return fmt.Errorf("search index: attach %s: %w", from, err)
+	}
+	defer conn.ExecContext(context.WithoutCancel(ctx), `DETACH DATABASE fresh`)
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("search index: %w", err)
+	}
+	for _, q := range []string{`DELETE FROM pages`, `DELETE FROM docs`, `INSERT INTO docs SELECT * FROM fresh.docs`,
+		`INSERT INTO pages SELECT * FROM fresh.pages`} {
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("search index: replace: %w", err)
+		}
+	}
+	return tx.Commit()
+}
 
 func (x *Index) tx(ctx context.Context, f func(*sql.Tx) error) error {
-	tx, err := x.db.BeginTx(ctx, nil)
+	db, done, err := x.acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer done()
+	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("search index: %w", err)
 	}
@@ -239,7 +336,12 @@ func (x *Index) Search(ctx context.Context, q search.Query) (*search.Result, err
 	// MaxTotal pages (a very common word) is ranked among the first
 	// MaxTotal it matches, in index order, and says so (TotalCapped): that
 	// bounds its cost whatever the size of the index.
-	ranked, err := x.db.QueryContext(ctx, `SELECT pages_fts.rowid, rank`+from+` LIMIT ?`, append(args, search.MaxTotal+1)...)
+	db, done, err := x.acquire(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	ranked, err := db.QueryContext(ctx, `SELECT pages_fts.rowid, rank`+from+` LIMIT ?`, append(args, search.MaxTotal+1)...)
 	if err != nil {
 		return nil, fmt.Errorf("search index: %w", err)
 	}
@@ -277,7 +379,7 @@ func (x *Index) Search(ctx context.Context, q search.Query) (*search.Result, err
 		res.Took = time.Since(start)
 		return res, nil
 	}
-	rows, err := x.db.QueryContext(ctx, `SELECT p.id, p.bag, d.title, p.file, p.page, p.w, p.h, p.wpt, p.hpt, p.text, p.boxes,
+	rows, err := db.QueryContext(ctx, `SELECT p.id, p.bag, d.title, p.file, p.page, p.w, p.h, p.wpt, p.hpt, p.text, p.boxes,
 		snippet(pages_fts, 0, '`+openMark+`', '`+closeMark+`', '…', 24) FROM pages_fts JOIN pages p ON p.id = pages_fts.rowid JOIN docs d ON d.bag = p.bag
 		WHERE pages_fts MATCH ? AND pages_fts.rowid IN (`+strings.TrimSuffix(strings.Repeat("?, ", len(ids)), ", ")+`)`, append([]any{args[0]}, ids...)...)
 	if err != nil {
