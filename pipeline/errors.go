@@ -83,17 +83,32 @@ type envWatch struct {
 	mu      sync.Mutex
 	since   time.Time // first failure since the last success; zero if none
 	alerted bool
+	// raised are the environment alerts raised, by the stage whose
+	// waiting raised them: that stage passing again resolves them.
+	raised map[catalog.Stage]int64
 }
 
-func (w *envWatch) ok() {
+// ok notes that a step of stage passed: the environment works for it. An
+// environment alert its waiting raised is resolved: the store that was
+// down is up, the disk that was full has room.
+func (w *envWatch) ok(ctx context.Context, e *Engine, stage catalog.Stage) {
 	w.mu.Lock()
 	w.since, w.alerted = time.Time{}, false
+	id, raised := w.raised[stage]
+	delete(w.raised, stage)
 	w.mu.Unlock()
+	if !raised {
+		return
+	}
+	note := fmt.Sprintf("resolved by strongroom: a %s step passed at %s", stage, e.Now().Format(time.RFC3339))
+	if _, err := e.Catalog.ChangeAlert(ctx, id, catalog.AlertResolved, e.Agent, note, e.Now()); err != nil && !errors.Is(err, catalog.ErrBadTransition) {
+		e.Log.Error("could not resolve the environment alert", "alert", id, "err", err)
+	}
 }
 
-// failed counts a step that waits for the environment and raises an alert
-// once it has waited longer than Cfg.EnvironmentAlertAfter.
-func (w *envWatch) failed(ctx context.Context, e *Engine, err error) {
+// failed counts a step of stage that waits for the environment and raises
+// an alert once it has waited longer than Cfg.EnvironmentAlertAfter.
+func (w *envWatch) failed(ctx context.Context, e *Engine, stage catalog.Stage, err error) {
 	w.Errors.Add(1)
 	now := e.Now()
 	w.mu.Lock()
@@ -108,9 +123,17 @@ func (w *envWatch) failed(ctx context.Context, e *Engine, err error) {
 		return
 	}
 	detail := fmt.Sprintf("items have been waiting since %s: %v", since.Format(time.RFC3339), err)
-	if _, _, aerr := e.Catalog.RaiseAlert(ctx, "", catalog.ProblemEnvironment, envKind(err), detail, now); aerr != nil {
+	a, _, aerr := e.Catalog.RaiseAlert(ctx, "", catalog.ProblemEnvironment, envKind(err), detail, now)
+	if aerr != nil {
 		e.Log.Error("could not raise the environment alert", "err", aerr)
+		return
 	}
+	w.mu.Lock()
+	if w.raised == nil {
+		w.raised = map[catalog.Stage]int64{}
+	}
+	w.raised[stage] = a.ID
+	w.mu.Unlock()
 }
 
 // envKind names what is wrong, as the alert's key.

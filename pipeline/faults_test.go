@@ -85,7 +85,8 @@ func exists(p string) bool {
 // read-only or a permission is missing is the machine's problem: the item
 // waits (however long, without using up its attempts) and is stored once
 // the store takes writes again; an alert tells staff once it has waited
-// longer than environment_alert_after. (Injected: as root, a test cannot
+// longer than environment_alert_after, and is resolved once the store works
+// again. (Injected: as root, a test cannot
 // make the real disk refuse; cmd's TestReadOnlyStoreAsServiceUser does it
 // for real as an unprivileged user.)
 func TestReadOnlyStoreWaits(t *testing.T) {
@@ -109,6 +110,11 @@ func TestReadOnlyStoreWaits(t *testing.T) {
 		alerts, _ := te.cat.Alerts(context.Background(), "")
 		if len(alerts) != 1 || alerts[0].Problem != "environment" || alerts[0].Key != envKind(errno) {
 			t.Errorf("%v: alerts %+v", errno, alerts)
+		}
+		// Once the store takes writes again, the alert is resolved: it
+		// stayed open after the store recovered.
+		if len(alerts) == 1 && alerts[0].State != catalog.AlertResolved {
+			t.Errorf("%v: the environment alert is %s after the store recovered", errno, alerts[0].State)
 		}
 	}
 }

@@ -119,7 +119,7 @@ func (e *Engine) Step(ctx context.Context, id string) (*catalog.Item, error) {
 		return it, &queue.RetryLater{After: e.Cfg.RetryBackoff, Err: fmt.Errorf("item %s: record the events of %s: %w", it.ID, st.name, rerr)}
 	}
 	if err == nil {
-		e.env.ok()
+		e.env.ok(ctx, e, st.name)
 		log.Info("stage done", "next", st.next, "took", time.Since(start).Round(time.Millisecond))
 		if st.name != catalog.StageFail { // a failed item keeps its reason and count
 			it.LastError, it.Attempts = "", 0
@@ -148,7 +148,7 @@ func (e *Engine) failed(ctx context.Context, it *catalog.Item, from catalog.Stag
 		// The environment, not the item: wait for as long as it takes, and
 		// tell people when it takes long.
 		log.Error("waiting for the environment; the stage will be retried", "err", err)
-		e.env.failed(ctx, e, err)
+		e.env.failed(ctx, e, from, err)
 		if err := save(); err != nil {
 			return err
 		}

@@ -1,11 +1,14 @@
 package catalog
 
 import (
+	"errors"
 	"fmt"
 	"net/url"
 	"slices"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Metadata is an item's description as a catalogue shows it: the usual
@@ -111,8 +114,8 @@ func (m *Metadata) Set(name, v string) (bool, error) {
 		return false, nil
 	}
 	v = strings.TrimSpace(v)
-	if strings.ContainsAny(v, "\r\n") {
-		return true, fmt.Errorf("metadata %s: one line only", f.Name)
+	if err := checkValue(v); err != nil {
+		return true, fmt.Errorf("metadata %s: %w", f.Name, err)
 	}
 	switch f.Name {
 	case "access":
@@ -131,6 +134,30 @@ func (m *Metadata) Set(name, v string) (bool, error) {
 	}
 	*f.Ptr(m) = v
 	return true, nil
+}
+
+// maxValue bounds one field's value: a description, not a document.
+const maxValue = 8 << 10
+
+// checkValue refuses what would break bag-info.txt, a page or a log line:
+// invalid UTF-8, a value of more than one line (line breaks, and U+2028
+// and U+2029, which some readers take as line breaks), control characters
+// (NUL among them) and values over maxValue bytes.
+func checkValue(v string) error {
+	switch {
+	case !utf8.ValidString(v):
+		return errors.New("not valid UTF-8")
+	case len(v) > maxValue:
+		return fmt.Errorf("%d bytes: at most %d", len(v), maxValue)
+	case strings.ContainsAny(v, "\r\n\u2028\u2029\u0085"):
+		return errors.New("one line only")
+	}
+	for _, r := range v {
+		if unicode.IsControl(r) && r != '\t' {
+			return fmt.Errorf("control character %U", r)
+		}
+	}
+	return nil
 }
 
 // Get returns the value of the field called name.

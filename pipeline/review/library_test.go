@@ -331,6 +331,11 @@ func TestMetadataCorrection(t *testing.T) {
 	if st, body := call(t, "PUT", l.srv.URL+"/api/v1/bags/b-open/metadata", "admin-token", `{"access": "public"}`); st != 422 || !strings.Contains(body, "open, restricted or closed") {
 		t.Errorf("bad level: %d %s", st, body)
 	}
+	for _, bad := range []string{`"Ledger\u0000"`, `"Ledger\u2028forged line"`, `"Ledger\u0085x"`, `"\u001b[31mred"`, `"` + strings.Repeat("x", 9000) + `"`} {
+		if st, body := call(t, "PUT", l.srv.URL+"/api/v1/bags/b-open/metadata", "admin-token", `{"title": `+bad+`}`); st != 422 {
+			t.Errorf("title %.40s: %d %s", bad, st, body)
+		}
+	}
 	if st, body := call(t, "PUT", l.srv.URL+"/api/v1/bags/b-open/metadata", "admin-token", `{"access": "closed", "dc.title": "Kirkwall ledger"}`); st != 200 {
 		t.Fatalf("correct: %d %s", st, body)
 	}
