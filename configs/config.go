@@ -20,6 +20,7 @@ import (
 
 	"github.com/strongroom-archive/strongroom/formats/access"
 	"github.com/strongroom-archive/strongroom/formats/identify"
+	"github.com/strongroom-archive/strongroom/formats/ocr"
 	"github.com/strongroom-archive/strongroom/pipeline"
 	"github.com/strongroom-archive/strongroom/pipeline/audit"
 	"github.com/strongroom-archive/strongroom/pipeline/catalog"
@@ -129,6 +130,9 @@ func (in Intake) Validate() error {
 	for i, h := range in.HotFolders {
 		if _, merrs := catalog.MetadataFrom(h.Metadata, true); len(merrs) > 0 {
 			errs = append(errs, fmt.Errorf("intake.hot_folders[%d].metadata: %w", i, errors.Join(merrs...)))
+		}
+		if err := ocr.CheckLanguages(h.OCRLanguages); err != nil {
+			errs = append(errs, fmt.Errorf("intake.hot_folders[%d].ocr_languages: %w", i, err))
 		}
 	}
 	for _, d := range []struct{ key, path string }{{"done_dir", in.DoneDir}, {"failed_dir", in.FailedDir}} {

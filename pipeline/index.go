@@ -38,8 +38,13 @@ func (e *Engine) index(ctx context.Context, it *catalog.Item, log *slog.Logger) 
 	if err == nil {
 		err = e.Index.PutBag(ctx, search.DocOf(bag, it, files), pages)
 	}
-	if err == nil && it.Kind == catalog.KindReprocess {
-		err = e.Index.DeleteBag(ctx, catalog.ReprocessedBag(it)) // the new version is found, not both
+	// The new version is found, not both; but a version without text
+	// (its access copy could not be made) never takes findable words from
+	// the version before it: that one stays in the index.
+	if err == nil && it.Kind == catalog.KindReprocess && len(pages) > 0 {
+		err = e.Index.DeleteBag(ctx, catalog.ReprocessedBag(it))
+	} else if err == nil && it.Kind == catalog.KindReprocess {
+		log.Warn("the new version has no text to index; the version before it stays in the search index", "bag", it.BagID, "previous", catalog.ReprocessedBag(it))
 	}
 	if err != nil {
 		if ctx.Err() != nil {

@@ -8,7 +8,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/strongroom-archive/strongroom/formats/ocr"
 	"github.com/strongroom-archive/strongroom/pipeline/catalog"
+	"github.com/strongroom-archive/strongroom/pipeline/search"
+	"github.com/strongroom-archive/strongroom/pipeline/search/fts"
 	"github.com/strongroom-archive/strongroom/storage/bagit"
 )
 
@@ -185,6 +188,59 @@ func TestNoAccessCopyThenReprocess(t *testing.T) {
 	}
 	if it2.Stage != catalog.StageFailed || !strings.Contains(it2.LastError, "qqq") {
 		t.Errorf("with access.required: stage %s, %q", it2.Stage, it2.LastError)
+	}
+}
+
+// TestReprocessKeepsSearchable: `reprocess --languages fra` with fra not
+// installed stored a new version without an access copy, and the index
+// then held the new version's 0 pages: the item's words were no longer
+// found. The CLI now refuses a language that is not installed up front
+// (ocr.CheckLanguages); and whatever makes a version without text, the
+// version before it stays found.
+func TestReprocessKeepsSearchable(t *testing.T) {
+	te := accessEnv(t)
+	ctx := context.Background()
+	idx, err := fts.Open(ctx, filepath.Join(t.TempDir(), "index.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { idx.Close() })
+	te.Index = idx
+	p := filepath.Join(te.hot, "letter.png")
+	copyInput(t, pagePNG(t, t.TempDir(), 300, false, short), p)
+	it := te.ingest(t, p)
+	found := func() string {
+		r, err := idx.Search(ctx, search.Query{Text: "parish", Limit: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var bags []string
+		for _, h := range r.Hits {
+			bags = append(bags, h.Bag)
+		}
+		return strings.Join(bags, " ")
+	}
+	if got := found(); got != it.BagID {
+		t.Fatalf("indexed at ingest: %q, want %s", got, it.BagID)
+	}
+	re, err := te.Reprocess(ctx, it.BagID, &catalog.OCRSettings{Languages: []string{"qqq"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if re, err = te.Run(ctx, re.ID); err != nil || re.Stage != catalog.StageDone {
+		t.Fatalf("reprocess: %v %s %s", err, re.Stage, re.LastError)
+	}
+	if got := found(); got != it.BagID {
+		t.Errorf("after a version without text, search finds %q, want the version before it, %s", got, it.BagID)
+	}
+	if err := ocr.CheckLanguages([]string{"qqq"}); err == nil || !strings.Contains(err.Error(), "tesseract-ocr-qqq") {
+		t.Errorf("CheckLanguages of a language not installed: %v", err)
+	}
+	if err := ocr.CheckLanguages([]string{"../../etc/passwd"}); err == nil {
+		t.Error("a path passed for a language name")
+	}
+	if err := ocr.CheckLanguages([]string{"eng", "osd"}); err != nil {
+		t.Errorf("installed languages refused: %v", err)
 	}
 }
 

@@ -17,6 +17,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/strongroom-archive/strongroom/formats/identify"
+	"github.com/strongroom-archive/strongroom/formats/ocr"
 	"github.com/strongroom-archive/strongroom/pipeline"
 	"github.com/strongroom-archive/strongroom/pipeline/catalog"
 	"github.com/strongroom-archive/strongroom/pipeline/queue"
@@ -164,18 +165,24 @@ func cmdReprocess(ctx context.Context, args []string) error {
 	if fs.NArg() == 0 {
 		return usageError{errors.New("reprocess: no BAG_ID given")}
 	}
-	var ocr *catalog.OCRSettings
+	var settings *catalog.OCRSettings
 	if *langs != "" || *psm >= 0 {
-		ocr = &catalog.OCRSettings{}
+		settings = &catalog.OCRSettings{}
 		if *langs != "" {
-			ocr.Languages = strings.Split(*langs, "+")
+			settings.Languages = strings.Split(*langs, "+")
+			// Refused before anything is read or stored: a language
+			// that is not installed would make a version without an
+			// access copy.
+			if err := ocr.CheckLanguages(settings.Languages); err != nil {
+				return usageError{fmt.Errorf("reprocess --languages: %w", err)}
+			}
 		}
 		if *psm >= 0 {
-			ocr.PSM = psm
+			settings.PSM = psm
 		}
 	}
 	return runItems(ctx, *configPath, fs.Args(), func(ctx context.Context, eng *pipeline.Engine, bag string) ingestLine {
-		return reprocessOne(ctx, eng, bag, ocr)
+		return reprocessOne(ctx, eng, bag, settings)
 	})
 }
 

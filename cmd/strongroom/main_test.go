@@ -212,3 +212,19 @@ func TestAuditAndAlertsCLI(t *testing.T) {
 		t.Errorf("subset 1/1: %d %s", code, out)
 	}
 }
+
+// TestReprocessRefusesMissingLanguage: `reprocess --languages fra` with
+// fra not installed stored a new version without an access copy and
+// exited 0. Now it is refused before anything is read: exit 2, the
+// Debian package named, nothing made.
+func TestReprocessRefusesMissingLanguage(t *testing.T) {
+	dir := t.TempDir()
+	cfg := clitest.WriteConfig(t, dir, "")
+	_, errs, code := clitest.Run(t, dir, "reprocess", "--config", cfg, "--languages", "eng+qqq", "some-bag")
+	if code != exitUsage || !strings.Contains(errs, "apt-get install tesseract-ocr-qqq") {
+		t.Errorf("exit %d, %q", code, errs)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "store")); !os.IsNotExist(err) {
+		t.Errorf("something was made: %v", err)
+	}
+}

@@ -57,6 +57,9 @@ func (c Config) Validate() error {
 	if len(c.Languages) == 0 {
 		errs = append(errs, errors.New("ocr.languages: at least one"))
 	}
+	if err := CheckLanguages(c.Languages); err != nil {
+		errs = append(errs, fmt.Errorf("ocr.languages: %w", err))
+	}
 	if c.PSM < 0 || c.PSM > 13 {
 		errs = append(errs, fmt.Errorf("ocr.psm %d: Tesseract's modes are 0 to 13", c.PSM))
 	}
