@@ -280,9 +280,41 @@ func (w *worker) openPDF(path string) (*pdfrender.Renderer, int, error) {
 	}
 	n, err := w.pdf.Open(path)
 	if err != nil {
-		return nil, 0, err
+		return nil, 0, w.pdfFailed(err)
 	}
 	return w.pdf, n, nil
+}
+
+// pdfInspect inspects page n of the open PDF. A page PDFium cannot load is
+// corrupt as PDFium sees it (validate asks pdfcpu for a second opinion);
+// PDFium failing as an engine is not.
+func (w *worker) pdfInspect(r *pdfrender.Renderer, n int, decode bool) (*pdfrender.Page, error) {
+	p, err := r.Inspect(n, decode)
+	if err == nil {
+		return p, nil
+	}
+	if pdfrender.Trapped(err) {
+		return nil, w.pdfFailed(err)
+	}
+	w.pdfFailed(err)
+	return nil, fmt.Errorf("%w: %v", raster.ErrCorrupt, err)
+}
+
+// pdfFailed discards the PDFium instance after a failure, so that the next
+// page or file starts on a fresh one: a failure inside PDFium (memory
+// exhausted, a trap) can leave its state broken, and every PDF after it
+// would then fail too. A failure of the engine rather than of the file is
+// "not supported here", never "corrupt".
+func (w *worker) pdfFailed(err error) error {
+	if w.pdf != nil {
+		w.pdf.Close()
+		w.pdf = nil
+	}
+	if pdfrender.Trapped(err) {
+		msg, _, _ := strings.Cut(err.Error(), "\n") // not the WebAssembly stack
+		return fmt.Errorf("%w: PDFium failed on it here, for want of memory or in its own code (%s)", raster.ErrUnsupported, msg)
+	}
+	return err
 }
 
 // raster inspects an image file, or returns what it learned last time.
@@ -309,9 +341,9 @@ func (w *worker) inspect(req request) (*response, error) {
 		}
 		resp := &response{Format: string(raster.PDF)}
 		for i := range n {
-			p, err := r.Inspect(i, false)
+			p, err := w.pdfInspect(r, i, false)
 			if err != nil {
-				return nil, fmt.Errorf("%w: %v", raster.ErrCorrupt, err)
+				return nil, err
 			}
 			resp.PDFPages = append(resp.PDFPages, *p)
 		}
@@ -328,16 +360,28 @@ func (w *worker) inspect(req request) (*response, error) {
 // on a PDF page.
 func (w *worker) check(req request) (*response, error) {
 	if raster.SniffFile(req.Path) == raster.PDF {
-		r, _, err := w.openPDF(req.Path)
-		if err != nil {
-			return nil, err
+		// An image that does not decode is tried once more on a fresh
+		// PDFium: only a second failure says the image is damaged, not
+		// the engine's state after the files before it.
+		var p *pdfrender.Page
+		for try := 0; try < 2; try++ {
+			r, _, err := w.openPDF(req.Path)
+			if err != nil {
+				return nil, err
+			}
+			if p, err = w.pdfInspect(r, req.Page, true); err != nil {
+				return nil, err
+			}
+			if len(p.Broken) == 0 {
+				break
+			}
+			w.pdfFailed(nil)
 		}
-		p, err := r.Inspect(req.Page, true)
-		if err != nil {
-			return nil, fmt.Errorf("%w: %v", raster.ErrCorrupt, err)
-		}
-		if len(p.Broken) > 0 {
+		switch {
+		case len(p.Broken) > 0:
 			return nil, fmt.Errorf("%w: page %d: %s", raster.ErrCorrupt, req.Page+1, strings.Join(p.Broken, "; "))
+		case len(p.TooLarge) > 0:
+			return nil, fmt.Errorf("%w: page %d: %s", raster.ErrTooLarge, req.Page+1, strings.Join(p.TooLarge, "; "))
 		}
 		return &response{}, nil
 	}
@@ -607,9 +651,9 @@ func (w *worker) pdfPage(req request) (*response, error) {
 		return nil, fmt.Errorf("page %d: the PDF has %d", req.Page+1, n)
 	}
 	// The page's images were decoded when the original was validated.
-	p, err := r.Inspect(req.Page, false)
+	p, err := w.pdfInspect(r, req.Page, false)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", raster.ErrCorrupt, err)
+		return nil, err
 	}
 	resp := &response{Page: Page{DPI: 300}}
 	if p.ImageDPI > 0 {
@@ -638,7 +682,7 @@ func (w *worker) pdfPage(req request) (*response, error) {
 	}
 	pix, err := r.Render(req.Page, resp.DPI, req.Embed)
 	if err != nil {
-		return nil, err
+		return nil, w.pdfFailed(err)
 	}
 	defer pix.Close()
 	q, err := w.upright(pix, resp.DPI, req, resp)
@@ -681,13 +725,13 @@ func (w *worker) text(req request) (*response, error) {
 	}
 	resp := &response{}
 	for i := range n {
-		p, err := r.Inspect(i, false)
+		p, err := w.pdfInspect(r, i, false)
 		if err != nil {
-			return nil, fmt.Errorf("%w: %v", raster.ErrCorrupt, err)
+			return nil, err
 		}
 		words, err := r.Words(i)
 		if err != nil {
-			return nil, err
+			return nil, w.pdfFailed(err)
 		}
 		resp.Text = append(resp.Text, PDFText{Width: p.Width, Height: p.Height, Words: words})
 	}
@@ -702,14 +746,14 @@ func (w *worker) render(req request) (*response, error) {
 	if req.Page < 0 || req.Page >= n {
 		return nil, fmt.Errorf("page %d: the PDF has %d pages", req.Page+1, n)
 	}
-	p, err := r.Inspect(req.Page, false)
+	p, err := w.pdfInspect(r, req.Page, false)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", raster.ErrCorrupt, err)
+		return nil, err
 	}
 	dpi := 72 * float64(max(req.Width, 16)) / max(p.Width, 1)
 	pix, err := r.Render(req.Page, min(dpi, 600), true)
 	if err != nil {
-		return nil, err
+		return nil, w.pdfFailed(err)
 	}
 	defer pix.Close()
 	enc, err := pix.JPEG(80)

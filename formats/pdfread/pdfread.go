@@ -26,7 +26,11 @@ func init() {
 
 // Limits bound what reading one PDF may cost.
 type Limits struct {
-	// MaxDecoded is the most bytes one stream may inflate to.
+	// MaxDecoded is the most bytes one stream may inflate to, and all the
+	// streams of a file but its images together (content streams, fonts,
+	// object streams: what reading the file decodes in memory at once).
+	// Images are decoded one at a time, each within MaxDecoded and
+	// MaxPixels.
 	MaxDecoded int64
 	// MaxPixels is the most pixels one image may have.
 	MaxPixels int64
@@ -68,6 +72,7 @@ func Config(l Limits) *model.Configuration {
 // not kept, so the check itself runs in constant memory.
 func CheckStreams(ctx *model.Context, l Limits) error {
 	l = l.orDefaults()
+	var total int64 // inflated bytes of the streams that are not images
 	for nr, e := range ctx.XRefTable.Table {
 		if e == nil || e.Free || e.Object == nil {
 			continue
@@ -76,18 +81,33 @@ func CheckStreams(ctx *model.Context, l Limits) error {
 		if !ok {
 			continue
 		}
+		image := false
 		if st := sd.Subtype(); st != nil && *st == "Image" {
+			image = true
 			w, h := sd.IntEntry("Width"), sd.IntEntry("Height")
 			if w != nil && h != nil && int64(*w)*int64(*h) > l.MaxPixels {
 				return fmt.Errorf("%w: image object %d is %d×%d pixels, over the limit of %d", ErrTooLarge, nr, *w, *h, l.MaxPixels)
 			}
 		}
 		if len(sd.FilterPipeline) == 0 || sd.FilterPipeline[0].Name != filter.Flate {
+			if !image {
+				total += int64(len(sd.Raw))
+			}
 			continue
 		}
-		n, err := inflatedSize(sd.Raw, l.MaxDecoded+1)
-		if err == nil && n > l.MaxDecoded {
+		limit := l.MaxDecoded
+		if !image {
+			limit = l.MaxDecoded - total // what is left of the file's budget
+		}
+		n, err := inflatedSize(sd.Raw, limit+1)
+		if err == nil && n > limit {
+			if limit < l.MaxDecoded {
+				return fmt.Errorf("%w: its streams inflate to more than %d bytes in all (stream object %d alone to more than %d)", ErrTooLarge, l.MaxDecoded, nr, limit)
+			}
 			return fmt.Errorf("%w: stream object %d (%d bytes) inflates to more than %d bytes (a decompression bomb?)", ErrTooLarge, nr, len(sd.Raw), l.MaxDecoded)
+		}
+		if !image {
+			total += n
 		}
 	}
 	return nil

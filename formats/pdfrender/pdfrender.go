@@ -30,12 +30,27 @@ import (
 
 // Renderer holds one PDFium instance and the document last opened.
 type Renderer struct {
-	pool pdfium.Pool
-	inst pdfium.Pdfium
-	file *os.File
-	path string
-	doc  references.FPDF_DOCUMENT
-	open bool
+	pool   pdfium.Pool
+	inst   pdfium.Pdfium
+	file   *os.File
+	path   string
+	doc    references.FPDF_DOCUMENT
+	open   bool
+	memory int64 // PDFium's WebAssembly memory, in bytes (0: wazero's default)
+}
+
+// Trapped reports whether err is PDFium failing as an engine rather than
+// answering about the file: a WebAssembly trap (an abort, "unreachable",
+// an access out of bounds: what PDFium does when an allocation fails) or
+// running out of its memory. Such a failure says nothing of the file, and
+// the instance may be left in a bad state: it is discarded. wazero's trap
+// errors are not exported as types, so their text is what there is.
+func Trapped(err error) bool {
+	if err == nil {
+		return false
+	}
+	msg := err.Error()
+	return strings.Contains(msg, "wasm error") || strings.Contains(msg, "out of memory") || strings.Contains(msg, "memory limit")
 }
 
 // New starts PDFium. cacheDir keeps wazero's compiled code between
@@ -60,7 +75,7 @@ func New(cacheDir string, memory int64) (*Renderer, error) {
 		pool.Close()
 		return nil, fmt.Errorf("pdfrender: start PDFium: %w", err)
 	}
-	return &Renderer{pool: pool, inst: inst}, nil
+	return &Renderer{pool: pool, inst: inst, memory: memory}, nil
 }
 
 // Close closes the document and stops PDFium.
@@ -130,6 +145,9 @@ type Page struct {
 	// globals, a JPEG 2000 image with a bad codestream), when Inspect was
 	// asked to decode them.
 	Broken []string
+	// TooLarge lists images not decoded because their bitmap would not fit
+	// in PDFium's memory here: that says nothing of the image.
+	TooLarge []string
 }
 
 // Inspect describes page n (from 0) of the open document; with decode, it
@@ -191,6 +209,14 @@ func (r *Renderer) inspectImage(p *Page, k int, obj references.FPDF_PAGEOBJECT, 
 		}
 	}
 	if !decode {
+		return
+	}
+	// A bitmap is 4 bytes a pixel, and PDFium holds the decoder's buffers
+	// beside it: an image over a quarter of its memory is not tried (it
+	// would fail for want of memory, which is not the image's fault).
+	if bytes := int64(size.Width) * int64(size.Height) * 4; r.memory > 0 && bytes > r.memory/4 {
+		p.TooLarge = append(p.TooLarge, fmt.Sprintf("image %d (%d×%d pixels) needs %d MiB to decode, more than PDFium has here (%d MiB)",
+			k+1, size.Width, size.Height, bytes>>20, r.memory>>20))
 		return
 	}
 	bm, err := r.inst.FPDFImageObj_GetBitmap(&requests.FPDFImageObj_GetBitmap{ImageObject: obj})

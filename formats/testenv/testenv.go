@@ -6,6 +6,7 @@ package testenv
 
 import (
 	"bytes"
+	"compress/zlib"
 	"fmt"
 	"os"
 	"os/exec"
@@ -134,3 +135,32 @@ func Long(t testing.TB) {
 
 // LongTier reports whether the long tier runs.
 func LongTier() bool { return os.Getenv("STRONGROOM_LONG") == "1" }
+
+// Flate is n bytes of b, zlib-compressed (a PDF's FlateDecode), made a
+// MiB at a time: a hostile PDF's 255 MiB stream costs 260 KB on disk and
+// never 255 MiB in the test.
+func Flate(b byte, n int) []byte {
+	var out bytes.Buffer
+	zw, _ := zlib.NewWriterLevel(&out, zlib.BestSpeed)
+	chunk := bytes.Repeat([]byte{b}, 1<<20)
+	for n > 0 {
+		k := min(n, len(chunk))
+		zw.Write(chunk[:k])
+		n -= k
+	}
+	zw.Close()
+	return out.Bytes()
+}
+
+// BlankPDF is a one-page PDF whose content streams are each n bytes of
+// spaces: valid (qpdf, Ghostscript and pdftotext take it), large to read.
+func BlankPDF(n int, streams int) []byte {
+	refs := make([]string, streams)
+	objs := []string{"<< /Type /Catalog /Pages 2 0 R >>", "<< /Type /Pages /Kids [3 0 R] /Count 1 >>", ""}
+	for i := range streams {
+		refs[i] = fmt.Sprintf("%d 0 R", 4+i)
+		objs = append(objs, Stream("/Filter /FlateDecode", Flate(' ', n)))
+	}
+	objs[2] = fmt.Sprintf("<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents [%s] >>", strings.Join(refs, " "))
+	return PDF(objs...)
+}
