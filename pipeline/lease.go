@@ -66,6 +66,10 @@ type lease struct {
 	cancel context.CancelFunc
 	lost   chan struct{}
 	done   chan struct{}
+	// tookOver names the holder the lease was taken from: a process that
+	// died while it ran a step of this item (a graceful stop gives its
+	// leases up), or "" when the lease was free.
+	tookOver string
 }
 
 // acquire takes the lease on item id (from a holder known to be dead, too)
@@ -78,18 +82,20 @@ func (e *Engine) acquire(ctx context.Context, id string) (*lease, error) {
 	if err != nil {
 		return nil, err
 	}
+	tookOver := ""
 	if !ok && gone(current) {
 		if ok, err = e.Catalog.TakeLease(ctx, id, current, e.Holder, now.Add(ttl)); err != nil {
 			return nil, err
 		}
 		if ok {
-			e.Log.Info("took over the lease of a worker that is gone", "item", id, "from", current)
+			tookOver = current
+			e.Log.Warn("took over the lease of a worker that is gone: it died during a step of this item", "item", id, "from", current)
 		}
 	}
 	if !ok {
 		return nil, &queue.RetryLater{After: min(ttl/3, 5*time.Second), Err: fmt.Errorf("item %s: %w (%s)", id, ErrLeased, current)}
 	}
-	l := &lease{lost: make(chan struct{}), done: make(chan struct{})}
+	l := &lease{lost: make(chan struct{}), done: make(chan struct{}), tookOver: tookOver}
 	l.ctx, l.cancel = context.WithCancel(ctx)
 	go e.renew(l, id, ttl)
 	return l, nil

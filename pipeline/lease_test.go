@@ -7,6 +7,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -100,5 +102,53 @@ func TestDeadWorkersLeaseTakenAtOnce(t *testing.T) {
 	got, err := te.Step(ctx, it.ID)
 	if err != nil || got.Stage != stages[0].next {
 		t.Fatalf("%s %v", got.Stage, err)
+	}
+}
+
+// TestDyingStepIsCounted: an item whose step killed the daemon (the OOM
+// killer, a crash in a library) was run again at every start, with 0
+// attempts: a crash loop. A lease taken from a dead process is that death,
+// counted as an attempt before the step runs again; at max_attempts the
+// item fails with the reason instead of running the step again.
+func TestDyingStepIsCounted(t *testing.T) {
+	te := newTestEnv(t)
+	te.Cfg.MaxAttempts = 3
+	ctx := context.Background()
+	it, _ := te.NewItem(ctx, ItemSpec{Path: put(t, filepath.Join(te.hot, "a.png"), pngBytes(t, 20, 20)), HotFolder: te.hot, Release: catalog.ReleaseMove})
+	host, _ := os.Hostname()
+	die := func() { // a process that held the item's lease dies mid-step
+		cmd := exec.Command("true")
+		if err := cmd.Run(); err != nil {
+			t.Fatal(err)
+		}
+		dead := fmt.Sprintf("%s/%d/1", host, cmd.Process.Pid)
+		if ok, _, err := te.cat.Lease(ctx, it.ID, dead, time.Now(), time.Now().Add(time.Hour)); !ok || err != nil {
+			t.Fatal(ok, err)
+		}
+	}
+	// Up to the store stage; there every step dies (the store never
+	// answers in time, and the process is killed).
+	for it.Stage != catalog.StageStore {
+		var err error
+		if it, err = te.Step(ctx, it.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	te.Store = &faultyStore{Store: te.Store, put: func(key string) error { return fmt.Errorf("put %s: %w", key, syscall.EROFS) }}
+	var got *catalog.Item
+	for range 2 {
+		die()
+		got, _ = te.Step(ctx, it.ID)
+	}
+	if got.Stage != catalog.StageStore || got.Attempts != 2 {
+		t.Fatalf("after two deaths in one stage: stage %s, attempts %d, %q", got.Stage, got.Attempts, got.LastError)
+	}
+	// The third death in the same stage: failed, not run again.
+	die()
+	if got, _ = te.Step(ctx, it.ID); got.Stage != catalog.StageFail || !strings.Contains(got.LastError, "stopped 3 times during") {
+		t.Fatalf("after three deaths: stage %s, %q", got.Stage, got.LastError)
+	}
+	if got, err := te.Run(ctx, it.ID); err != nil || got.Stage != catalog.StageFailed || !exists(filepath.Join(te.failed, "a.png")) {
+		t.Fatalf("failed item: %v %s; in failed/: %v", err, got.Stage, exists(filepath.Join(te.failed, "a.png")))
 	}
 }

@@ -98,6 +98,21 @@ func (e *Engine) Step(ctx context.Context, id string) (*catalog.Item, error) {
 		return it, fmt.Errorf("pipeline: item %s: unknown stage %q", it.ID, it.Stage)
 	}
 	log := e.Log.With("item", it.ID, "name", it.Name, "stage", it.Stage)
+	if l.tookOver != "" && st.name != catalog.StageFail {
+		// The process before this one died during this step (killed for
+		// memory, a crash in a library): that counts as an attempt, saved
+		// before the step runs again, so that an item that kills the
+		// daemon every time fails with its reason instead of looping.
+		if n := it.Attempts + 1; n >= e.Cfg.MaxAttempts {
+			log.Error("the daemon died during this step too often; failing the item", "attempts", n)
+			return it, e.failed(ctx, it, st.name, &Permanent{Err: fmt.Errorf("the daemon stopped %d times during %s (killed, perhaps for memory, or crashed): given up", n, st.name)}, log)
+		}
+		it.Attempts++
+		it.LastError = fmt.Sprintf("the daemon stopped during %s (%s): killed, perhaps for memory, or crashed", st.name, l.tookOver)
+		if err := e.Catalog.UpdateItem(ctx, it, st.name, e.Holder); err != nil {
+			return it, err
+		}
+	}
 	start := time.Now()
 	var evs []catalog.Event
 	err = safely(func() (err error) {

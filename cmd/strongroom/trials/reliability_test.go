@@ -661,3 +661,61 @@ func hugeGreyTIFF(t *testing.T, p string, w, h int) {
 	}
 	os.Remove(one)
 }
+
+// TestKilledForMemoryDoesNotLoop: under a real memory limit (prlimit
+// --data, as systemd's MemoryMax or a container's would), a valid PDF of
+// one 255 MiB content stream makes the daemon run out of memory; it was
+// restarted into the same step, with 0 attempts, for ever. Each death is
+// now counted against the item before its step runs again: the item ends
+// stored or failed with its reason within max_attempts restarts.
+func TestKilledForMemoryDoesNotLoop(t *testing.T) {
+	testenv.Long(t)
+	prlimit := testenv.Tool(t, "prlimit")
+	dir := t.TempDir()
+	cfg := clitest.WriteConfig(t, dir, "access: {ocr: {worker_memory: 402653184}}\n")
+	os.MkdirAll(filepath.Join(dir, "hot"), 0o755)
+	os.WriteFile(filepath.Join(dir, "hot", "blank.pdf"), testenv.BlankPDF(255<<20, 1), 0o644)
+	landed := func() bool {
+		return exists(filepath.Join(dir, "done", "blank.pdf")) || exists(filepath.Join(dir, "failed", "blank.pdf"))
+	}
+	deaths := 0
+	for run := 0; run < 8 && !landed(); run++ {
+		cmd := exec.Command(prlimit, "--data=700000000", clitest.Bin, "serve", "--config", cfg)
+		cmd.Dir = dir
+		var out bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &out
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		exited := make(chan error, 1)
+		go func() { exited <- cmd.Wait() }()
+		for deadline := time.Now().Add(90 * time.Second); ; {
+			select {
+			case <-exited:
+				if strings.Contains(out.String(), "out of memory") {
+					deaths++
+				}
+			case <-time.After(200 * time.Millisecond):
+				switch {
+				case landed():
+					cmd.Process.Signal(syscall.SIGTERM)
+					<-exited
+				case time.Now().After(deadline):
+					cmd.Process.Kill()
+					<-exited
+					t.Fatalf("run %d: neither done nor dead after 90 s:\n%s", run, clitest.LastLines(out.String(), 20))
+				default:
+					continue
+				}
+			}
+			break
+		}
+	}
+	if !landed() {
+		t.Fatalf("still not stored nor failed after 8 restarts (%d deaths for memory): a crash loop", deaths)
+	}
+	if deaths == 0 {
+		t.Skip("the daemon never ran out of memory under the limit: nothing was tried") // the limit is the machine's to honour
+	}
+	t.Logf("%d deaths for memory; the PDF is in %s", deaths, map[bool]string{true: "done/", false: "failed/"}[exists(filepath.Join(dir, "done", "blank.pdf"))])
+}
