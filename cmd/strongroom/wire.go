@@ -199,6 +199,13 @@ func daemon(ctx context.Context, e *env, q *queue.Queue) error {
 		mux.Handle("/", rv.Handler())
 		ps.Mount(mux)
 		g.Go(func() error { return review.ListenAndServe(ctx, e.cfg.HTTP, mux, e.log) })
+		if e.cfg.HTTP.MetricsListen != "" { // /metrics alone, without a token: for a scraper on a trusted network
+			m := http.NewServeMux()
+			m.Handle("GET /metrics", rv.MetricsHandler())
+			g.Go(func() error {
+				return review.ListenAndServe(ctx, review.Config{Listen: e.cfg.HTTP.MetricsListen}, m, e.log.With("listener", "metrics"))
+			})
+		}
 		g.Go(func() error { return ps.Janitor(ctx, time.Minute) })
 	}
 	return g.Wait()

@@ -12,10 +12,11 @@ import (
 	"github.com/strongroom-archive/strongroom/pipeline/catalog"
 )
 
-// metricsHandler serves /metrics: strongroom's numbers, read from the
+// MetricsHandler serves /metrics: strongroom's numbers, read from the
 // catalog and the daemon at each scrape, and the Go runtime's and the
-// process's.
-func (s *Server) metricsHandler() http.Handler {
+// process's. Handler serves it behind a token; the daemon serves it alone
+// on http.metrics_listen.
+func (s *Server) MetricsHandler() http.Handler {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), &collector{s})
 	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorHandling: promhttp.HTTPErrorOnError})

@@ -41,10 +41,12 @@ const (
 	// RoleRead is the name "reader" had before there were readers; it is
 	// read as RoleReader.
 	RoleRead = "read"
+	// RoleMetrics may scrape /metrics and nothing else.
+	RoleMetrics = "metrics"
 )
 
 // roles are the roles a token may have.
-var roles = []string{RoleReader, RoleReviewer, RoleAdmin, RoleRead}
+var roles = []string{RoleReader, RoleReviewer, RoleAdmin, RoleRead, RoleMetrics}
 
 // Token is one API credential: the hex SHA-256 of the token, never the
 // token itself.
@@ -66,6 +68,11 @@ type Config struct {
 	// Public lets people without a token search and read open items
 	// (role anonymous); off, everything needs a token.
 	Public bool `yaml:"public"`
+	// MetricsListen, when set, serves /metrics on this address of its own,
+	// without a token (bind it to loopback or a monitoring network); on
+	// Listen, /metrics needs the token of a reviewer, an admin, or a
+	// token of role metrics (a scraper's, good for nothing else).
+	MetricsListen string `yaml:"metrics_listen"`
 }
 
 // Validate checks the configuration.
@@ -83,7 +90,7 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("http.tokens[%d] (%s): token_sha256 must be 64 hex digits (sha256sum of the token)", i, t.Name))
 		}
 		if !slices.Contains(roles, t.Role) {
-			errs = append(errs, fmt.Errorf("http.tokens[%d] (%s): role %q, want reader, reviewer or admin", i, t.Name, t.Role))
+			errs = append(errs, fmt.Errorf("http.tokens[%d] (%s): role %q, want reader, reviewer, admin or metrics", i, t.Name, t.Role))
 		}
 		if t.Name == "" || seen[t.Name] {
 			errs = append(errs, fmt.Errorf("http.tokens[%d]: name %q must be set and unique", i, t.Name))
@@ -212,7 +219,7 @@ func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
 	mux.HandleFunc("GET /readyz", s.readyz)
-	mux.Handle("GET /metrics", s.metricsHandler())
+	metrics := s.MetricsHandler()
 
 	// api serves a route to callers with a token (or anyone, on a public
 	// server, for routes open to anonymous) whose role is at least need.
@@ -240,6 +247,18 @@ func (s *Server) Handler() http.Handler {
 			}
 		})
 	}
+	// /metrics says what the archive holds and how it fares: not for
+	// anyone who asks.
+	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) {
+		u := s.authenticate(strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer "))
+		if u == nil || !(u.Role == RoleMetrics || u.staff()) {
+			s.refused(r, u, "metrics need a metrics, reviewer or admin token")
+			w.Header().Set("WWW-Authenticate", `Bearer realm="strongroom"`)
+			writeJSON(w, http.StatusUnauthorized, apiError{"a metrics, reviewer or admin token is needed (or http.metrics_listen)"})
+			return
+		}
+		metrics.ServeHTTP(w, r)
+	})
 	api("GET /api/v1/alerts", RoleReviewer, s.apiAlerts)
 	api("GET /api/v1/alerts/{id}", RoleReviewer, s.apiAlert)
 	api("POST /api/v1/alerts/{id}/{action}", RoleReviewer, s.apiChangeAlert)

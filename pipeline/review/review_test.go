@@ -51,6 +51,7 @@ func newServer(t *testing.T) (*httptest.Server, *sqlite.DB) {
 	s := &Server{Cfg: Config{Listen: "x", SessionTTL: time.Hour, Tokens: []Token{
 		{Name: "ana", TokenSHA256: hash("reviewer-token"), Role: RoleReviewer},
 		{Name: "ro", TokenSHA256: hash("read-token"), Role: RoleRead},
+		{Name: "prometheus", TokenSHA256: hash("metrics-token"), Role: RoleMetrics},
 	}}, Catalog: cat, AuditCycle: 90 * 24 * time.Hour, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	srv := httptest.NewServer(s.Handler())
 	t.Cleanup(srv.Close)
@@ -102,7 +103,12 @@ func TestAPI(t *testing.T) {
 		{"GET", "/api/v1/events?bag=bag-1", "reviewer-token", "", 200, "replication"},
 		{"GET", "/api/v1/audit", "reviewer-token", "", 200, `"AuditedInCycle": 1`},
 		{"GET", "/api/v1/items", "read-token", "", 403, "reviewer role"},
-		{"GET", "/metrics", "", "", 200, `strongroom_items{stage="done"} 1`},
+		{"GET", "/metrics", "reviewer-token", "", 200, `strongroom_items{stage="done"} 1`},
+		{"GET", "/metrics", "metrics-token", "", 200, `strongroom_items{stage="done"} 1`},
+		{"GET", "/metrics", "", "", 401, "token is needed"},
+		{"GET", "/metrics", "read-token", "", 401, "token is needed"},
+		{"GET", "/api/v1/items", "metrics-token", "", 403, "reviewer role"},
+		{"GET", "/api/v1/bags", "metrics-token", "", 403, "role"},
 	} {
 		status, body := call(t, c.method, srv.URL+c.path, c.token, c.body)
 		if status != c.status || !strings.Contains(body, c.want) {
@@ -193,7 +199,9 @@ func TestPageSessionsAndCSRF(t *testing.T) {
 // metrics and the Go runtime's and process's.
 func TestMetricsParse(t *testing.T) {
 	srv, _ := newServer(t)
-	resp, err := http.Get(srv.URL + "/metrics")
+	req, _ := http.NewRequest("GET", srv.URL+"/metrics", nil)
+	req.Header.Set("Authorization", "Bearer metrics-token")
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -460,7 +460,7 @@ func TestReadOnlyStoreAsServiceUser(t *testing.T) {
 	}
 	dir, attr := unprivileged(t)
 	addr := freeAddr(t)
-	cfg := clitest.WriteConfig(t, dir, fmt.Sprintf("http: {listen: %s}\n", addr))
+	cfg := clitest.WriteConfig(t, dir, fmt.Sprintf("http: {listen: 127.0.0.1:0, metrics_listen: %s}\n", addr))
 	store := filepath.Join(dir, "store")
 	os.MkdirAll(filepath.Join(dir, "hot"), 0o755)
 	chownAll(t, dir, attr)
@@ -498,8 +498,8 @@ func TestServeWithoutStore(t *testing.T) {
 	bucket := srv.Bucket(false)
 	srv.Stop() // down before the daemon starts
 	dir := t.TempDir()
-	addr := freeAddr(t)
-	cfg := clitest.WriteConfig(t, dir, fmt.Sprintf("http: {listen: %s}\n", addr))
+	addr, metrics := freeAddr(t), freeAddr(t)
+	cfg := clitest.WriteConfig(t, dir, fmt.Sprintf("http: {listen: %s, metrics_listen: %s}\n", addr, metrics))
 	cfgText := strings.Replace(clitest.ReadFile(t, cfg), "  url: file:store\n", fmt.Sprintf(
 		"  url: s3://%s/archive\n  s3: {endpoint: %s, region: us-east-1, secure: false, path_style: true, timeout: 3s}\n", bucket, srv.Endpoint), 1)
 	os.WriteFile(cfg, []byte(cfgText), 0o644)
@@ -517,8 +517,17 @@ func TestServeWithoutStore(t *testing.T) {
 	if code, body := get("/readyz"); code != http.StatusServiceUnavailable || !strings.Contains(body, "store") {
 		t.Errorf("/readyz with the store down: %d %q", code, body)
 	}
-	if _, body := get("/metrics"); !strings.Contains(body, "strongroom_store_up 0") {
-		t.Errorf("metrics do not say the store is down:\n%s", body)
+	if code, _ := get("/metrics"); code != http.StatusUnauthorized {
+		t.Errorf("/metrics without a token on http.listen: %d", code)
+	}
+	if resp, err := http.Get("http://" + metrics + "/metrics"); err != nil {
+		t.Error(err)
+	} else {
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if !strings.Contains(string(body), "strongroom_store_up 0") {
+			t.Errorf("metrics (on http.metrics_listen) do not say the store is down:\n%s", body)
+		}
 	}
 	for _, args := range [][]string{{"alerts", "--config", cfg, "list"}, {"items", "--config", cfg, "list"}} {
 		if _, errs, code := clitest.Run(t, dir, args...); code != 0 {
