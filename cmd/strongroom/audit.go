@@ -49,7 +49,7 @@ finish (the store unreachable or refusing: not corruption); 2 usage.`)
 			return usageError{fmt.Errorf("audit: --subset %q: want n/t with 1 <= n <= t", *subsetFlag)}
 		}
 	}
-	e, err := openEnv(ctx, *configPath, false)
+	e, err := openEnv(ctx, *configPath, false, false)
 	if err != nil {
 		return err
 	}
@@ -90,7 +90,7 @@ func cmdAlerts(ctx context.Context, args []string) error {
 	if err != nil {
 		return helpOK(err)
 	}
-	_, _, cat, err := openCatalog(ctx, *configPath)
+	_, _, cat, err := openCatalog(ctx, *configPath, false)
 	if err != nil {
 		return err
 	}

@@ -105,7 +105,7 @@ func cmdServe(ctx context.Context, args []string) error {
 	if fs.NArg() > 0 {
 		return usageError{fmt.Errorf("serve takes no arguments, got %q", fs.Args())}
 	}
-	e, err := openEnv(ctx, *configPath, true)
+	e, err := openEnv(ctx, *configPath, true, true)
 	if err != nil {
 		return err
 	}
@@ -214,7 +214,7 @@ func cmdIngest(ctx context.Context, args []string) error {
 // runItems runs one item per argument, pipeline.workers at a time, and
 // prints a JSON line for each.
 func runItems(ctx context.Context, configPath string, args []string, one func(context.Context, *pipeline.Engine, string) ingestLine) error {
-	e, err := openEnv(ctx, configPath, false)
+	e, err := openEnv(ctx, configPath, false, true)
 	if err != nil {
 		return err
 	}

@@ -42,7 +42,7 @@ Reads and changes only the catalog; the store is not opened.`)
 	if err != nil {
 		return helpOK(err)
 	}
-	cfg, log, cat, err := openCatalog(ctx, *configPath)
+	cfg, log, cat, err := openCatalog(ctx, *configPath, false)
 	if err != nil {
 		return err
 	}

@@ -27,7 +27,7 @@ import (
 
 // openStore opens the catalog and the store, for commands that read bags.
 func openStore(ctx context.Context, configPath string) (catalog.Catalog, storage.Store, error) {
-	cfg, _, cat, err := openCatalog(ctx, configPath)
+	cfg, _, cat, err := openCatalog(ctx, configPath, false)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -272,7 +272,7 @@ files and history. Reads only the catalog.`)
 		return helpOK(err)
 	}
 	q.Sort = catalog.BagSort(*sort)
-	_, _, cat, err := openCatalog(ctx, *configPath)
+	_, _, cat, err := openCatalog(ctx, *configPath, false)
 	if err != nil {
 		return err
 	}
@@ -368,7 +368,7 @@ from it, and searches meanwhile find the old index, never a half-built one.`)
 	if err := parse(sub, fs.Args()[1:]); err != nil {
 		return helpOK(err)
 	}
-	e, err := openEnv(ctx, *configPath, false)
+	e, err := openEnv(ctx, *configPath, false, true)
 	if err != nil {
 		return err
 	}

@@ -228,3 +228,31 @@ func TestReprocessRefusesMissingLanguage(t *testing.T) {
 		t.Errorf("something was made: %v", err)
 	}
 }
+
+// TestReadCommandsNeverCreate: `alerts list` with a wrong --config (or
+// none) printed nothing and made an empty catalog where it looked: staff
+// could conclude there are no alerts. Read commands now refuse, exit 2,
+// naming where they looked; without --config they read
+// $STRONGROOM_CONFIG, then ./strongroom.yaml.
+func TestReadCommandsNeverCreate(t *testing.T) {
+	dir := t.TempDir()
+	wrong := clitest.WriteConfig(t, t.TempDir(), "")
+	for _, args := range [][]string{{"alerts", "list"}, {"items", "list"}, {"bags", "list"}, {"audit", "--all"}, {"get", "some-bag", filepath.Join(dir, "x")}} {
+		_, errs, code := clitest.Run(t, dir, append(append([]string{}, args[0], "--config", wrong), args[1:]...)...)
+		if code != exitUsage || !strings.Contains(errs, "no catalog at") {
+			t.Errorf("%v with a config nothing was stored with: exit %d %q", args, code, errs)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(filepath.Dir(wrong), "data")); !os.IsNotExist(err) {
+		t.Errorf("a read command made data_dir: %v", err)
+	}
+	// The configuration is found without --config: ./strongroom.yaml.
+	cfg := clitest.WriteConfig(t, dir, "")
+	clitest.PNG(t, filepath.Join(dir, "in", "p.png"), 12, 10)
+	if out, errs, code := clitest.Run(t, dir, "ingest", "--config", cfg, filepath.Join(dir, "in", "p.png")); code != 0 {
+		t.Fatalf("ingest: %s %s", out, errs)
+	}
+	if out, errs, code := clitest.Run(t, dir, "bags", "list"); code != 0 || !strings.Contains(out, "p") {
+		t.Errorf("bags list in the folder of strongroom.yaml: exit %d %q %q", code, out, errs)
+	}
+}

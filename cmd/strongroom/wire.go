@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"os"
@@ -33,8 +35,31 @@ import (
 // The one place that wires strongroom: each package gets its own part of
 // the configuration and what it needs of the others.
 
+// defaultConfigs are where a command looks for its configuration when
+// --config is not given, after $STRONGROOM_CONFIG: the working directory,
+// then the system's. None there: the embedded defaults.
+var defaultConfigs = []string{"strongroom.yaml", "/etc/strongroom/strongroom.yaml"}
+
+// configPath is the configuration a command reads: --config, else
+// $STRONGROOM_CONFIG, else the first of defaultConfigs that exists, else
+// "" (the embedded defaults).
+func configPath(flag string) string {
+	if flag != "" {
+		return flag
+	}
+	if env := os.Getenv("STRONGROOM_CONFIG"); env != "" {
+		return env
+	}
+	for _, p := range defaultConfigs {
+		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() {
+			return p
+		}
+	}
+	return ""
+}
+
 func loadConfig(path string) (*configs.Config, *slog.Logger, error) {
-	cfg, err := configs.Load(path)
+	cfg, err := configs.Load(configPath(path))
 	if err != nil {
 		return nil, nil, usageError{err}
 	}
@@ -51,16 +76,28 @@ func loadConfig(path string) (*configs.Config, *slog.Logger, error) {
 }
 
 // openCatalog opens only the catalog, for commands that read and triage
-// (alerts, items): they never touch the store.
-func openCatalog(ctx context.Context, configPath string) (*configs.Config, *slog.Logger, catalog.Catalog, error) {
-	cfg, log, err := loadConfig(configPath)
+// (alerts, items, bags): they never touch the store. Only with create is
+// a catalog made where there is none: a read command run with the wrong
+// configuration must not make an empty catalog and report that nothing
+// is wrong.
+func openCatalog(ctx context.Context, path string, create bool) (*configs.Config, *slog.Logger, catalog.Catalog, error) {
+	cfg, log, err := loadConfig(path)
 	if err != nil {
 		return nil, nil, nil, err
+	}
+	db := filepath.Join(cfg.DataDir, "catalog.db")
+	if _, err := os.Stat(db); !create && errors.Is(err, fs.ErrNotExist) {
+		used := configPath(path)
+		if used == "" {
+			used = "the embedded defaults"
+		}
+		return nil, nil, nil, usageError{fmt.Errorf("no catalog at %s (configuration: %s): is this the right --config or $STRONGROOM_CONFIG? "+
+			"nothing has been stored with this configuration yet", db, used)}
 	}
 	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
 		return nil, nil, nil, fmt.Errorf("data_dir: %w", err)
 	}
-	cat, err := sqlite.Open(ctx, filepath.Join(cfg.DataDir, "catalog.db"))
+	cat, err := sqlite.Open(ctx, db)
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -90,11 +127,12 @@ func openIndex(ctx context.Context, cfg *configs.Config) (*fts.Index, error) {
 	return fts.Open(ctx, filepath.Join(cfg.DataDir, "index.db"))
 }
 
-// openEnv opens the catalog and the store and makes the engine. A lazy
+// openEnv opens the catalog (made, with create) and the store and makes
+// the engine. A lazy
 // store opens in the background (the daemon starts while the store is
 // down); otherwise a store that cannot be opened is an error now.
-func openEnv(ctx context.Context, configPath string, lazy bool) (*env, error) {
-	cfg, log, cat, err := openCatalog(ctx, configPath)
+func openEnv(ctx context.Context, configPath string, lazy, create bool) (*env, error) {
+	cfg, log, cat, err := openCatalog(ctx, configPath, create)
 	if err != nil {
 		return nil, err
 	}
