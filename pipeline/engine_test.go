@@ -287,8 +287,14 @@ func TestStepsAreIdempotent(t *testing.T) {
 		t.Errorf("store holds %d entries", len(entries))
 	}
 	done, _ := os.ReadDir(te.done)
-	if len(done) != 1 {
+	if len(done) != 2 { // the original and its receipt
 		t.Errorf("done holds %v", done)
+	}
+	var receipt Receipt
+	if b, err := os.ReadFile(filepath.Join(te.done, "page.png.strongroom.json")); err != nil || json.Unmarshal(b, &receipt) != nil {
+		t.Errorf("no receipt beside the original: %v", err)
+	} else if receipt.Bag != it.BagID || len(receipt.Files) != 1 || receipt.Files[0].Path != "data/original/page.png" || len(receipt.Files[0].SHA512) != 128 {
+		t.Errorf("receipt: %+v", receipt)
 	}
 	evs, _ := te.cat.Events(ctx, it.ID)
 	count := map[catalog.EventType]int{}
@@ -323,7 +329,7 @@ func TestNameClashInDone(t *testing.T) {
 		}
 	}
 	done, _ := os.ReadDir(te.done)
-	if len(done) != 2 {
+	if len(done) != 4 { // two originals, two receipts
 		t.Fatalf("done holds %v", done)
 	}
 }

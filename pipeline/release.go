@@ -1,7 +1,9 @@
 package pipeline
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -10,6 +12,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/strongroom-archive/strongroom/pipeline/catalog"
 	"github.com/strongroom-archive/strongroom/pipeline/intake"
@@ -69,7 +72,11 @@ func (e *Engine) release(ctx context.Context, it *catalog.Item, log *slog.Logger
 		if err != nil {
 			return events, err
 		}
-		log.Info("originals released", "to", dest)
+		rp, err := e.writeReceipt(it, dest, files)
+		if err != nil {
+			return events, err
+		}
+		log.Info("originals released", "to", dest, "receipt", rp)
 	case catalog.ReleaseDelete:
 		if err := os.RemoveAll(tmp); err != nil {
 			return events, fmt.Errorf("%s: remove original: %w", it.Source, err)
@@ -77,6 +84,49 @@ func (e *Engine) release(ctx context.Context, it *catalog.Item, log *slog.Logger
 		log.Info("originals removed")
 	}
 	return events, os.RemoveAll(e.workDir(it))
+}
+
+// Receipt is <name>.strongroom.json beside an original released to
+// done_dir: what became of it, so that whoever finds the file there can
+// tell which bag holds it and check it against the digests.
+type Receipt struct {
+	Item   string         `json:"item"`
+	Name   string         `json:"name"`
+	Source string         `json:"source"`
+	Bag    string         `json:"bag"`
+	Store  string         `json:"store"`
+	Time   time.Time      `json:"released"`
+	Files  []ReceiptEntry `json:"files"`
+}
+
+// ReceiptEntry is one original of a receipt, its path as in the bag.
+type ReceiptEntry struct {
+	Path   string `json:"path"`
+	Size   int64  `json:"size"`
+	SHA256 string `json:"sha256"`
+	SHA512 string `json:"sha512"`
+}
+
+// writeReceipt writes the receipt beside dest (named by the item id when
+// the name does not fit), and returns its path.
+func (e *Engine) writeReceipt(it *catalog.Item, dest string, files []catalog.File) (string, error) {
+	r := Receipt{Item: it.ID, Name: it.Name, Source: it.Source, Bag: it.BagID, Store: e.StoreURL, Time: e.Now().UTC()}
+	for _, f := range files {
+		r.Files = append(r.Files, ReceiptEntry{Path: "data/" + f.Path, Size: f.Size, SHA256: f.SHA256, SHA512: f.SHA512})
+	}
+	b, _ := json.MarshalIndent(r, "", "  ")
+	b = append(b, '\n')
+	rp := filepath.Join(filepath.Dir(dest), fitName(filepath.Base(dest), ".strongroom.json"))
+	if err := writeAtomic(rp, bytes.NewReader(b)); err != nil {
+		if classify(err) == waitEnvironment {
+			return "", err
+		}
+		rp = filepath.Join(filepath.Dir(dest), it.ID+".strongroom.json")
+		if err := writeAtomic(rp, bytes.NewReader(b)); err != nil {
+			return "", err
+		}
+	}
+	return rp, nil
 }
 
 // difference is how an item's originals differ from what fixity recorded.
