@@ -1,12 +1,9 @@
 package pipeline
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/strongroom-archive/strongroom/pipeline/catalog"
@@ -39,19 +36,10 @@ func (e *Engine) fail(ctx context.Context, it *catalog.Item, log *slog.Logger) (
 	if err != nil {
 		return nil, err
 	}
-	reason, _ := json.MarshalIndent(Reason{Item: it.ID, Name: it.Name, Source: it.Source, Stage: it.FailStage,
-		Error: it.LastError, Attempts: it.Attempts, Time: e.Now()}, "", "  ")
-	reason = append(reason, '\n')
-	rp := filepath.Join(filepath.Dir(dest), fitName(filepath.Base(dest), ".reason.json"))
-	if err := writeAtomic(rp, bytes.NewReader(reason)); err != nil {
-		if classify(err) == waitEnvironment {
-			return nil, err
-		}
-		// Whatever the name's trouble, a reason named by the item id fits.
-		rp = filepath.Join(e.FailedDir, it.ID+".reason.json")
-		if err := writeAtomic(rp, bytes.NewReader(reason)); err != nil {
-			return nil, err
-		}
+	rp, err := writeBeside(dest, ".reason.json", it.ID, Reason{Item: it.ID, Name: it.Name, Source: it.Source, Stage: it.FailStage,
+		Error: it.LastError, Attempts: it.Attempts, Time: e.Now()})
+	if err != nil {
+		return nil, err
 	}
 	log.Warn("item moved to failed", "to", dest, "reason_file", rp, "reason", it.LastError)
 	return nil, nil

@@ -114,19 +114,26 @@ func (e *Engine) writeReceipt(it *catalog.Item, dest string, files []catalog.Fil
 	for _, f := range files {
 		r.Files = append(r.Files, ReceiptEntry{Path: "data/" + f.Path, Size: f.Size, SHA256: f.SHA256, SHA512: f.SHA512})
 	}
-	b, _ := json.MarshalIndent(r, "", "  ")
+	return writeBeside(dest, ".strongroom.json", it.ID, r)
+}
+
+// writeBeside writes v as JSON to dest's name with suffix, atomically,
+// beside dest; a name that cannot take the suffix (too long, odd bytes)
+// gives way to the item id, which always fits. It returns the path.
+func writeBeside(dest, suffix, id string, v any) (string, error) {
+	b, _ := json.MarshalIndent(v, "", "  ")
 	b = append(b, '\n')
-	rp := filepath.Join(filepath.Dir(dest), fitName(filepath.Base(dest), ".strongroom.json"))
-	if err := writeAtomic(rp, bytes.NewReader(b)); err != nil {
+	p := filepath.Join(filepath.Dir(dest), fitName(filepath.Base(dest), suffix))
+	if err := writeAtomic(p, bytes.NewReader(b)); err != nil {
 		if classify(err) == waitEnvironment {
 			return "", err
 		}
-		rp = filepath.Join(filepath.Dir(dest), it.ID+".strongroom.json")
-		if err := writeAtomic(rp, bytes.NewReader(b)); err != nil {
+		p = filepath.Join(filepath.Dir(dest), id+suffix)
+		if err := writeAtomic(p, bytes.NewReader(b)); err != nil {
 			return "", err
 		}
 	}
-	return rp, nil
+	return p, nil
 }
 
 // difference is how an item's originals differ from what fixity recorded.
