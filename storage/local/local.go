@@ -85,6 +85,9 @@ func (s *Store) path(key string) (string, error) {
 	return filepath.Join(s.root, filepath.FromSlash(key)), nil
 }
 
+// ObjectMode is the mode of every stored object.
+const ObjectMode = 0o440
+
 // Put implements storage.Store.
 func (s *Store) Put(ctx context.Context, key string, r io.Reader, size int64, opts storage.PutOptions) error {
 	final, err := s.path(key)
@@ -112,6 +115,12 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader, size int64, op
 	}
 	if got := hex.EncodeToString(h.Sum(nil)); opts.SHA256 != "" && !strings.EqualFold(got, opts.SHA256) {
 		return fmt.Errorf("local: put %s: %w: sha256 %s, want %s", key, storage.ErrChecksum, got, opts.SHA256)
+	}
+	// Read-only, for the owner and the service's group (a backup or an
+	// access copy server in that group reads the store; others do not):
+	// a stored object is never written again.
+	if err := tmp.Chmod(ObjectMode); err != nil {
+		return fmt.Errorf("local: put %s: %w", key, err)
 	}
 	if err := tmp.Sync(); err != nil {
 		return fmt.Errorf("local: put %s: %w", key, err)

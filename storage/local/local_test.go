@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -81,5 +82,22 @@ func TestLeftoversRemovedAtStart(t *testing.T) {
 	}
 	if _, err := os.Stat(young); err != nil {
 		t.Errorf("young upload removed: %v", err)
+	}
+}
+
+// TestObjectMode: stored objects were mode 0600, unreadable by the
+// service's group (a backup job, an access server). They are 0440.
+func TestObjectMode(t *testing.T) {
+	root := t.TempDir()
+	st, err := New(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Put(context.Background(), "bag/data/p.tif", strings.NewReader("scan"), 4, storage.PutOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(filepath.Join(root, "bag", "data", "p.tif"))
+	if err != nil || fi.Mode().Perm() != ObjectMode {
+		t.Errorf("stored object mode %v %v, want %v", fi.Mode().Perm(), err, os.FileMode(ObjectMode))
 	}
 }
