@@ -49,7 +49,20 @@ type Config struct {
 	// what operating systems leave in scan folders (Thumbs.db, .DS_Store,
 	// __MACOSX). Shell patterns, matched against names, any case.
 	Clutter []string `yaml:"clutter"`
+	// Duplicates says what an original whose bytes are already stored
+	// (the same SHA-256 in another bag) makes happen: warn (stored, with
+	// an event and an alert naming the earlier bag) or allow (stored,
+	// said nowhere).
+	Duplicates Duplicates `yaml:"duplicates"`
 }
+
+// Duplicates is the duplicates policy.
+type Duplicates string
+
+const (
+	DuplicatesWarn  Duplicates = "warn"
+	DuplicatesAllow Duplicates = "allow"
+)
 
 // clutter reports whether a file or folder name is clutter.
 func (c Config) clutter(name string) bool {
@@ -85,6 +98,9 @@ func (c Config) Validate() error {
 	}
 	if c.MemoryLimit != 0 && c.MemoryLimit < 64<<20 {
 		errs = append(errs, fmt.Errorf("pipeline.memory_limit %d: 0 (none) or at least 67108864 (64 MiB)", c.MemoryLimit))
+	}
+	if c.Duplicates != DuplicatesWarn && c.Duplicates != DuplicatesAllow {
+		errs = append(errs, fmt.Errorf("pipeline.duplicates %q: want warn or allow", c.Duplicates))
 	}
 	if c.EnvironmentAlertAfter <= 0 {
 		errs = append(errs, fmt.Errorf("pipeline.environment_alert_after %s: must be positive", c.EnvironmentAlertAfter))

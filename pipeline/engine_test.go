@@ -345,3 +345,35 @@ func TestPremisWellFormed(t *testing.T) {
 		t.Errorf("premis.xml:\n%s", b)
 	}
 }
+
+// TestDuplicatesWarned: a dropped duplicate made a second bag without a
+// word. Under pipeline.duplicates: warn (the default) it is still stored,
+// with a warning event (in its PREMIS) and an alert naming the earlier
+// bag; with allow, nothing is said.
+func TestDuplicatesWarned(t *testing.T) {
+	te := newTestEnv(t)
+	te.Cfg.Duplicates = DuplicatesWarn
+	ctx := context.Background()
+	page := pngBytes(t, 41, 23)
+	first := te.ingest(t, put(t, filepath.Join(te.hot, "page.png"), page))
+	again := te.ingest(t, put(t, filepath.Join(te.hot, "page again.png"), page))
+	if first.Stage != catalog.StageDone || again.Stage != catalog.StageDone {
+		t.Fatalf("stages %s %s", first.Stage, again.Stage)
+	}
+	alerts, _ := te.cat.Alerts(ctx, again.BagID)
+	if len(alerts) != 1 || alerts[0].Problem != catalog.ProblemDuplicate || !strings.Contains(alerts[0].Detail, first.BagID) {
+		t.Fatalf("alerts of the duplicate: %+v", alerts)
+	}
+	premis, _ := os.ReadFile(filepath.Join(te.storeDir, again.BagID, "premis.xml"))
+	if !strings.Contains(string(premis), alreadyStored) {
+		t.Error("the duplicate's PREMIS does not say so")
+	}
+	if a, _ := te.cat.Alerts(ctx, first.BagID); len(a) != 0 {
+		t.Errorf("the first copy got alerts: %+v", a)
+	}
+	te.Cfg.Duplicates = DuplicatesAllow
+	third := te.ingest(t, put(t, filepath.Join(te.hot, "page third.png"), page))
+	if a, _ := te.cat.Alerts(ctx, third.BagID); third.Stage != catalog.StageDone || len(a) != 0 {
+		t.Errorf("with allow: %s, alerts %+v", third.Stage, a)
+	}
+}

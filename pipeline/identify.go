@@ -61,8 +61,42 @@ func (e *Engine) identify(ctx context.Context, it *catalog.Item, log *slog.Logge
 			return events, rejected
 		}
 	}
-	log.Info("formats identified", "files", len(files))
-	return events, e.Catalog.PutFiles(ctx, it.ID, files)
+	dups, err := e.duplicates(ctx, it, files)
+	if err != nil {
+		return events, err
+	}
+	log.Info("formats identified", "files", len(files), "duplicates", len(dups))
+	return append(events, dups...), e.Catalog.PutFiles(ctx, it.ID, files)
+}
+
+// alreadyStored starts the warning event of an original whose bytes are
+// stored already: store raises an alert for each.
+const alreadyStored = "the same bytes are stored already"
+
+// duplicates finds the originals whose bytes are stored already as the
+// original of another bag (the same SHA-256), under the duplicates policy:
+// a book dropped twice is stored twice, but not without a word. A version
+// made by reprocess holds its old bag's originals by design.
+func (e *Engine) duplicates(ctx context.Context, it *catalog.Item, files []catalog.File) ([]catalog.Event, error) {
+	if e.Cfg.Duplicates == DuplicatesAllow || it.Kind == catalog.KindReprocess {
+		return nil, nil
+	}
+	var evs []catalog.Event
+	for _, f := range files {
+		objs, err := e.Catalog.ObjectsBySHA256(ctx, f.SHA256)
+		if err != nil {
+			return nil, err
+		}
+		for _, o := range objs {
+			if o.BagID == it.ID || !strings.HasPrefix(o.Key, "data/original/") {
+				continue
+			}
+			evs = append(evs, catalog.Event{File: f.Path, Type: catalog.EvDigest, Outcome: catalog.OutcomeWarning, Agent: e.Agent, At: e.Now(),
+				Detail: fmt.Sprintf("%s: sha256 %s is %s in bag %s; stored again (pipeline.duplicates: warn)", alreadyStored, f.SHA256, o.Key, o.BagID)})
+			break // one earlier copy named is enough
+		}
+	}
+	return evs, nil
 }
 
 // notIdentified starts the warning of a file no signature identifies:

@@ -88,6 +88,8 @@ func (e *Engine) raiseAlerts(ctx context.Context, it *catalog.Item) error {
 				"; the originals are stored. Once the cause is mended, make a new version of the bag with one: strongroom reprocess "+it.BagID, e.Now())
 		case ev.Type == catalog.EvIdentification && ev.Outcome == catalog.OutcomeWarning && strings.HasPrefix(ev.Detail, notIdentified):
 			_, _, err = e.Catalog.RaiseAlert(ctx, it.BagID, catalog.ProblemUnidentified, "data/"+ev.File, ev.Detail, e.Now())
+		case ev.Type == catalog.EvDigest && ev.Outcome == catalog.OutcomeWarning && strings.HasPrefix(ev.Detail, alreadyStored):
+			_, _, err = e.Catalog.RaiseAlert(ctx, it.BagID, catalog.ProblemDuplicate, "data/"+ev.File, ev.Detail, e.Now())
 		case ev.Type == catalog.EvNormalization && ev.Outcome == catalog.OutcomeSuccess:
 			madeCopy = true
 		}

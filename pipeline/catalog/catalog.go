@@ -98,6 +98,9 @@ type Bags interface {
 	PutObjects(ctx context.Context, bagID string, objs []Object, checked time.Time) error
 	// Objects returns a bag's objects, by key.
 	Objects(ctx context.Context, bagID string) ([]Object, error)
+	// ObjectsBySHA256 returns the stored objects whose SHA-256 is sha256,
+	// of every bag.
+	ObjectsBySHA256(ctx context.Context, sha256 string) ([]Object, error)
 	// BagIDs returns every bag with objects.
 	BagIDs(ctx context.Context) ([]string, error)
 }

@@ -155,6 +155,7 @@ const (
 	ProblemNoAccessCopy    Problem = "no-access-copy"   // stored with its originals, but no access copy could be made
 	ProblemUnidentified    Problem = "unidentified"     // a file Siegfried could not identify, stored as it is
 	ProblemCacheAltered    Problem = "cache-altered"    // the local retrieval cache's copy differed from the record; evicted
+	ProblemDuplicate       Problem = "duplicate"        // an original whose bytes another bag holds already
 )
 
 // ObjectIntact is the outcome of an audit's check of an object that found

@@ -296,6 +296,12 @@ func testBagsAndAudits(t *testing.T, o Opener) {
 	if ids, _ := c.BagIDs(ctx); len(ids) != 2 {
 		t.Errorf("bag ids: %v", ids)
 	}
+	if got, _ := c.ObjectsBySHA256(ctx, "aa"); len(got) != 5 || got[0].BagID != "i1" || got[4].BagID != "i2" {
+		t.Errorf("objects by sha256: %+v", got)
+	}
+	if got, _ := c.ObjectsBySHA256(ctx, "cc"); len(got) != 0 {
+		t.Errorf("objects by an unknown sha256: %+v", got)
+	}
 	// The least recently checked first; overdue against the cycle.
 	if due, _ := c.DueBags(ctx, 1); len(due) != 1 || due[0] != "i2" {
 		t.Errorf("due: %v", due)

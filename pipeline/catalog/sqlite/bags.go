@@ -134,12 +134,19 @@ const objectCols = `bag_id, key, size, sha256, sha512, last_checked, last_outcom
 
 // Objects implements catalog.Bags.
 func (c *DB) Objects(ctx context.Context, bagID string) ([]catalog.Object, error) {
-	return query(ctx, c.db, func(r scanner) (o catalog.Object, err error) {
-		var checked string
-		err = r.Scan(&o.BagID, &o.Key, &o.Size, &o.SHA256, &o.SHA512, &checked, &o.LastOutcome)
-		o.LastChecked = parseTS(checked)
-		return o, err
-	}, `SELECT `+objectCols+` FROM objects WHERE bag_id = ? ORDER BY key`, bagID)
+	return query(ctx, c.db, scanObject, `SELECT `+objectCols+` FROM objects WHERE bag_id = ? ORDER BY key`, bagID)
+}
+
+func scanObject(r scanner) (o catalog.Object, err error) {
+	var checked string
+	err = r.Scan(&o.BagID, &o.Key, &o.Size, &o.SHA256, &o.SHA512, &checked, &o.LastOutcome)
+	o.LastChecked = parseTS(checked)
+	return o, err
+}
+
+// ObjectsBySHA256 implements catalog.Bags.
+func (c *DB) ObjectsBySHA256(ctx context.Context, sha256 string) ([]catalog.Object, error) {
+	return query(ctx, c.db, scanObject, `SELECT `+objectCols+` FROM objects WHERE sha256 = ? ORDER BY bag_id, key`, strings.ToLower(sha256))
 }
 
 // BagIDs implements catalog.Bags.
