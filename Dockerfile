@@ -21,7 +21,9 @@ RUN apt-get update && apt-get install -y --no-install-recommends \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --home /var/lib/strongroom --create-home strongroom
 COPY --from=build /out/strongroom /usr/local/bin/strongroom
-COPY configs/strongroom.yaml /etc/strongroom/strongroom.yaml
+# The defaults, for reference: a config mounted at /etc/strongroom/strongroom.yaml
+# (or named by STRONGROOM_CONFIG) is read on top of the embedded ones.
+COPY configs/strongroom.yaml /usr/share/doc/strongroom/strongroom.yaml
 USER strongroom
 WORKDIR /var/lib/strongroom
 VOLUME /var/lib/strongroom

@@ -110,6 +110,9 @@ func cmdServe(ctx context.Context, args []string) error {
 		return err
 	}
 	defer e.Close()
+	if err := e.cfg.Intake.Watch().CheckFolders(); err != nil {
+		return usageError{err}
+	}
 	q, err := queue.Open(ctx, e.cfg.Queue, filepath.Join(e.cfg.DataDir, "queue"), e.log)
 	if err != nil {
 		return err

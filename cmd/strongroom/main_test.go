@@ -256,3 +256,22 @@ func TestReadCommandsNeverCreate(t *testing.T) {
 		t.Errorf("bags list in the folder of strongroom.yaml: exit %d %q %q", code, out, errs)
 	}
 }
+
+// TestMissingHotFolderRefused: a hot folder that did not exist was made
+// silently: an unmounted share became an empty local folder that scans
+// went into. serve now refuses to start (exit 2) naming it, unless the
+// folder may be made (create_missing: true).
+func TestMissingHotFolderRefused(t *testing.T) {
+	dir := t.TempDir()
+	share := filepath.Join(dir, "mnt", "scans")
+	cfg := clitest.WriteConfig(t, dir, "")
+	text := strings.Replace(clitest.ReadFile(t, cfg), "{path: hot, create_missing: true}", "{path: "+share+"}", 1)
+	os.WriteFile(cfg, []byte(text), 0o644)
+	_, errs, code := clitest.Run(t, dir, "serve", "--config", cfg)
+	if code != exitUsage || !strings.Contains(errs, share+" does not exist") || !strings.Contains(errs, "create_missing") {
+		t.Errorf("serve with a missing hot folder: exit %d %q", code, errs)
+	}
+	if _, err := os.Stat(share); !os.IsNotExist(err) {
+		t.Errorf("the missing hot folder was made: %v", err)
+	}
+}

@@ -3,6 +3,8 @@ package intake
 import (
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -17,6 +19,10 @@ type HotFolder struct {
 	// Poll scans this folder instead of watching it (SMB/NFS shares, where
 	// inotify sees nothing).
 	Poll bool `yaml:"poll"`
+	// CreateMissing makes the folder when it is not there. Off, a missing
+	// hot folder stops the daemon from starting: an unmounted share must
+	// not silently become an empty local folder that scans go into.
+	CreateMissing bool `yaml:"create_missing"`
 }
 
 // Config configures intake. The configuration file's intake section
@@ -115,6 +121,28 @@ func (c Config) Warnings() []string {
 		}
 	}
 	return out
+}
+
+// CheckFolders checks that every hot folder is there and is a folder,
+// making those that may be made (create_missing). It lists every problem.
+func (c Config) CheckFolders() error {
+	var errs []error
+	for i, h := range c.Folders() {
+		fi, err := os.Stat(h.Path)
+		switch {
+		case err == nil && !fi.IsDir():
+			errs = append(errs, fmt.Errorf("intake.hot_folders[%d].path %s: not a folder", i, h.Path))
+		case errors.Is(err, fs.ErrNotExist) && h.CreateMissing:
+			if err := os.MkdirAll(h.Path, 0o755); err != nil {
+				errs = append(errs, fmt.Errorf("intake.hot_folders[%d].path %s: %w", i, h.Path, err))
+			}
+		case errors.Is(err, fs.ErrNotExist):
+			errs = append(errs, fmt.Errorf("intake.hot_folders[%d].path %s does not exist (a share not mounted?): mount or make it, or set create_missing: true", i, h.Path))
+		case err != nil:
+			errs = append(errs, fmt.Errorf("intake.hot_folders[%d].path %s: %w", i, h.Path, err))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // Within reports whether p is dir or below it.

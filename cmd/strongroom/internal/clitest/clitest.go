@@ -93,7 +93,7 @@ func WriteConfig(t testing.TB, dir, extra string) string {
 	p := filepath.Join(dir, "strongroom.yaml")
 	cfg := `data_dir: data
 intake:
-  hot_folders: [{path: hot}]
+  hot_folders: [{path: hot, create_missing: true}]
   settle: 200ms
   batch_quiet: 500ms
   poll_interval: 200ms
