@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"runtime/debug"
 	"strings"
 	"sync"
@@ -54,6 +55,28 @@ func version() string {
 		}
 	}
 	return "dev"
+}
+
+// cmdVersion prints strongroom's version and those of the engines that
+// decide what happens to a file: what a bug report and a PREMIS agent need.
+func cmdVersion() error {
+	fmt.Println("strongroom", version())
+	fmt.Println("go", runtime.Version(), runtime.GOOS+"/"+runtime.GOARCH)
+	langs := "none found"
+	if l := ocr.InstalledLanguages(); len(l) > 0 {
+		langs = strings.Join(l, " ")
+	}
+	fmt.Printf("%s (languages: %s)\n", ocr.Version(), langs)
+	fmt.Println(identify.New().Signature())
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, d := range bi.Deps {
+			switch d.Path {
+			case "github.com/pdfcpu/pdfcpu", "github.com/klippa-app/go-pdfium", "github.com/minio/minio-go/v7", "modernc.org/sqlite", "github.com/nats-io/nats-server/v2":
+				fmt.Println(d.Path, d.Version)
+			}
+		}
+	}
+	return nil
 }
 
 // newFlags makes a flag set whose --help prints help and whose errors are

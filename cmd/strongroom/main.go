@@ -158,8 +158,7 @@ func run(ctx context.Context, args []string) error {
 	case "index":
 		return cmdIndex(ctx, rest)
 	case "version", "--version":
-		fmt.Println("strongroom", version())
-		return nil
+		return cmdVersion()
 	case "help", "-h", "--help":
 		fmt.Print(usage)
 		return nil

@@ -27,6 +27,9 @@ func TestUsageAndExitCodes(t *testing.T) {
 		{nil, exitUsage, "Usage"},
 		{[]string{"frobnicate"}, exitUsage, "unknown command"},
 		{[]string{"version"}, exitOK, "strongroom"},
+		{[]string{"version"}, exitOK, "tesseract"}, // and its languages, Siegfried's signatures, pdfcpu
+		{[]string{"version"}, exitOK, "pronom: DROID_SignatureFile"},
+		{[]string{"version"}, exitOK, "github.com/pdfcpu/pdfcpu v"},
 		{[]string{"serve", "--help"}, exitOK, "Usage: strongroom serve"},
 		{[]string{"ingest", "--help"}, exitOK, "Usage: strongroom ingest"},
 		{[]string{"identify", "--help"}, exitOK, "Usage: strongroom identify"},

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -58,4 +59,20 @@ func CheckLanguages(langs []string) error {
 		}
 	}
 	return nil
+}
+
+// InstalledLanguages lists the languages Tesseract has data for, in the
+// data folders CheckLanguages looks in.
+func InstalledLanguages() []string {
+	var out []string
+	for _, d := range tessdataDirs() {
+		found, _ := filepath.Glob(filepath.Join(d, "*.traineddata"))
+		for _, f := range found {
+			if l := strings.TrimSuffix(filepath.Base(f), ".traineddata"); !slices.Contains(out, l) {
+				out = append(out, l)
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
 }
