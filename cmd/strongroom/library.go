@@ -193,6 +193,7 @@ per hit.`)
 	fs.IntVar(&q.Year, "year", 0, "only items of this year")
 	fs.IntVar(&q.Limit, "limit", 20, "hits to show")
 	fs.IntVar(&q.Offset, "offset", 0, "hits to skip")
+	fs.StringVar(&q.Bag, "bag", "", "search within this bag (one document)")
 	if err := parse(fs, reorder(args)); err != nil {
 		return helpOK(err)
 	}
@@ -216,16 +217,24 @@ per hit.`)
 	if err != nil {
 		return err
 	}
+	more := ""
+	if res.TotalCapped {
+		more = "+"
+	}
+	// Where this page of hits is, on stderr: the hits stay parseable.
+	if shown := len(res.Hits); shown == 0 {
+		fmt.Fprintf(os.Stderr, "no page matches (of %d%s)\n", res.Total, more)
+	} else if from, to := q.Offset+1, q.Offset+shown; to < res.Total {
+		fmt.Fprintf(os.Stderr, "showing %d–%d of %d%s pages; --offset %d for more\n", from, to, res.Total, more, to)
+	} else {
+		fmt.Fprintf(os.Stderr, "showing %d–%d of %d%s pages\n", from, to, res.Total, more)
+	}
 	if *asJSON {
 		enc := json.NewEncoder(os.Stdout)
 		for _, h := range res.Hits {
 			enc.Encode(h)
 		}
 		return nil
-	}
-	more := ""
-	if res.TotalCapped {
-		more = "+"
 	}
 	fmt.Printf("%d%s pages match (%.1f ms)\n", res.Total, more, float64(res.Took.Microseconds())/1000)
 	for _, h := range res.Hits {

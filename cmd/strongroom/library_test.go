@@ -92,6 +92,13 @@ func TestFindAndRetrieve(t *testing.T) {
 	if out, _, _ := clitest.Run(t, dir, "search", "--config", cfg, "Orkney salvage"); !strings.Contains(out, "page 3") || !strings.Contains(out, "[salvage]") {
 		t.Errorf("text search output:\n%s", out)
 	}
+	// Paging and searching within one document say where they are.
+	if out, errs, _ := clitest.Run(t, dir, "search", "--config", cfg, "--limit", "1", "the"); !strings.Contains(errs, "showing 1–1 of") || !strings.Contains(errs, "--offset 1 for more") || out == "" {
+		t.Errorf("a first page of hits: %q %q", out, errs)
+	}
+	if out, errs, _ := clitest.Run(t, dir, "search", "--config", cfg, "--bag", "nosuchbag", "herring"); !strings.HasPrefix(out, "0 pages match") || !strings.Contains(errs, "no page matches") {
+		t.Errorf("within a bag that is not there: %q %q", out, errs)
+	}
 	if _, _, code := clitest.Run(t, dir, "search", "--config", cfg, "-"); code != 2 {
 		t.Errorf("empty query: exit %d, want 2", code)
 	}

@@ -247,7 +247,14 @@ func (s *Server) download(w http.ResponseWriter, r *http.Request, u *user) {
 func (s *Server) searchQuery(r *http.Request, u *user) (search.Query, error) {
 	v := r.URL.Query()
 	q := search.Query{Text: v.Get("q"), Collection: v.Get("collection"), Station: v.Get("station"), Format: v.Get("format"),
-		Access: u.levels(), EmbargoAt: u.embargoDay(s.Now())}
+		Access: u.levels(), EmbargoAt: u.embargoDay(s.Now()), Bag: v.Get("bag")}
+	switch g := v.Get("group"); g {
+	case "bag":
+		q.ByDocument = true
+	case "", "page":
+	default:
+		return q, &badParam{name: "group", value: g, want: "bag or page"}
+	}
 	if err := intParams(v, param{"year", &q.Year, 0, 0, maxYear}, param{"offset", &q.Offset, 0, 0, search.MaxTotal},
 		param{"limit", &q.Limit, 20, 1, 100}); err != nil {
 		return q, err
@@ -294,6 +301,16 @@ func (s *Server) apiSearch(w http.ResponseWriter, r *http.Request, u *user) {
 	}
 	if err != nil {
 		s.fail(w, err)
+		return
+	}
+	if q.ByDocument {
+		writeJSON(w, http.StatusOK, struct {
+			Total       int
+			TotalCapped bool
+			Documents   int
+			TookMS      float64
+			Docs        []search.DocHit
+		}{res.Total, res.TotalCapped, res.DocTotal, float64(res.Took.Microseconds()) / 1000, nonNil(res.Docs)})
 		return
 	}
 	writeJSON(w, http.StatusOK, struct {

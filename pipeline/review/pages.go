@@ -307,6 +307,9 @@ func (s *Server) searchPage(w http.ResponseWriter, r *http.Request, sess *sessio
 			s.pageError(w, err)
 			return
 		}
+		// People look for a document first, then for the page in it:
+		// the page groups hits by document unless asked for pages.
+		q.ByDocument = r.URL.Query().Get("group") != "page"
 		res, err := s.Library.Index.Search(r.Context(), q)
 		switch {
 		case errors.Is(err, search.ErrQuery):
@@ -316,7 +319,11 @@ func (s *Server) searchPage(w http.ResponseWriter, r *http.Request, sess *sessio
 			return
 		default:
 			d.Result = res
-			d.Pager = pager(r, q.Offset, q.Limit, res.Total, res.TotalCapped)
+			if q.ByDocument {
+				d.Pager = pager(r, q.Offset, q.Limit, res.DocTotal, false)
+			} else {
+				d.Pager = pager(r, q.Offset, q.Limit, res.Total, res.TotalCapped)
+			}
 		}
 	}
 	s.render(w, "search.html", sess, "search", "Search", d)

@@ -7,17 +7,18 @@ import (
 	"strings"
 )
 
-// badParam is a query parameter out of its range or not a number: the
-// request is answered 400 and names it, never clamped into something the
-// caller did not ask for, and never passed on to arithmetic that could
-// overflow (an offset near MaxInt once panicked the search).
+// badParam is a query parameter out of its range, not a number, or not a
+// word it takes: the request is answered 400 and names it, never clamped
+// into something the caller did not ask for, and never passed on to
+// arithmetic that could overflow (an offset near MaxInt once panicked the
+// search).
 type badParam struct {
 	name, value string
-	lo, hi      int
+	want        string // what it takes
 }
 
 func (e *badParam) Error() string {
-	return fmt.Sprintf("%s=%q: want a whole number from %d to %d", e.name, e.value, e.lo, e.hi)
+	return fmt.Sprintf("%s=%q: want %s", e.name, e.value, e.want)
 }
 
 // The ranges of the numeric parameters every route shares.
@@ -37,7 +38,7 @@ func intParam(v url.Values, name string, def, lo, hi int) (int, error) {
 	}
 	n, err := strconv.Atoi(s)
 	if err != nil || n < lo || n > hi {
-		return 0, &badParam{name: name, value: s, lo: lo, hi: hi}
+		return 0, &badParam{name: name, value: s, want: fmt.Sprintf("a whole number from %d to %d", lo, hi)}
 	}
 	return n, nil
 }

@@ -38,6 +38,10 @@ func TestBoundedParams(t *testing.T) {
 		{"/api/v1/bags/b-open/image?" + pdf + "&page=1&w=-9223372036854775808", "", 400, "page"},
 		{"/bags/b-open/view?" + pdf + "&page=99999999999", "", 400, "page"},
 		{"/bags/b-open/view?" + pdf + "&page=1", "", 200, "Ledger b-open"},
+		{"/api/v1/search?q=harbour&group=books", "", 400, `group=\"books\": want bag or page`},
+		{"/api/v1/search?q=herring&group=bag", "", 200, `"Documents": 1`},
+		{"/api/v1/search?q=herring&group=bag&bag=b-open", "", 200, `"Bag": "b-open"`},
+		{"/api/v1/search?q=herring&bag=nope", "", 200, `"Total": 0`},
 	} {
 		code, body := call(t, "GET", l.srv.URL+c.path, c.token, "")
 		if code != c.status || !strings.Contains(body, c.says) {

@@ -33,7 +33,7 @@ func TestEveryPageRenders(t *testing.T) {
 	}
 	const view = "/bags/b-open/view?file=data/access/doc.pdf&page=1&q=herring"
 	pages := []string{"/", "/alerts", "/alerts?state=all", "/alerts/1", "/failed", "/bags", "/bags?sort=title&alerts=yes",
-		"/bags/b-open", "/bags/b-restricted", "/bags/b-closed", "/bags/b-embargo", "/search", "/search?q=herring", "/search?q=%22",
+		"/bags/b-open", "/bags/b-restricted", "/bags/b-closed", "/bags/b-embargo", "/search", "/search?q=herring", "/search?q=%22", "/search?q=herring&group=page", "/search?q=herring&bag=b-open&group=page",
 		view, "/bags/b-open/image?file=data/access/doc.pdf&page=1&w=200", "/login"}
 	for _, role := range []struct{ name, token string }{{"anonymous", ""}, {"reader", "reader-token"}, {"reviewer", "reviewer-token"}, {"admin", "admin-token"}} {
 		t.Run(role.name, func(t *testing.T) {
@@ -65,6 +65,9 @@ func TestEveryPageRenders(t *testing.T) {
 				case code == 200 && ctype == "image/jpeg", code == http.StatusSeeOther, code == 403, code == 404:
 				default:
 					t.Errorf("GET %s: %d %s %q", p, code, ctype, firstLine(body))
+				}
+				if p == "/search?q=herring" && resp.StatusCode == 200 && !strings.Contains(body, `class="muted doc-pages">1 page matches`) {
+					t.Errorf("the search page does not show documents first:\n%s", body)
 				}
 				if p == "/" && resp.StatusCode == 200 {
 					for _, want := range []string{`id="open-alerts">1<`, `id="items-done">4<`, `id="items-failed">1<`} {

@@ -93,9 +93,18 @@ type Query struct {
 	// staff, whom an embargo does not stop).
 	Access    []catalog.AccessLevel
 	EmbargoAt string
-	Offset    int
-	Limit     int
+	// Bag searches within one bag ("search in this document").
+	Bag string
+	// ByDocument groups the hits by bag: Offset and Limit then count
+	// documents, and each document brings its best PagesPerDoc pages.
+	ByDocument bool
+	Offset     int
+	Limit      int
 }
+
+// PagesPerDoc is how many of a document's best pages a grouped search
+// shows.
+const PagesPerDoc = 3
 
 // Result is one page of hits.
 type Result struct {
@@ -105,6 +114,20 @@ type Result struct {
 	Total       int
 	TotalCapped bool
 	Took        time.Duration
+	// Docs are the matching documents, best first, when the query asked
+	// for them (ByDocument); DocTotal is how many match (among the
+	// first MaxTotal pages).
+	Docs     []DocHit
+	DocTotal int
+}
+
+// DocHit is a document that matches: its bag and title, how many of its
+// pages match, and its best pages.
+type DocHit struct {
+	Bag   string
+	Title string
+	Pages int
+	Hits  []Hit
 }
 
 // MaxTotal is where counting (and exact ranking) stops: "more than 5,000

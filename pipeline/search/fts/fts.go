@@ -288,6 +288,7 @@ func (x *Index) Search(ctx context.Context, q search.Query) (*search.Result, err
 			args = append(args, v)
 		}
 	}
+	eq("bag", q.Bag, q.Bag != "")
 	eq("collection", q.Collection, q.Collection != "")
 	eq("station", q.Station, q.Station != "")
 	eq("year", q.Year, q.Year != 0)
@@ -322,9 +323,9 @@ func (x *Index) Search(ctx context.Context, q search.Query) (*search.Result, err
 		where = append(where, "(d.embargo = '' OR d.embargo <= ?)")
 		args = append(args, q.EmbargoAt)
 	}
-	from := ` FROM pages_fts WHERE ` + where[0]
-	if len(where) > 1 { // the joins cost a row read per match: only when a filter needs them
-		from = ` FROM pages_fts JOIN pages p ON p.id = pages_fts.rowid JOIN docs d ON d.bag = p.bag WHERE ` + strings.Join(where, " AND ")
+	cols, from := `pages_fts.rowid, rank, ''`, ` FROM pages_fts WHERE `+where[0]
+	if len(where) > 1 || q.ByDocument { // the joins cost a row read per match: only when a filter or the grouping needs them
+		cols, from = `pages_fts.rowid, rank, p.bag`, ` FROM pages_fts JOIN pages p ON p.id = pages_fts.rowid JOIN docs d ON d.bag = p.bag WHERE `+strings.Join(where, " AND ")
 	}
 	res := &search.Result{}
 	if q.Limit <= 0 || q.Limit > 200 {
@@ -341,18 +342,19 @@ func (x *Index) Search(ctx context.Context, q search.Query) (*search.Result, err
 		return nil, err
 	}
 	defer done()
-	ranked, err := db.QueryContext(ctx, `SELECT pages_fts.rowid, rank`+from+` LIMIT ?`, append(args, search.MaxTotal+1)...)
+	ranked, err := db.QueryContext(ctx, `SELECT `+cols+from+` LIMIT ?`, append(args, search.MaxTotal+1)...)
 	if err != nil {
 		return nil, fmt.Errorf("search index: %w", err)
 	}
 	type scored struct {
 		id   int64
 		rank float64
+		bag  string
 	}
 	var all []scored
 	for ranked.Next() {
 		var sc scored
-		if err := ranked.Scan(&sc.id, &sc.rank); err != nil {
+		if err := ranked.Scan(&sc.id, &sc.rank, &sc.bag); err != nil {
 			ranked.Close()
 			return nil, fmt.Errorf("search index: %w", err)
 		}
@@ -371,9 +373,40 @@ func (x *Index) Search(ctx context.Context, q search.Query) (*search.Result, err
 	score := map[int64]float64{}
 	// Bounds taken apart so that no sum can overflow, whatever the caller
 	// passed (an offset near MaxInt once panicked here).
-	first := min(max(q.Offset, 0), len(all))
-	for _, sc := range all[first : first+min(max(q.Limit, 0), len(all)-first)] {
-		ids, score[sc.id] = append(ids, sc.id), sc.rank
+	if q.ByDocument {
+		// Documents in the order of their best page; each keeps its
+		// best pages. Offset and Limit count documents.
+		var order []string
+		groups := map[string]*search.DocHit{}
+		best := map[string][]int64{}
+		for _, sc := range all {
+			g := groups[sc.bag]
+			if g == nil {
+				g = &search.DocHit{Bag: sc.bag}
+				groups[sc.bag] = g
+				order = append(order, sc.bag)
+			}
+			g.Pages++
+			if len(best[sc.bag]) < search.PagesPerDoc {
+				best[sc.bag] = append(best[sc.bag], sc.id)
+			}
+		}
+		res.DocTotal = len(order)
+		first := min(max(q.Offset, 0), len(order))
+		for _, bag := range order[first : first+min(max(q.Limit, 0), len(order)-first)] {
+			res.Docs = append(res.Docs, *groups[bag])
+			for _, id := range best[bag] {
+				ids = append(ids, id)
+			}
+		}
+		for _, sc := range all {
+			score[sc.id] = sc.rank
+		}
+	} else {
+		first := min(max(q.Offset, 0), len(all))
+		for _, sc := range all[first : first+min(max(q.Limit, 0), len(all)-first)] {
+			ids, score[sc.id] = append(ids, sc.id), sc.rank
+		}
 	}
 	if len(ids) == 0 {
 		res.Took = time.Since(start)
@@ -406,6 +439,15 @@ func (x *Index) Search(ctx context.Context, q search.Query) (*search.Result, err
 	for _, id := range ids {
 		if h, ok := byID[id.(int64)]; ok {
 			res.Hits = append(res.Hits, h)
+		}
+	}
+	for i := range res.Docs { // the hits, in order, are the documents' best pages
+		d := &res.Docs[i]
+		for _, h := range res.Hits {
+			if h.Bag == d.Bag {
+				d.Title = h.Title
+				d.Hits = append(d.Hits, h)
+			}
 		}
 	}
 	res.Took = time.Since(start)

@@ -3,6 +3,7 @@ package fts
 import (
 	"context"
 	"errors"
+	"fmt"
 	"image"
 	"os"
 	"path/filepath"
@@ -213,5 +214,44 @@ func TestFileRemovedOrReplaced(t *testing.T) {
 		if r, err := other.Search(ctx, search.Query{Text: q}); err != nil || hits(r) != want {
 			t.Errorf("after Replace, %q finds %q %v, want %q", q, hits(r), err, want)
 		}
+	}
+}
+
+// TestByDocument: a reader looks for a document, then for the page in
+// it: "sequencer" gave 43 hits, 18 of the first 20 from one book. Grouped,
+// each document comes once, with how many of its pages match and its best
+// pages; paging counts documents; Bag searches within one.
+func TestByDocument(t *testing.T) {
+	x := testIndex(t)
+	ctx := context.Background()
+	var pages []search.Page
+	for i := range 6 {
+		pages = append(pages, page("data/access/book.pdf", i+1, fmt.Sprintf("weaver page %d of the guild book", i+1)))
+	}
+	if err := x.PutBag(ctx, search.Doc{Bag: "b4", Title: "Guild book", Meta: catalog.Metadata{Access: catalog.AccessOpen}}, pages); err != nil {
+		t.Fatal(err)
+	}
+	r, err := x.Search(ctx, search.Query{Text: "weav*", ByDocument: true, Limit: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	docs := map[string]search.DocHit{}
+	for _, d := range r.Docs {
+		docs[d.Bag] = d
+	}
+	if r.DocTotal != 3 || r.Total != 8 || len(r.Docs) != 3 {
+		t.Fatalf("docs %d of %d, pages %d: %+v", len(r.Docs), r.DocTotal, r.Total, r.Docs)
+	}
+	if g := docs["b4"]; g.Pages != 6 || len(g.Hits) != search.PagesPerDoc || g.Title != "Guild book" || len(g.Hits[0].Snippet) == 0 {
+		t.Errorf("the guild book: %d pages, %d shown, %q", g.Pages, len(g.Hits), g.Title)
+	}
+	if g := docs["b2"]; g.Pages != 1 || len(g.Hits) != 1 {
+		t.Errorf("the ledger: %+v", g)
+	}
+	if r, _ := x.Search(ctx, search.Query{Text: "weav*", ByDocument: true, Offset: 2, Limit: 2}); len(r.Docs) != 1 || r.DocTotal != 3 {
+		t.Errorf("second page of documents: %d of %d", len(r.Docs), r.DocTotal)
+	}
+	if r, _ := x.Search(ctx, search.Query{Text: "weaver", Bag: "b4", Limit: 50}); r.Total != 6 || hits(r) == "" || strings.Contains(hits(r), "b1") {
+		t.Errorf("within b4: %d pages: %s", r.Total, hits(r))
 	}
 }
