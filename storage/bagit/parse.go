@@ -111,7 +111,9 @@ func ParseDeclaration(b []byte) (Declaration, []string, error) {
 			return d, nil, syntaxErr(name, 1, "BagIt-Version must be the first line")
 		}
 	} else if hadBOM {
-		warns = append(warns, "bagit.txt starts with a byte-order mark")
+		// bagit.txt is UTF-8 without a BOM in every version (0.97 §2.2.2
+		// too): bagit-python refuses it, and so do we.
+		return d, nil, syntaxErr(name, 1, "byte-order mark not allowed")
 	}
 	return d, warns, nil
 }
@@ -233,7 +235,11 @@ func deleteLabel(fs []Field, label string) []Field {
 // ParseInfo parses bag-info.txt (RFC 8493 §2.2.2): "Label: value" lines,
 // a value continued on lines that start with a space or tab. Continuation
 // lines are joined with a single space, the inverse of how Info.Marshal folds.
-func ParseInfo(name string, b []byte) (*Info, []error) {
+func ParseInfo(name string, b []byte) (*Info, []error) { return parseInfo(name, b, false) }
+
+// parseInfo is ParseInfo; lenient takes white space around a label, as
+// bags before 1.0 may have it (0.97: "Test-Tag : 3").
+func parseInfo(name string, b []byte, lenient bool) (*Info, []error) {
 	in := &Info{}
 	var errs []error
 	for i, l := range splitLines(b) {
@@ -259,8 +265,11 @@ func ParseInfo(name string, b []byte) (*Info, []error) {
 			continue
 		}
 		if label != strings.TrimSpace(label) {
-			errs = append(errs, syntaxErr(name, i+1, "label %q has surrounding white space", label))
-			continue
+			if !lenient {
+				errs = append(errs, syntaxErr(name, i+1, "label %q has surrounding white space", label))
+				continue
+			}
+			label = strings.TrimSpace(label)
 		}
 		in.Add(label, strings.TrimLeft(value, " \t"))
 	}

@@ -7,13 +7,16 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path"
 	"regexp"
 	"sort"
 	"strings"
 	"sync"
 
 	"golang.org/x/sync/errgroup"
+	"golang.org/x/text/encoding"
 	"golang.org/x/text/encoding/htmlindex"
+	"golang.org/x/text/encoding/unicode"
 	"golang.org/x/text/unicode/norm"
 )
 
@@ -222,8 +225,7 @@ func (v *validator) run(ctx context.Context) {
 			r.warn("bagit.txt", "tag files declared as %s; UTF-8 is recommended", d.Encoding)
 		}
 		if !strings.EqualFold(d.Encoding, "UTF-8") {
-			enc, err := htmlindex.Get(d.Encoding)
-			if err != nil {
+			if enc, err := tagEncoding(d.Encoding); err != nil {
 				r.problem(BadDeclaration, "bagit.txt", "unknown Tag-File-Character-Encoding %q", d.Encoding)
 			} else {
 				v.dec = enc.NewDecoder().Bytes
@@ -390,7 +392,7 @@ func (v *validator) checkInfo(name string) {
 		r.problem(BadBagInfo, name, "cannot read: %v", errPlain(err))
 		return
 	}
-	info, errs := ParseInfo(name, b)
+	info, errs := parseInfo(name, b, !r.Declaration.Is1())
 	for _, e := range errs {
 		r.problem(BadBagInfo, name, "%v", e)
 	}
@@ -432,15 +434,33 @@ func (v *validator) readManifest(name string, a Algorithm, decode, payload bool,
 	m := map[string]string{}
 	seen := map[string]int{}
 	for _, e := range entries {
+		// md5sum and sha*sum write "digest *path" for files read in
+		// binary mode: the path is what follows the marker.
+		if p, ok := strings.CutPrefix(e.Path, "*"); ok && p != "" {
+			r.warn(p, "%s line %d: a \"*\" (md5sum's binary-mode marker) before the path", name, e.Line)
+			e.Path = p
+		}
+		// Before 1.0 a path might be written ./data/x (bagit-python and
+		// the 0.97 spec take it); 1.0 forbids it.
+		if p, ok := strings.CutPrefix(e.Path, "./"); ok && !r.Declaration.Is1() {
+			e.Path = p
+		}
 		if err := CheckPath(e.Path); err != nil {
 			r.problem(UnsafePath, e.Path, "%s line %d: %v", name, e.Line, err)
 			continue
 		}
 		if first, dup := seen[e.Path]; dup {
-			r.problem(DuplicateEntry, e.Path, "%s lists it on lines %d and %d", name, first, e.Line)
+			if m[e.Path] == strings.ToLower(e.Digest) { // the same entry twice: harmless, but not tidy
+				r.warn(e.Path, "%s lists it twice with the same digest, on lines %d and %d", name, first, e.Line)
+			} else {
+				r.problem(DuplicateEntry, e.Path, "%s lists it on lines %d and %d", name, first, e.Line)
+			}
 			continue
 		}
 		seen[e.Path] = e.Line
+		if payload && systemFile(e.Path) {
+			r.warn(e.Path, "%s line %d: an operating system's file (not content) is part of the payload", name, e.Line)
+		}
 		inData := strings.HasPrefix(e.Path, "data/")
 		switch {
 		case payload && !inData:
@@ -473,6 +493,33 @@ func (v *validator) readManifest(name string, a Algorithm, decode, payload bool,
 		}
 	}
 	return m
+}
+
+// tagEncoding is the encoding a bag declares its tag files in. UTF-16
+// files carry a byte-order mark, which decides their byte order (the web's
+// label table would read them as little-endian whatever their mark).
+func tagEncoding(name string) (encoding.Encoding, error) {
+	switch strings.ToUpper(name) {
+	case "UTF-16":
+		return unicode.UTF16(unicode.BigEndian, unicode.UseBOM), nil
+	case "UTF-16BE":
+		return unicode.UTF16(unicode.BigEndian, unicode.UseBOM), nil
+	case "UTF-16LE":
+		return unicode.UTF16(unicode.LittleEndian, unicode.UseBOM), nil
+	}
+	return htmlindex.Get(name)
+}
+
+// systemFile reports whether a payload path names a file an operating
+// system leaves in folders (Finder's .DS_Store, Explorer's Thumbs.db, a
+// resource fork): valid in a bag, but rarely meant to be preserved.
+func systemFile(p string) bool {
+	base := path.Base(p)
+	switch strings.ToLower(base) {
+	case ".ds_store", "thumbs.db", "ehthumbs.db", "desktop.ini":
+		return true
+	}
+	return strings.HasPrefix(base, "._") || strings.Contains(p, "/__MACOSX/")
 }
 
 func (v *validator) inFetch(p string) bool {

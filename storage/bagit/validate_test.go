@@ -89,10 +89,11 @@ func TestProblems(t *testing.T) {
 			[]Kind{BadBagInfo}, false},
 		{"bag-info continuation first", func(t *testing.T, d string) { editInfo(t, d, "Source-Organization", " Source-Organization") },
 			[]Kind{BadBagInfo}, false},
-		{"duplicate entry same digest", func(t *testing.T, d string) {
+		{"duplicate entry, another digest", func(t *testing.T, d string) {
 			p := filepath.Join(d, "manifest-sha256.txt")
 			m := readFile(t, p)
-			writeFile(t, p, m+strings.SplitAfter(m, "\n")[0])
+			first := strings.SplitAfter(m, "\n")[0]
+			writeFile(t, p, m+strings.Repeat("0", 64)+first[64:])
 			retag(t, d)
 		}, []Kind{DuplicateEntry}, false},
 		{"digest of wrong length", func(t *testing.T, d string) {
@@ -396,6 +397,59 @@ func TestOlderVersions(t *testing.T) {
 			t.Errorf("decoded %q", got)
 		}
 	})
+}
+
+// TestConformanceEdgeCases are the cases of a public BagIt conformance
+// suite where the validator disagreed with bagit-python: what the pre-1.0
+// rules allow is valid, a BOM in bagit.txt is not, and what is valid but
+// risky is warned of.
+func TestConformanceEdgeCases(t *testing.T) {
+	a := "a"
+	utf16 := func(s string) string { // UTF-16, big-endian, with its BOM
+		b := []byte{0xFE, 0xFF}
+		for _, r := range s {
+			b = append(b, byte(r>>8), byte(r))
+		}
+		return string(b)
+	}
+	for _, c := range []struct {
+		name  string
+		files map[string]string
+		valid bool
+		warns string
+	}{
+		{"0.97 ./data paths", map[string]string{"bagit.txt": "BagIt-Version: 0.97\nTag-File-Character-Encoding: UTF-8\n",
+			"data/a.txt": a, "manifest-sha256.txt": sha256hex(a) + " ./data/a.txt\n"}, true, ""},
+		{"1.0 ./data paths", map[string]string{"bagit.txt": "BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n",
+			"data/a.txt": a, "manifest-sha256.txt": sha256hex(a) + " ./data/a.txt\n"}, false, ""},
+		{"0.97 white space around a label", map[string]string{"bagit.txt": "BagIt-Version: 0.97\nTag-File-Character-Encoding: UTF-8\n",
+			"bag-info.txt": "Test-Tag : 3\n", "data/a.txt": a, "manifest-sha256.txt": sha256hex(a) + " data/a.txt\n"}, true, ""},
+		{"0.97 BOM in bagit.txt", map[string]string{"bagit.txt": "\xef\xbb\xbfBagIt-Version: 0.97\nTag-File-Character-Encoding: UTF-8\n",
+			"data/a.txt": a, "manifest-sha256.txt": sha256hex(a) + " data/a.txt\n"}, false, ""},
+		{"0.97 UTF-16 tag files", map[string]string{"bagit.txt": "BagIt-Version: 0.97\nTag-File-Character-Encoding: UTF-16\n",
+			"bag-info.txt": utf16("Source-Organization: Archiv\n"), "data/a.txt": a,
+			"manifest-sha256.txt": utf16(sha256hex(a) + " data/a.txt\n")}, true, ""},
+		{"md5sum's binary marker", map[string]string{"bagit.txt": "BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n",
+			"data/a.txt": a, "manifest-md5.txt": md5hex(a) + " *data/a.txt\n"}, true, "binary-mode marker"},
+		{"listed twice, same digest", map[string]string{"bagit.txt": "BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n",
+			"data/a.txt": a, "manifest-sha256.txt": sha256hex(a) + " data/a.txt\n" + sha256hex(a) + " data/a.txt\n"}, true, "twice with the same digest"},
+		{".DS_Store in the payload", map[string]string{"bagit.txt": "BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n",
+			"data/a.txt": a, "data/.DS_Store": "x", "manifest-sha256.txt": sha256hex(a) + " data/a.txt\n" + sha256hex("x") + " data/.DS_Store\n"}, true, "operating system's file"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			r := validate(t, handBag(t, c.files))
+			if r.Valid != c.valid {
+				t.Errorf("valid=%v, want %v: %v", r.Valid, c.valid, r.Problems)
+			}
+			var joined string
+			for _, w := range r.Warnings {
+				joined += w.String() + "\n"
+			}
+			if !strings.Contains(joined, c.warns) {
+				t.Errorf("warnings %q, want %q", joined, c.warns)
+			}
+		})
+	}
 }
 
 // TestManifestSeparators: one or more spaces or tabs separate digest and
