@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/binary"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -250,6 +252,40 @@ func TestScannedAndBornDigitalPDFs(t *testing.T) {
 	}
 	if !kept {
 		t.Errorf("no event says the PDF was kept as it is: %+v", evs)
+	}
+
+	// Mixed: a scanned page, then a page with text of its own (OCRmyPDF's
+	// multipage.pdf has one such page in six). It was kept as it is, and
+	// the scanned pages could not be found. Now the access copy holds both
+	// pages, each with its words, and says which page had text.
+	run(t, "img2pdf", pngs[0], "-o", filepath.Join(dir, "scan1.pdf"))
+	run(t, "qpdf", "--empty", "--pages", filepath.Join(dir, "scan1.pdf"), "1", pdf, "2", "--", filepath.Join(te.hot, "mixed.pdf"))
+	it = te.ingest(t, filepath.Join(te.hot, "mixed.pdf"))
+	if it.Stage != catalog.StageDone {
+		t.Fatalf("mixed.pdf: %s", it.LastError)
+	}
+	mixed := filepath.Join(te.storeDir, it.BagID, "data", "access", "mixed.pdf")
+	text := run(t, "pdftotext", mixed, "-")
+	for _, line := range []string{testpage.Text[0], testpage.Text[3]} {
+		w := slices.MaxFunc(strings.Fields(line), func(a, b string) int { return cmp.Compare(len(a), len(b)) })
+		if !strings.Contains(text, strings.Trim(w, ".,;:")) {
+			t.Errorf("mixed.pdf's access copy lacks %q:\n%s", w, text)
+		}
+	}
+	evs, _ = te.cat.Events(context.Background(), it.ID)
+	said := false
+	for _, e := range evs {
+		said = said || e.Type == catalog.EvNormalization && strings.Contains(e.Detail, "carries text of its own (pages 2 of the file do)")
+	}
+	if !said {
+		t.Errorf("no event names the page with text: %+v", evs)
+	}
+	// The index holds each page once: from the access copy, not again
+	// from the original's own text.
+	files, _ := te.cat.Files(context.Background(), it.ID)
+	pages, err := te.Pages(context.Background(), filepath.Join(te.storeDir, it.BagID, "data"), files)
+	if err != nil || len(pages) != 2 || pages[0].File != "data/access/mixed.pdf" || pages[1].File != "data/access/mixed.pdf" {
+		t.Errorf("pages for the index: %d %v", len(pages), err)
 	}
 }
 

@@ -9,9 +9,11 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/strongroom-archive/strongroom/formats/alto"
+	"github.com/strongroom-archive/strongroom/formats/ocr"
 	"github.com/strongroom-archive/strongroom/formats/pdfread"
 	"github.com/strongroom-archive/strongroom/pipeline/catalog"
 	"github.com/strongroom-archive/strongroom/pipeline/search"
@@ -84,6 +86,12 @@ func (e *Engine) Pages(ctx context.Context, data string, files []catalog.File) (
 		text, err := e.Decoder.Text(ctx, p)
 		if err != nil {
 			e.Log.Warn("the text of a PDF is not indexed", "file", f.Path, "err", err)
+			continue
+		}
+		// A PDF with pages without text of their own went into the access
+		// copy (formats/access keeps as it is only a PDF whose every page
+		// has text): its words are found there, once.
+		if len(altos) > 0 && slices.ContainsFunc(text, func(t ocr.PDFText) bool { return len(t.Words) == 0 }) {
 			continue
 		}
 		for i, t := range text {

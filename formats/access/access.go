@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -313,14 +314,28 @@ func (m *Maker) jobs(ctx context.Context, eng *ocr.Engine, s Source) ([]job, err
 		}
 		return jobs, nil
 	}
+	// Every page with text of its own: born digital, or OCRed already;
+	// kept as it is. Some pages with text and some without (a scan with
+	// one typed cover page, a book OCRed in part): the access copy holds
+	// every page, so that every page can be found; the pages with text
+	// are rendered and OCRed like the others, since a copy of a page would
+	// carry its own text and ours.
+	var texted []string
 	for i, p := range f.PDFPages {
 		if p.Text > 0 {
-			return nil, fmt.Errorf("%w (page %d has text)", ErrHasText, i+1)
+			texted = append(texted, strconv.Itoa(i+1))
 		}
+	}
+	if len(texted) == len(f.PDFPages) {
+		return nil, fmt.Errorf("%w (every page has text)", ErrHasText)
 	}
 	jobs := make([]job, len(f.PDFPages))
 	for i := range jobs {
 		jobs[i] = job{src: s, nr: i + 1, pdf: true, why: why}
+		if f.PDFPages[i].Text > 0 {
+			jobs[i].why = "the page carries text of its own (pages " + strings.Join(texted, ", ") + " of the file do): rendered and OCRed, so that its words are found with the others"
+			continue
+		}
 		if src == nil {
 			continue
 		}
