@@ -8,11 +8,13 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"strings"
 	"sync"
+	"syscall"
 
 	"golang.org/x/sync/errgroup"
 	"gopkg.in/yaml.v3"
@@ -147,6 +149,17 @@ func cmdServe(ctx context.Context, args []string) error {
 	}
 	e.log.Info("strongroom serving", "version", version(), "hot_folders", folders, "store", e.cfg.Storage.URL,
 		"data_dir", e.cfg.DataDir, "done_dir", e.cfg.Intake.DoneDir, "failed_dir", e.cfg.Intake.FailedDir)
+	// SIGHUP asks daemons to reload; this one reads its configuration at
+	// start only. Said, rather than dying of the signal's default action.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	go func() {
+		for range hup {
+			e.log.Warn("SIGHUP: the configuration is read at start only; restart strongroom to apply a change (items in progress resume)",
+				"config", e.cfgFile)
+		}
+	}()
 	err = daemon(ctx, e, q)
 	e.log.Info("strongroom stopped")
 	if ctx.Err() != nil {

@@ -5,9 +5,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/strongroom-archive/strongroom/cmd/strongroom/internal/clitest"
 )
@@ -276,5 +279,39 @@ func TestMissingHotFolderRefused(t *testing.T) {
 	}
 	if _, err := os.Stat(share); !os.IsNotExist(err) {
 		t.Errorf("the missing hot folder was made: %v", err)
+	}
+}
+
+// TestSighupSaid: SIGHUP (a terminal closed, an operator asking for a
+// reload) killed the daemon by the signal's default action. It now stays
+// up and says the configuration is read at start only.
+func TestSighupSaid(t *testing.T) {
+	dir := t.TempDir()
+	cfg := clitest.WriteConfig(t, dir, "")
+	cmd := exec.Command(clitest.Bin, "serve", "--config", cfg)
+	cmd.Dir = dir
+	logf, err := os.Create(filepath.Join(dir, "serve.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer logf.Close()
+	cmd.Stdout, cmd.Stderr = logf, logf // a file: the test reads it while the daemon writes
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cmd.Process.Signal(syscall.SIGTERM); cmd.Wait() }()
+	out := func() string { b, _ := os.ReadFile(logf.Name()); return string(b) }
+	for deadline := time.Now().Add(20 * time.Second); !strings.Contains(out(), "strongroom serving"); time.Sleep(100 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("serve did not start")
+		}
+	}
+	cmd.Process.Signal(syscall.SIGHUP)
+	time.Sleep(500 * time.Millisecond)
+	if cmd.ProcessState != nil || syscall.Kill(cmd.Process.Pid, 0) != nil {
+		t.Fatal("serve died of SIGHUP")
+	}
+	if !strings.Contains(out(), "SIGHUP: the configuration is read at start only") {
+		t.Errorf("nothing said of SIGHUP:\n%s", clitest.LastLines(out(), 10))
 	}
 }

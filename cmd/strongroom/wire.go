@@ -106,6 +106,7 @@ func openCatalog(ctx context.Context, path string, create bool) (*configs.Config
 
 // env is what the engine-running commands share.
 type env struct {
+	cfgFile string // the configuration file read, "" for the embedded defaults
 	cfg     *configs.Config
 	log     *slog.Logger
 	engine  *pipeline.Engine
@@ -131,8 +132,8 @@ func openIndex(ctx context.Context, cfg *configs.Config) (*fts.Index, error) {
 // the engine. A lazy
 // store opens in the background (the daemon starts while the store is
 // down); otherwise a store that cannot be opened is an error now.
-func openEnv(ctx context.Context, configPath string, lazy, create bool) (*env, error) {
-	cfg, log, cat, err := openCatalog(ctx, configPath, create)
+func openEnv(ctx context.Context, path string, lazy, create bool) (*env, error) {
+	cfg, log, cat, err := openCatalog(ctx, path, create)
 	if err != nil {
 		return nil, err
 	}
@@ -140,7 +141,7 @@ func openEnv(ctx context.Context, configPath string, lazy, create bool) (*env, e
 		cat.Close()
 		return nil, usageError{fmt.Errorf("storage.url: %w", err)}
 	}
-	e := &env{cfg: cfg, log: log, catalog: cat}
+	e := &env{cfgFile: configPath(path), cfg: cfg, log: log, catalog: cat}
 	var st storage.Store
 	if lazy {
 		e.lazy = storage.NewLazy(func(ctx context.Context) (storage.Store, error) { return storage.Open(ctx, cfg.Storage) })
