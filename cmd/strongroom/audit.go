@@ -123,7 +123,7 @@ func cmdAlerts(ctx context.Context, args []string) error {
 		case "resolve":
 			a, err = cat.ChangeAlert(ctx, n, catalog.AlertResolved, *who, *note, time.Now())
 		}
-		if errors.Is(err, catalog.ErrNotFound) || errors.Is(err, catalog.ErrBadTransition) {
+		if errors.Is(err, catalog.ErrBadTransition) {
 			return failedError{err}
 		}
 		if err != nil {

@@ -113,11 +113,11 @@ func releaseItem(ctx context.Context, eng *pipeline.Engine, id, who, note string
 	return nil
 }
 
-// notFound makes an unknown id a failure of the command (exit 1), not a
-// runtime error.
+// notFound makes an unknown id a usage error (exit 2), as in every
+// command, not a runtime error.
 func notFound(err error) error {
 	if errors.Is(err, catalog.ErrNotFound) {
-		return failedError{err}
+		return usageError{err}
 	}
 	return err
 }

@@ -19,6 +19,7 @@ import (
 	"syscall"
 
 	"github.com/strongroom-archive/strongroom/formats/ocr"
+	"github.com/strongroom-archive/strongroom/pipeline/catalog"
 )
 
 // Exit codes.
@@ -42,7 +43,7 @@ func exitCode(ctx context.Context, err error) int {
 	switch {
 	case err == nil:
 		return exitOK
-	case errors.As(err, &ue):
+	case errors.As(err, &ue), errors.Is(err, catalog.ErrNotFound): // an id that names nothing is the caller's to fix
 		return exitUsage
 	case errors.As(err, &fe):
 		return exitFailed

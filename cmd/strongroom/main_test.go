@@ -315,3 +315,20 @@ func TestSighupSaid(t *testing.T) {
 		t.Errorf("nothing said of SIGHUP:\n%s", clitest.LastLines(out(), 10))
 	}
 }
+
+// TestNotFoundExitsTwo: `bags show nosuchbag` exited 3 where `get
+// nosuchbag` exited 2. An id that names nothing is 2 in every command.
+func TestNotFoundExitsTwo(t *testing.T) {
+	dir := t.TempDir()
+	cfg := clitest.WriteConfig(t, dir, "")
+	clitest.PNG(t, filepath.Join(dir, "in", "p.png"), 12, 10)
+	if out, errs, code := clitest.Run(t, dir, "ingest", "--config", cfg, filepath.Join(dir, "in", "p.png")); code != 0 {
+		t.Fatalf("ingest: %s %s", out, errs)
+	}
+	for _, args := range [][]string{{"bags", "show", "nosuchbag"}, {"get", "nosuchbag", filepath.Join(dir, "x")}, {"items", "show", "nosuchitem"},
+		{"alerts", "show", "999"}, {"audit", "--bag", "nosuchbag"}} {
+		if _, errs, code := clitest.Run(t, dir, append([]string{args[0], "--config", cfg}, args[1:]...)...); code != exitUsage {
+			t.Errorf("%v: exit %d, want %d: %s", args, code, exitUsage, errs)
+		}
+	}
+}
