@@ -57,10 +57,8 @@ finish (the store unreachable or refusing: not corruption); 2 usage.`)
 	enc := json.NewEncoder(os.Stdout)
 	sum, err := newAuditor(e).Run(ctx, sel, func(r audit.BagResult) { enc.Encode(r) })
 	switch {
-	case errors.Is(err, catalog.ErrNotFound):
-		return usageError{err}
 	case err != nil:
-		return err
+		return err // an unknown bag is exit 2 (exitCode)
 	case sum.Damaged > 0 || sum.Foreign > 0:
 		return failedError{fmt.Errorf("audit: %d of %d bags damaged, %d folders or files in the store outside every bag (%d new alerts)", sum.Damaged, sum.Bags, sum.Foreign, sum.NewAlert)}
 	case sum.Errors > 0:

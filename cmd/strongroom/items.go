@@ -79,7 +79,7 @@ Reads and changes only the catalog; the store is not opened.`)
 func showItem(ctx context.Context, cat catalog.Catalog, id string) error {
 	it, err := cat.Item(ctx, id)
 	if err != nil {
-		return notFound(err)
+		return err // an unknown id is exit 2 (exitCode)
 	}
 	files, err := cat.Files(ctx, id)
 	if err != nil {
@@ -107,19 +107,10 @@ func releaseItem(ctx context.Context, eng *pipeline.Engine, id, who, note string
 	case errors.Is(err, pipeline.ErrFinished):
 		return failedError{err}
 	case err != nil:
-		return notFound(err)
+		return err // an unknown id is exit 2 (exitCode)
 	}
 	fmt.Printf("%s\t%s\n", it.ID, it.Stage)
 	return nil
-}
-
-// notFound makes an unknown id a usage error (exit 2), as in every
-// command, not a runtime error.
-func notFound(err error) error {
-	if errors.Is(err, catalog.ErrNotFound) {
-		return usageError{err}
-	}
-	return err
 }
 
 // oneLine keeps a tab-separated line one line.

@@ -51,9 +51,10 @@ func CheckLanguages(langs []string) error {
 			}
 		}
 		if !installed {
-			pkg := "tesseract-ocr-" + strings.ReplaceAll(strings.ToLower(strings.TrimPrefix(l, "script/")), "_", "-")
-			if strings.HasPrefix(l, "script/") {
-				pkg = "tesseract-ocr-script-" + strings.ReplaceAll(strings.ToLower(strings.TrimPrefix(l, "script/")), "_", "-")
+			script, isScript := strings.CutPrefix(l, "script/")
+			pkg := "tesseract-ocr-" + strings.ReplaceAll(strings.ToLower(script), "_", "-")
+			if isScript {
+				pkg = "tesseract-ocr-script-" + strings.ReplaceAll(strings.ToLower(script), "_", "-")
 			}
 			return fmt.Errorf("OCR language %q is not installed (no %s.traineddata in %s; on Debian: apt-get install %s)", l, l, strings.Join(dirs, ", "), pkg)
 		}

@@ -284,7 +284,9 @@ func (s *Server) open(w http.ResponseWriter, r *http.Request, station string) {
 				return
 			}
 			s.Log.Info("push: batch resumed", "batch", b.ID, "station", station, "files", len(b.Files), "bytes", total)
-			s.writeStatus(w, r, b, http.StatusOK)
+			st := s.statusOf(b)
+			st.Resumed = true
+			writeJSON(w, http.StatusOK, st)
 			return
 		}
 	}
@@ -671,7 +673,6 @@ func (s *Server) statusOf(b *catalog.Batch) Status {
 
 func (s *Server) writeStatus(w http.ResponseWriter, r *http.Request, b *catalog.Batch, code int) {
 	st := s.statusOf(b)
-	st.Resumed = code == http.StatusOK && r.Method == http.MethodPost && r.URL.Path == "/push/v1/batches"
 	switch b.State {
 	case catalog.BatchClosed:
 		it, err := s.Catalog.Item(r.Context(), b.ItemID)

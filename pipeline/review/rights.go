@@ -24,8 +24,9 @@ import (
 //
 // Items without an access level (stored before there were levels) are
 // closed until someone gives them one. A born-digital PDF kept without an
-// access copy is content. What u may not see is not found for u. Search results, snippets, boxes and
-// thumbnails are content: they obey the content rule.
+// access copy is content. What u may not see is not found for u. Search
+// results, snippets, boxes and thumbnails are content: they obey the
+// content rule.
 
 // anonymous is the user without a token on a public server.
 var anonymous = &user{Name: "anonymous", Role: RoleAnonymous}

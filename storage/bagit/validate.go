@@ -500,9 +500,7 @@ func (v *validator) readManifest(name string, a Algorithm, decode, payload bool,
 // label table would read them as little-endian whatever their mark).
 func tagEncoding(name string) (encoding.Encoding, error) {
 	switch strings.ToUpper(name) {
-	case "UTF-16":
-		return unicode.UTF16(unicode.BigEndian, unicode.UseBOM), nil
-	case "UTF-16BE":
+	case "UTF-16", "UTF-16BE":
 		return unicode.UTF16(unicode.BigEndian, unicode.UseBOM), nil
 	case "UTF-16LE":
 		return unicode.UTF16(unicode.LittleEndian, unicode.UseBOM), nil

@@ -378,7 +378,7 @@ func (x *Index) Search(ctx context.Context, q search.Query) (*search.Result, err
 		// best pages. Offset and Limit count documents.
 		var order []string
 		groups := map[string]*search.DocHit{}
-		best := map[string][]int64{}
+		best := map[string][]scored{}
 		for _, sc := range all {
 			g := groups[sc.bag]
 			if g == nil {
@@ -388,19 +388,16 @@ func (x *Index) Search(ctx context.Context, q search.Query) (*search.Result, err
 			}
 			g.Pages++
 			if len(best[sc.bag]) < search.PagesPerDoc {
-				best[sc.bag] = append(best[sc.bag], sc.id)
+				best[sc.bag] = append(best[sc.bag], sc)
 			}
 		}
 		res.DocTotal = len(order)
 		first := min(max(q.Offset, 0), len(order))
 		for _, bag := range order[first : first+min(max(q.Limit, 0), len(order)-first)] {
 			res.Docs = append(res.Docs, *groups[bag])
-			for _, id := range best[bag] {
-				ids = append(ids, id)
+			for _, sc := range best[bag] {
+				ids, score[sc.id] = append(ids, sc.id), sc.rank
 			}
-		}
-		for _, sc := range all {
-			score[sc.id] = sc.rank
 		}
 	} else {
 		first := min(max(q.Offset, 0), len(all))
