@@ -342,6 +342,11 @@ func (a *Auditor) CheckBag(ctx context.Context, bag string) BagResult {
 		}
 		res.Problems = []Problem{{Missing, "", fmt.Sprintf("the whole bag is missing from the store: none of its %d objects (%d bytes) is there", len(objs), bytes)}}
 	}
+	if len(listed) == 0 && len(res.Problems) == len(objs) && sameCause(res.Problems) {
+		// The bag's folder itself was replaced (a symlink): one finding.
+		p := res.Problems[0]
+		res.Problems = []Problem{{Altered, "", fmt.Sprintf("the bag's folder is not a folder of objects: none of its %d objects can be read (%s)", len(objs), p.Detail)}}
+	}
 	sort.Slice(res.Problems, func(i, j int) bool { return res.Problems[i].Key < res.Problems[j].Key })
 	switch {
 	case len(res.Problems) > 0:
@@ -351,6 +356,22 @@ func (a *Auditor) CheckBag(ctx context.Context, bag string) BagResult {
 		res.Status = Error
 	}
 	return res
+}
+
+// notAnObject begins the detail of an object the store holds something
+// else in place of (a symlink, a folder).
+const notAnObject = "the store holds something else where the object should be"
+
+// sameCause: every problem is something else where an object should be.
+// With nothing listed under the bag (the listing shows symlinks and
+// special files too), the cause is a folder on the way to all of them.
+func sameCause(ps []Problem) bool {
+	for _, p := range ps {
+		if !strings.HasPrefix(p.Detail, notAnObject) {
+			return false
+		}
+	}
+	return true
 }
 
 func allMissing(ps []Problem) bool {
@@ -389,7 +410,7 @@ func (a *Auditor) checkObject(ctx context.Context, o catalog.Object, oi storage.
 		if !strings.HasPrefix(o.Key, "data/") {
 			class = TagAltered
 		}
-		probs = append(probs, Problem{class, o.Key, fmt.Sprintf("the store holds something else where the object should be: %v", err)})
+		probs = append(probs, Problem{class, o.Key, notAnObject + ": " + err.Error()})
 	case err != nil:
 		msg := fmt.Sprintf("%s: %v", o.Key, err)
 		a.event(ctx, o.BagID, o.Key, catalog.OutcomeError, "audit could not read the object: "+err.Error())
@@ -424,6 +445,12 @@ func (a *Auditor) checkObject(ctx context.Context, o catalog.Object, oi storage.
 	return probs, read, ""
 }
 
+// emptyFolders is a store that can have folders without objects (a
+// directory; an object store cannot).
+type emptyFolders interface {
+	EmptyFolders(ctx context.Context) ([]string, error)
+}
+
 // sweep lists the whole store and reports what belongs to no bag: one
 // problem per top-level folder (however many objects it holds) and per
 // file outside any folder. Folders of items still in progress are theirs.
@@ -450,6 +477,19 @@ func (a *Auditor) sweep(ctx context.Context) (BagResult, error) {
 		t.objects++
 		t.bytes += oi.Size
 	}
+	if ef, ok := a.Store.(emptyFolders); ok {
+		names, err := ef.EmptyFolders(ctx)
+		if err != nil {
+			res.Status = Error
+			res.Errors = append(res.Errors, err.Error())
+			return res, err
+		}
+		for _, name := range names {
+			if tops[name] == nil {
+				tops[name] = &top{folder: true}
+			}
+		}
+	}
 	// Items in progress first, then bags: an item that finishes between
 	// the two queries is among the bags.
 	busy := map[string]bool{}
@@ -469,14 +509,17 @@ func (a *Auditor) sweep(ctx context.Context) (BagResult, error) {
 		known[b] = true
 	}
 	for name, t := range tops {
+		if known[name] || busy[name] {
+			continue // a bag's name that is not a folder is the bag's own finding
+		}
 		if !t.folder {
 			res.Problems = append(res.Problems, Problem{Unexpected, name, fmt.Sprintf("a file of %d bytes in the store outside every bag", t.bytes)})
 			continue
 		}
-		if known[name] || busy[name] {
-			continue
-		}
 		detail := fmt.Sprintf("a folder of %d objects (%d bytes) in the store that belongs to no bag", t.objects, t.bytes)
+		if t.objects == 0 {
+			detail = "an empty folder in the store that belongs to no bag"
+		}
 		if it, err := a.Catalog.Item(ctx, name); err == nil {
 			detail += fmt.Sprintf("; left by item %s (%s), which ended %s without a stored bag", it.ID, it.Name, it.Stage)
 		}

@@ -13,6 +13,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -303,7 +304,9 @@ func sha(b []byte, a bagit.Algorithm) string {
 // planted where a payload file should be is damage (altered), not "the
 // store did not answer"; a folder or a file in the store that belongs to no
 // bag is unexpected, one alert per folder however many objects it holds;
-// a bag deleted whole is one alert for the bag, not one per object.
+// a bag deleted whole is one alert for the bag, not one per object, and so
+// is a bag whose folder was replaced by a symlink; an empty folder is a
+// finding too.
 func TestStoreSurprises(t *testing.T) {
 	root := t.TempDir()
 	st, err := local.New(root)
@@ -325,6 +328,13 @@ func TestStoreSurprises(t *testing.T) {
 		putRaw(t, st, fmt.Sprintf("not-a-bag/file-%d", i), []byte("stray"))
 	}
 	putRaw(t, st, "loose.txt", []byte("a file at the top of the store"))
+	os.MkdirAll(filepath.Join(root, "empty", "inside"), 0o755)
+	// A bag's folder swapped for a symlink to a copy of it.
+	bagDir := filepath.Join(root, b[3])
+	if err := os.Rename(bagDir, bagDir+".copy"); err != nil {
+		t.Fatal(err)
+	}
+	os.Symlink(bagDir+".copy", bagDir)
 	for oi := range st.List(ctx, b[2]+"/") {
 		st.Delete(ctx, oi.Key)
 	}
@@ -333,8 +343,11 @@ func TestStoreSurprises(t *testing.T) {
 	if sum.Errors != 0 {
 		t.Errorf("errors %+v: a symlink is damage, not an unanswered store", res)
 	}
-	if sum.Damaged != 2 || sum.Problems != 2 {
-		t.Errorf("summary: %d bags damaged with %d problems, want 2 and 2", sum.Damaged, sum.Problems)
+	if sum.Damaged != 3 || sum.Problems != 3 {
+		t.Errorf("summary: %d bags damaged with %d problems, want 3 and 3", sum.Damaged, sum.Problems)
+	}
+	if r := res[b[3]]; r.Status != audit.Damaged || len(r.Problems) != 1 || r.Problems[0].Key != "" || !strings.Contains(r.Problems[0].Detail, "is a symlink") {
+		t.Errorf("bag folder replaced by a symlink: %+v, want one finding for the bag naming the symlink", r)
 	}
 	if r := res[b[1]]; r.Status != audit.Damaged || len(r.Problems) != 1 || r.Problems[0].Class != audit.Altered {
 		t.Errorf("symlinked payload: %+v", r)
@@ -342,12 +355,21 @@ func TestStoreSurprises(t *testing.T) {
 	if r := res[b[2]]; r.Status != audit.Damaged || len(r.Problems) != 1 || r.Problems[0].Class != audit.Missing || r.Problems[0].Key != "" {
 		t.Errorf("deleted bag: %+v, want one missing problem for the whole bag", r)
 	}
-	if r := res[""]; sum.Foreign != 2 || len(r.Problems) != 2 || r.Problems[0].Key != "loose.txt" || r.Problems[1].Key != "not-a-bag/" {
-		t.Errorf("foreign: %d, %+v", sum.Foreign, r)
+	r := res[""]
+	var foreign []string
+	for _, p := range r.Problems {
+		foreign = append(foreign, p.Key)
+	}
+	// The copy the symlink points at is a stray folder too.
+	if want := []string{b[3] + ".copy/", "empty/", "loose.txt", "not-a-bag/"}; sum.Foreign != 4 || !slices.Equal(foreign, want) {
+		t.Errorf("foreign: %d, %q, want %q", sum.Foreign, foreign, want)
+	}
+	if len(r.Problems) == 4 && r.Problems[1].Detail != "an empty folder in the store that belongs to no bag" {
+		t.Errorf("empty folder: %q", r.Problems[1].Detail)
 	}
 	alerts, _ := w.cat.Alerts(ctx, "", catalog.AlertOpen)
-	if len(alerts) != 4 {
-		t.Errorf("%d alerts, want 4 (symlink, deleted bag, foreign folder, loose file): %+v", len(alerts), alerts)
+	if len(alerts) != 7 {
+		t.Errorf("%d alerts, want 7 (symlinked object, symlinked bag, deleted bag, copy folder, empty folder, foreign folder, loose file): %+v", len(alerts), alerts)
 	}
 	// A second audit finds the same, and alerts nothing new.
 	if _, sum := w.run(t, audit.Selection{All: true}); sum.NewAlert != 0 {

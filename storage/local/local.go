@@ -161,9 +161,18 @@ func (s *Store) Get(ctx context.Context, key string) (io.ReadCloser, error) {
 		return nil, fmt.Errorf("local: %w", err)
 	}
 	defer root.Close()
-	fi, err := root.Lstat(filepath.FromSlash(key))
-	if err == nil && !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("local: get %s: %w (%s)", key, storage.ErrNotRegular, describe(fi.Mode()))
+	// Each folder on the way, then the object: a bag folder swapped for a
+	// symlink is something else where the bag should be, not a read error.
+	parts := strings.Split(key, "/")
+	for i := range parts {
+		at := strings.Join(parts[:i+1], "/")
+		fi, err := root.Lstat(filepath.FromSlash(at))
+		if err != nil {
+			break
+		}
+		if i < len(parts)-1 && !fi.IsDir() || i == len(parts)-1 && !fi.Mode().IsRegular() {
+			return nil, fmt.Errorf("local: get %s: %w (%s is %s)", key, storage.ErrNotRegular, at, describe(fi.Mode()))
+		}
 	}
 	f, err := root.Open(filepath.FromSlash(key))
 	if err != nil {
@@ -178,6 +187,8 @@ func describe(m fs.FileMode) string {
 		return "a symlink"
 	case m.IsDir():
 		return "a folder"
+	case m.IsRegular():
+		return "a file"
 	}
 	return "a special file: " + m.Type().String()
 }
@@ -248,6 +259,33 @@ func (s *Store) List(ctx context.Context, prefix string) iter.Seq2[storage.Objec
 			yield(storage.ObjectInfo{}, fmt.Errorf("local: list %s: %w", prefix, err))
 		}
 	}
+}
+
+// EmptyFolders returns the folders at the top of the store that hold no
+// object: a listing of objects cannot show them, an audit should.
+func (s *Store) EmptyFolders(ctx context.Context) ([]string, error) {
+	entries, err := os.ReadDir(s.root)
+	if err != nil {
+		return nil, fmt.Errorf("local: %w", err)
+	}
+	var out []string
+	for _, e := range entries {
+		if !e.IsDir() || e.Name() == tmpDir {
+			continue
+		}
+		empty := true
+		filepath.WalkDir(filepath.Join(s.root, e.Name()), func(_ string, d fs.DirEntry, err error) error {
+			if err == nil && !d.IsDir() {
+				empty = false
+				return fs.SkipAll
+			}
+			return ctx.Err()
+		})
+		if empty {
+			out = append(out, e.Name())
+		}
+	}
+	return out, ctx.Err()
 }
 
 // Delete implements storage.Store and prunes directories it leaves empty.
