@@ -66,7 +66,8 @@ func New(cacheDir string, memory int64) (*Renderer, error) {
 			rc = rc.WithCompilationCache(cache)
 		}
 	}
-	pool, err := webassembly.Init(webassembly.Config{Context: context.Background(), MinIdle: 1, MaxIdle: 1, MaxTotal: 1, RuntimeConfig: rc})
+	ctx := experimental.WithMemoryAllocator(context.Background(), experimental.MemoryAllocatorFunc(allocate))
+	pool, err := webassembly.Init(webassembly.Config{Context: ctx, MinIdle: 1, MaxIdle: 1, MaxTotal: 1, RuntimeConfig: rc})
 	if err != nil {
 		return nil, fmt.Errorf("pdfrender: start PDFium: %w", err)
 	}

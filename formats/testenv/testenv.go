@@ -164,3 +164,15 @@ func BlankPDF(n int, streams int) []byte {
 	objs[2] = fmt.Sprintf("<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents [%s] >>", strings.Join(refs, " "))
 	return PDF(objs...)
 }
+
+// ImagePDF is a one-page PDF filling a page of w×h pixels at dpi with one
+// image: dict names its colour space and filter (e.g. "/ColorSpace
+// /DeviceGray /BitsPerComponent 8 /Filter /FlateDecode"), data its bytes.
+func ImagePDF(w, h int, dpi float64, dict string, data []byte) []byte {
+	pw, ph := float64(w)*72/dpi, float64(h)*72/dpi
+	return PDF("<< /Type /Catalog /Pages 2 0 R >>",
+		"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+		fmt.Sprintf("<< /Type /Page /Parent 2 0 R /MediaBox [0 0 %.2f %.2f] /Resources << /XObject << /Im0 5 0 R >> >> /Contents 4 0 R >>", pw, ph),
+		Stream("", fmt.Sprintf("q %.2f 0 0 %.2f 0 0 cm /Im0 Do Q", pw, ph)),
+		Stream(fmt.Sprintf("/Type /XObject /Subtype /Image /Width %d /Height %d %s", w, h, dict), data))
+}

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"image"
+	"image/jpeg"
 	"image/png"
 	"io"
 	"net"
@@ -555,14 +556,18 @@ func TestServeWithoutStore(t *testing.T) {
 // pipeline.memory_limit, 1 GiB) and its OCR runs in a worker capped at
 // access.ocr.worker_memory (1 GiB), from a copy scaled to
 // access.ocr.max_pixels. The peak resident size of the whole process tree
-// (wait4's maxrss: the largest of the daemon and its workers) is checked.
+// (wait4's maxrss: the largest of the daemon and its workers) is checked,
+// under a real cap (prlimit --data 1.5 GiB) that an overrun would hit.
 func TestMemoryBudget(t *testing.T) {
 	testenv.Long(t)
 	dir := t.TempDir()
 	cfg := clitest.WriteConfig(t, dir, "")
+	// Under a real cap, as systemd's MemoryMax=1.5G would set: the daemon
+	// and, inherited then lowered to access.ocr.worker_memory, its workers.
+	prlimit := testenv.Tool(t, "prlimit")
 	maxrss := func(args ...string) (int64, string, string) {
 		t.Helper()
-		cmd := exec.Command(clitest.Bin, args...)
+		cmd := exec.Command(prlimit, append([]string{"--data=1610612736", clitest.Bin}, args...)...)
 		cmd.Dir = dir
 		var out, errb bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &out, &errb
@@ -582,6 +587,35 @@ func TestMemoryBudget(t *testing.T) {
 		}
 		t.Logf("%s bomb (%d bytes): peak RSS %d MiB", bomb, fileSize(p), rss>>20)
 	}
+	// Valid PDFs that are only large (issue 28 items 2 and 7): four content
+	// streams of 250 MiB (each under max_decoded_bytes, over it in all)
+	// took the daemon to 2.5 GB; a 600-dpi A3 colour page and 11,000² and
+	// 14,500² grey pages got no access copy ("out of memory"). Each is
+	// stored, the pages with an access copy rendered at what fits.
+	for _, c := range []struct {
+		name   string
+		pdf    []byte
+		access bool
+	}{
+		{"four-250mib-streams.pdf", testenv.BlankPDF(250<<20, 4), false},
+		{"a3-colour-600dpi.pdf", a3ColourPDF(t), true},
+		{"grey-11000.pdf", testenv.ImagePDF(11000, 11000, 600, "/ColorSpace /DeviceGray /BitsPerComponent 8 /Filter /FlateDecode", testenv.Flate(0xe0, 11000*11000)), true},
+		{"grey-14500.pdf", testenv.ImagePDF(14500, 14500, 600, "/ColorSpace /DeviceGray /BitsPerComponent 8 /Filter /FlateDecode", testenv.Flate(0xe0, 14500*14500)), true},
+	} {
+		p := filepath.Join(dir, c.name)
+		os.WriteFile(p, c.pdf, 0o644)
+		rss, out, log := maxrss("ingest", "--config", cfg, p)
+		if !strings.Contains(out, `"status":"stored"`) || strings.Contains(log, "corrupt") {
+			t.Errorf("%s: not stored: %s", c.name, out)
+		}
+		if got := !strings.Contains(log, "no access copy"); got != c.access {
+			t.Errorf("%s: access copy %v, want %v:\n%s", c.name, got, c.access, clitest.LastLines(log, 8))
+		}
+		if rss > 1180<<20 {
+			t.Errorf("%s: peak %d MiB, want at most the 1 GiB budget and 15%%", c.name, rss>>20)
+		}
+		t.Logf("%s (%d bytes): peak RSS %d MiB", c.name, fileSize(p), rss>>20)
+	}
 	huge := filepath.Join(dir, "map.tif")
 	hugeGreyTIFF(t, huge, 15000, 15000)
 	rss, out, _ := maxrss("ingest", "--config", cfg, huge)
@@ -592,6 +626,30 @@ func TestMemoryBudget(t *testing.T) {
 		t.Errorf("15000×15000 grey page: peak %d MiB, want at most the 1 GiB budget and 15%%", rss>>20)
 	}
 	t.Logf("15000×15000 grey page (%d bytes): peak RSS %d MiB", fileSize(huge), rss>>20)
+}
+
+// a3ColourPDF is a 600-dpi colour scan of an A3 page (7016×9921) as a
+// scanner writes it: one JPEG filling the page.
+func a3ColourPDF(t *testing.T) []byte {
+	t.Helper()
+	const w, h = 7016, 9921
+	img := image.NewRGBA(image.Rect(0, 0, w, h))
+	for y := range h {
+		row := img.Pix[y*w*4 : (y+1)*w*4]
+		dark := (y/60)%2 == 0 && y%60 < 36
+		for x := 0; x < w; x++ {
+			v := byte(0xee)
+			if dark && x > 300 && x < w-300 && (x/50)%3 != 0 {
+				v = 0x20
+			}
+			row[4*x], row[4*x+1], row[4*x+2], row[4*x+3] = v, v-8, v-20, 0xff
+		}
+	}
+	var b bytes.Buffer
+	if err := jpeg.Encode(&b, img, &jpeg.Options{Quality: 85}); err != nil {
+		t.Fatal(err)
+	}
+	return testenv.ImagePDF(w, h, 600, "/ColorSpace /DeviceRGB /BitsPerComponent 8 /Filter /DCTDecode", b.Bytes())
 }
 
 func fileSize(p string) int64 {
