@@ -589,8 +589,9 @@ func TestMemoryBudget(t *testing.T) {
 	}
 	// Valid PDFs that are only large (issue 28 items 2 and 7): four content
 	// streams of 250 MiB (each under max_decoded_bytes, over it in all)
-	// took the daemon to 2.5 GB; a 600-dpi A3 colour page and 11,000² and
-	// 14,500² grey pages got no access copy ("out of memory"). Each is
+	// took the daemon to 2.5 GB; a 600-dpi A3 colour page and 11,000²,
+	// 14,500² and 15,800² grey pages got no access copy ("out of memory",
+	// or a PDFium left broken for the files after). Each is
 	// stored, the pages with an access copy rendered at what fits.
 	for _, c := range []struct {
 		name   string
@@ -601,6 +602,7 @@ func TestMemoryBudget(t *testing.T) {
 		{"a3-colour-600dpi.pdf", a3ColourPDF(t), true},
 		{"grey-11000.pdf", testenv.ImagePDF(11000, 11000, 600, "/ColorSpace /DeviceGray /BitsPerComponent 8 /Filter /FlateDecode", testenv.Flate(0xe0, 11000*11000)), true},
 		{"grey-14500.pdf", testenv.ImagePDF(14500, 14500, 600, "/ColorSpace /DeviceGray /BitsPerComponent 8 /Filter /FlateDecode", testenv.Flate(0xe0, 14500*14500)), true},
+		{"grey-15800.pdf", testenv.ImagePDF(15800, 15800, 600, "/ColorSpace /DeviceGray /BitsPerComponent 8 /Filter /FlateDecode", testenv.Flate(0xe0, 15800*15800)), true},
 	} {
 		p := filepath.Join(dir, c.name)
 		os.WriteFile(p, c.pdf, 0o644)
