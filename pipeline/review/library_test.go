@@ -40,6 +40,7 @@ import (
 // Tesseract's; page images are drawn by poppler's pdftoppm.
 type library struct {
 	srv   *httptest.Server
+	s     *Server
 	cat   *sqlite.DB
 	words map[string]image.Rectangle // Tesseract's boxes on the page
 	dir   string
@@ -127,6 +128,7 @@ func newLibrary(t testing.TB, public bool) *library {
 		{Name: "adam", TokenSHA256: hash("admin-token"), Role: RoleAdmin},
 	}}, Catalog: cat, AuditCycle: 90 * 24 * time.Hour, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	s.Library = &Library{Index: idx, Store: st, Cache: &retrieve.Cache{Dir: filepath.Join(dir, "cache"), Store: st, Altered: s.CacheAltered}, Render: popplerJPEG}
+	l.s = s
 	l.srv = httptest.NewServer(s.Handler())
 	t.Cleanup(l.srv.Close)
 	return l

@@ -129,6 +129,7 @@ type Server struct {
 	// server itself, by kind: a handler that panicked, a page whose
 	// template failed (strongroom_http_failures_total).
 	failures struct{ panics, renders atomic.Int64 }
+	patterns []string // the routes Handler made
 }
 
 type user struct {
@@ -217,7 +218,7 @@ func (s *Server) Handler() http.Handler {
 	if s.Now == nil {
 		s.Now = time.Now
 	}
-	mux := http.NewServeMux()
+	mux := &routes{ServeMux: http.NewServeMux()}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
 	mux.HandleFunc("GET /readyz", s.readyz)
 	metrics := s.MetricsHandler()
@@ -324,7 +325,20 @@ func (s *Server) Handler() http.Handler {
 		page("GET /bags/{id}/download", RoleReviewer, s.downloadPage)
 		page("POST /bags/{id}/metadata", RoleAdmin, s.metadataForm)
 	}
+	s.patterns = mux.patterns
 	return s.recoverPanics(securityHeaders(http.NewCrossOriginProtection().Handler(mux)))
+}
+
+// routes is a ServeMux that remembers its patterns, so that a test can
+// hold every route to the README's table of rights.
+type routes struct {
+	*http.ServeMux
+	patterns []string
+}
+
+func (m *routes) HandleFunc(pattern string, h func(http.ResponseWriter, *http.Request)) {
+	m.patterns = append(m.patterns, pattern)
+	m.ServeMux.HandleFunc(pattern, h)
 }
 
 // recoverPanics turns a panic in a handler into a 500 and a log line with
