@@ -613,8 +613,8 @@ func TestMemoryBudget(t *testing.T) {
 		if got := !strings.Contains(log, "no access copy"); got != c.access {
 			t.Errorf("%s: access copy %v, want %v:\n%s", c.name, got, c.access, clitest.LastLines(log, 8))
 		}
-		if rss > 1180<<20 {
-			t.Errorf("%s: peak %d MiB, want at most the 1 GiB budget and 15%%", c.name, rss>>20)
+		if rss > 1<<30 {
+			t.Errorf("%s: peak %d MiB, want under the 1 GiB budget", c.name, rss>>20)
 		}
 		t.Logf("%s (%d bytes): peak RSS %d MiB", c.name, fileSize(p), rss>>20)
 	}
@@ -624,8 +624,8 @@ func TestMemoryBudget(t *testing.T) {
 	if !strings.Contains(out, `"status":"stored"`) {
 		t.Fatalf("15000×15000 page: %s", out)
 	}
-	if rss > 1180<<20 {
-		t.Errorf("15000×15000 grey page: peak %d MiB, want at most the 1 GiB budget and 15%%", rss>>20)
+	if rss > 1<<30 {
+		t.Errorf("15000×15000 grey page: peak %d MiB, want under the 1 GiB budget", rss>>20)
 	}
 	t.Logf("15000×15000 grey page (%d bytes): peak RSS %d MiB", fileSize(huge), rss>>20)
 }
