@@ -71,7 +71,8 @@ func (e *Engine) normalise(ctx context.Context, it *catalog.Item, log *slog.Logg
 		settings = access.Override{Languages: it.OCR.Languages, PSM: it.OCR.PSM}
 	}
 	made := filepath.Join(e.workDir(it), "access")
-	res, err := e.Access.Make(ctx, sources, made, name, settings)
+	meta, _ := e.describe(it, files) // as the package stage will record it
+	res, err := e.Access.Make(ctx, sources, made, access.Doc{Name: name, Title: meta.Title, Author: meta.Creator}, settings)
 	if err == nil && res.Pages > 0 && !res.Check.Valid() {
 		evs = append(evs, ev(catalog.EvValidation, catalog.OutcomeFailure, res.Check.Err().Error(), e.Agent+" pdfa"))
 		err = fmt.Errorf("%w: it failed the PDF/A check, so it is not kept as PDF/A: %w", access.ErrInput, res.Check.Err())

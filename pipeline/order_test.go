@@ -66,7 +66,7 @@ func TestPageOrder(t *testing.T) {
 		says      string
 	}{
 		{"book", "", nums, "natural order of their file names"},
-		{"given", "filename,title,order\nobjects/,Ledger,\nobjects/scan 11.png,,1\nobjects/scan 2.png,,2\nobjects/scan 10.png,,3\n",
+		{"given", "filename,title,creator,order\nobjects/,Ledger of Kirkwall,Harbour Office,\nobjects/scan 11.png,,,1\nobjects/scan 2.png,,,2\nobjects/scan 10.png,,,3\n",
 			[]int{11, 2, 10, 1, 3}, "order metadata.csv gives"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -83,6 +83,15 @@ func TestPageOrder(t *testing.T) {
 			}
 			if !slices.Equal(got, c.want) {
 				t.Errorf("pages of the access copy are scans %v, want %v", got, c.want)
+			}
+			// The access PDF is described as the item is (issue 27 item 7):
+			// its title, else the folder's name, and its creator.
+			title, author := "book", ""
+			if c.csv != "" {
+				title, author = "Ledger of Kirkwall", "Harbour Office"
+			}
+			if !regexp.MustCompile(`(?m)^Title: +`+title+`$`).MatchString(info) || author != "" && !regexp.MustCompile(`(?m)^Author: +`+author+`$`).MatchString(info) {
+				t.Errorf("access PDF's description, want title %q, author %q:\n%s", title, author, info)
 			}
 			evs, _ := te.cat.Events(context.Background(), it.ID)
 			said := false

@@ -5,6 +5,7 @@
 package access
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -155,8 +156,15 @@ type job struct {
 	pdf  bool
 }
 
-// Make writes <dir>/<name>.pdf, .txt and .alto.xml from sources.
-func (m *Maker) Make(ctx context.Context, sources []Source, dir, name string, ov Override) (*Result, error) {
+// Doc names and describes an access copy: its files are Name.pdf, .txt
+// and .alto.xml; the PDF's title and author (Info and XMP) are the item's.
+type Doc struct {
+	Name, Title, Author string
+}
+
+// Make writes <dir>/<doc.Name>.pdf, .txt and .alto.xml from sources.
+func (m *Maker) Make(ctx context.Context, sources []Source, dir string, doc Doc, ov Override) (*Result, error) {
+	name := doc.Name
 	start := time.Now()
 	eng, err := m.ocr()
 	if err != nil {
@@ -188,7 +196,7 @@ func (m *Maker) Make(ctx context.Context, sources []Source, dir, name string, ov
 	}
 	defer f.Close()
 	conf := strings.ToUpper(strings.TrimPrefix(m.Cfg.PDFA, "2"))
-	pw, err := pdfa.NewWriter(f, pdfa.Options{Conformance: conf, Title: name, Creator: m.Creator, Font: m.font})
+	pw, err := pdfa.NewWriter(f, pdfa.Options{Conformance: conf, Title: cmp.Or(doc.Title, name), Author: doc.Author, Creator: m.Creator, Font: m.font})
 	if err != nil {
 		return nil, err
 	}

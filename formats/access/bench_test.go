@@ -119,7 +119,7 @@ func TestBenchOCR(t *testing.T) {
 		src = append(src, Source{Path: p, Name: filepath.Base(p)})
 	}
 	start = time.Now()
-	res, err := m.Make(context.Background(), src, filepath.Join(dir, "ours"), "book", Override{})
+	res, err := m.Make(context.Background(), src, filepath.Join(dir, "ours"), Doc{Name: "book"}, Override{})
 	if err != nil || !res.Check.Valid() {
 		t.Fatalf("ours: %v %+v", err, res)
 	}

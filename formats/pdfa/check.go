@@ -356,8 +356,9 @@ func checkMetadata(r *Report, x *model.XRefTable, cat types.Dict) []byte {
 	return xmp
 }
 
-// checkInfo: the document information dictionary's Title and Producer must
-// equal dc:title and pdf:Producer in the XMP (6.6.2.3.1, in part).
+// checkInfo: the document information dictionary's Title, Author and
+// Producer must equal dc:title, dc:creator and pdf:Producer in the XMP
+// (6.6.2.3.1, in part).
 func checkInfo(r *Report, x *model.XRefTable, xmp []byte) {
 	if x.Info == nil || xmp == nil {
 		return
@@ -367,7 +368,7 @@ func checkInfo(r *Report, x *model.XRefTable, xmp []byte) {
 		return
 	}
 	props := xmpProps(xmp)
-	for key, prop := range map[string]string{"Title": "http://purl.org/dc/elements/1.1/ title", "Producer": "http://ns.adobe.com/pdf/1.3/ Producer"} {
+	for key, prop := range map[string]string{"Title": "http://purl.org/dc/elements/1.1/ title", "Author": "http://purl.org/dc/elements/1.1/ creator", "Producer": "http://ns.adobe.com/pdf/1.3/ Producer"} {
 		o, ok := info.Find(key)
 		if !ok {
 			continue

@@ -69,6 +69,7 @@ type Options struct {
 	Part        int    // 2
 	Conformance string // "B" or "U"
 	Title       string
+	Author      string // who made the document (dc:creator), if known
 	Creator     string // the tool, e.g. strongroom/1.2
 	Created     time.Time
 	// Font is a glyphless TrueType font program (Tesseract's pdf.ttf): every
@@ -458,8 +459,12 @@ func (pw *Writer) Close() error {
 	// The metadata stream stays unfiltered, readable by tools that don't inflate.
 	pw.stream(objXMP, "/Type /Metadata /Subtype /XML", pw.xmp(), false)
 	pw.object(objCatalog, fmt.Sprintf("<< /Type /Catalog /Pages %d 0 R /Metadata %d 0 R /OutputIntents [%d 0 R] >>", objPages, objXMP, objIntent))
-	info := pw.object(0, fmt.Sprintf("<< /Title %s /Creator %s /Producer %s /CreationDate (%s) /ModDate (%s) >>",
-		pdfString(pw.opts.Title), pdfString(pw.opts.Creator), pdfString(pw.opts.Creator), pdfDate(pw.opts.Created), pdfDate(pw.opts.Created)))
+	author := ""
+	if pw.opts.Author != "" {
+		author = " /Author " + pdfString(pw.opts.Author)
+	}
+	info := pw.object(0, fmt.Sprintf("<< /Title %s%s /Creator %s /Producer %s /CreationDate (%s) /ModDate (%s) >>",
+		pdfString(pw.opts.Title), author, pdfString(pw.opts.Creator), pdfString(pw.opts.Creator), pdfDate(pw.opts.Created), pdfDate(pw.opts.Created)))
 	xref := pw.w.n
 	pw.printf("xref\n0 %d\n0000000000 65535 f \n", len(pw.offsets)+1)
 	for _, off := range pw.offsets {
@@ -480,6 +485,10 @@ func (pw *Writer) xmp() []byte {
 	sum := sha256.Sum256([]byte(pw.id))
 	uuid := hex.EncodeToString(sum[:16])
 	uuid = uuid[:8] + "-" + uuid[8:12] + "-" + uuid[12:16] + "-" + uuid[16:20] + "-" + uuid[20:]
+	creator := "" // the Info dictionary's Author, as PDF/A wants it (6.6.2.3.1)
+	if pw.opts.Author != "" {
+		creator = "\n   <dc:creator><rdf:Seq><rdf:li>" + esc(pw.opts.Author) + "</rdf:li></rdf:Seq></dc:creator>"
+	}
 	return []byte(`<?xpacket begin="` + "\uFEFF" + `" id="W5M0MpCehiHzreSzNTczkc9d"?>
 <x:xmpmeta xmlns:x="adobe:ns:meta/">
  <rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">
@@ -492,7 +501,7 @@ func (pw *Writer) xmp() []byte {
    <pdfaid:part>` + fmt.Sprint(pw.opts.Part) + `</pdfaid:part>
    <pdfaid:conformance>` + pw.opts.Conformance + `</pdfaid:conformance>
    <dc:format>application/pdf</dc:format>
-   <dc:title><rdf:Alt><rdf:li xml:lang="x-default">` + esc(pw.opts.Title) + `</rdf:li></rdf:Alt></dc:title>
+   <dc:title><rdf:Alt><rdf:li xml:lang="x-default">` + esc(pw.opts.Title) + `</rdf:li></rdf:Alt></dc:title>` + creator + `
    <xmp:CreateDate>` + date + `</xmp:CreateDate>
    <xmp:ModifyDate>` + date + `</xmp:ModifyDate>
    <xmp:MetadataDate>` + date + `</xmp:MetadataDate>
