@@ -71,7 +71,7 @@ finish (the store unreachable or refusing: not corruption); 2 usage.`)
 
 func cmdAlerts(ctx context.Context, args []string) error {
 	fs := newFlags("alerts", "[--config FILE] list [--state open|acknowledged|resolved|all] | show ID | ack ID [--note N] | resolve ID [--note N]",
-		"Lists and triages the alerts that audits raise. list prints one line per alert:\nid, state, bag, problem, file, detail (tab-separated).")
+		"Lists and triages the alerts that audits raise. list prints one line per alert:\nid, state, bag, problem, file, detail (tab-separated; --json: one JSON line each).")
 	configPath := fs.String("config", "", "config file (default: the embedded defaults)")
 	if err := parse(fs, args); err != nil {
 		return helpOK(err)
@@ -81,7 +81,9 @@ func cmdAlerts(ctx context.Context, args []string) error {
 	}
 	verb, rest := fs.Arg(0), fs.Args()[1:]
 	sub := newFlags("alerts "+verb, "", "")
+	sub.StringVar(configPath, "config", *configPath, "config file (default: the embedded defaults)")
 	state := sub.String("state", "open", "list: open, acknowledged, resolved, active or all")
+	asJSON := sub.Bool("json", false, "list: one JSON line per alert; show, ack, resolve: one JSON line")
 	note := sub.String("note", "", "ack/resolve: why")
 	who := sub.String("by", currentUser(), "ack/resolve: who (recorded with the change)")
 	id, err := parseWithID(sub, rest)
@@ -102,6 +104,10 @@ func cmdAlerts(ctx context.Context, args []string) error {
 		alerts, err := cat.Alerts(ctx, "", states...)
 		if err != nil {
 			return err
+		}
+		sayEmpty(len(alerts), fmt.Sprintf("no alerts (state %s)", *state))
+		if *asJSON {
+			return printLines(alerts)
 		}
 		for _, a := range alerts {
 			fmt.Printf("%d\t%s\t%s\t%s\t%s\t%s\n", a.ID, a.State, a.BagID, a.Problem, a.Key, a.Detail)
@@ -127,9 +133,7 @@ func cmdAlerts(ctx context.Context, args []string) error {
 		if err != nil {
 			return err
 		}
-		enc := json.NewEncoder(os.Stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(a)
+		return printShown(a, *asJSON)
 	}
 	return usageError{fmt.Errorf("alerts: unknown command %q", verb)}
 }

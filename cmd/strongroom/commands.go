@@ -7,11 +7,13 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -61,22 +63,42 @@ func version() string {
 
 // cmdVersion prints strongroom's version and those of the engines that
 // decide what happens to a file: what a bug report and a PREMIS agent need.
-func cmdVersion() error {
-	fmt.Println("strongroom", version())
-	fmt.Println("go", runtime.Version(), runtime.GOOS+"/"+runtime.GOARCH)
-	langs := "none found"
-	if l := ocr.InstalledLanguages(); len(l) > 0 {
-		langs = strings.Join(l, " ")
+func cmdVersion(args []string) error {
+	fs := newFlags("version", "[--json]", "Prints strongroom's version and those of the engines it runs.")
+	asJSON := fs.Bool("json", false, "one JSON line")
+	if err := parse(fs, args); err != nil {
+		return helpOK(err)
 	}
-	fmt.Printf("%s (languages: %s)\n", ocr.Version(), langs)
-	fmt.Println(identify.New().Signature())
+	v := struct {
+		Version   string            `json:"version"`
+		Go        string            `json:"go"`
+		Platform  string            `json:"platform"`
+		OCR       string            `json:"ocr"`
+		Languages []string          `json:"languages"`
+		Formats   string            `json:"formats"`
+		Modules   map[string]string `json:"modules"`
+	}{version(), runtime.Version(), runtime.GOOS + "/" + runtime.GOARCH, ocr.Version(), ocr.InstalledLanguages(), identify.New().Signature(), map[string]string{}}
 	if bi, ok := debug.ReadBuildInfo(); ok {
 		for _, d := range bi.Deps {
 			switch d.Path {
 			case "github.com/pdfcpu/pdfcpu", "github.com/klippa-app/go-pdfium", "github.com/minio/minio-go/v7", "modernc.org/sqlite", "github.com/nats-io/nats-server/v2":
-				fmt.Println(d.Path, d.Version)
+				v.Modules[d.Path] = d.Version
 			}
 		}
+	}
+	if *asJSON {
+		return printShown(v, true)
+	}
+	fmt.Println("strongroom", v.Version)
+	fmt.Println("go", v.Go, v.Platform)
+	langs := "none found"
+	if len(v.Languages) > 0 {
+		langs = strings.Join(v.Languages, " ")
+	}
+	fmt.Printf("%s (languages: %s)\n", v.OCR, langs)
+	fmt.Println(v.Formats)
+	for _, m := range slices.Sorted(maps.Keys(v.Modules)) {
+		fmt.Println(m, v.Modules[m])
 	}
 	return nil
 }
@@ -370,8 +392,9 @@ func cmdIdentify(ctx context.Context, args []string) error {
 }
 
 func cmdConfig(ctx context.Context, args []string) error {
-	fs := newFlags("config", "[--config FILE]", "Validates the configuration and prints it as strongroom sees it, with\ndefaults applied and paths resolved.")
+	fs := newFlags("config", "[--config FILE] [--json]", "Validates the configuration and prints it as strongroom sees it, with\ndefaults applied and paths resolved (YAML; --json: one JSON line, the same keys).")
 	configPath := fs.String("config", "", "config file (default: the embedded defaults)")
+	asJSON := fs.Bool("json", false, "one JSON line")
 	if err := parse(fs, args); err != nil {
 		return helpOK(err)
 	}
@@ -379,7 +402,20 @@ func cmdConfig(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	return yaml.NewEncoder(os.Stdout).Encode(cfg)
+	if !*asJSON {
+		return yaml.NewEncoder(os.Stdout).Encode(cfg)
+	}
+	// The YAML keys are the configuration's names: JSON takes them as
+	// they are, through YAML's own reading of what it wrote.
+	b, err := yaml.Marshal(cfg)
+	if err != nil {
+		return err
+	}
+	var v map[string]any
+	if err := yaml.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	return printShown(v, true)
 }
 
 func cmdBag(ctx context.Context, args []string) error {

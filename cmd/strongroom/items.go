@@ -2,10 +2,8 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 
 	"github.com/strongroom-archive/strongroom/pipeline"
@@ -16,8 +14,10 @@ func cmdItems(ctx context.Context, args []string) error {
 	fs := newFlags("items", "[--config FILE] list [--all] | show ID | release ID [--note N]", `Lists and inspects the pipeline's items, and gives up unfinished ones.
 
   list        one line per unfinished item (--all: the 200 most recent of
-              every state): id, stage, name, source, last error (tab-separated)
-  show ID     the item, its files and its PREMIS events, as JSON
+              every state): id, stage, name, source, last error (tab-separated;
+              --json: one JSON line per item)
+  show ID     the item, its files and its PREMIS events, as JSON (--json:
+              on one line)
   release ID  ends an unfinished item where it stands, e.g. one an
               interrupted ingest left that you do not want resumed: an item
               whose bag is stored and verified is marked done, any other
@@ -35,7 +35,9 @@ Reads and changes only the catalog; the store is not opened.`)
 	}
 	verb, rest := fs.Arg(0), fs.Args()[1:]
 	sub := newFlags("items "+verb, "", "")
+	sub.StringVar(configPath, "config", *configPath, "config file (default: the embedded defaults)")
 	all := sub.Bool("all", false, "list: every state, not only unfinished items")
+	asJSON := sub.Bool("json", false, "list: one JSON line per item; show: one JSON line")
 	note := sub.String("note", "", "release: why (recorded)")
 	who := sub.String("by", currentUser(), "release: who (recorded)")
 	id, err := parseWithID(sub, rest)
@@ -56,12 +58,16 @@ Reads and changes only the catalog; the store is not opened.`)
 		if err != nil {
 			return err
 		}
+		sayEmpty(len(items), map[bool]string{false: "no unfinished items (--all lists every state)", true: "no items"}[*all])
+		if *asJSON {
+			return printLines(items)
+		}
 		for _, it := range items {
 			fmt.Printf("%s\t%s\t%s\t%s\t%s\n", it.ID, it.Stage, oneLine(it.Name), oneLine(it.Source), oneLine(it.LastError))
 		}
 		return nil
 	case "show":
-		return showItem(ctx, cat, id)
+		return showItem(ctx, cat, id, *asJSON)
 	case "release":
 		if id == "" {
 			return usageError{errors.New("items release: want an item id")}
@@ -75,8 +81,16 @@ Reads and changes only the catalog; the store is not opened.`)
 	return usageError{fmt.Errorf("items: unknown command %q", verb)}
 }
 
+// itemRecord is an item with its files and events, as items show and the
+// API show it.
+type itemRecord struct {
+	Item   *catalog.Item   `json:"item"`
+	Files  []catalog.File  `json:"files"`
+	Events []catalog.Event `json:"events"`
+}
+
 // showItem prints an item, its files and its events as JSON.
-func showItem(ctx context.Context, cat catalog.Catalog, id string) error {
+func showItem(ctx context.Context, cat catalog.Catalog, id string, asJSON bool) error {
 	it, err := cat.Item(ctx, id)
 	if err != nil {
 		return err // an unknown id is exit 2 (exitCode)
@@ -89,13 +103,7 @@ func showItem(ctx context.Context, cat catalog.Catalog, id string) error {
 	if err != nil {
 		return err
 	}
-	enc := json.NewEncoder(os.Stdout)
-	enc.SetIndent("", "  ")
-	return enc.Encode(struct {
-		Item   *catalog.Item
-		Files  []catalog.File
-		Events []catalog.Event
-	}{it, files, evs})
+	return printShown(itemRecord{it, files, evs}, asJSON)
 }
 
 // releaseItem gives up an unfinished item (pipeline.Abandon).

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -230,11 +229,7 @@ per hit.`)
 		fmt.Fprintf(os.Stderr, "showing %d–%d of %d%s pages\n", from, to, res.Total, more)
 	}
 	if *asJSON {
-		enc := json.NewEncoder(os.Stdout)
-		for _, h := range res.Hits {
-			enc.Encode(h)
-		}
-		return nil
+		return printLines(res.Hits)
 	}
 	fmt.Printf("%d%s pages match (%.1f ms)\n", res.Total, more, float64(res.Took.Microseconds())/1000)
 	for _, h := range res.Hits {
@@ -292,12 +287,9 @@ files and history. Reads only the catalog.`)
 		if err != nil {
 			return err
 		}
+		sayEmpty(len(rows), "no bags match")
 		if *asJSON {
-			enc := json.NewEncoder(os.Stdout)
-			for _, r := range rows {
-				enc.Encode(r)
-			}
-			return nil
+			return printLines(rows)
 		}
 		tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "BAG\tTITLE\tDATE\tCOLLECTION\tACCESS\tSTORED\tALERTS")
@@ -328,16 +320,14 @@ files and history. Reads only the catalog.`)
 			return err
 		}
 		v := struct {
-			Bag     *catalog.Bag
-			Name    string
-			Meta    catalog.Metadata
-			Objects []catalog.Object
-			Events  []catalog.Event
+			Bag     *catalog.Bag     `json:"bag"`
+			Name    string           `json:"name"`
+			Meta    catalog.Metadata `json:"meta"`
+			Objects []catalog.Object `json:"objects"`
+			Events  []catalog.Event  `json:"events"`
 		}{b, it.Name, it.Meta, objs, evs}
 		if *asJSON {
-			enc := json.NewEncoder(os.Stdout)
-			enc.SetIndent("", "  ")
-			return enc.Encode(v)
+			return printShown(v, true)
 		}
 		fmt.Printf("%s\n", id)
 		for _, f := range catalog.Fields {

@@ -201,7 +201,7 @@ func TestFindAndRetrieve(t *testing.T) {
 	if out, errs, code := clitest.Run(t, dir, "index", "rebuild", "--config", cfg); code != 0 || !strings.Contains(out, "2 bags, 4 pages indexed") {
 		t.Fatalf("index rebuild: %d %s %s", code, out, errs)
 	}
-	if out, _, _ := clitest.Run(t, dir, "search", "--config", cfg, "--json", "herring"); !strings.Contains(out, `"Page":2`) {
+	if out, _, _ := clitest.Run(t, dir, "search", "--config", cfg, "--json", "herring"); !strings.Contains(out, `"page":2`) {
 		t.Errorf("search after rebuild: %s", out)
 	}
 }

@@ -159,7 +159,7 @@ func run(ctx context.Context, args []string) error {
 	case "index":
 		return cmdIndex(ctx, rest)
 	case "version", "--version":
-		return cmdVersion()
+		return cmdVersion(rest)
 	case "help", "-h", "--help":
 		fmt.Print(usage)
 		return nil

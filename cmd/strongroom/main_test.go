@@ -202,7 +202,7 @@ func TestAuditAndAlertsCLI(t *testing.T) {
 	if _, errs, code := clitest.Run(t, dir, "alerts", "--config", cfg, "ack", id, "--note", "looking", "--by", "ana"); code != 0 {
 		t.Fatalf("ack: %d %s", code, errs)
 	}
-	if out, _, code := clitest.Run(t, dir, "alerts", "--config", cfg, "resolve", id, "--note", "restored"); code != 0 || !strings.Contains(out, `"State": "resolved"`) {
+	if out, _, code := clitest.Run(t, dir, "alerts", "--config", cfg, "resolve", id, "--note", "restored"); code != 0 || !strings.Contains(out, `"state": "resolved"`) {
 		t.Fatalf("resolve: %d %s", code, out)
 	}
 	if out, _, _ := clitest.Run(t, dir, "alerts", "--config", cfg, "list"); out != "" {

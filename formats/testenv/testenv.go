@@ -11,6 +11,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -175,4 +177,34 @@ func ImagePDF(w, h int, dpi float64, dict string, data []byte) []byte {
 		fmt.Sprintf("<< /Type /Page /Parent 2 0 R /MediaBox [0 0 %.2f %.2f] /Resources << /XObject << /Im0 5 0 R >> >> /Contents 4 0 R >>", pw, ph),
 		Stream("", fmt.Sprintf("q %.2f 0 0 %.2f 0 0 cm /Im0 Do Q", pw, ph)),
 		Stream(fmt.Sprintf("/Type /XObject /Subtype /Image /Width %d /Height %d %s", w, h, dict), data))
+}
+
+var snakeCase = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
+
+// NotSnakeCase lists the keys of a decoded JSON value, at any depth, that
+// are not snake_case, except inside the maps named in data (maps whose keys
+// are data, not fields: bag-info labels, MIME types).
+func NotSnakeCase(v any, data ...string) []string {
+	return notSnake(v, "", data)
+}
+
+func notSnake(v any, at string, data []string) []string {
+	var bad []string
+	switch v := v.(type) {
+	case map[string]any:
+		if slices.Contains(data, at) {
+			return nil
+		}
+		for k, x := range v {
+			if !snakeCase.MatchString(k) {
+				bad = append(bad, at+"."+k)
+			}
+			bad = append(bad, notSnake(x, k, data)...)
+		}
+	case []any:
+		for _, x := range v {
+			bad = append(bad, notSnake(x, at, data)...)
+		}
+	}
+	return bad
 }

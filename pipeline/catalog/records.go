@@ -4,30 +4,30 @@ import "time"
 
 // Item is one unit of intake: a file or a batch folder.
 type Item struct {
-	ID        string
-	Name      string // file or folder name as received
-	Source    string // absolute path where it was found
-	HotFolder string // the hot folder it came from ("" for the ingest command)
-	Kind      Kind
-	Release   Release // what to do with originals once stored
-	Stage     Stage
-	Attempts  int    // failed attempts at the current stage
-	LastError string // the last error, or the reason it failed
-	FailStage Stage  // the stage that failed, for the reason file
-	BagID     string
-	Info      []InfoField // extra bag-info.txt fields, in order
+	ID        string      `json:"id"`
+	Name      string      `json:"name"`       // file or folder name as received
+	Source    string      `json:"source"`     // absolute path where it was found
+	HotFolder string      `json:"hot_folder"` // the hot folder it came from ("" for the ingest command)
+	Kind      Kind        `json:"kind"`
+	Release   Release     `json:"release"` // what to do with originals once stored
+	Stage     Stage       `json:"stage"`
+	Attempts  int         `json:"attempts"`   // failed attempts at the current stage
+	LastError string      `json:"last_error"` // the last error, or the reason it failed
+	FailStage Stage       `json:"fail_stage"` // the stage that failed, for the reason file
+	BagID     string      `json:"bag_id"`
+	Info      []InfoField `json:"info"` // extra bag-info.txt fields, in order
 	// OCR holds the item's own OCR settings (its hot folder's), if any.
-	OCR *OCRSettings
+	OCR *OCRSettings `json:"ocr"`
 	// Held is where originals that changed after intake were left (in the
 	// hot folder) instead of being released: a new item takes them.
-	Held string
+	Held string `json:"held"`
 	// Follows is the item whose changed original this item is.
-	Follows string
+	Follows string `json:"follows"`
 	// Meta describes the item: defaults from its hot folder or station
 	// when it is taken, completed by the package stage, corrected later.
-	Meta    Metadata
-	Created time.Time
-	Updated time.Time
+	Meta    Metadata  `json:"meta"`
+	Created time.Time `json:"created"`
+	Updated time.Time `json:"updated"`
 }
 
 // InfoField is a bag-info.txt field an item brings with it.
@@ -45,48 +45,48 @@ type OCRSettings struct {
 
 // File is one original file of an item.
 type File struct {
-	Path   string // payload path below data/, e.g. original/page.tif
-	Source string // absolute path at intake
-	Size   int64
+	Path   string `json:"path"`   // payload path below data/, e.g. original/page.tif
+	Source string `json:"source"` // absolute path at intake
+	Size   int64  `json:"size"`
 	// ModTime and Inode are what the file was when its fixity was taken;
 	// release checks them (and the digest) before it lets the file go.
-	ModTime       time.Time
-	Inode         string `json:"-"` // device:inode, meaningful on this machine only
-	SHA256        string
-	SHA512        string
-	PUID          string
-	MIME          string
-	Format        string
-	FormatVersion string
-	Basis         string
-	Warning       string
-	Action        string // what the format policy decided: normalise, preserve, reject
+	ModTime       time.Time `json:"mod_time"`
+	Inode         string    `json:"-"` // device:inode, meaningful on this machine only
+	SHA256        string    `json:"sha256"`
+	SHA512        string    `json:"sha512"`
+	PUID          string    `json:"puid"`
+	MIME          string    `json:"mime"`
+	Format        string    `json:"format"`
+	FormatVersion string    `json:"format_version"`
+	Basis         string    `json:"basis"`
+	Warning       string    `json:"warning"`
+	Action        string    `json:"action"` // what the format policy decided: normalise, preserve, reject
 }
 
 // Event is a PREMIS event.
 type Event struct {
-	ID      int64
-	ItemID  string
-	BagID   string
-	File    string // payload path, or "" for the item
-	Type    EventType
-	Outcome Outcome
-	Detail  string
-	Agent   string
-	At      time.Time
+	ID      int64     `json:"id"`
+	ItemID  string    `json:"item_id"`
+	BagID   string    `json:"bag_id"`
+	File    string    `json:"file"` // payload path, or "" for the item
+	Type    EventType `json:"type"`
+	Outcome Outcome   `json:"outcome"`
+	Detail  string    `json:"detail"`
+	Agent   string    `json:"agent"`
+	At      time.Time `json:"at"`
 	// Stage is the stage that recorded it ("" for events from outside the
 	// pipeline's stages: audits, operators).
-	Stage Stage `json:",omitempty"`
+	Stage Stage `json:"stage,omitempty"`
 }
 
 // Bag is a stored bag.
 type Bag struct {
-	ID       string
-	ItemID   string
-	Store    string `json:",omitempty"` // store URL (staff only, on the API)
-	Oxum     string
-	Bytes    int64
-	StoredAt time.Time
+	ID       string    `json:"id"`
+	ItemID   string    `json:"item_id"`
+	Store    string    `json:"store,omitempty"` // store URL (staff only, on the API)
+	Oxum     string    `json:"oxum"`
+	Bytes    int64     `json:"bytes"`
+	StoredAt time.Time `json:"stored_at"`
 }
 
 // BagQuery selects stored bags for a catalogue page. Empty fields do not
@@ -119,63 +119,68 @@ const (
 // BagRow is a bag with what a catalogue lists of it.
 type BagRow struct {
 	Bag
-	Name   string // the item's name as received
-	Meta   Metadata
-	Alerts int `json:",omitempty"` // open and acknowledged (staff only, on the API)
+	Name   string   `json:"name"` // the item's name as received
+	Meta   Metadata `json:"meta"`
+	Alerts int      `json:"alerts,omitempty"` // open and acknowledged (staff only, on the API)
 }
 
 // Object is one stored object of a bag with the digests recorded when it
 // was stored: what every audit compares the store's bytes against.
 type Object struct {
-	BagID       string
-	Key         string // relative to the bag, e.g. data/original/page.tif
-	Size        int64
-	SHA256      string
-	SHA512      string
-	LastChecked time.Time // zero: never audited
-	LastOutcome string    // "intact", or the problem found
+	BagID       string    `json:"bag_id"`
+	Key         string    `json:"key"` // relative to the bag, e.g. data/original/page.tif
+	Size        int64     `json:"size"`
+	SHA256      string    `json:"sha256"`
+	SHA512      string    `json:"sha512"`
+	LastChecked time.Time `json:"last_checked"` // zero: never audited
+	LastOutcome string    `json:"last_outcome"` // "intact", or the problem found
 }
 
 // AuditStatus summarises the audit coverage.
 type AuditStatus struct {
-	Objects        int64
-	Bytes          int64
-	CheckedSince   int64 // objects checked since the cutoff (within the cycle)
-	NeverChecked   int64
-	LastFailed     int64 // objects whose last check failed
-	Bags           int64
-	LastRunStarted time.Time
-	LastRunDone    time.Time
+	Objects        int64     `json:"objects"`
+	Bytes          int64     `json:"bytes"`
+	CheckedSince   int64     `json:"checked_since"` // objects checked since the cutoff (within the cycle)
+	NeverChecked   int64     `json:"never_checked"`
+	LastFailed     int64     `json:"last_failed"` // objects whose last check failed
+	Bags           int64     `json:"bags"`
+	LastRunStarted time.Time `json:"last_run_started"`
+	LastRunDone    time.Time `json:"last_run_done"`
 }
 
 // AuditRun is one audit run.
 type AuditRun struct {
-	ID                                     int64
-	Started, Finished                      time.Time
-	Scope                                  string
-	Bags, Objects, Bytes, Problems, Errors int64
+	ID       int64     `json:"id"`
+	Started  time.Time `json:"started"`
+	Finished time.Time `json:"finished"`
+	Scope    string    `json:"scope"`
+	Bags     int64     `json:"bags"`
+	Objects  int64     `json:"objects"`
+	Bytes    int64     `json:"bytes"`
+	Problems int64     `json:"problems"`
+	Errors   int64     `json:"errors"`
 }
 
 // Alert is one problem with one bag (and file), deduplicated across audits.
 type Alert struct {
-	ID        int64
-	BagID     string
-	Problem   Problem
-	Key       string
-	State     AlertState
-	Detail    string
-	FirstSeen time.Time
-	LastSeen  time.Time
-	Seen      int
-	Changes   []AlertChange
+	ID        int64         `json:"id"`
+	BagID     string        `json:"bag_id"`
+	Problem   Problem       `json:"problem"`
+	Key       string        `json:"key"`
+	State     AlertState    `json:"state"`
+	Detail    string        `json:"detail"`
+	FirstSeen time.Time     `json:"first_seen"`
+	LastSeen  time.Time     `json:"last_seen"`
+	Seen      int           `json:"seen"`
+	Changes   []AlertChange `json:"changes"`
 }
 
 // AlertChange is one state change of an alert: who, when, and why.
 type AlertChange struct {
-	State AlertState
-	Who   string
-	Note  string
-	At    time.Time
+	State AlertState `json:"state"`
+	Who   string     `json:"who"`
+	Note  string     `json:"note"`
+	At    time.Time  `json:"at"`
 }
 
 // BatchFile is one file a station announced.
@@ -187,15 +192,15 @@ type BatchFile struct {
 
 // Batch is a push from a scanner station.
 type Batch struct {
-	ID       string
-	Station  string
-	State    BatchState
-	Files    []BatchFile
-	Metadata []InfoField
-	ItemID   string
-	Reason   string
-	Created  time.Time
-	Updated  time.Time
+	ID       string      `json:"id"`
+	Station  string      `json:"station"`
+	State    BatchState  `json:"state"`
+	Files    []BatchFile `json:"files"`
+	Metadata []InfoField `json:"metadata"`
+	ItemID   string      `json:"item_id"`
+	Reason   string      `json:"reason"`
+	Created  time.Time   `json:"created"`
+	Updated  time.Time   `json:"updated"`
 }
 
 // Counts are the numbers the overview and the metrics show.

@@ -151,17 +151,17 @@ func (s *Server) apiBags(w http.ResponseWriter, r *http.Request, u *user) {
 // BagView is a bag with its description and, for staff, its files,
 // history and alerts; for others, the files they may read.
 type BagView struct {
-	Bag     *catalog.Bag
-	Name    string
-	Meta    catalog.Metadata
-	Objects []catalog.Object `json:",omitempty"`
-	Events  []catalog.Event  `json:",omitempty"`
-	Alerts  []*catalog.Alert `json:",omitempty"`
+	Bag     *catalog.Bag     `json:"bag"`
+	Name    string           `json:"name"`
+	Meta    catalog.Metadata `json:"meta"`
+	Objects []catalog.Object `json:"objects,omitempty"`
+	Events  []catalog.Event  `json:"events,omitempty"`
+	Alerts  []*catalog.Alert `json:"alerts,omitempty"`
 	// Files are the files u may read (the access copy, text, ALTO, PDFs
 	// kept as they are); empty under an embargo.
-	Files []string
+	Files []string `json:"files"`
 	// Embargoed says the content is under embargo for u.
-	Embargoed bool
+	Embargoed bool `json:"embargoed"`
 }
 
 func (s *Server) bagView(r *http.Request, u *user, id string) (*BagView, error) {
@@ -236,9 +236,9 @@ func (s *Server) apiItem(w http.ResponseWriter, r *http.Request, _ *user) {
 		return
 	}
 	writeJSON(w, http.StatusOK, struct {
-		Item   *catalog.Item
-		Files  []catalog.File
-		Events []catalog.Event
+		Item   *catalog.Item   `json:"item"`
+		Files  []catalog.File  `json:"files"`
+		Events []catalog.Event `json:"events"`
 	}{it, files, evs})
 }
 
@@ -264,10 +264,10 @@ func (s *Server) apiEvents(w http.ResponseWriter, r *http.Request, _ *user) {
 // AuditView is the audit status in the API and on the overview.
 type AuditView struct {
 	catalog.AuditStatus
-	Cycle            string
-	AuditedInCycle   float64 // share of objects re-read within the cycle, 0..1
-	OpenAlerts       int64
-	AcknowledgedOpen int64
+	Cycle            string  `json:"cycle"`
+	AuditedInCycle   float64 `json:"audited_in_cycle"` // share of objects re-read within the cycle, 0..1
+	OpenAlerts       int64   `json:"open_alerts"`
+	AcknowledgedOpen int64   `json:"acknowledged_open"`
 }
 
 func (s *Server) auditView(ctx context.Context) (AuditView, catalog.Counts, error) {

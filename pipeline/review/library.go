@@ -303,22 +303,21 @@ func (s *Server) apiSearch(w http.ResponseWriter, r *http.Request, u *user) {
 		s.fail(w, err)
 		return
 	}
+	// A list, as every list of the API, with where it stands in headers:
+	// X-Total-Count is what the list pages through (documents with
+	// group=bag, else pages), X-Matching-Pages the pages that match.
+	w.Header().Set("X-Matching-Pages", strconv.Itoa(res.Total))
+	if res.TotalCapped {
+		w.Header().Set("X-Total-Capped", "true") // more match than were counted
+	}
+	w.Header().Set("X-Took-Ms", strconv.FormatFloat(float64(res.Took.Microseconds())/1000, 'f', 1, 64))
 	if q.ByDocument {
-		writeJSON(w, http.StatusOK, struct {
-			Total       int
-			TotalCapped bool
-			Documents   int
-			TookMS      float64
-			Docs        []search.DocHit
-		}{res.Total, res.TotalCapped, res.DocTotal, float64(res.Took.Microseconds()) / 1000, nonNil(res.Docs)})
+		w.Header().Set("X-Total-Count", strconv.Itoa(res.DocTotal))
+		writeJSON(w, http.StatusOK, nonNil(res.Docs))
 		return
 	}
-	writeJSON(w, http.StatusOK, struct {
-		Total       int
-		TotalCapped bool
-		TookMS      float64
-		Hits        []search.Hit
-	}{res.Total, res.TotalCapped, float64(res.Took.Microseconds()) / 1000, nonNil(res.Hits)})
+	w.Header().Set("X-Total-Count", strconv.Itoa(res.Total))
+	writeJSON(w, http.StatusOK, nonNil(res.Hits))
 }
 
 // bagQuery reads a bag listing from a request's parameters, within what

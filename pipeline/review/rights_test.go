@@ -3,6 +3,7 @@ package review
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -93,7 +94,7 @@ func permits(t *testing.T, cell string, access catalog.AccessLevel, embargoed bo
 // exactly where the table's row says, and refused otherwise: what a role
 // may see of some bags but not this one is 404, a route it may not use at
 // all is 401, 403 or the sign-in page. A route added without a row here
-// fails the test.
+// fails the test. Every JSON answer's keys are snake_case.
 func TestRightsTable(t *testing.T) {
 	testenv.Tool(t, "pdftoppm")
 	table := readmeRights(t)
@@ -134,7 +135,7 @@ func TestRightsTable(t *testing.T) {
 		{pattern: "GET /api/v1/bags/{id}/download", row: "packages", path: "/api/v1/bags/{bag}/download"},
 		{pattern: "GET /bags/{id}/download", row: "packages", path: "/bags/{bag}/download"},
 		{row: "packages", path: "/api/v1/bags/{bag}", seen: func(body, _ string) bool {
-			return strings.Contains(body, `"Store"`) // where the bytes live
+			return strings.Contains(body, `"store"`) // where the bytes live
 		}},
 		{row: "packages", path: "/bags?alerts=yes", seen: func(body, bag string) bool {
 			// The has-alerts filter: only b-closed has an alert.
@@ -206,6 +207,12 @@ func TestRightsTable(t *testing.T) {
 				var answer string
 				if strings.HasPrefix(path, "/api/") {
 					code, answer = call(t, method, l.srv.URL+path, role.token, body)
+					var v any // one JSON: snake_case keys, as on the CLI
+					if json.Unmarshal([]byte(answer), &v) == nil {
+						if bad := testenv.NotSnakeCase(v, "info"); len(bad) > 0 {
+							t.Errorf("%s %s: keys not in snake_case: %q", method, path, bad)
+						}
+					}
 				} else {
 					if method == "POST" {
 						body += "&csrf=" + url.QueryEscape(csrf)

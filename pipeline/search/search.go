@@ -37,11 +37,11 @@ type Index interface {
 // Doc is what the index knows of a bag besides its pages: what results
 // show, and what filters and rights are decided on.
 type Doc struct {
-	Bag     string
-	Title   string
-	Meta    catalog.Metadata
-	Formats []string // MIME types of the originals
-	Stored  time.Time
+	Bag     string           `json:"bag"`
+	Title   string           `json:"title"`
+	Meta    catalog.Metadata `json:"meta"`
+	Formats []string         `json:"formats"` // MIME types of the originals
+	Stored  time.Time        `json:"stored"`
 }
 
 // DocOf is what the index keeps of a stored bag's description.
@@ -108,26 +108,26 @@ const PagesPerDoc = 3
 
 // Result is one page of hits.
 type Result struct {
-	Hits []Hit
+	Hits []Hit `json:"hits"`
 	// Total is how many pages match, up to MaxTotal; TotalCapped says
 	// there are more.
-	Total       int
-	TotalCapped bool
-	Took        time.Duration
+	Total       int           `json:"total"`
+	TotalCapped bool          `json:"total_capped"`
+	Took        time.Duration `json:"took"`
 	// Docs are the matching documents, best first, when the query asked
 	// for them (ByDocument); DocTotal is how many match (among the
 	// first MaxTotal pages).
-	Docs     []DocHit
-	DocTotal int
+	Docs     []DocHit `json:"docs"`
+	DocTotal int      `json:"doc_total"`
 }
 
 // DocHit is a document that matches: its bag and title, how many of its
 // pages match, and its best pages.
 type DocHit struct {
-	Bag   string
-	Title string
-	Pages int
-	Hits  []Hit
+	Bag   string `json:"bag"`
+	Title string `json:"title"`
+	Pages int    `json:"pages"`
+	Hits  []Hit  `json:"hits"`
 }
 
 // MaxTotal is where counting (and exact ranking) stops: "more than 5,000
@@ -137,15 +137,17 @@ const MaxTotal = 5000
 
 // Hit is one matching page.
 type Hit struct {
-	Bag               string
-	Title             string
-	File              string
-	Page              int
-	Snippet           []Fragment
-	Boxes             []Box
-	Width, Height     int
-	WidthPt, HeightPt float64
-	Score             float64 // bm25: lower is better
+	Bag      string     `json:"bag"`
+	Title    string     `json:"title"`
+	File     string     `json:"file"`
+	Page     int        `json:"page"`
+	Snippet  []Fragment `json:"snippet"`
+	Boxes    []Box      `json:"boxes"`
+	Width    int        `json:"width"`
+	Height   int        `json:"height"`
+	WidthPt  float64    `json:"width_pt"`
+	HeightPt float64    `json:"height_pt"`
+	Score    float64    `json:"score"` // bm25: lower is better
 }
 
 // Fragment is a piece of a snippet; Match marks the matched words.
@@ -157,9 +159,12 @@ type Fragment struct {
 // Box is a matched word's box: X, Y, W, H in page pixels from the top
 // left; PDF as x0, y0, x1, y1 in PDF points from the bottom left.
 type Box struct {
-	Word       string
-	X, Y, W, H int
-	PDF        [4]float64
+	Word string     `json:"word"`
+	X    int        `json:"x"`
+	Y    int        `json:"y"`
+	W    int        `json:"w"`
+	H    int        `json:"h"`
+	PDF  [4]float64 `json:"pdf"`
 }
 
 // ErrQuery is a query that cannot be run.
