@@ -48,6 +48,7 @@ func TestNaturalCompare(t *testing.T) {
 // A metadata.csv that lists the files gives its own order instead.
 func TestPageOrder(t *testing.T) {
 	testenv.Tool(t, "pdfinfo")
+	testenv.Tool(t, "qpdf")
 	te := accessEnv(t)
 	nums := []int{1, 2, 3, 10, 11}
 	book := func(name, csv string) string {
@@ -83,6 +84,15 @@ func TestPageOrder(t *testing.T) {
 			}
 			if !slices.Equal(got, c.want) {
 				t.Errorf("pages of the access copy are scans %v, want %v", got, c.want)
+			}
+			// Each page is labelled with its scan's name (/PageLabels), as
+			// qpdf reads them.
+			labels := run(t, "qpdf", "--json", "--json-key=pagelabels", pdf)
+			for i, n := range c.want {
+				if !regexp.MustCompile(fmt.Sprintf(`"index": %d,\s*"label": \{\s*"/P": "u:scan %d\.png"`, i, n)).MatchString(labels) {
+					t.Errorf("page %d is not labelled scan %d.png:\n%s", i+1, n, labels)
+					break
+				}
 			}
 			// The access PDF is described as the item is (issue 27 item 7):
 			// its title, else the folder's name, and its creator.

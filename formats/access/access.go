@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -200,6 +201,10 @@ func (m *Maker) Make(ctx context.Context, sources []Source, dir string, doc Doc,
 	if err != nil {
 		return nil, err
 	}
+	perSource := map[string]int{} // pages from each source
+	for _, j := range jobs {
+		perSource[j.src.Name]++
+	}
 	var text strings.Builder
 	var altoPages []alto.Page
 	assumed := map[string]bool{}
@@ -226,6 +231,10 @@ func (m *Maker) Make(ctx context.Context, sources []Source, dir string, doc Doc,
 			page, err := m.pdfPage(j, p)
 			if err != nil {
 				return nil, fmt.Errorf("%w: %s page %d: %v", ErrInput, j.src.Name, j.nr, err)
+			}
+			page.Label = path.Base(j.src.Name) // the scan a reader sees, by its name
+			if perSource[j.src.Name] > 1 {
+				page.Label += fmt.Sprintf(" (%d)", j.nr)
 			}
 			if err := pw.AddPage(page); err != nil {
 				return nil, err

@@ -17,6 +17,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf16"
@@ -57,6 +58,9 @@ type Page struct {
 	// Rotate turns the page as shown, clockwise degrees: a scan stored
 	// sideways is shown upright without re-encoding it.
 	Rotate int
+	// Label is what viewers call the page (/PageLabels), e.g. the name of
+	// the scan it shows; "" is its number.
+	Label string
 	// Words are in pixels of the page as shown (turned by Rotate):
 	// TextWidth × TextHeight pixels cover it. Zero means the image's own
 	// pixels, turned.
@@ -85,7 +89,8 @@ type Writer struct {
 	opts    Options
 	offsets []int64 // by object number - 1
 	pages   []int   // page object numbers
-	font    int     // Type0 font object number
+	labels  []string
+	font    int // Type0 font object number
 	err     error
 	id      string
 }
@@ -241,6 +246,15 @@ end
 
 // AddPage writes one page.
 func (pw *Writer) AddPage(p Page) error {
+	n := len(pw.pages)
+	err := pw.addPage(p)
+	if len(pw.pages) > n {
+		pw.labels = append(pw.labels, p.Label)
+	}
+	return err
+}
+
+func (pw *Writer) addPage(p Page) error {
 	if pw.err != nil {
 		return pw.err
 	}
@@ -439,6 +453,25 @@ func pdfString(s string) string {
 	return b.String() + ">"
 }
 
+// pageLabels is the catalog's /PageLabels entry when a page has a label:
+// each labelled page is its label, the others their number.
+func (pw *Writer) pageLabels() string {
+	if !slices.ContainsFunc(pw.labels, func(l string) bool { return l != "" }) {
+		return ""
+	}
+	var b strings.Builder
+	b.WriteString(" /PageLabels << /Nums [")
+	for i, l := range pw.labels {
+		if l == "" {
+			fmt.Fprintf(&b, " %d << /S /D /St %d >>", i, i+1)
+		} else {
+			fmt.Fprintf(&b, " %d << /P %s >>", i, pdfString(l))
+		}
+	}
+	b.WriteString(" ] >>")
+	return b.String()
+}
+
 func pdfDate(t time.Time) string { return "D:" + t.UTC().Format("20060102150405") + "+00'00'" }
 
 // Close writes the page tree, the metadata, the output intent, the
@@ -458,7 +491,7 @@ func (pw *Writer) Close() error {
 		"/Info (sRGB IEC61966-2.1) /DestOutputProfile %d 0 R >>", icc))
 	// The metadata stream stays unfiltered, readable by tools that don't inflate.
 	pw.stream(objXMP, "/Type /Metadata /Subtype /XML", pw.xmp(), false)
-	pw.object(objCatalog, fmt.Sprintf("<< /Type /Catalog /Pages %d 0 R /Metadata %d 0 R /OutputIntents [%d 0 R] >>", objPages, objXMP, objIntent))
+	pw.object(objCatalog, fmt.Sprintf("<< /Type /Catalog /Pages %d 0 R /Metadata %d 0 R /OutputIntents [%d 0 R]%s >>", objPages, objXMP, objIntent, pw.pageLabels()))
 	author := ""
 	if pw.opts.Author != "" {
 		author = " /Author " + pdfString(pw.opts.Author)
