@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -232,6 +233,10 @@ func TestReprocessKeepsSearchable(t *testing.T) {
 	}
 	if got := found(); got != it.BagID {
 		t.Errorf("after a version without text, search finds %q, want the version before it, %s", got, it.BagID)
+	}
+	// Staff see that a newer version exists (the bag page, the API).
+	if v, err := te.cat.NewerVersions(ctx, it.BagID); err != nil || !slices.Equal(v, []string{re.BagID}) {
+		t.Errorf("newer versions of %s: %q %v, want %s", it.BagID, v, err, re.BagID)
 	}
 	if err := ocr.CheckLanguages([]string{"qqq"}); err == nil || !strings.Contains(err.Error(), "tesseract-ocr-qqq") {
 		t.Errorf("CheckLanguages of a language not installed: %v", err)

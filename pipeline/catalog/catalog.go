@@ -40,6 +40,9 @@ type Items interface {
 	Item(ctx context.Context, id string) (*Item, error)
 	// ActiveBySource returns the unfinished item of source, or nil.
 	ActiveBySource(ctx context.Context, source string) (*Item, error)
+	// NewerVersions returns the bags reprocessed from bag and stored,
+	// newest first.
+	NewerVersions(ctx context.Context, bag string) ([]string, error)
 	// Active returns every unfinished item, oldest first.
 	Active(ctx context.Context) ([]*Item, error)
 	// Items returns the most recent items, newest first.

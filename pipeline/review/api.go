@@ -162,6 +162,9 @@ type BagView struct {
 	Files []string `json:"files"`
 	// Embargoed says the content is under embargo for u.
 	Embargoed bool `json:"embargoed"`
+	// NewerVersions are the bags reprocessed from this one, newest first
+	// (staff only): search finds the newest that has text.
+	NewerVersions []string `json:"newer_versions,omitempty"`
 }
 
 func (s *Server) bagView(r *http.Request, u *user, id string) (*BagView, error) {
@@ -189,6 +192,9 @@ func (s *Server) bagView(r *http.Request, u *user, id string) (*BagView, error) 
 	}
 	v.Objects = objs
 	if v.Events, err = s.Catalog.BagEvents(ctx, id); err != nil {
+		return nil, err
+	}
+	if v.NewerVersions, err = s.Catalog.NewerVersions(ctx, id); err != nil {
 		return nil, err
 	}
 	v.Alerts, err = s.Catalog.Alerts(ctx, id)

@@ -19,13 +19,18 @@ import (
 // embargo, a failed item and an open alert. A page is whole (200 and its
 // closing tag), a redirect to sign-in, or a refusal; never a 500, never
 // half a page: the overview once failed in its template and still said
-// 200. The overview shows its counts.
+// 200. The overview shows its counts (4 bags and a newer version of one
+// done, one failed); a bag's page shows staff its newer versions.
 func TestEveryPageRenders(t *testing.T) {
 	testenv.Tool(t, "pdftoppm")
 	l := newLibrary(t, true)
 	ctx := context.Background()
 	failed := &catalog.Item{ID: "item-bad", Name: "bad.tif", Source: "/hot/bad.tif", Kind: catalog.KindFile, Release: catalog.ReleaseMove, Stage: catalog.StageFailed}
 	if err := l.cat.CreateItem(ctx, failed); err != nil {
+		t.Fatal(err)
+	}
+	v2 := &catalog.Item{ID: "item-v2", Name: "b-open", Source: catalog.ReprocessSource("b-open"), Kind: catalog.KindReprocess, Release: catalog.ReleaseKeep, Stage: catalog.StageDone, BagID: "b-open-v2"}
+	if err := l.cat.CreateItem(ctx, v2); err != nil {
 		t.Fatal(err)
 	}
 	if _, _, err := l.cat.RaiseAlert(ctx, "b-closed", catalog.ProblemAltered, "data/original/page.tif", "read 13 bytes, sha256 ff..", time.Now()); err != nil {
@@ -69,8 +74,12 @@ func TestEveryPageRenders(t *testing.T) {
 				if p == "/search?q=herring" && resp.StatusCode == 200 && !strings.Contains(body, `class="muted doc-pages">1 page matches`) {
 					t.Errorf("the search page does not show documents first:\n%s", body)
 				}
+				staff := role.name == "reviewer" || role.name == "admin"
+				if p == "/bags/b-open" && strings.Contains(body, `id="newer-version"`) != staff {
+					t.Errorf("the bag page as %s: a newer version shown %v, want %v", role.name, !staff, staff)
+				}
 				if p == "/" && resp.StatusCode == 200 {
-					for _, want := range []string{`id="open-alerts">1<`, `id="items-done">4<`, `id="items-failed">1<`} {
+					for _, want := range []string{`id="open-alerts">1<`, `id="items-done">5<`, `id="items-failed">1<`} {
 						if !strings.Contains(body, want) {
 							t.Errorf("overview lacks %s", want)
 						}

@@ -12,6 +12,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -37,6 +38,7 @@ func Run(t *testing.T, o Opener) {
 		test func(*testing.T, Opener)
 	}{
 		{"Items", testItems},
+		{"NewerVersions", testNewerVersions},
 		{"Leases", testLeases},
 		{"Files", testFiles},
 		{"Events", testEvents},
@@ -700,5 +702,31 @@ func testCatalogue(t *testing.T, o Opener) {
 	}
 	if at, _ := c.ItemsAt(ctx, catalog.StageFailed, 10); len(at) != 0 {
 		t.Errorf("failed items: %v", ids(at))
+	}
+}
+
+// testNewerVersions: the bags reprocessed from a bag and stored, newest
+// first; a reprocess that failed or is under way is no version yet.
+func testNewerVersions(t *testing.T, o Opener) {
+	c := fresh(t, o)
+	ctx := context.Background()
+	for _, v := range []struct {
+		id    string
+		stage catalog.Stage
+	}{{"v1", catalog.StageDone}, {"v2", catalog.StageFailed}, {"v3", catalog.StageDone}, {"v4", catalog.StageStore}} {
+		it := item(v.id, catalog.ReprocessSource("b1"))
+		it.Kind, it.Stage, it.BagID = catalog.KindReprocess, v.stage, "bag-"+v.id
+		must(t, c.CreateItem(ctx, it))
+		time.Sleep(2 * time.Millisecond) // created in this order
+	}
+	other := item("x1", catalog.ReprocessSource("b9"))
+	other.Kind, other.Stage, other.BagID = catalog.KindReprocess, catalog.StageDone, "bag-x1"
+	must(t, c.CreateItem(ctx, other))
+	got, err := c.NewerVersions(ctx, "b1")
+	if err != nil || !slices.Equal(got, []string{"bag-v3", "bag-v1"}) {
+		t.Errorf("NewerVersions(b1) = %q, %v; want bag-v3, bag-v1", got, err)
+	}
+	if got, err := c.NewerVersions(ctx, "b2"); err != nil || len(got) != 0 {
+		t.Errorf("NewerVersions of a bag never reprocessed = %q, %v", got, err)
 	}
 }

@@ -81,6 +81,25 @@ func (c *DB) ActiveBySource(ctx context.Context, source string) (*catalog.Item, 
 	return it, err
 }
 
+// NewerVersions implements catalog.Items.
+func (c *DB) NewerVersions(ctx context.Context, bag string) ([]string, error) {
+	rows, err := c.db.QueryContext(ctx, `SELECT bag_id FROM items WHERE source = ? AND kind = ? AND stage = ? AND bag_id != '' ORDER BY created DESC, id DESC`,
+		catalog.ReprocessSource(bag), catalog.KindReprocess, catalog.StageDone)
+	if err != nil {
+		return nil, fmt.Errorf("catalog: newer versions of %s: %w", bag, err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		out = append(out, id)
+	}
+	return out, rows.Err()
+}
+
 // Active implements catalog.Items.
 func (c *DB) Active(ctx context.Context) ([]*catalog.Item, error) {
 	return c.queryItems(ctx, `SELECT `+itemCols+` FROM items WHERE `+unfinished+` ORDER BY created`, finals...)
