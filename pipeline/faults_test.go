@@ -9,6 +9,7 @@ import (
 	"iter"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -73,6 +74,39 @@ func TestPersistentErrorFailsAfterMaxAttempts(t *testing.T) {
 	}
 	if !exists(filepath.Join(te.failed, "page.png")) || !exists(filepath.Join(te.failed, "page.png.reason.json")) {
 		t.Error("original and reason not in failed/")
+	}
+}
+
+// TestPanicFailsTheItem: a Go panic during a step (a store client meeting
+// what it was not made for) costs that item, not the daemon. The uploads
+// run on goroutines of their own, where the step's recover cannot reach:
+// such a panic ended the process. Now it is the item's error, retried as
+// any other, and the item fails with the panic and its stack as the
+// reason, its original in failed/; the next item is stored by the same
+// engine.
+func TestPanicFailsTheItem(t *testing.T) {
+	te := newTestEnv(t)
+	var poison atomic.Bool
+	poison.Store(true)
+	te.Store = &faultyStore{Store: te.Store, put: func(string) error {
+		if poison.Load() {
+			var m map[string]int
+			m["boom"]++ // a nil map: a panic, as a library's bug would be
+		}
+		return nil
+	}}
+	it := te.ingest(t, put(t, filepath.Join(te.hot, "first.png"), pngBytes(t, 20, 20)))
+	poison.Store(false)
+	if it.Stage != catalog.StageFailed || it.FailStage != catalog.StageStore ||
+		!strings.Contains(it.LastError, "a panic") || !strings.Contains(it.LastError, "assignment to entry in nil map") {
+		t.Fatalf("after a panic: stage %s (failed at %q, %d attempts): %s", it.Stage, it.FailStage, it.Attempts, it.LastError)
+	}
+	if !exists(filepath.Join(te.failed, "first.png")) || !exists(filepath.Join(te.failed, "first.png.reason.json")) {
+		t.Error("original and reason not in failed/")
+	}
+	next := te.ingest(t, put(t, filepath.Join(te.hot, "second.png"), pngBytes(t, 21, 20)))
+	if next.Stage != catalog.StageDone {
+		t.Fatalf("the item after a panic: %s: %s", next.Stage, next.LastError)
 	}
 }
 

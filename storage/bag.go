@@ -8,6 +8,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"runtime/debug"
 	"sort"
 	"strings"
 	"sync/atomic"
@@ -85,7 +86,8 @@ func putAll(ctx context.Context, files []string, workers int, put func(string) (
 		if gctx.Err() != nil {
 			break // the first error stops the rest
 		}
-		g.Go(func() error {
+		g.Go(func() (err error) {
+			defer recovered(&err)
 			n, err := put(f)
 			total.Add(n)
 			return err
@@ -93,6 +95,15 @@ func putAll(ctx context.Context, files []string, workers int, put func(string) (
 	}
 	err := g.Wait()
 	return total.Load(), err
+}
+
+// recovered turns a panic on this goroutine into *err: on a goroutine of
+// its own, a panic is out of reach of the caller's recover and would end
+// the daemon, not the item.
+func recovered(err *error) {
+	if r := recover(); r != nil {
+		*err = fmt.Errorf("internal error (a panic, reported): %v\n%s", r, debug.Stack())
+	}
 }
 
 func putFile(ctx context.Context, st Store, key, src, sha string, bagID string) (int64, error) {

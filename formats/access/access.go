@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path"
 	"path/filepath"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
@@ -218,6 +219,7 @@ func (m *Maker) Make(ctx context.Context, sources []Source, dir string, doc Doc,
 		var g errgroup.Group
 		for i, j := range batch {
 			g.Go(func() error {
+				defer recovered(&errs[i])
 				out[i], errs[i] = m.page(ctx, eng, j, ov)
 				return nil
 			})
@@ -455,4 +457,13 @@ func veraPDF(ctx context.Context, bin, flavour, path string) (string, error) {
 		return "", fmt.Errorf("access: veraPDF (%s): %w", bin, err)
 	}
 	return line, nil
+}
+
+// recovered turns a panic on this goroutine into *err: on a goroutine of
+// its own, a panic is out of reach of the caller's recover and would end
+// the daemon, not the item.
+func recovered(err *error) {
+	if r := recover(); r != nil {
+		*err = fmt.Errorf("internal error (a panic, reported): %v\n%s", r, debug.Stack())
+	}
 }

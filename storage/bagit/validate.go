@@ -9,6 +9,7 @@ import (
 	"os"
 	"path"
 	"regexp"
+	"runtime/debug"
 	"sort"
 	"strings"
 	"sync"
@@ -630,6 +631,15 @@ func (v *validator) verify(ctx context.Context, want map[string]Digests) {
 			break
 		}
 		g.Go(func() error {
+			var err error
+			defer func() {
+				if err != nil { // a panic, told as this file's problem
+					mu.Lock()
+					r.Problems = append(r.Problems, Problem{ReadError, n, err.Error()})
+					mu.Unlock()
+				}
+			}()
+			defer recovered(&err)
 			probs := v.verifyFile(ctx, n, want[n])
 			mu.Lock()
 			defer mu.Unlock()
@@ -673,4 +683,13 @@ func errPlain(err error) error {
 		return pe.Err
 	}
 	return err
+}
+
+// recovered turns a panic on this goroutine into *err: on a goroutine of
+// its own, a panic is out of reach of the caller's recover and would end
+// the daemon, not the item.
+func recovered(err *error) {
+	if r := recover(); r != nil {
+		*err = fmt.Errorf("internal error (a panic, reported): %v\n%s", r, debug.Stack())
+	}
 }
