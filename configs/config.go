@@ -199,7 +199,7 @@ func decode(b []byte, c *Config) error {
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	dec.KnownFields(true)                                            // unknown keys are errors, named by the decoder
 	if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) { // io.EOF: an empty file
-		return err
+		return keyed(err, b)
 	}
 	return nil
 }

@@ -392,11 +392,24 @@ func cmdIdentify(ctx context.Context, args []string) error {
 }
 
 func cmdConfig(ctx context.Context, args []string) error {
-	fs := newFlags("config", "[--config FILE] [--json]", "Validates the configuration and prints it as strongroom sees it, with\ndefaults applied and paths resolved (YAML; --json: one JSON line, the same keys).")
+	fs := newFlags("config", "[--config FILE] [--json] | check [--config FILE]", `Validates the configuration and prints it as strongroom sees it, with
+defaults applied and paths resolved (YAML; --json: one JSON line, the same keys).
+
+  check   checks it on this machine too, and says ok or FAIL for each: hot
+          folders there and writable, data_dir, done_dir and failed_dir
+          writable, the TLS certificate and key a pair, the store reachable
+          and taking a probe object (written, read back, removed). Exit 2
+          with every problem listed.`)
 	configPath := fs.String("config", "", "config file (default: the embedded defaults)")
 	asJSON := fs.Bool("json", false, "one JSON line")
-	if err := parse(fs, args); err != nil {
+	if err := parse(fs, reorder(args)); err != nil {
 		return helpOK(err)
+	}
+	switch {
+	case fs.NArg() == 1 && fs.Arg(0) == "check":
+		return checkConfig(ctx, *configPath)
+	case fs.NArg() > 0:
+		return usageError{fmt.Errorf("config: unknown command %q (want check, or nothing)", strings.Join(fs.Args(), " "))}
 	}
 	cfg, _, err := loadConfig(*configPath)
 	if err != nil {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -330,5 +331,57 @@ func TestNotFoundExitsTwo(t *testing.T) {
 		if _, errs, code := clitest.Run(t, dir, append([]string{args[0], "--config", cfg}, args[1:]...)...); code != exitUsage {
 			t.Errorf("%v: exit %d, want %d: %s", args, code, exitUsage, errs)
 		}
+	}
+}
+
+// TestConfigCheck: `config check` checks the configuration on this
+// machine and lists every problem, not the first: a hot folder that is not
+// there, a done folder that cannot be made, a TLS pair that cannot be read,
+// a store that cannot be written. A good configuration passes, and its
+// store keeps nothing of the probe. YAML of the wrong type names its key;
+// a config file that is a folder, binary or 10 MB of text is refused with
+// its name; an empty one is the defaults.
+func TestConfigCheck(t *testing.T) {
+	dir := t.TempDir()
+	good := clitest.WriteConfig(t, dir, "")
+	out, errs, code := clitest.Run(t, dir, "config", "check", "--config", good)
+	if code != 0 || !strings.Contains(out, "all checks passed") || strings.Contains(out, "FAIL") {
+		t.Errorf("a good configuration: exit %d\n%s%s", code, out, errs)
+	}
+	if left, _ := os.ReadDir(filepath.Join(dir, "store")); len(left) != 1 { // .incoming only
+		t.Errorf("the store keeps %d entries after the check", len(left))
+	}
+	bad := filepath.Join(dir, "bad.yaml")
+	os.WriteFile(bad, []byte("data_dir: data\nintake:\n  hot_folders: [{path: /nonexistent/scans}]\n  done_dir: /proc/done\n  failed_dir: failed\n"+
+		"storage:\n  url: file:///proc/store\nhttp:\n  listen: 127.0.0.1:0\n  tls_cert: nope.pem\n  tls_key: nope.key\n"), 0o644)
+	out, errs, code = clitest.Run(t, dir, "config", "check", "--config", bad)
+	if code != exitUsage || strings.Count(out, "FAIL") != 4 || !strings.Contains(errs, "4 problems") {
+		t.Errorf("four problems: exit %d\n%s%s", code, out, errs)
+	}
+	for _, want := range []string{"FAIL  intake.hot_folders[0].path /nonexistent/scans: does not exist", "FAIL  intake.done_dir /proc/done", "FAIL  http.tls_cert", "FAIL  storage.url file:///proc/store"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("config check does not say %q:\n%s", want, out)
+		}
+	}
+	typed := filepath.Join(dir, "typed.yaml")
+	os.WriteFile(typed, []byte("pipeline:\n  workers: two\nintake:\n  hot_folders:\n    - path: hot\n      settle: soon\n"), 0o644)
+	_, errs, code = clitest.Run(t, dir, "config", "check", "--config", typed)
+	if code != exitUsage || !strings.Contains(errs, `pipeline.workers: "two" is not a whole number (line 2)`) ||
+		!strings.Contains(errs, `intake.hot_folders[0].settle: "soon" is not a duration`) {
+		t.Errorf("values of the wrong type: exit %d, %q", code, errs)
+	}
+	binary := filepath.Join(dir, "binary.yaml")
+	os.WriteFile(binary, []byte("\x00\xff\xfe binary \x01"), 0o644)
+	huge := filepath.Join(dir, "huge.yaml")
+	os.WriteFile(huge, bytes.Repeat([]byte("a"), 10<<20), 0o644)
+	for _, p := range []string{t.TempDir(), binary, huge} {
+		if _, errs, code := clitest.Run(t, dir, "config", "check", "--config", p); code != exitUsage || !strings.Contains(errs, filepath.Base(p)) {
+			t.Errorf("config file %s: exit %d, %q", filepath.Base(p), code, clitest.LastLines(errs, 2))
+		}
+	}
+	empty := filepath.Join(dir, "empty.yaml")
+	os.WriteFile(empty, nil, 0o644)
+	if _, errs, code := clitest.Run(t, dir, "config", "--config", empty); code != 0 {
+		t.Errorf("an empty config file (the defaults): exit %d, %q", code, errs)
 	}
 }
