@@ -73,15 +73,19 @@ Usage:
   strongroom get      [--config FILE] BAG_ID DEST   download a bag, every byte checked
   strongroom export   [--config FILE] [--format tar|zip] [--output FILE] BAG_ID
   strongroom index    [--config FILE] rebuild [--bag ID]   rebuild the search index from the store
+  strongroom backup   [--config FILE] DEST       a consistent copy of the catalog and the index, while running
+  strongroom restore  [--config FILE] [--force] SRC   put a backup back (daemon stopped)
   strongroom push     --server URL --token-file FILE [--meta k=v] [--wait] DIR
                                                  push a batch from a scanner station (run again: resumes)
   strongroom push     --server URL --token-file FILE list | status ID | abort ID
   strongroom fixity   FILE...                    SHA-256 and SHA-512 of each file, in one read
-  strongroom config   [--config FILE]            print the effective configuration
-  strongroom version
+  strongroom config   [--config FILE] [--json]   print the effective configuration
+  strongroom config check [--config FILE]        check it on this machine (folders, TLS, store)
+  strongroom version  [--json]
 
-Without --config the embedded defaults are used (configs/strongroom.yaml),
-with paths relative to the working directory. "strongroom COMMAND --help"
+Without --config: $STRONGROOM_CONFIG, ./strongroom.yaml,
+/etc/strongroom/strongroom.yaml, else the embedded defaults
+(configs/strongroom.yaml) with paths relative to the working directory. "strongroom COMMAND --help"
 describes each command.
 
 Exit codes:
@@ -152,6 +156,10 @@ func run(ctx context.Context, args []string) error {
 		return cmdGet(ctx, rest)
 	case "export":
 		return cmdExport(ctx, rest)
+	case "backup":
+		return cmdBackup(ctx, rest)
+	case "restore":
+		return cmdRestore(ctx, rest)
 	case "search":
 		return cmdSearch(ctx, rest)
 	case "bags":

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"strings"
 	"time"
 
@@ -72,6 +73,20 @@ func migrate(ctx context.Context, db *sql.DB) error {
 
 // Close closes the database.
 func (c *DB) Close() error { return c.db.Close() }
+
+// Backup writes a consistent copy of the catalog to dest, a new file, while
+// it is in use (VACUUM INTO reads one snapshot), and syncs it.
+func (c *DB) Backup(ctx context.Context, dest string) error {
+	if _, err := c.db.ExecContext(ctx, `VACUUM INTO ?`, dest); err != nil {
+		return fmt.Errorf("catalog: back up to %s: %w", dest, err)
+	}
+	f, err := os.Open(dest)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return f.Sync()
+}
 
 // timeFmt has a fixed width, so that times compare as strings in SQL
 // (RFC3339Nano drops trailing zeros: "…:05Z" would sort after "…:05.5Z").

@@ -14,6 +14,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"image"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -118,6 +119,25 @@ func (x *Index) acquire(ctx context.Context) (*sql.DB, func(), error) {
 }
 
 // Close closes the index.
+// Backup writes a consistent copy of the index to dest, a new file, while
+// it is in use (VACUUM INTO reads one snapshot), and syncs it.
+func (x *Index) Backup(ctx context.Context, dest string) error {
+	db, release, err := x.acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer release()
+	if _, err := db.ExecContext(ctx, `VACUUM INTO ?`, dest); err != nil {
+		return fmt.Errorf("search index: back up to %s: %w", dest, err)
+	}
+	f, err := os.Open(dest)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return f.Sync()
+}
+
 func (x *Index) Close() error {
 	x.mu.Lock()
 	defer x.mu.Unlock()
