@@ -8,12 +8,15 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/strongroom-archive/strongroom/cmd/strongroom/internal/clitest"
+	"github.com/strongroom-archive/strongroom/formats/testenv"
 )
 
 // The tests drive the real binary, as a user or a harness would.
@@ -383,5 +386,43 @@ func TestConfigCheck(t *testing.T) {
 	os.WriteFile(empty, nil, 0o644)
 	if _, errs, code := clitest.Run(t, dir, "config", "--config", empty); code != 0 {
 		t.Errorf("an empty config file (the defaults): exit %d, %q", code, errs)
+	}
+}
+
+// TestSystemdUnit: configs/strongroom.service is a unit systemd takes as it
+// is (systemd-analyze verify says nothing of it, with ExecStart pointing at
+// this build), hardened (systemd-analyze security: exposure at most 2.5 of
+// 10), and starts the commands this binary has. Where systemd runs as the
+// machine's init, scripts/install-service installs and starts it; here
+// (no systemd as init, as in CI) the unit is checked offline.
+func TestSystemdUnit(t *testing.T) {
+	analyze := testenv.Tool(t, "systemd-analyze")
+	b, err := os.ReadFile("../../configs/strongroom.service")
+	if err != nil {
+		t.Fatal(err)
+	}
+	unit := filepath.Join(t.TempDir(), "strongroom.service")
+	os.WriteFile(unit, bytes.ReplaceAll(b, []byte("/usr/local/bin/strongroom"), []byte(clitest.Bin)), 0o644)
+	if out, err := exec.Command(analyze, "verify", unit).CombinedOutput(); err != nil || len(out) > 0 {
+		t.Errorf("systemd-analyze verify: %v\n%s", err, out)
+	}
+	out, _ := exec.Command(analyze, "security", "--offline=yes", "--no-pager", unit).CombinedOutput()
+	m := regexp.MustCompile(`Overall exposure level for strongroom.service: ([\d.]+)`).FindSubmatch(out)
+	if m == nil {
+		t.Fatalf("systemd-analyze security:\n%s", out)
+	}
+	if score, _ := strconv.ParseFloat(string(m[1]), 64); score > 2.5 {
+		t.Errorf("exposure %.1f, want at most 2.5:\n%s", score, out)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		cmd, ok := strings.CutPrefix(line, "ExecStart")
+		if !ok {
+			continue
+		}
+		_, cmd, _ = strings.Cut(cmd, "=/usr/local/bin/strongroom ")
+		args := append(strings.Fields(cmd), "--help")
+		if _, errs, code := clitest.Run(t, t.TempDir(), args...); code != 0 {
+			t.Errorf("the unit runs %q, which this binary does not take: exit %d %q", cmd, code, errs)
+		}
 	}
 }
