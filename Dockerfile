@@ -1,10 +1,20 @@
 # strongroom on Debian, with Tesseract's runtime for the OCR stage (and its
 # orientation data), libtiff and OpenJPEG for the decoders. PDF pages are
 # rendered by PDFium compiled to WebAssembly, inside the binary: no library.
-# Build:  docker build -t strongroom .
-# Run:    docker run -v /srv/strongroom:/var/lib/strongroom strongroom
-#         (hot folder /var/lib/strongroom/hot, bags in /var/lib/strongroom/store)
-FROM golang:1.26-bookworm AS build
+# Build:  docker build --build-arg VERSION=$(git describe --always) \
+#           --build-arg OCR_LANGUAGES="eng deu fra osd" -t strongroom .
+# Run:    docker run -p 8080:8080 -v /srv/strongroom:/var/lib/strongroom strongroom
+#         (hot folder /var/lib/strongroom/hot, bags in /var/lib/strongroom/store;
+#         configs/container.yaml is the configuration, mount yours over
+#         /etc/strongroom/strongroom.yaml). compose.yaml adds MinIO as the store.
+# The base images are pinned by version; a release build pins them by digest
+# too: --build-arg GO_IMAGE=golang:1.26.8-bookworm@sha256:… and
+# --build-arg BASE_IMAGE=debian:12-slim@sha256:… (from `docker buildx
+# imagetools inspect`), so that a rebuild takes the same bytes.
+ARG GO_IMAGE=golang:1.26.8-bookworm
+ARG BASE_IMAGE=debian:12-slim
+
+FROM ${GO_IMAGE} AS build
 RUN apt-get update && apt-get install -y --no-install-recommends libssl-dev libtesseract-dev libleptonica-dev \
       libtiff-dev libopenjp2-7-dev \
  && rm -rf /var/lib/apt/lists/*
@@ -15,20 +25,24 @@ COPY . .
 ARG VERSION=dev
 RUN CGO_ENABLED=1 go build -trimpath -ldflags "-X main.buildVersion=${VERSION}" -o /out/strongroom ./cmd/strongroom
 
-FROM debian:bookworm-slim
+FROM ${BASE_IMAGE}
+# OCR languages: Tesseract's codes (Debian packages tesseract-ocr-<code>);
+# osd finds pages scanned sideways. Name them in access.ocr.languages too.
+ARG OCR_LANGUAGES="eng osd"
 RUN apt-get update && apt-get install -y --no-install-recommends \
-      ca-certificates libssl3 tesseract-ocr tesseract-ocr-eng tesseract-ocr-osd libtiff6 libopenjp2-7 \
+      ca-certificates curl libssl3 tesseract-ocr libtiff6 libopenjp2-7 \
+      $(for l in ${OCR_LANGUAGES}; do echo tesseract-ocr-$l; done) \
  && rm -rf /var/lib/apt/lists/* \
- && useradd --system --home /var/lib/strongroom --create-home strongroom
+ && useradd --system --uid 10001 --home /var/lib/strongroom --create-home strongroom
 COPY --from=build /out/strongroom /usr/local/bin/strongroom
-# The defaults, for reference: a config mounted at /etc/strongroom/strongroom.yaml
-# (or named by STRONGROOM_CONFIG) is read on top of the embedded ones.
-COPY configs/strongroom.yaml /usr/share/doc/strongroom/strongroom.yaml
+COPY configs/container.yaml /etc/strongroom/strongroom.yaml
+COPY configs/strongroom.yaml README.md /usr/share/doc/strongroom/
+# Not root: the service's own user, owning only the volume.
 USER strongroom
 WORKDIR /var/lib/strongroom
 VOLUME /var/lib/strongroom
 ENV OMP_THREAD_LIMIT=1
-# The embedded defaults resolve relative paths against the working directory:
-# var/hot, var/done, var/failed, var/store and var/data below the volume.
+EXPOSE 8080
+HEALTHCHECK --interval=30s --timeout=5s --start-period=30s CMD curl -fsS http://127.0.0.1:8080/healthz || exit 1
 ENTRYPOINT ["/usr/local/bin/strongroom"]
 CMD ["serve"]
