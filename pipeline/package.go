@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
@@ -33,6 +34,11 @@ func (e *Engine) pack(ctx context.Context, it *catalog.Item, log *slog.Logger) (
 	dir := e.bagDir(it)
 	w := bagit.NewWriter(bagit.NewDirDest(dir), bagit.Options{Algorithms: e.Bag.Algorithms, Agent: e.Agent, Now: e.Now})
 	e.bagInfo(it, &w.Info)
+	if group, err := e.group(ctx, it); err != nil {
+		return nil, err
+	} else if group != "" {
+		w.Info.Add("Bag-Group-Identifier", group)
+	}
 	for _, f := range files {
 		d := bagit.Digests{bagit.SHA256: f.SHA256, bagit.SHA512: f.SHA512}
 		if err := e.completeDigests(ctx, e.workFile(it, f.Path), d); err != nil {
@@ -84,6 +90,28 @@ func (e *Engine) pack(ctx context.Context, it *catalog.Item, log *slog.Logger) (
 // the item's description (Title, External-Identifier, Rights-Statement,
 // Access-Restriction...), where it came from, and the other fields it
 // brought (a station's).
+// group names the bags an item belongs with: one that follows another (its
+// originals changed, or pages came, after the first took them) is in the
+// group of the first bag of that line, named by that bag's id. "" for an
+// item that follows none.
+func (e *Engine) group(ctx context.Context, it *catalog.Item) (string, error) {
+	first := ""
+	for id, n := it.Follows, 0; id != "" && n < 1000; n++ {
+		prev, err := e.Catalog.Item(ctx, id)
+		if errors.Is(err, catalog.ErrNotFound) {
+			break
+		}
+		if err != nil {
+			return "", err
+		}
+		if prev.BagID != "" {
+			first = prev.BagID
+		}
+		id = prev.Follows
+	}
+	return first, nil
+}
+
 func (e *Engine) bagInfo(it *catalog.Item, info *bagit.Info) {
 	info.Add("Source-Organization", e.Bag.SourceOrganization)
 	keys := make([]string, 0, len(e.Bag.Info))

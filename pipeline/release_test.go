@@ -147,6 +147,11 @@ func TestReleaseReverifies(t *testing.T) {
 					if got := te.storedPayload(t, next, "original/r.png"); !bytes.Equal(got, after) {
 						t.Error("the new item's bag does not hold the changed file")
 					}
+					// Its bag names the first one's group (bag-info).
+					info, _ := os.ReadFile(filepath.Join(te.storeDir, next.BagID, "bag-info.txt"))
+					if !strings.Contains(string(info), "Bag-Group-Identifier: "+it.BagID+"\n") {
+						t.Errorf("the new bag is not in the first one's group:\n%s", info)
+					}
 				}
 				evs, _ := te.cat.Events(ctx, next.ID)
 				if !hasEvent(evs, catalog.EvIngestion, "follows item "+it.ID) {
@@ -211,6 +216,17 @@ func TestBatchReleaseReverifies(t *testing.T) {
 			}
 			if !hasEvent(evs, catalog.EvFixityCheck, "added: book/p4.png") {
 				t.Errorf("events %+v", evs)
+			}
+			// The book with its late page is a new item, whose bag is in
+			// the first one's group, and an alert says so.
+			if alerts, _ := te.cat.Alerts(ctx, it.BagID); len(alerts) != 1 || alerts[0].Problem != catalog.ProblemOriginalChanged {
+				t.Errorf("alerts of the first bag: %+v", alerts)
+			}
+			next := te.ingest(t, book)
+			info, _ := os.ReadFile(filepath.Join(te.storeDir, next.BagID, "bag-info.txt"))
+			if next.Stage != catalog.StageDone || next.Follows != it.ID || !strings.Contains(string(info), "Bag-Group-Identifier: "+it.BagID+"\n") ||
+				!exists(filepath.Join(te.storeDir, next.BagID, "data", "original", "book", "p4.png")) {
+				t.Errorf("the book with its late page: %s, follows %q:\n%s", next.Stage, next.Follows, info)
 			}
 		} else {
 			if !exists(filepath.Join(te.done, "book", "p3.png")) || exists(book) {
