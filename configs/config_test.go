@@ -3,6 +3,8 @@ package configs
 import (
 	"os"
 	"path/filepath"
+	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -67,4 +69,60 @@ func TestLoad(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestEveryKeyDocumented: every key the configuration takes, read from the
+// structs' yaml tags, is in configs/strongroom.yaml (set to its default, or
+// shown in a comment where it has none, as a hot folder's overrides), so
+// the documented defaults cannot drift from what strongroom reads. (A key
+// in the file that the structs do not take fails TestDefaultsLoad.)
+func TestEveryKeyDocumented(t *testing.T) {
+	doc := string(Defaults())
+	var missing []string
+	for _, key := range yamlKeys(reflect.TypeOf(Config{}), "") {
+		name := key[strings.LastIndex(key, ".")+1:]
+		if !regexp.MustCompile(`(?m)(^[ \t#-]*|[{,] *)` + regexp.QuoteMeta(name) + `:`).MatchString(doc) {
+			missing = append(missing, key)
+		}
+	}
+	if len(missing) > 0 {
+		t.Errorf("keys strongroom reads that configs/strongroom.yaml does not document: %q", missing)
+	}
+}
+
+// yamlKeys lists the dotted yaml keys of a struct type, inline structs
+// flattened, lists of structs as key[].
+func yamlKeys(t reflect.Type, prefix string) []string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	var out []string
+	for i := range t.NumField() {
+		f := t.Field(i)
+		tag := f.Tag.Get("yaml")
+		name, opts, _ := strings.Cut(tag, ",")
+		if name == "-" || !f.IsExported() {
+			continue
+		}
+		ft := f.Type
+		for ft.Kind() == reflect.Pointer {
+			ft = ft.Elem()
+		}
+		if strings.Contains(opts, "inline") {
+			out = append(out, yamlKeys(ft, prefix)...)
+			continue
+		}
+		if name == "" {
+			name = strings.ToLower(f.Name)
+		}
+		key := prefix + name
+		out = append(out, key)
+		switch {
+		case ft.Kind() == reflect.Struct && ft.PkgPath() != "time":
+			out = append(out, yamlKeys(ft, key+".")...)
+		case ft.Kind() == reflect.Slice && ft.Elem().Kind() == reflect.Struct:
+			out = append(out, yamlKeys(ft.Elem(), key+"[].")...)
+		}
+	}
+	return out
 }
