@@ -25,7 +25,6 @@ import (
 	"github.com/strongroom-archive/strongroom/formats/pdfa"
 	"github.com/strongroom-archive/strongroom/formats/pdfread"
 	"github.com/strongroom-archive/strongroom/formats/raster"
-	"golang.org/x/sync/errgroup"
 )
 
 // Config configures access copies.
@@ -209,59 +208,82 @@ func (m *Maker) Make(ctx context.Context, sources []Source, dir string, doc Doc,
 	var text strings.Builder
 	var altoPages []alto.Page
 	assumed := map[string]bool{}
-	// Pages are made Workers at a time and written in order, so memory
-	// holds a few pages, not the book.
+	// Pages are made as a pipeline, not in batches: up to three pages per
+	// OCR worker are under way ahead of the page being written (the
+	// engine's worker slots, taken first come first served, keep the
+	// workers busy), and pages are written in order as each one's turn
+	// comes. No worker waits for a batch's slowest page, and memory holds
+	// a bounded number of pages, never the book.
 	workers := max(m.Cfg.OCR.Workers, 1)
-	for at := 0; at < len(jobs); at += workers {
-		batch := jobs[at:min(at+workers, len(jobs))]
-		out := make([]*ocr.Page, len(batch))
-		errs := make([]error, len(batch))
-		var g errgroup.Group
-		for i, j := range batch {
-			g.Go(func() error {
-				defer recovered(&errs[i])
-				out[i], errs[i] = m.page(ctx, eng, j, ov)
-				return nil
-			})
+	type made struct {
+		p   *ocr.Page
+		err error
+	}
+	done := make([]chan made, len(jobs))
+	for i := range done {
+		done[i] = make(chan made, 1)
+	}
+	ahead := make(chan struct{}, 3*workers)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel() // a failed page stops the pages after it
+	go func() {
+		for i, j := range jobs {
+			select {
+			case ahead <- struct{}{}:
+			case <-ctx.Done():
+				return
+			}
+			go func() {
+				var r made
+				defer func() { done[i] <- r }()
+				defer recovered(&r.err)
+				r.p, r.err = m.page(ctx, eng, j, ov)
+			}()
 		}
-		g.Wait()
-		for i, p := range out {
-			j := batch[i]
-			if errs[i] != nil {
-				return nil, errs[i]
-			}
-			page, err := m.pdfPage(j, p)
-			if err != nil {
-				return nil, fmt.Errorf("%w: %s page %d: %v", ErrInput, j.src.Name, j.nr, err)
-			}
-			page.Label = path.Base(j.src.Name) // the scan a reader sees, by its name
-			if perSource[j.src.Name] > 1 {
-				page.Label += fmt.Sprintf(" (%d)", j.nr)
-			}
-			if err := pw.AddPage(page); err != nil {
-				return nil, err
-			}
-			if p.DPIAssumed && !assumed[j.src.Name] {
-				assumed[j.src.Name] = true
-				res.AssumedDPI = append(res.AssumedDPI, j.src.Name)
-			}
-			for _, n := range p.Notes {
-				res.Notes = append(res.Notes, j.src.Name+" "+n)
-			}
-			if j.copy != nil {
-				res.Copied++
-			} else if j.pdf {
-				res.Notes = append(res.Notes, fmt.Sprintf("%s page %d: re-imaged (%s)", j.src.Name, j.nr, j.why))
-			}
-			if res.Pages > 0 {
-				text.WriteString("\f") // form feed between pages, as pdftotext writes
-			}
-			text.WriteString(ocr.Text(p.Words))
-			altoPages = append(altoPages, alto.Page{Width: p.Width, Height: p.Height, Words: p.Words, Source: j.src.Name})
-			res.Pages++
-			res.Words += len(p.Words)
-			m.PagesOCRed.Add(1)
+	}()
+	for i, j := range jobs {
+		var r made
+		select {
+		case r = <-done[i]:
+		case <-ctx.Done():
+			return nil, ctx.Err()
 		}
+		<-ahead
+		if r.err != nil {
+			return nil, r.err
+		}
+		p := r.p
+		page, err := m.pdfPage(j, p)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %s page %d: %v", ErrInput, j.src.Name, j.nr, err)
+		}
+		page.Label = path.Base(j.src.Name) // the scan a reader sees, by its name
+		if perSource[j.src.Name] > 1 {
+			page.Label += fmt.Sprintf(" (%d)", j.nr)
+		}
+		if err := pw.AddPage(page); err != nil {
+			return nil, err
+		}
+		if p.DPIAssumed && !assumed[j.src.Name] {
+			assumed[j.src.Name] = true
+			res.AssumedDPI = append(res.AssumedDPI, j.src.Name)
+		}
+		for _, n := range p.Notes {
+			res.Notes = append(res.Notes, j.src.Name+" "+n)
+		}
+		if j.copy != nil {
+			res.Copied++
+		} else if j.pdf {
+			res.Notes = append(res.Notes, fmt.Sprintf("%s page %d: re-imaged (%s)", j.src.Name, j.nr, j.why))
+		}
+		if res.Pages > 0 {
+			text.WriteString("\f") // form feed between pages, as pdftotext writes
+		}
+		text.WriteString(ocr.Text(p.Words))
+		altoPages = append(altoPages, alto.Page{Width: p.Width, Height: p.Height, Words: p.Words, Source: j.src.Name})
+		res.Pages++
+		res.Words += len(p.Words)
+		m.PagesOCRed.Add(1)
 	}
 	if err := pw.Close(); err != nil {
 		return nil, err
