@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/strongroom-archive/strongroom/formats/access"
@@ -172,5 +173,47 @@ type Engine struct {
 	// Holder names this worker in item leases (see Holder).
 	Holder string
 
-	env envWatch
+	// OnProgress, if set, is told how an item's long step goes (the
+	// ingest command draws it on a terminal).
+	OnProgress func(itemID string, p catalog.Progress)
+
+	env      envWatch
+	progress sync.Map // item id → catalog.Progress, while a long step runs
 }
+
+// Progress says how far the item is through a long step this engine is
+// running, if it is in one.
+func (e *Engine) Progress(itemID string) (catalog.Progress, bool) {
+	p, ok := e.progress.Load(itemID)
+	if !ok {
+		return catalog.Progress{}, false
+	}
+	return p.(catalog.Progress), true
+}
+
+// tracker returns the progress callback of a long step of it, which keeps
+// the engine's record, tells OnProgress, and logs at most every
+// progressEvery; and the func that ends the record.
+func (e *Engine) tracker(it *catalog.Item, stage catalog.Stage, log *slog.Logger) (func(done, total int), func()) {
+	p := catalog.Progress{Stage: stage, Started: time.Now()}
+	logged := p.Started
+	return func(done, total int) {
+			p.Done, p.Total = done, total
+			elapsed := time.Since(p.Started)
+			p.Left = time.Duration(float64(elapsed) / float64(done) * float64(total-done)).Round(time.Second)
+			e.progress.Store(it.ID, p)
+			if e.OnProgress != nil {
+				e.OnProgress(it.ID, p)
+			}
+			if time.Since(logged) >= progressEvery && done < total {
+				logged = time.Now()
+				log.Info("pages made", "done", done, "of", total, "left", p.Left)
+			}
+		}, func() {
+			e.progress.Delete(it.ID)
+		}
+}
+
+// progressEvery is how often a long step says how it goes in the log: a
+// 500-page book is never silent for minutes.
+const progressEvery = 5 * time.Second

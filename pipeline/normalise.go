@@ -72,7 +72,9 @@ func (e *Engine) normalise(ctx context.Context, it *catalog.Item, log *slog.Logg
 	}
 	made := filepath.Join(e.workDir(it), "access")
 	meta, _ := e.describe(it, files) // as the package stage will record it
-	res, err := e.Access.Make(ctx, sources, made, access.Doc{Name: name, Title: meta.Title, Author: meta.Creator}, settings)
+	progress, done := e.tracker(it, catalog.StageNormalise, log)
+	defer done()
+	res, err := e.Access.Make(ctx, sources, made, access.Doc{Name: name, Title: meta.Title, Author: meta.Creator, Progress: progress}, settings)
 	if err == nil && res.Pages > 0 && !res.Check.Valid() {
 		evs = append(evs, ev(catalog.EvValidation, catalog.OutcomeFailure, res.Check.Err().Error(), e.Agent+" pdfa"))
 		err = fmt.Errorf("%w: it failed the PDF/A check, so it is not kept as PDF/A: %w", access.ErrInput, res.Check.Err())

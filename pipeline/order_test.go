@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/strongroom-archive/strongroom/formats/testenv"
@@ -112,5 +113,41 @@ func TestPageOrder(t *testing.T) {
 				t.Errorf("no normalization event says %q", c.says)
 			}
 		})
+	}
+}
+
+// TestProgress: a book's access copy says how it goes, page by page (the
+// engine's record for the API, a hook for the ingest command's terminal
+// line), in order, with the time left; the record ends with the step.
+func TestProgress(t *testing.T) {
+	te := accessEnv(t)
+	var mu sync.Mutex
+	var seen []catalog.Progress
+	te.OnProgress = func(id string, p catalog.Progress) {
+		mu.Lock()
+		defer mu.Unlock()
+		if now, ok := te.Progress(id); !ok || now.Done != p.Done {
+			t.Errorf("the engine's record %+v %v while told %+v", now, ok, p)
+		}
+		seen = append(seen, p)
+	}
+	dir := filepath.Join(te.hot, "book")
+	for i := range 5 {
+		put(t, filepath.Join(dir, fmt.Sprintf("p%d.png", i)), pngBytes(t, 40+i, 30))
+	}
+	it := te.ingest(t, dir)
+	if it.Stage != catalog.StageDone {
+		t.Fatalf("%s: %s", it.Stage, it.LastError)
+	}
+	for i, p := range seen {
+		if p.Done != i+1 || p.Total != 5 || p.Stage != catalog.StageNormalise || p.Left < 0 {
+			t.Errorf("progress %d: %+v", i, p)
+		}
+	}
+	if len(seen) != 5 {
+		t.Errorf("told %d times, want 5", len(seen))
+	}
+	if p, ok := te.Progress(it.ID); ok {
+		t.Errorf("a progress record outlives its step: %+v", p)
 	}
 }

@@ -281,6 +281,18 @@ func runItems(ctx context.Context, configPath string, args []string, one func(co
 	}
 	defer e.Close()
 	var mu sync.Mutex
+	if fi, err := os.Stderr.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
+		// On a terminal, the pages of each access copy as they are made
+		// (the log says it every few seconds too, wherever it goes).
+		e.engine.OnProgress = func(id string, p catalog.Progress) {
+			mu.Lock()
+			defer mu.Unlock()
+			fmt.Fprintf(os.Stderr, "\r\x1b[K%s: page %d of %d, about %s left", id, p.Done, p.Total, p.Left)
+			if p.Done == p.Total {
+				fmt.Fprintln(os.Stderr)
+			}
+		}
+	}
 	failed := 0
 	enc := json.NewEncoder(os.Stdout)
 	var g errgroup.Group

@@ -161,6 +161,8 @@ type job struct {
 // and .alto.xml; the PDF's title and author (Info and XMP) are the item's.
 type Doc struct {
 	Name, Title, Author string
+	// Progress, if set, is told after each page is written.
+	Progress func(done, total int)
 }
 
 // Make writes <dir>/<doc.Name>.pdf, .txt and .alto.xml from sources.
@@ -284,6 +286,9 @@ func (m *Maker) Make(ctx context.Context, sources []Source, dir string, doc Doc,
 		res.Pages++
 		res.Words += len(p.Words)
 		m.PagesOCRed.Add(1)
+		if doc.Progress != nil {
+			doc.Progress(res.Pages, len(jobs))
+		}
 	}
 	if err := pw.Close(); err != nil {
 		return nil, err

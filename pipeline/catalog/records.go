@@ -183,6 +183,18 @@ type AlertChange struct {
 	At    time.Time  `json:"at"`
 }
 
+// Progress is how far an item in flight is through a long step (the pages
+// of its access copy), as the process doing it knows: held in memory, not
+// in the catalog.
+type Progress struct {
+	Stage   Stage     `json:"stage"`
+	Done    int       `json:"done"`
+	Total   int       `json:"total"`
+	Started time.Time `json:"started"`
+	// Left is the time the rest should take at the pace so far.
+	Left time.Duration `json:"left_ns"`
+}
+
 // BatchFile is one file a station announced.
 type BatchFile struct {
 	Path   string `json:"path"`

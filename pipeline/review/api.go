@@ -241,11 +241,18 @@ func (s *Server) apiItem(w http.ResponseWriter, r *http.Request, _ *user) {
 		s.fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, struct {
-		Item   *catalog.Item   `json:"item"`
-		Files  []catalog.File  `json:"files"`
-		Events []catalog.Event `json:"events"`
-	}{it, files, evs})
+	v := struct {
+		Item     *catalog.Item     `json:"item"`
+		Progress *catalog.Progress `json:"progress,omitempty"`
+		Files    []catalog.File    `json:"files"`
+		Events   []catalog.Event   `json:"events"`
+	}{Item: it, Files: files, Events: evs}
+	if s.Progress != nil {
+		if p, ok := s.Progress(it.ID); ok {
+			v.Progress = &p
+		}
+	}
+	writeJSON(w, http.StatusOK, v)
 }
 
 func (s *Server) apiEvents(w http.ResponseWriter, r *http.Request, _ *user) {

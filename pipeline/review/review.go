@@ -124,6 +124,9 @@ type Server struct {
 	// Library is what finding and retrieving needs (the search index,
 	// the store); nil serves triage only.
 	Library *Library
+	// Progress says how far an item in flight is through a long step
+	// (the engine of this process); nil: not known here.
+	Progress func(itemID string) (catalog.Progress, bool)
 
 	// failures counts the requests that ended in 500 because of the
 	// server itself, by kind: a handler that panicked, a page whose
