@@ -80,6 +80,18 @@ func (l *Lazy) Put(ctx context.Context, key string, r io.Reader, size int64, opt
 	return st.Put(ctx, key, r, size, opts)
 }
 
+// PutFile implements FilePutter where the store does.
+func (l *Lazy) PutFile(ctx context.Context, key, path string) (bool, error) {
+	st, err := l.store()
+	if err != nil {
+		return false, err
+	}
+	if fp, ok := st.(FilePutter); ok {
+		return fp.PutFile(ctx, key, path)
+	}
+	return false, nil
+}
+
 // Get implements Store.
 func (l *Lazy) Get(ctx context.Context, key string) (io.ReadCloser, error) {
 	st, err := l.store()

@@ -35,6 +35,18 @@ type Store interface {
 	Delete(ctx context.Context, key string) error
 }
 
+// FilePutter is a store that can take a file already on its own
+// filesystem without copying its bytes (the local store, by a hard link):
+// a bag's payload is then written once, into the work area, and becomes
+// the stored object. Put verifies bytes as it copies them; a linked file
+// is not read, so callers read what they stored back, as PutBag's do.
+type FilePutter interface {
+	// PutFile stores the file at path under key, the file as it is. It
+	// reports false, having done nothing, where it cannot (another
+	// filesystem): the caller then copies it with Put.
+	PutFile(ctx context.Context, key, path string) (bool, error)
+}
+
 // PutOptions carry what a Put should check and record.
 type PutOptions struct {
 	SHA256   string            // hex; verified, and recorded as metadata, by the store when set

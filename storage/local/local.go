@@ -6,6 +6,7 @@ package local
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -18,6 +19,7 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/strongroom-archive/strongroom/storage"
@@ -83,6 +85,55 @@ func (s *Store) path(key string) (string, error) {
 		return "", fmt.Errorf("local: key %q is reserved", key)
 	}
 	return filepath.Join(s.root, filepath.FromSlash(key)), nil
+}
+
+// PutFile implements storage.FilePutter: the file becomes the object by a
+// hard link, made under .incoming and renamed into place, its bytes synced
+// and never copied. A file on another filesystem (or one that refuses
+// links) is not taken: false, and the caller copies it.
+func (s *Store) PutFile(ctx context.Context, key, src string) (bool, error) {
+	final, err := s.path(key)
+	if err != nil {
+		return false, err
+	}
+	f, err := os.Open(src)
+	if err != nil {
+		return false, fmt.Errorf("local: put %s: %w", key, err)
+	}
+	err = f.Sync() // nothing to write if the file was synced already
+	f.Close()
+	if err != nil {
+		return false, fmt.Errorf("local: put %s: %w", key, err)
+	}
+	var id [8]byte
+	rand.Read(id[:])
+	tmp := filepath.Join(s.root, tmpDir, "link-"+hex.EncodeToString(id[:]))
+	if err := os.Link(src, tmp); err != nil {
+		if errors.Is(err, syscall.EXDEV) || errors.Is(err, syscall.EPERM) || errors.Is(err, syscall.EMLINK) || errors.Is(err, syscall.ENOTSUP) {
+			return false, nil
+		}
+		return false, fmt.Errorf("local: put %s: %w", key, err)
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			os.Remove(tmp)
+		}
+	}()
+	// Read-only from now: the work area's name for it goes with the work
+	// area, and nothing writes a stored object.
+	if err := os.Chmod(tmp, ObjectMode); err != nil {
+		return false, fmt.Errorf("local: put %s: %w", key, err)
+	}
+	if err := os.MkdirAll(filepath.Dir(final), 0o755); err != nil {
+		return false, fmt.Errorf("local: put %s: %w", key, err)
+	}
+	if err := os.Rename(tmp, final); err != nil {
+		return false, fmt.Errorf("local: put %s: %w", key, err)
+	}
+	ok = true
+	os.Remove(tmp) // there still if final was this file already: rename did nothing
+	return true, bagit.SyncDir(filepath.Dir(final))
 }
 
 // ObjectMode is the mode of every stored object.

@@ -101,3 +101,45 @@ func TestObjectMode(t *testing.T) {
 		t.Errorf("stored object mode %v %v, want %v", fi.Mode().Perm(), err, os.FileMode(ObjectMode))
 	}
 }
+
+// TestPutFileLinks: a file on the store's filesystem becomes the object by
+// a hard link (its bytes are not copied), read-only, under its key; one on
+// another filesystem is not taken (the caller copies it with Put), and
+// nothing is left in .incoming either way.
+func TestPutFileLinks(t *testing.T) {
+	root := t.TempDir()
+	st, err := New(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	src := filepath.Join(t.TempDir(), "page.tif")
+	os.WriteFile(src, []byte("scan bytes"), 0o644)
+	linked, err := st.PutFile(ctx, "bag/data/original/page.tif", src)
+	if err != nil || !linked {
+		t.Fatalf("PutFile on the same filesystem: %v %v", linked, err)
+	}
+	a, _ := os.Stat(src)
+	b, err := os.Stat(filepath.Join(root, "bag", "data", "original", "page.tif"))
+	if err != nil || !os.SameFile(a, b) || b.Mode().Perm() != ObjectMode {
+		t.Errorf("the object is not the file, read-only: %v %v", err, b)
+	}
+	// Again (a store step run twice): the same, nothing left behind.
+	if linked, err := st.PutFile(ctx, "bag/data/original/page.tif", src); err != nil || !linked {
+		t.Fatalf("PutFile again: %v %v", linked, err)
+	}
+	if shm, err := os.MkdirTemp("/dev/shm", "strongroom-"); err == nil {
+		defer os.RemoveAll(shm)
+		other := filepath.Join(shm, "page.tif")
+		os.WriteFile(other, []byte("elsewhere"), 0o644)
+		if linked, err := st.PutFile(ctx, "bag/data/original/other.tif", other); err != nil || linked {
+			t.Errorf("PutFile across filesystems: %v %v, want false and nothing done", linked, err)
+		}
+		if _, err := st.Stat(ctx, "bag/data/original/other.tif"); err == nil {
+			t.Error("a file on another filesystem was stored")
+		}
+	}
+	if left, _ := os.ReadDir(filepath.Join(root, tmpDir)); len(left) != 0 {
+		t.Errorf(".incoming holds %d entries", len(left))
+	}
+}
