@@ -6,11 +6,13 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"runtime"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/strongroom-archive/strongroom/formats/identify"
 	"github.com/strongroom-archive/strongroom/pipeline/catalog"
+	"golang.org/x/sync/errgroup"
 )
 
 // identify names every original's format with Siegfried (PRONOM) and
@@ -24,11 +26,27 @@ func (e *Engine) identify(ctx context.Context, it *catalog.Item, log *slog.Logge
 		return nil, err
 	}
 	agent := e.Identify.Signature()
+	// Siegfried reads each file's head and tail: a batch of many files is
+	// identified on every core at once (it is safe for concurrent use).
+	results := make([]identify.Result, len(files))
+	errs := make([]error, len(files))
+	var g errgroup.Group
+	g.SetLimit(runtime.GOMAXPROCS(0))
+	for i := range files {
+		g.Go(func() error {
+			errs[i] = safely(func() (err error) { // on its own goroutine, out of the step's reach
+				results[i], err = e.Identify.File(ctx, e.workFile(it, files[i].Path))
+				return err
+			})
+			return nil
+		})
+	}
+	g.Wait()
 	var events []catalog.Event
 	var rejected error
 	for i := range files {
 		f := &files[i]
-		res, err := e.Identify.File(ctx, e.workFile(it, f.Path))
+		res, err := results[i], errs[i]
 		if err != nil {
 			return events, fmt.Errorf("%s: %w", f.Path, err)
 		}
