@@ -109,6 +109,18 @@ func recovered(err *error) {
 }
 
 func putFile(ctx context.Context, st Store, key, src, sha string, bagID string) (int64, error) {
+	if fp, ok := st.(FilePutter); ok {
+		switch linked, err := fp.PutFile(ctx, key, src); {
+		case err != nil:
+			return 0, fmt.Errorf("storage: put %s: %w", key, err)
+		case linked:
+			fi, err := os.Stat(src)
+			if err != nil {
+				return 0, err
+			}
+			return fi.Size(), nil
+		}
+	}
 	f, err := os.Open(src)
 	if err != nil {
 		return 0, fmt.Errorf("storage: put %s: %w", key, err)
@@ -117,14 +129,6 @@ func putFile(ctx context.Context, st Store, key, src, sha string, bagID string) 
 	fi, err := f.Stat()
 	if err != nil {
 		return 0, err
-	}
-	if fp, ok := st.(FilePutter); ok {
-		switch linked, err := fp.PutFile(ctx, key, src); {
-		case err != nil:
-			return 0, fmt.Errorf("storage: put %s: %w", key, err)
-		case linked:
-			return fi.Size(), nil
-		}
 	}
 	if sha == "" {
 		d, _, err := bagit.Copy(ctx, nil, f, []bagit.Algorithm{bagit.SHA256})

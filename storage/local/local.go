@@ -214,15 +214,18 @@ func (s *Store) Get(ctx context.Context, key string) (io.ReadCloser, error) {
 	defer root.Close()
 	// Each folder on the way, then the object: a bag folder swapped for a
 	// symlink is something else where the bag should be, not a read error.
+	// (One lstat each; the open below goes through os.Root, which no
+	// symlink can lead out of, whatever changes meanwhile.)
+	p := s.root
 	parts := strings.Split(key, "/")
-	for i := range parts {
-		at := strings.Join(parts[:i+1], "/")
-		fi, err := root.Lstat(filepath.FromSlash(at))
+	for i, part := range parts {
+		p = filepath.Join(p, part)
+		fi, err := os.Lstat(p)
 		if err != nil {
 			break
 		}
 		if i < len(parts)-1 && !fi.IsDir() || i == len(parts)-1 && !fi.Mode().IsRegular() {
-			return nil, fmt.Errorf("local: get %s: %w (%s is %s)", key, storage.ErrNotRegular, at, describe(fi.Mode()))
+			return nil, fmt.Errorf("local: get %s: %w (%s is %s)", key, storage.ErrNotRegular, strings.Join(parts[:i+1], "/"), describe(fi.Mode()))
 		}
 	}
 	f, err := root.Open(filepath.FromSlash(key))
