@@ -27,6 +27,7 @@ import (
 	"github.com/strongroom-archive/strongroom/pipeline/intake"
 	"github.com/strongroom-archive/strongroom/pipeline/push"
 	"github.com/strongroom-archive/strongroom/pipeline/queue"
+	"github.com/strongroom-archive/strongroom/pipeline/retention"
 	"github.com/strongroom-archive/strongroom/pipeline/review"
 	"github.com/strongroom-archive/strongroom/pipeline/search"
 	"github.com/strongroom-archive/strongroom/storage"
@@ -55,6 +56,7 @@ type Config struct {
 	Push      push.Config        `yaml:"push"`
 	Stations  []push.Station     `yaml:"stations"`
 	Search    search.Config      `yaml:"search"`
+	Retention retention.Config   `yaml:"retention"`
 
 	// Source is the file the config came from ("" for the defaults).
 	Source string `yaml:"-"`
@@ -244,7 +246,32 @@ func (c *Config) Validate() error {
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		errs = append(errs, fmt.Errorf("log_format %q: want text or json", c.LogFormat))
 	}
+	errs = append(errs, c.Retention.Validate(), c.schedulesNamed())
 	errs = append(errs, c.Storage.Validate(), c.Access.Validate(), c.Intake.Validate(), c.Bag.Validate(), c.Pipeline.Validate(), c.Queue.Validate(), c.Formats.Policy.Validate(), c.Audit.Validate(), c.HTTP.Validate(), push.Validate(c.Push, c.Stations))
+	return errors.Join(errs...)
+}
+
+// schedulesNamed checks that every retention schedule a default
+// description names (bag.metadata, a hot folder's, a station's) is one of
+// retention.schedules.
+func (c *Config) schedulesNamed() error {
+	var errs []error
+	check := func(at string, meta map[string]string) {
+		for k, v := range meta {
+			if f, ok := catalog.FieldNamed(k); ok && f.Name == "retention" && v != "" {
+				if _, ok := c.Retention.Find(v); !ok {
+					errs = append(errs, fmt.Errorf("%s.%s %q: no such schedule in retention.schedules", at, k, v))
+				}
+			}
+		}
+	}
+	check("bag.metadata", c.Bag.Metadata)
+	for i, h := range c.Intake.HotFolders {
+		check(fmt.Sprintf("intake.hot_folders[%d].metadata", i), h.Metadata)
+	}
+	for i, s := range c.Stations {
+		check(fmt.Sprintf("stations[%d].metadata", i), s.Metadata)
+	}
 	return errors.Join(errs...)
 }
 

@@ -22,6 +22,7 @@ import (
 	"github.com/strongroom-archive/strongroom/formats/identify"
 	"github.com/strongroom-archive/strongroom/formats/ocr"
 	"github.com/strongroom-archive/strongroom/pipeline/catalog"
+	"github.com/strongroom-archive/strongroom/pipeline/retention"
 	"github.com/strongroom-archive/strongroom/pipeline/search"
 	"github.com/strongroom-archive/strongroom/storage"
 	"github.com/strongroom-archive/strongroom/storage/bagit"
@@ -168,8 +169,10 @@ type Engine struct {
 	Decoder *ocr.Engine
 	// Index is the search index the index stage fills; nil: none.
 	Index search.Index
-	Log   *slog.Logger
-	Now   func() time.Time
+	// Retention holds the schedules a stored bag's due date is computed by.
+	Retention retention.Config
+	Log       *slog.Logger
+	Now       func() time.Time
 	// Holder names this worker in item leases (see Holder).
 	Holder string
 

@@ -63,10 +63,18 @@ func (e *Engine) store(ctx context.Context, it *catalog.Item, log *slog.Logger) 
 	if err := e.raiseAlerts(ctx, it); err != nil {
 		return nil, err
 	}
-	return []catalog.Event{
+	evs := []catalog.Event{
 		{Type: catalog.EvReplication, Outcome: catalog.OutcomeSuccess, Detail: fmt.Sprintf("%d bytes to %s/%s", n, e.StoreURL, it.BagID), Agent: e.Agent, At: now},
 		{Type: catalog.EvFixityCheck, Outcome: catalog.OutcomeSuccess, Detail: fmt.Sprintf("read back %d files; all digests match the manifests and intake", r.Checked), Agent: e.Agent, At: now},
-	}, nil
+	}
+	ev, err := e.retain(ctx, it, now)
+	if err != nil {
+		return nil, err
+	}
+	if ev != nil {
+		evs = append(evs, *ev)
+	}
+	return evs, nil
 }
 
 // raiseAlerts raises what a stored bag's events call for people to see:

@@ -17,6 +17,7 @@ import (
 
 	"github.com/strongroom-archive/strongroom/cmd/strongroom/internal/clitest"
 	"github.com/strongroom-archive/strongroom/formats/testenv"
+	"github.com/strongroom-archive/strongroom/pipeline/catalog"
 )
 
 // The tests drive the real binary, as a user or a harness would.
@@ -424,5 +425,67 @@ func TestSystemdUnit(t *testing.T) {
 		if _, errs, code := clitest.Run(t, t.TempDir(), args...); code != 0 {
 			t.Errorf("the unit runs %q, which this binary does not take: exit %d %q", cmd, code, errs)
 		}
+	}
+}
+
+// TestRetentionSchedules: the first slice of retention. Each stored bag
+// falls under the schedule its description names (bag.metadata for all, a
+// batch's metadata.json for its own), its due date computed from its
+// trigger and period and recorded with a PREMIS policy assignment event;
+// `retention due` lists what is due by a day, then what cannot be dated
+// (a schedule that runs from a closed date not given); a configuration
+// that names a schedule it does not have does not start.
+func TestRetentionSchedules(t *testing.T) {
+	dir := t.TempDir()
+	schedules := `retention:
+  schedules:
+    - {code: FIN-7, title: Financial records, mandate: Companies Act 2006 s.388, trigger: ingested, period: P7Y, action: destroy}
+    - {code: CASE, title: Case files, mandate: Records policy 4.2, trigger: closed, period: P6Y, action: review}
+`
+	withDefault := func(dir, code string) string {
+		p := clitest.WriteConfig(t, dir, schedules)
+		os.WriteFile(p, []byte(strings.Replace(clitest.ReadFile(t, p), "  source_organization: Test Archive\n", "  source_organization: Test Archive\n  metadata: {retention: "+code+"}\n", 1)), 0o644)
+		return p
+	}
+	cfg := withDefault(dir, "FIN-7")
+	ledger := filepath.Join(dir, "in", "ledger.png")
+	clitest.PNG(t, ledger, 20, 20)
+	closedCase, openCase := filepath.Join(dir, "in", "case-1"), filepath.Join(dir, "in", "case-2")
+	clitest.PNG(t, filepath.Join(closedCase, "p1.png"), 21, 20)
+	os.WriteFile(filepath.Join(closedCase, "metadata.json"), []byte(`{"retention": "CASE", "closed": "2020-01-31"}`), 0o644)
+	clitest.PNG(t, filepath.Join(openCase, "p1.png"), 22, 20)
+	os.WriteFile(filepath.Join(openCase, "metadata.json"), []byte(`{"retention": "CASE"}`), 0o644)
+	out, errs, code := clitest.Run(t, dir, "ingest", "--config", cfg, ledger, closedCase, openCase)
+	if code != 0 {
+		t.Fatalf("ingest: %d %s %s", code, out, clitest.LastLines(errs, 5))
+	}
+	bags := map[string]string{}
+	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+		var il ingestLine
+		json.Unmarshal([]byte(l), &il)
+		bags[il.Item] = il.Bag
+	}
+	out, _, code = clitest.Run(t, dir, "retention", "show", bags[ledger], "--json", "--config", cfg)
+	var r catalog.Retention
+	json.Unmarshal([]byte(out), &r)
+	if want := time.Now().UTC().AddDate(7, 0, 0).Format(time.DateOnly); code != 0 || r.Schedule != "FIN-7" || r.Action != "destroy" || r.Due.Format(time.DateOnly) != want {
+		t.Errorf("the ledger's retention: exit %d %+v, want FIN-7, destroy, due %s", code, r, want)
+	}
+	out, _, _ = clitest.Run(t, dir, "retention", "due", "--json", "--config", cfg)
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 2 || !strings.Contains(lines[0], `"bag_id":"`+bags[closedCase]+`"`) || !strings.Contains(lines[0], `"due":"2026-01-31T00:00:00Z"`) ||
+		!strings.Contains(lines[1], bags[openCase]) || !strings.Contains(lines[1], "no closed date") {
+		t.Errorf("retention due: the closed case (due 2026-01-31), then the open one (not datable):\n%s", out)
+	}
+	if out, _, _ := clitest.Run(t, dir, "bags", "show", bags[closedCase], "--json", "--config", cfg); !strings.Contains(out, `"type":"policy assignment"`) ||
+		!strings.Contains(out, "retention schedule CASE (Case files; Records policy 4.2): review after P6Y, due 2026-01-31") {
+		t.Errorf("no policy assignment event:\n%s", out)
+	}
+	if out, _, code := clitest.Run(t, dir, "retention", "schedules", "--config", cfg); code != 0 || !strings.Contains(out, "Companies Act 2006 s.388") {
+		t.Errorf("retention schedules: %d\n%s", code, out)
+	}
+	bad := withDefault(t.TempDir(), "NOPE")
+	if _, errs, code := clitest.Run(t, dir, "config", "--config", bad); code != exitUsage || !strings.Contains(errs, `bag.metadata.retention "NOPE": no such schedule`) {
+		t.Errorf("a default schedule that is not configured: exit %d %q", code, errs)
 	}
 }

@@ -182,7 +182,8 @@ func newEngine(cfg *configs.Config, log *slog.Logger, cat catalog.Catalog, st st
 		Agent: "strongroom/" + version(), Log: log, Now: time.Now, Holder: pipeline.Holder(),
 		Access: &access.Maker{Cfg: cfg.Access, Creator: "strongroom/" + version(), MaxPixel: cfg.Pipeline.MaxPixels,
 			MaxDecoded: cfg.Pipeline.MaxDecodedBytes},
-		Decoder: decoder,
+		Decoder:   decoder,
+		Retention: cfg.Retention,
 	}, nil
 }
 

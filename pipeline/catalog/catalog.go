@@ -26,6 +26,7 @@ type Catalog interface {
 	Alerts
 	Batches
 	Sessions
+	Retentions
 	// Counts computes the numbers the overview and the metrics show.
 	Counts(ctx context.Context) (Counts, error)
 	Close() error
@@ -189,4 +190,16 @@ func NewID(now time.Time) string {
 	var b [5]byte
 	rand.Read(b[:])
 	return now.UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(b[:])
+}
+
+// Retentions are the stored bags' retention: the schedule each falls under
+// and when it is due for its schedule's action.
+type Retentions interface {
+	// SetRetention records (or replaces) a bag's retention.
+	SetRetention(ctx context.Context, r Retention) error
+	// Retention returns a bag's; ErrNotFound if none was recorded.
+	Retention(ctx context.Context, bag string) (*Retention, error)
+	// RetentionDue returns the bags due on or before the day before,
+	// soonest first, then those whose due date is not known yet.
+	RetentionDue(ctx context.Context, before time.Time, limit int) ([]Retention, error)
 }

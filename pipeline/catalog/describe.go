@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -31,6 +32,11 @@ type Metadata struct {
 	// EmbargoUntil (YYYY-MM-DD): until this day only staff see the
 	// content, whatever the access level.
 	EmbargoUntil string `json:"embargo_until,omitempty"`
+	// Retention is the code of the retention schedule the item falls under
+	// (retention.schedules); Closed (YYYY-MM-DD) the day its record was
+	// closed, for schedules that run from then.
+	Retention string `json:"retention,omitempty"`
+	Closed    string `json:"closed,omitempty"`
 }
 
 // AccessLevel says who may see an item: anyone (open, when the server is
@@ -75,6 +81,8 @@ var Fields = []Field{
 	{"rights", "Rights-Statement", func(m *Metadata) *string { return &m.Rights }},
 	{"access", "Access-Restriction", func(m *Metadata) *string { return (*string)(&m.Access) }},
 	{"embargo_until", "Embargo-Until", func(m *Metadata) *string { return &m.EmbargoUntil }},
+	{"retention", "Retention-Schedule", func(m *Metadata) *string { return &m.Retention }},
+	{"closed", "Date-Closed", func(m *Metadata) *string { return &m.Closed }},
 }
 
 // FieldNamed finds a field by any name people write for it: the API name
@@ -93,6 +101,10 @@ func FieldNamed(name string) (Field, bool) {
 		n = "access"
 	case "embargo", "embargo-until", "embargo_date":
 		n = "embargo_until"
+	case "retention_schedule", "retention-schedule", "schedule":
+		n = "retention"
+	case "date_closed", "date-closed", "closed_date":
+		n = "closed"
 	case "ispartof", "is_part_of":
 		n = "collection"
 	case "scanner-station":
@@ -127,14 +139,21 @@ func (m *Metadata) Set(name, v string) (bool, error) {
 		if err := CheckRights(v); err != nil {
 			return true, err
 		}
-	case "embargo_until":
+	case "embargo_until", "closed":
 		if _, err := time.Parse(time.DateOnly, v); v != "" && err != nil {
-			return true, fmt.Errorf("metadata embargo_until %q: want a date, YYYY-MM-DD", v)
+			return true, fmt.Errorf("metadata %s %q: want a date, YYYY-MM-DD", f.Name, v)
+		}
+	case "retention":
+		if v != "" && !scheduleCode.MatchString(v) {
+			return true, fmt.Errorf("metadata retention %q: want a schedule code (letters, digits, . _ -)", v)
 		}
 	}
 	*f.Ptr(m) = v
 	return true, nil
 }
+
+// scheduleCode is the form of a retention schedule's code.
+var scheduleCode = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
 
 // maxValue bounds one field's value: a description, not a document.
 const maxValue = 8 << 10

@@ -183,6 +183,19 @@ type AlertChange struct {
 	At    time.Time  `json:"at"`
 }
 
+// Retention is a stored bag's place in its retention schedule.
+type Retention struct {
+	BagID    string `json:"bag_id"`
+	Schedule string `json:"schedule"`
+	Action   string `json:"action"` // at the end: retain, review, transfer, destroy
+	// Due is the day the action is due; zero while it cannot be known
+	// (a schedule that runs from a closed date not yet given), and
+	// Unknown then says why.
+	Due      time.Time `json:"due"`
+	Unknown  string    `json:"unknown,omitempty"`
+	Assigned time.Time `json:"assigned"`
+}
+
 // Progress is how far an item in flight is through a long step (the pages
 // of its access copy), as the process doing it knows: held in memory, not
 // in the catalog.

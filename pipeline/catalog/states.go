@@ -90,6 +90,9 @@ const (
 	EvNormalization  EventType = "normalization"
 	EvReplication    EventType = "replication"
 	EvFixityCheck    EventType = "fixity check"
+	// EvPolicyAssignment records the retention schedule a bag was put
+	// under and when it is due (PREMIS: policy assignment).
+	EvPolicyAssignment EventType = "policy assignment"
 )
 
 // Outcome is an event's outcome.

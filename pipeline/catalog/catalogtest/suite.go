@@ -39,6 +39,7 @@ func Run(t *testing.T, o Opener) {
 	}{
 		{"Items", testItems},
 		{"NewerVersions", testNewerVersions},
+		{"Retention", testRetention},
 		{"Leases", testLeases},
 		{"Files", testFiles},
 		{"Events", testEvents},
@@ -728,5 +729,38 @@ func testNewerVersions(t *testing.T, o Opener) {
 	}
 	if got, err := c.NewerVersions(ctx, "b2"); err != nil || len(got) != 0 {
 		t.Errorf("NewerVersions of a bag never reprocessed = %q, %v", got, err)
+	}
+}
+
+// testRetention: a bag's retention recorded, replaced and read back; the
+// bags due by a day, soonest first, then those whose due date is not known.
+func testRetention(t *testing.T, o Opener) {
+	c := fresh(t, o)
+	ctx := context.Background()
+	day := func(s string) time.Time { d, _ := time.Parse(time.DateOnly, s); return d }
+	for _, id := range []string{"b1", "b2", "b3", "b4"} {
+		must(t, c.CreateItem(ctx, item(id, "/hot/"+id)))
+		must(t, c.PutBag(ctx, catalog.Bag{ID: id, ItemID: id, Bytes: 1, StoredAt: time.Now()}))
+	}
+	now := time.Now().UTC().Truncate(time.Second)
+	must(t, c.SetRetention(ctx, catalog.Retention{BagID: "b1", Schedule: "FIN-7", Action: "destroy", Due: day("2033-12-06"), Assigned: now}))
+	must(t, c.SetRetention(ctx, catalog.Retention{BagID: "b2", Schedule: "HR-6M", Action: "review", Due: day("2027-06-30"), Assigned: now}))
+	must(t, c.SetRetention(ctx, catalog.Retention{BagID: "b3", Schedule: "CASE", Action: "destroy", Unknown: "no closed date", Assigned: now}))
+	must(t, c.SetRetention(ctx, catalog.Retention{BagID: "b4", Schedule: "PERM", Action: "retain", Due: day("2026-01-01"), Assigned: now}))
+	must(t, c.SetRetention(ctx, catalog.Retention{BagID: "b4", Schedule: "PERM", Action: "retain", Due: day("2126-01-01"), Assigned: now})) // replaced
+	r, err := c.Retention(ctx, "b1")
+	if err != nil || r.Schedule != "FIN-7" || r.Action != "destroy" || !r.Due.Equal(day("2033-12-06")) || !r.Assigned.Equal(now) {
+		t.Errorf("retention read back: %+v %v", r, err)
+	}
+	if _, err := c.Retention(ctx, "nope"); !errors.Is(err, catalog.ErrNotFound) {
+		t.Errorf("retention of no bag: %v", err)
+	}
+	due, err := c.RetentionDue(ctx, day("2028-01-01"), 10)
+	var got []string
+	for _, r := range due {
+		got = append(got, r.BagID)
+	}
+	if err != nil || !slices.Equal(got, []string{"b2", "b3"}) || !due[1].Due.IsZero() || due[1].Unknown != "no closed date" {
+		t.Errorf("due by 2028: %q %v, want b2 then b3 (unknown)", got, err)
 	}
 }

@@ -1,0 +1,94 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"text/tabwriter"
+	"time"
+
+	"github.com/strongroom-archive/strongroom/pipeline/catalog"
+)
+
+func cmdRetention(ctx context.Context, args []string) error {
+	fs := newFlags("retention", "[--config FILE] schedules | due [--before YYYY-MM-DD] | show BAG  [--json]", `Retention: the schedules in the configuration, the stored bags due for their
+schedule's action (by --before, default today; then those whose due date is
+not known yet: no schedule named, a closed date not given), and one bag's.`)
+	configPath := fs.String("config", "", "config file (default: the embedded defaults)")
+	if err := parse(fs, args); err != nil {
+		return helpOK(err)
+	}
+	if fs.NArg() == 0 {
+		return usageError{errors.New("retention: want schedules, due or show")}
+	}
+	verb, rest := fs.Arg(0), fs.Args()[1:]
+	sub := newFlags("retention "+verb, "", "")
+	sub.StringVar(configPath, "config", *configPath, "config file (default: the embedded defaults)")
+	asJSON := sub.Bool("json", false, "JSON lines")
+	before := sub.String("before", time.Now().UTC().Format(time.DateOnly), "due: bags due on or before this day")
+	limit := sub.Int("limit", 1000, "due: at most this many")
+	id, err := parseWithID(sub, rest)
+	if err != nil {
+		return helpOK(err)
+	}
+	if verb == "schedules" {
+		cfg, _, err := loadConfig(*configPath)
+		if err != nil {
+			return err
+		}
+		sayEmpty(len(cfg.Retention.Schedules), "no retention schedules (retention.schedules in the configuration)")
+		if *asJSON {
+			return printLines(cfg.Retention.Schedules)
+		}
+		tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "CODE\tTITLE\tFROM\tPERIOD\tTHEN\tMANDATE")
+		for _, s := range cfg.Retention.Schedules {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", s.Code, s.Title, s.Trigger, s.Period, s.Action, s.Mandate)
+		}
+		return tw.Flush()
+	}
+	_, _, cat, err := openCatalog(ctx, *configPath, false)
+	if err != nil {
+		return err
+	}
+	defer cat.Close()
+	switch verb {
+	case "due":
+		day, err := time.Parse(time.DateOnly, *before)
+		if err != nil {
+			return usageError{fmt.Errorf("retention due --before %q: want YYYY-MM-DD", *before)}
+		}
+		due, err := cat.RetentionDue(ctx, day, *limit)
+		if err != nil {
+			return err
+		}
+		sayEmpty(len(due), "no bag due by "+*before+", and none without a due date")
+		if *asJSON {
+			return printLines(due)
+		}
+		tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "BAG\tSCHEDULE\tACTION\tDUE")
+		for _, r := range due {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r.BagID, r.Schedule, r.Action, dueText(r))
+		}
+		return tw.Flush()
+	case "show":
+		if id == "" {
+			return usageError{errors.New("retention show: want a bag id")}
+		}
+		r, err := cat.Retention(ctx, id)
+		if err != nil {
+			return err // an unknown bag is exit 2 (exitCode)
+		}
+		return printShown(r, *asJSON)
+	}
+	return usageError{fmt.Errorf("retention: unknown command %q", verb)}
+}
+
+func dueText(r catalog.Retention) string {
+	if r.Due.IsZero() {
+		return "unknown: " + r.Unknown
+	}
+	return r.Due.Format(time.DateOnly)
+}

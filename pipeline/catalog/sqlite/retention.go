@@ -1,0 +1,58 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/strongroom-archive/strongroom/pipeline/catalog"
+)
+
+// SetRetention implements catalog.Retentions.
+func (c *DB) SetRetention(ctx context.Context, r catalog.Retention) error {
+	due := ""
+	if !r.Due.IsZero() {
+		due = r.Due.UTC().Format(time.DateOnly)
+	}
+	_, err := c.db.ExecContext(ctx, `INSERT INTO retention (bag_id, schedule, action, due, unknown, assigned) VALUES (?, ?, ?, ?, ?, ?)
+		ON CONFLICT(bag_id) DO UPDATE SET schedule = excluded.schedule, action = excluded.action, due = excluded.due,
+		unknown = excluded.unknown, assigned = excluded.assigned`,
+		r.BagID, r.Schedule, r.Action, due, r.Unknown, ts(r.Assigned))
+	if err != nil {
+		return fmt.Errorf("catalog: retention of %s: %w", r.BagID, err)
+	}
+	return nil
+}
+
+func scanRetention(r scanner) (catalog.Retention, error) {
+	var x catalog.Retention
+	var due, assigned string
+	err := r.Scan(&x.BagID, &x.Schedule, &x.Action, &due, &x.Unknown, &assigned)
+	if due != "" {
+		x.Due, _ = time.Parse(time.DateOnly, due)
+	}
+	x.Assigned = parseTS(assigned)
+	return x, err
+}
+
+const retentionCols = `bag_id, schedule, action, due, unknown, assigned`
+
+// Retention implements catalog.Retentions.
+func (c *DB) Retention(ctx context.Context, bag string) (*catalog.Retention, error) {
+	r, err := scanRetention(c.db.QueryRowContext(ctx, `SELECT `+retentionCols+` FROM retention WHERE bag_id = ?`, bag))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("%w: no retention recorded for bag %s", catalog.ErrNotFound, bag)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("catalog: retention of %s: %w", bag, err)
+	}
+	return &r, nil
+}
+
+// RetentionDue implements catalog.Retentions.
+func (c *DB) RetentionDue(ctx context.Context, before time.Time, limit int) ([]catalog.Retention, error) {
+	return query(ctx, c.db, scanRetention, `SELECT `+retentionCols+` FROM retention
+		WHERE due = '' OR due <= ? ORDER BY due = '', due, bag_id LIMIT ?`, before.UTC().Format(time.DateOnly), limit)
+}

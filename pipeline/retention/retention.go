@@ -1,0 +1,163 @@
+// Package retention holds retention schedules: how long a class of records
+// is kept after a trigger (ingest, the day the record was closed, or a date
+// in its description), by whose mandate, and what happens at the end. An
+// item falls under the schedule its description names (the metadata field
+// retention: from bag.metadata, its hot folder or station, a batch's
+// metadata file or push --meta); its due date is computed here and kept in
+// the catalog.
+package retention
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/strongroom-archive/strongroom/pipeline/catalog"
+)
+
+// Action is what happens when a schedule's period ends.
+type Action string
+
+const (
+	Retain   Action = "retain"   // kept for good (the period is a review point, not an end)
+	Review   Action = "review"   // someone decides
+	Transfer Action = "transfer" // to another archive
+	Destroy  Action = "destroy"  // disposed of, with a record, after approval
+)
+
+// Trigger is what a schedule's period runs from.
+type Trigger string
+
+const (
+	Ingested Trigger = "ingested" // the day the item was taken
+	Closed   Trigger = "closed"   // the description's closed date
+	// "field:NAME" runs from the date in description field NAME (date:
+	// the first day of what it says, 1923-04 → 1923-04-01).
+)
+
+// Schedule is one retention schedule.
+type Schedule struct {
+	Code    string  `yaml:"code" json:"code"`
+	Title   string  `yaml:"title" json:"title"`
+	Mandate string  `yaml:"mandate" json:"mandate"` // the law or policy that sets it
+	Trigger Trigger `yaml:"trigger" json:"trigger"`
+	Period  string  `yaml:"period" json:"period"` // ISO 8601, e.g. P7Y, P6M, P30D
+	Action  Action  `yaml:"action" json:"action"`
+}
+
+// Config is the retention section.
+type Config struct {
+	Schedules []Schedule `yaml:"schedules"`
+}
+
+// Find returns the schedule with code.
+func (c Config) Find(code string) (Schedule, bool) {
+	for _, s := range c.Schedules {
+		if s.Code == code {
+			return s, true
+		}
+	}
+	return Schedule{}, false
+}
+
+// Validate checks every schedule and reports every problem.
+func (c Config) Validate() error {
+	var errs []error
+	seen := map[string]bool{}
+	for i, s := range c.Schedules {
+		at := fmt.Sprintf("retention.schedules[%d]", i)
+		if _, err := (&catalog.Metadata{}).Set("retention", s.Code); err != nil || s.Code == "" {
+			errs = append(errs, fmt.Errorf("%s.code %q: want a code of letters, digits, . _ -", at, s.Code))
+		}
+		if seen[s.Code] {
+			errs = append(errs, fmt.Errorf("%s.code %q: used twice", at, s.Code))
+		}
+		seen[s.Code] = true
+		if _, err := ParsePeriod(s.Period); err != nil {
+			errs = append(errs, fmt.Errorf("%s.period: %w", at, err))
+		}
+		switch s.Action {
+		case Retain, Review, Transfer, Destroy:
+		default:
+			errs = append(errs, fmt.Errorf("%s.action %q: want retain, review, transfer or destroy", at, s.Action))
+		}
+		if name, ok := strings.CutPrefix(string(s.Trigger), "field:"); ok {
+			if _, known := catalog.FieldNamed(name); !known {
+				errs = append(errs, fmt.Errorf("%s.trigger %q: no description field %q", at, s.Trigger, name))
+			}
+		} else if s.Trigger != Ingested && s.Trigger != Closed {
+			errs = append(errs, fmt.Errorf("%s.trigger %q: want ingested, closed or field:NAME", at, s.Trigger))
+		}
+		if s.Mandate == "" {
+			errs = append(errs, fmt.Errorf("%s.mandate: say which law or policy sets it", at))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Period is an ISO 8601 duration in calendar units.
+type Period struct{ Years, Months, Days int }
+
+var periodRE = regexp.MustCompile(`^P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)W)?(?:(\d+)D)?$`)
+
+// ParsePeriod reads an ISO 8601 period of years, months, weeks and days
+// (P7Y, P18M, P2W, P1Y6M); time of day has no place in retention.
+func ParsePeriod(s string) (Period, error) {
+	m := periodRE.FindStringSubmatch(s)
+	if m == nil || s == "P" {
+		return Period{}, fmt.Errorf("%q: want an ISO 8601 period such as P7Y, P6M or P30D", s)
+	}
+	n := func(i int) int { v, _ := strconv.Atoi(m[i]); return v }
+	return Period{Years: n(1), Months: n(2), Days: 7*n(3) + n(4)}, nil
+}
+
+// After is the day p after from.
+func (p Period) After(from time.Time) time.Time { return from.AddDate(p.Years, p.Months, p.Days) }
+
+// Due computes when an item under s is due for its action: the trigger's
+// day plus the period. Without the trigger's date (no closed date yet, a
+// field left empty) the due date is unknown, and the reason says why.
+func (s Schedule) Due(m catalog.Metadata, ingested time.Time) (time.Time, string) {
+	p, err := ParsePeriod(s.Period)
+	if err != nil {
+		return time.Time{}, err.Error()
+	}
+	var from time.Time
+	switch name, isField := strings.CutPrefix(string(s.Trigger), "field:"); {
+	case s.Trigger == Ingested:
+		from = ingested
+	case s.Trigger == Closed:
+		if from, err = time.Parse(time.DateOnly, m.Closed); err != nil {
+			return time.Time{}, "the record has no closed date yet (metadata closed: YYYY-MM-DD)"
+		}
+	case isField:
+		if from, err = firstDay(m.Get(name)); err != nil {
+			return time.Time{}, fmt.Sprintf("description field %s %q holds no date", name, m.Get(name))
+		}
+	}
+	y, mo, d := from.UTC().Date()
+	return p.After(time.Date(y, mo, d, 0, 0, 0, 0, time.UTC)), ""
+}
+
+// firstDay reads the first day of a date as descriptions write it: 1923,
+// 1923-04, 1923-04-05, or the start of a range (1923/1925, 1923-1925,
+// 1923-04-05/1923-06-30).
+func firstDay(v string) (time.Time, error) {
+	v = strings.TrimSpace(v)
+	for _, layout := range []string{time.DateOnly, "2006-01", "2006"} {
+		if len(v) < len(layout) {
+			continue
+		}
+		rest := v[len(layout):]
+		if rest != "" && rest[0] >= '0' && rest[0] <= '9' {
+			continue // 19234 is no year
+		}
+		if t, err := time.Parse(layout, v[:len(layout)]); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("no date in %q", v)
+}
