@@ -74,6 +74,7 @@ Usage:
   strongroom export   [--config FILE] [--format tar|zip] [--output FILE] BAG_ID
   strongroom index    [--config FILE] rebuild [--bag ID]   rebuild the search index from the store
   strongroom retention [--config FILE] schedules | due [--before DAY] | show BAG   schedules and due dates
+  strongroom hold     [--config FILE] create|add|remove|release|list|show   legal holds
   strongroom backup   [--config FILE] DEST       a consistent copy of the catalog and the index, while running
   strongroom restore  [--config FILE] [--force] SRC   put a backup back (daemon stopped)
   strongroom push     --server URL --token-file FILE [--meta k=v] [--wait] DIR
@@ -159,6 +160,8 @@ func run(ctx context.Context, args []string) error {
 		return cmdExport(ctx, rest)
 	case "retention":
 		return cmdRetention(ctx, rest)
+	case "hold":
+		return cmdHold(ctx, rest)
 	case "backup":
 		return cmdBackup(ctx, rest)
 	case "restore":

@@ -433,8 +433,9 @@ func TestSystemdUnit(t *testing.T) {
 // batch's metadata.json for its own), its due date computed from its
 // trigger and period and recorded with a PREMIS policy assignment event;
 // `retention due` lists what is due by a day, then what cannot be dated
-// (a schedule that runs from a closed date not given); a configuration
-// that names a schedule it does not have does not start.
+// (a schedule that runs from a closed date not given); a legal hold marks
+// what it holds until it is released; a configuration that names a
+// schedule it does not have does not start.
 func TestRetentionSchedules(t *testing.T) {
 	dir := t.TempDir()
 	schedules := `retention:
@@ -483,6 +484,40 @@ func TestRetentionSchedules(t *testing.T) {
 	}
 	if out, _, code := clitest.Run(t, dir, "retention", "schedules", "--config", cfg); code != 0 || !strings.Contains(out, "Companies Act 2006 s.388") {
 		t.Errorf("retention schedules: %d\n%s", code, out)
+	}
+	// A legal hold on the closed case: due, but held; released, not.
+	out, errs, code = clitest.Run(t, dir, "hold", "create", "--name", "Smith v Harbour Board", "--reason", "litigation", "--authority", "counsel, 2026-11-30", "--json", "--config", cfg)
+	var h catalog.Hold
+	if json.Unmarshal([]byte(out), &h); code != 0 || h.ID == 0 {
+		t.Fatalf("hold create: exit %d %q %s", code, out, errs)
+	}
+	id := fmt.Sprint(h.ID)
+	if _, errs, code := clitest.Run(t, dir, "hold", "add", id, bags[closedCase], "--config", cfg); code != 0 {
+		t.Fatalf("hold add: exit %d %s", code, errs)
+	}
+	if out, _, _ := clitest.Run(t, dir, "retention", "due", "--json", "--config", cfg); !strings.Contains(strings.Split(out, "\n")[0], `"held":true`) {
+		t.Errorf("the held case is not marked held:\n%s", out)
+	}
+	if out, _, _ := clitest.Run(t, dir, "bags", "show", bags[closedCase], "--json", "--config", cfg); !strings.Contains(out, "legal hold "+id+" (Smith v Harbour Board; counsel, 2026-11-30): applied") {
+		t.Errorf("no event of the hold on the bag:\n%s", out)
+	}
+	for _, c := range []struct {
+		args []string
+		code int
+	}{
+		{[]string{"hold", "add", id, "nosuchbag"}, exitUsage},
+		{[]string{"hold", "create", "--name", "x", "--reason", "y"}, exitUsage}, // no authority
+		{[]string{"hold", "release", id}, exitUsage},                            // no reason
+		{[]string{"hold", "show", "999"}, exitUsage},
+		{[]string{"hold", "release", id, "--reason", "settled"}, 0},
+		{[]string{"hold", "add", id, bags[ledger]}, exitFailed}, // released
+	} {
+		if _, errs, code := clitest.Run(t, dir, append(c.args, "--config", cfg)...); code != c.code {
+			t.Errorf("%q: exit %d, want %d: %s", c.args, code, c.code, errs)
+		}
+	}
+	if out, _, _ := clitest.Run(t, dir, "retention", "due", "--json", "--config", cfg); strings.Contains(out, `"held":true`) {
+		t.Errorf("still held after the release:\n%s", out)
 	}
 	bad := withDefault(t.TempDir(), "NOPE")
 	if _, errs, code := clitest.Run(t, dir, "config", "--config", bad); code != exitUsage || !strings.Contains(errs, `bag.metadata.retention "NOPE": no such schedule`) {

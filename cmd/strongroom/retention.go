@@ -68,9 +68,13 @@ not known yet: no schedule named, a closed date not given), and one bag's.`)
 			return printLines(due)
 		}
 		tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "BAG\tSCHEDULE\tACTION\tDUE")
+		fmt.Fprintln(tw, "BAG\tSCHEDULE\tACTION\tDUE\tHOLD")
 		for _, r := range due {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r.BagID, r.Schedule, r.Action, dueText(r))
+			held := ""
+			if r.Held {
+				held = "held (strongroom hold list)"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.BagID, r.Schedule, r.Action, dueText(r), held)
 		}
 		return tw.Flush()
 	case "show":

@@ -27,6 +27,7 @@ type Catalog interface {
 	Batches
 	Sessions
 	Retentions
+	Holds
 	// Counts computes the numbers the overview and the metrics show.
 	Counts(ctx context.Context) (Counts, error)
 	Close() error
@@ -183,6 +184,8 @@ var (
 	ErrStale = errors.New("catalog: item changed under a stale step")
 	// ErrBadTransition is returned for a state change an alert can't make.
 	ErrBadTransition = errors.New("catalog: alert cannot change to that state")
+	// ErrReleased is returned for a change to a legal hold released already.
+	ErrReleased = errors.New("catalog: the legal hold is released")
 )
 
 // NewID returns a sortable, unique item id: UTC time and 40 random bits.
@@ -202,4 +205,23 @@ type Retentions interface {
 	// RetentionDue returns the bags due on or before the day before,
 	// soonest first, then those whose due date is not known yet.
 	RetentionDue(ctx context.Context, before time.Time, limit int) ([]Retention, error)
+}
+
+// Holds are legal holds: while one is in force, nothing it holds may be
+// disposed of, whatever its retention says.
+type Holds interface {
+	// CreateHold records a new hold in force and sets its ID and Created.
+	CreateHold(ctx context.Context, h *Hold) error
+	// Hold returns a hold with its bags; ErrNotFound if there is none.
+	Hold(ctx context.Context, id int64) (*Hold, error)
+	// ListHolds returns the holds in force, or every hold with all, newest
+	// first, without their bags.
+	ListHolds(ctx context.Context, all bool) ([]Hold, error)
+	// HoldBags adds bags to a hold in force (ErrNotFound for a bag not
+	// stored, ErrReleased for a released hold) and removes others.
+	HoldBags(ctx context.Context, id int64, add, remove []string, at time.Time) error
+	// ReleaseHold ends a hold in force: who, why, when.
+	ReleaseHold(ctx context.Context, id int64, who, reason string, at time.Time) error
+	// HoldsOn returns the holds in force on a bag.
+	HoldsOn(ctx context.Context, bag string) ([]Hold, error)
 }

@@ -194,6 +194,25 @@ type Retention struct {
 	Due      time.Time `json:"due"`
 	Unknown  string    `json:"unknown,omitempty"`
 	Assigned time.Time `json:"assigned"`
+	// Held says a legal hold in force holds the bag: whatever is due,
+	// nothing happens to it.
+	Held bool `json:"held"`
+}
+
+// Hold is a legal hold: bags that must not be disposed of while it is in
+// force (a litigation, an inquiry, an access request), with who ordered it
+// and why, and who ended it.
+type Hold struct {
+	ID            int64     `json:"id"`
+	Name          string    `json:"name"`
+	Reason        string    `json:"reason"`
+	Authority     string    `json:"authority"` // who or what ordered it
+	CreatedBy     string    `json:"created_by"`
+	Created       time.Time `json:"created"`
+	Released      time.Time `json:"released"` // zero while in force
+	ReleasedBy    string    `json:"released_by,omitempty"`
+	ReleaseReason string    `json:"release_reason,omitempty"`
+	Bags          []string  `json:"bags,omitempty"`
 }
 
 // Progress is how far an item in flight is through a long step (the pages

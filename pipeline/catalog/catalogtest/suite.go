@@ -40,6 +40,7 @@ func Run(t *testing.T, o Opener) {
 		{"Items", testItems},
 		{"NewerVersions", testNewerVersions},
 		{"Retention", testRetention},
+		{"Holds", testHolds},
 		{"Leases", testLeases},
 		{"Files", testFiles},
 		{"Events", testEvents},
@@ -762,5 +763,59 @@ func testRetention(t *testing.T, o Opener) {
 	}
 	if err != nil || !slices.Equal(got, []string{"b2", "b3"}) || !due[1].Due.IsZero() || due[1].Unknown != "no closed date" {
 		t.Errorf("due by 2028: %q %v, want b2 then b3 (unknown)", got, err)
+	}
+}
+
+// testHolds: a legal hold in force holds its bags (their retention says
+// so), takes and lets go of bags, refuses a bag not stored, and once
+// released holds nothing and takes no change.
+func testHolds(t *testing.T, o Opener) {
+	c := fresh(t, o)
+	ctx := context.Background()
+	now := time.Now().UTC().Truncate(time.Second)
+	for _, id := range []string{"b1", "b2"} {
+		must(t, c.CreateItem(ctx, item(id, "/hot/"+id)))
+		must(t, c.PutBag(ctx, catalog.Bag{ID: id, ItemID: id, Bytes: 1, StoredAt: now}))
+		must(t, c.SetRetention(ctx, catalog.Retention{BagID: id, Schedule: "FIN-7", Action: "destroy", Due: now.AddDate(-1, 0, 0), Assigned: now}))
+	}
+	h := &catalog.Hold{Name: "Smith v Harbour Board", Reason: "litigation", Authority: "counsel, letter of 2026-11-30", CreatedBy: "rm"}
+	must(t, c.CreateHold(ctx, h))
+	if h.ID == 0 {
+		t.Fatal("no hold id")
+	}
+	must(t, c.HoldBags(ctx, h.ID, []string{"b1", "b2"}, nil, now))
+	if err := c.HoldBags(ctx, h.ID, []string{"nope"}, nil, now); !errors.Is(err, catalog.ErrNotFound) {
+		t.Errorf("a bag not stored: %v", err)
+	}
+	must(t, c.HoldBags(ctx, h.ID, nil, []string{"b2"}, now))
+	got, err := c.Hold(ctx, h.ID)
+	if err != nil || !slices.Equal(got.Bags, []string{"b1"}) || got.Authority != h.Authority || !got.Released.IsZero() {
+		t.Errorf("hold read back: %+v %v", got, err)
+	}
+	if on, _ := c.HoldsOn(ctx, "b1"); len(on) != 1 || on[0].ID != h.ID {
+		t.Errorf("holds on b1: %+v", on)
+	}
+	due, _ := c.RetentionDue(ctx, now, 10)
+	if len(due) != 2 || !due[0].Held || due[1].Held {
+		t.Errorf("due with b1 held: %+v", due)
+	}
+	must(t, c.ReleaseHold(ctx, h.ID, "rm2", "settled", now))
+	if err := c.ReleaseHold(ctx, h.ID, "rm2", "again", now); !errors.Is(err, catalog.ErrReleased) {
+		t.Errorf("released twice: %v", err)
+	}
+	if err := c.HoldBags(ctx, h.ID, []string{"b2"}, nil, now); !errors.Is(err, catalog.ErrReleased) {
+		t.Errorf("a bag added to a released hold: %v", err)
+	}
+	if r, _ := c.Retention(ctx, "b1"); r == nil || r.Held {
+		t.Errorf("b1 still held after the release: %+v", r)
+	}
+	if active, _ := c.ListHolds(ctx, false); len(active) != 0 {
+		t.Errorf("holds in force after the release: %+v", active)
+	}
+	if all, _ := c.ListHolds(ctx, true); len(all) != 1 || all[0].ReleasedBy != "rm2" || all[0].ReleaseReason != "settled" {
+		t.Errorf("every hold: %+v", all)
+	}
+	if _, err := c.Hold(ctx, 999); !errors.Is(err, catalog.ErrNotFound) {
+		t.Errorf("no such hold: %v", err)
 	}
 }

@@ -29,7 +29,7 @@ func (c *DB) SetRetention(ctx context.Context, r catalog.Retention) error {
 func scanRetention(r scanner) (catalog.Retention, error) {
 	var x catalog.Retention
 	var due, assigned string
-	err := r.Scan(&x.BagID, &x.Schedule, &x.Action, &due, &x.Unknown, &assigned)
+	err := r.Scan(&x.BagID, &x.Schedule, &x.Action, &due, &x.Unknown, &assigned, &x.Held)
 	if due != "" {
 		x.Due, _ = time.Parse(time.DateOnly, due)
 	}
@@ -37,7 +37,10 @@ func scanRetention(r scanner) (catalog.Retention, error) {
 	return x, err
 }
 
-const retentionCols = `bag_id, schedule, action, due, unknown, assigned`
+// retentionCols are a retention's columns, and whether a hold in force
+// holds the bag.
+const retentionCols = `bag_id, schedule, action, due, unknown, assigned,
+	EXISTS (SELECT 1 FROM hold_bags JOIN holds ON holds.id = hold_bags.hold_id WHERE hold_bags.bag_id = retention.bag_id AND holds.released = '')`
 
 // Retention implements catalog.Retentions.
 func (c *DB) Retention(ctx context.Context, bag string) (*catalog.Retention, error) {
