@@ -38,6 +38,12 @@ type Config struct {
 	// Required fails an item whose access copy cannot be made; by default
 	// it is stored with its originals, an event and an alert.
 	Required bool `yaml:"required"`
+	// JPEGQuality: a continuous-tone page from a lossless source (a TIFF
+	// or PNG scan) goes into the access copy as JPEG at this quality where
+	// that is smaller than lossless; Lossless keeps every page lossless.
+	// The original in the bag is never touched.
+	JPEGQuality int  `yaml:"jpeg_quality"`
+	Lossless    bool `yaml:"lossless"`
 }
 
 // Override changes OCR settings for some items (a hot folder's own).
@@ -48,6 +54,9 @@ func (c Config) Validate() error {
 	var errs []error
 	if c.PDFA != "2b" && c.PDFA != "2u" {
 		errs = append(errs, fmt.Errorf("access.pdfa %q: want 2b or 2u", c.PDFA))
+	}
+	if c.JPEGQuality != 0 && (c.JPEGQuality < 30 || c.JPEGQuality > 100) {
+		errs = append(errs, fmt.Errorf("access.jpeg_quality %d: 30 to 100 (0: lossless only, as lossless: true)", c.JPEGQuality))
 	}
 	return errors.Join(append(errs, c.OCR.Validate())...)
 }
@@ -83,6 +92,7 @@ func (m *Maker) ocr() (*ocr.Engine, error) {
 	if m.engine == nil {
 		cfg := m.Cfg.OCR
 		cfg.MaxDecode = m.MaxPixel
+		cfg.JPEGQuality, cfg.Lossless = m.Cfg.JPEGQuality, m.Cfg.Lossless
 		e, err := ocr.NewEngine(cfg)
 		if err != nil {
 			return nil, err

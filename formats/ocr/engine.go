@@ -54,7 +54,8 @@ func NewEngine(cfg Config) (*Engine, error) {
 // overriding the languages and page segmentation mode.
 func (e *Engine) request(o op, s Settings) request {
 	req := request{Op: o, Languages: e.cfg.Languages, PSM: e.cfg.PSM, Rotate: e.cfg.RotatePages, Confidence: e.cfg.RotateConfidence,
-		Deskew: e.cfg.Deskew, MaxPixels: e.cfg.MaxPixels, MaxDecode: e.cfg.MaxDecode, DefaultDPI: e.cfg.DefaultDPI}
+		Deskew: e.cfg.Deskew, MaxPixels: e.cfg.MaxPixels, MaxDecode: e.cfg.MaxDecode, DefaultDPI: e.cfg.DefaultDPI,
+		JPEGQuality: e.cfg.JPEGQuality, Lossless: e.cfg.Lossless}
 	if e.cfg.WorkerMemory > 0 {
 		// A rendered page is held three times at 4 bytes a pixel (in
 		// PDFium, in Go, in Leptonica) beside Tesseract's working copies:

@@ -48,6 +48,11 @@ type Config struct {
 	// (pipeline.max_pixels), and CacheDir where PDFium's compiled code is
 	// kept between worker starts: both set by the daemon, not the file.
 	MaxDecode int64  `yaml:"-"`
+	// JPEGQuality and Lossless are the access copy's (access.jpeg_quality,
+	// access.lossless): how a continuous-tone page from a lossless source
+	// is encoded.
+	JPEGQuality int  `yaml:"-"`
+	Lossless    bool `yaml:"-"`
 	CacheDir  string `yaml:"-"`
 }
 

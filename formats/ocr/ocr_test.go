@@ -275,3 +275,49 @@ func TestDeskew(t *testing.T) {
 		t.Errorf("CER %.3f after deskew: %q", cer, Text(p.Words))
 	}
 }
+
+// TestAccessJPEG: a continuous-tone page from a lossless source goes into
+// the access copy as JPEG at the configured quality where that is smaller
+// (a scan's grain makes lossless large); a clean page stays lossless, and
+// so does every page with Lossless. The words are the same either way:
+// OCR reads the page's own pixels.
+func TestAccessJPEG(t *testing.T) {
+	clean := testpage.Render(testpage.Text[:6], testpage.Options{DPI: 300, PointSize: 12, Seed: 7})
+	grainy := image.NewGray(clean.Bounds())
+	copy(grainy.Pix, clean.Pix)
+	seed := uint32(1)
+	for i, v := range grainy.Pix { // a scanner's grain: ±24 levels
+		seed = seed*1664525 + 1013904223
+		grainy.Pix[i] = uint8(min(max(int(v)+int(seed>>24)%49-24, 0), 255))
+	}
+	for _, c := range []struct {
+		name     string
+		img      image.Image
+		lossless bool
+		jpeg     bool
+	}{
+		{"clean", clean, false, false},
+		{"grainy", grainy, false, true},
+		{"grainy, lossless", grainy, true, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			cfg := testConfig()
+			cfg.JPEGQuality, cfg.Lossless = 85, c.lossless
+			path := pageFile(t, c.img)
+			p, err := engineWith(t, cfg).MakePage(context.Background(), path, 0, Settings{}, true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			fi, _ := os.Stat(path)
+			if got := p.Image.Filter == "DCTDecode"; got != c.jpeg {
+				t.Errorf("JPEG %v (filter %q, %d bytes; the PNG is %d), want %v", got, p.Image.Filter, len(p.Image.Data), fi.Size(), c.jpeg)
+			}
+			if c.jpeg && float64(len(p.Image.Data)) > 0.6*float64(fi.Size()) {
+				t.Errorf("JPEG of %d bytes for a PNG of %d", len(p.Image.Data), fi.Size())
+			}
+			if cer := testpage.CER(strings.Join(testpage.Text[:6], "\n"), Text(p.Words)); cer > 0.05 {
+				t.Errorf("CER %.3f", cer)
+			}
+		})
+	}
+}

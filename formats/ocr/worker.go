@@ -67,6 +67,10 @@ type request struct {
 	DefaultDPI float64
 	// Embed asks for the page's image for the access copy.
 	Embed bool
+	// JPEGQuality encodes a continuous-tone page from a lossless source as
+	// JPEG where that is smaller; Lossless keeps it lossless.
+	JPEGQuality int
+	Lossless    bool
 	// Width is the width of the image opRender makes, in pixels.
 	Width int
 }
@@ -484,6 +488,15 @@ func (w *worker) imagePage(req request) (*response, error) {
 				resp.Notes = append(resp.Notes, fmt.Sprintf("page %d: the access copy holds the image at 1/%d size", req.Page+1, 1<<reduce))
 			}
 		}
+		// A continuous-tone page from a lossless source (the original, in
+		// the bag, stays lossless): a scan's noise makes lossless large, so
+		// the access copy takes JPEG where it is smaller; a clean page, or
+		// one JPEG would not shrink, stays as it is.
+		if !pg.Lossy && !req.Lossless && req.JPEGQuality > 0 && pix.Depth() > 1 {
+			if enc, err := pix.JPEG(req.JPEGQuality); err == nil && len(enc.Data) < len(resp.Image.Data) {
+				resp.Image, resp.ImageTurn = asImage(enc), 0 // the pixels, upright
+			}
+		}
 	}
 	return resp, nil
 }
@@ -548,6 +561,11 @@ func encode(pix *raster.Pix, lossy bool) (*pdfa.Image, error) {
 	if err != nil {
 		return nil, err
 	}
+	return asImage(enc), nil
+}
+
+// asImage is an encoded image as the PDF writer takes it.
+func asImage(enc *raster.Encoded) *pdfa.Image {
 	im := &pdfa.Image{Filter: enc.Filter, Data: enc.Data, Width: enc.Width, Height: enc.Height, BitsPerComponent: enc.Bits, ColorSpace: "DeviceGray"}
 	if enc.Colors == 3 {
 		im.ColorSpace = "DeviceRGB"
@@ -555,7 +573,7 @@ func encode(pix *raster.Pix, lossy bool) (*pdfa.Image, error) {
 	if enc.Filter == "CCITTFaxDecode" {
 		im.DecodeParms = fmt.Sprintf("<< /K -1 /Columns %d /Rows %d%s >>", enc.Width, enc.Height, map[bool]string{true: " /BlackIs1 true"}[enc.BlackIs1])
 	}
-	return im, nil
+	return im
 }
 
 // jpegQuality is used for pages whose original is lossy already (JPEG in
