@@ -47,13 +47,13 @@ type Config struct {
 	// MaxDecode is the most pixels a page may have to be decoded at all
 	// (pipeline.max_pixels), and CacheDir where PDFium's compiled code is
 	// kept between worker starts: both set by the daemon, not the file.
-	MaxDecode int64  `yaml:"-"`
+	MaxDecode int64 `yaml:"-"`
 	// JPEGQuality and Lossless are the access copy's (access.jpeg_quality,
 	// access.lossless): how a continuous-tone page from a lossless source
 	// is encoded.
-	JPEGQuality int  `yaml:"-"`
-	Lossless    bool `yaml:"-"`
-	CacheDir  string `yaml:"-"`
+	JPEGQuality int    `yaml:"-"`
+	Lossless    bool   `yaml:"-"`
+	CacheDir    string `yaml:"-"`
 }
 
 // Validate checks the configuration.
