@@ -312,6 +312,60 @@ func (s *Server) apiAudit(w http.ResponseWriter, r *http.Request, _ *user) {
 	writeJSON(w, http.StatusOK, v)
 }
 
+// apiRetentionDue lists the bags due for their schedule's action by
+// ?before= (default today), then those not datable yet (staff's).
+func (s *Server) apiRetentionDue(w http.ResponseWriter, r *http.Request, _ *user) {
+	before := s.Now()
+	if v := r.URL.Query().Get("before"); v != "" {
+		d, err := time.Parse(time.DateOnly, v)
+		if err != nil {
+			writeJSON(w, http.StatusBadRequest, apiError{fmt.Sprintf("before=%q: want YYYY-MM-DD", v)})
+			return
+		}
+		before = d
+	}
+	n, err := limit(r, 1000, 10000)
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	due, err := s.Catalog.RetentionDue(r.Context(), before, n)
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, nonNil(due))
+}
+
+// apiRetention is one bag's retention and the holds in force on it.
+func (s *Server) apiRetention(w http.ResponseWriter, r *http.Request, _ *user) {
+	id := r.PathValue("id")
+	ret, err := s.Catalog.Retention(r.Context(), id)
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	holds, err := s.Catalog.HoldsOn(r.Context(), id)
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, struct {
+		*catalog.Retention
+		Holds []catalog.Hold `json:"holds"`
+	}{ret, nonNil(holds)})
+}
+
+// apiHolds lists the legal holds in force (?all=yes: released too).
+func (s *Server) apiHolds(w http.ResponseWriter, r *http.Request, _ *user) {
+	holds, err := s.Catalog.ListHolds(r.Context(), r.URL.Query().Get("all") == "yes")
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, nonNil(holds))
+}
+
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	if _, err := s.Catalog.Counts(r.Context()); err != nil {
 		s.Log.Error("readyz: catalog", "err", err)

@@ -118,6 +118,7 @@ func newLibrary(t testing.TB, public bool) *library {
 		}
 		cat.PutBag(ctx, catalog.Bag{ID: lv.bag, ItemID: it.ID, Store: "file:///store", Bytes: 1, StoredAt: now})
 		cat.PutObjects(ctx, lv.bag, objs, now)
+		cat.SetRetention(ctx, catalog.Retention{BagID: lv.bag, Schedule: "FIN-7", Action: "destroy", Due: now.AddDate(7, 0, 0), Assigned: now})
 		if err := idx.PutBag(ctx, search.Doc{Bag: lv.bag, Title: meta.Title, Meta: meta, Stored: now}, []search.Page{page}); err != nil {
 			t.Fatal(err)
 		}
@@ -235,6 +236,16 @@ func TestRights(t *testing.T) {
 	}
 	if _, body := call(t, "GET", l.srv.URL+"/api/v1/bags/b-open", "reviewer-token", ""); !strings.Contains(body, `"store": "file:///store"`) {
 		t.Errorf("staff do not see the store:\n%s", body)
+	}
+	// Retention and holds, for staff: a bag's, what is due by a day.
+	if _, body := call(t, "GET", l.srv.URL+"/api/v1/bags/b-open/retention", "reviewer-token", ""); !strings.Contains(body, `"schedule": "FIN-7"`) || !strings.Contains(body, `"holds": []`) {
+		t.Errorf("a bag's retention:\n%s", body)
+	}
+	if _, body := call(t, "GET", l.srv.URL+"/api/v1/retention/due?before=2100-01-01", "reviewer-token", ""); strings.Count(body, `"bag_id"`) != 4 {
+		t.Errorf("due by 2100:\n%s", body)
+	}
+	if st, _ := call(t, "GET", l.srv.URL+"/api/v1/retention/due?before=soon", "reviewer-token", ""); st != 400 {
+		t.Errorf("before=soon: %d, want 400", st)
 	}
 	// Without http.public, no token: nothing.
 	closed := newLibrary(t, false)

@@ -271,8 +271,11 @@ func (s *Server) Handler() http.Handler {
 	api("GET /api/v1/items/{id}", RoleReviewer, s.apiItem)
 	api("GET /api/v1/events", RoleReviewer, s.apiEvents)
 	api("GET /api/v1/audit", RoleReviewer, s.apiAudit)
+	api("GET /api/v1/retention/due", RoleReviewer, s.apiRetentionDue)
+	api("GET /api/v1/holds", RoleReviewer, s.apiHolds)
 	api("GET /api/v1/bags", RoleAnonymous, s.apiBags)
 	api("GET /api/v1/bags/{id}", RoleAnonymous, s.apiBag)
+	api("GET /api/v1/bags/{id}/retention", RoleReviewer, s.apiRetention)
 	if s.Library != nil {
 		api("GET /api/v1/search", RoleAnonymous, s.apiSearch)
 		api("PUT /api/v1/bags/{id}/metadata", RoleAdmin, s.apiSetMetadata)
