@@ -69,11 +69,26 @@ func PutBag(ctx context.Context, st Store, bagID, dir string) (int64, error) {
 	}
 	// Uploads overlap: a store's round trips, not its bandwidth, bound a bag
 	// of many pages. The declaring files go last, one by one.
+	// A store that links files makes their names durable in one pass per
+	// folder: the payload's before the files that declare the bag, and
+	// those before the bag counts as stored.
+	flush := func() error {
+		if fp, ok := st.(FilePutter); ok {
+			return fp.Flush(ctx, bagID+"/")
+		}
+		return nil
+	}
 	total, err := putAll(ctx, first, putUploads, put)
+	if err == nil {
+		err = flush()
+	}
 	if err != nil {
 		return total, err
 	}
 	n, err := putAll(ctx, final, 1, put)
+	if err == nil {
+		err = flush()
+	}
 	return total + n, err
 }
 

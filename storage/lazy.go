@@ -92,6 +92,18 @@ func (l *Lazy) PutFile(ctx context.Context, key, path string) (bool, error) {
 	return false, nil
 }
 
+// Flush implements FilePutter where the store does.
+func (l *Lazy) Flush(ctx context.Context, prefix string) error {
+	st, err := l.store()
+	if err != nil {
+		return err
+	}
+	if fp, ok := st.(FilePutter); ok {
+		return fp.Flush(ctx, prefix)
+	}
+	return nil
+}
+
 // Get implements Store.
 func (l *Lazy) Get(ctx context.Context, key string) (io.ReadCloser, error) {
 	st, err := l.store()

@@ -43,8 +43,12 @@ type Store interface {
 type FilePutter interface {
 	// PutFile stores the file at path under key, the file as it is. It
 	// reports false, having done nothing, where it cannot (another
-	// filesystem): the caller then copies it with Put.
+	// filesystem): the caller then copies it with Put. The object's name
+	// is durable only after Flush of a prefix of its key.
 	PutFile(ctx context.Context, key, path string) (bool, error)
+	// Flush makes the names of the objects put under prefix durable (one
+	// sync per folder, not one per object: a batch of 2,000 pages).
+	Flush(ctx context.Context, prefix string) error
 }
 
 // PutOptions carry what a Put should check and record.

@@ -89,7 +89,7 @@ func (s *Store) path(key string) (string, error) {
 
 // PutFile implements storage.FilePutter: the file becomes the object by a
 // hard link, made under .incoming and renamed into place, its bytes synced
-// and never copied. A file on another filesystem (or one that refuses
+// and never copied; its name is synced by Flush. A file on another filesystem (or one that refuses
 // links) is not taken: false, and the caller copies it.
 func (s *Store) PutFile(ctx context.Context, key, src string) (bool, error) {
 	final, err := s.path(key)
@@ -133,7 +133,42 @@ func (s *Store) PutFile(ctx context.Context, key, src string) (bool, error) {
 	}
 	ok = true
 	os.Remove(tmp) // there still if final was this file already: rename did nothing
-	return true, bagit.SyncDir(filepath.Dir(final))
+	return true, nil
+}
+
+// Flush implements storage.FilePutter: every folder under prefix synced,
+// so that the names PutFile made there outlive a power cut.
+func (s *Store) Flush(ctx context.Context, prefix string) error {
+	start := s.root
+	if i := strings.LastIndex(prefix, "/"); i >= 0 {
+		start = filepath.Join(s.root, filepath.FromSlash(prefix[:i]))
+	}
+	err := filepath.WalkDir(start, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if !d.IsDir() {
+			return nil
+		}
+		if rel, _ := filepath.Rel(s.root, p); rel == tmpDir {
+			return fs.SkipDir
+		}
+		return bagit.SyncDir(p)
+	})
+	if err != nil {
+		return fmt.Errorf("local: flush %s: %w", prefix, err)
+	}
+	// And the folders above it, which PutFile may have made.
+	for dir := start; dir != s.root && strings.HasPrefix(dir, s.root); {
+		dir = filepath.Dir(dir)
+		if err := bagit.SyncDir(dir); err != nil {
+			return fmt.Errorf("local: flush %s: %w", prefix, err)
+		}
+	}
+	return nil
 }
 
 // ObjectMode is the mode of every stored object.

@@ -103,7 +103,8 @@ func TestObjectMode(t *testing.T) {
 }
 
 // TestPutFileLinks: a file on the store's filesystem becomes the object by
-// a hard link (its bytes are not copied), read-only, under its key; one on
+// a hard link (its bytes are not copied), read-only, under its key, its
+// name made durable by Flush; one on
 // another filesystem is not taken (the caller copies it with Put), and
 // nothing is left in .incoming either way.
 func TestPutFileLinks(t *testing.T) {
@@ -123,6 +124,9 @@ func TestPutFileLinks(t *testing.T) {
 	b, err := os.Stat(filepath.Join(root, "bag", "data", "original", "page.tif"))
 	if err != nil || !os.SameFile(a, b) || b.Mode().Perm() != ObjectMode {
 		t.Errorf("the object is not the file, read-only: %v %v", err, b)
+	}
+	if err := st.Flush(ctx, "bag/"); err != nil {
+		t.Errorf("flush: %v", err)
 	}
 	// Again (a store step run twice): the same, nothing left behind.
 	if linked, err := st.PutFile(ctx, "bag/data/original/page.tif", src); err != nil || !linked {
