@@ -48,7 +48,7 @@ folder DEST, while the daemon runs (each from one snapshot), with
 backup.json listing each file's size and SHA-256. The store is not copied:
 it is the archive. strongroom restore puts a backup back.`)
 	configPath := flags.String("config", "", "config file (default: the embedded defaults)")
-	if err := parse(flags, reorder(args)); err != nil {
+	if err := parse(flags, reorder(flags, args)); err != nil {
 		return helpOK(err)
 	}
 	if flags.NArg() != 1 {
@@ -117,7 +117,7 @@ is refused unless --force, which keeps the files it replaces beside them
 makes its queue again from the restored catalog.`)
 	configPath := flags.String("config", "", "config file (default: the embedded defaults)")
 	force := flags.Bool("force", false, "replace the catalog data_dir has, keeping it beside")
-	if err := parse(flags, reorder(args)); err != nil {
+	if err := parse(flags, reorder(flags, args)); err != nil {
 		return helpOK(err)
 	}
 	if flags.NArg() != 1 {

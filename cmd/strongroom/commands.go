@@ -127,17 +127,10 @@ func parse(fs *flag.FlagSet, args []string) error {
 // parseWithID parses a verb's arguments: its flags and an id, which may come
 // before or after the flags ("ack 7 --note x" or "ack --note x 7").
 func parseWithID(fs *flag.FlagSet, args []string) (string, error) {
-	var id string
-	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
-		id, args = args[0], args[1:]
-	}
-	if err := parse(fs, args); err != nil {
+	if err := parse(fs, reorder(fs, args)); err != nil {
 		return "", err
 	}
-	if id == "" && fs.NArg() > 0 {
-		id = fs.Arg(0)
-	}
-	return id, nil
+	return fs.Arg(0), nil
 }
 
 // errHelp ends a command after --help, successfully.
@@ -414,7 +407,7 @@ defaults applied and paths resolved (YAML; --json: one JSON line, the same keys)
           with every problem listed.`)
 	configPath := fs.String("config", "", "config file (default: the embedded defaults)")
 	asJSON := fs.Bool("json", false, "one JSON line")
-	if err := parse(fs, reorder(args)); err != nil {
+	if err := parse(fs, reorder(fs, args)); err != nil {
 		return helpOK(err)
 	}
 	switch {

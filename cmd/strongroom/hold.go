@@ -35,17 +35,10 @@ change is a PREMIS event on the bags it concerns.`)
 	reason := sub.String("reason", "", "create, release: why")
 	authority := sub.String("authority", "", "create: who or what ordered it (counsel, a court, an inquiry)")
 	who := sub.String("by", currentUser(), "who (recorded)")
-	var pos []string
-	for len(rest) > 0 { // ids and bags before, between or after the flags
-		if !strings.HasPrefix(rest[0], "-") {
-			pos, rest = append(pos, rest[0]), rest[1:]
-			continue
-		}
-		if err := parse(sub, rest); err != nil {
-			return helpOK(err)
-		}
-		rest = sub.Args()
+	if err := parse(sub, reorder(sub, rest)); err != nil { // the id and bags anywhere among the flags
+		return helpOK(err)
 	}
+	pos := sub.Args()
 	_, _, cat, err := openCatalog(ctx, *configPath, false)
 	if err != nil {
 		return err
@@ -57,7 +50,7 @@ change is a PREMIS event on the bags it concerns.`)
 			if strings.TrimSpace(v) == "" {
 				return usageError{fmt.Errorf("hold create: %s is required: a hold says what it is, why, and on whose authority", flag)}
 			}
-			if _, err := (&catalog.Metadata{}).Set("description", v); err != nil {
+			if err := catalog.CheckValue(v); err != nil {
 				return usageError{fmt.Errorf("hold create %s: %w", flag, err)}
 			}
 		}

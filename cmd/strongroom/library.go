@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"maps"
@@ -75,7 +76,7 @@ then validating it as a bag. Until then it is built in DEST.partial, which
 is left there if anything fails; a file that does not match raises an
 alert and the command exits 1.`)
 	configPath := fs.String("config", "", "config file (default: the embedded defaults)")
-	if err := parse(fs, reorder(args)); err != nil {
+	if err := parse(fs, reorder(fs, args)); err != nil {
 		return helpOK(err)
 	}
 	if fs.NArg() != 2 {
@@ -109,7 +110,7 @@ and the command exits 1; with --output nothing is left under FILE.`)
 	configPath := fs.String("config", "", "config file (default: the embedded defaults)")
 	format := fs.String("format", "tar", "tar or zip")
 	output := fs.String("output", "", "write to this file (default: standard output)")
-	if err := parse(fs, reorder(args)); err != nil {
+	if err := parse(fs, reorder(fs, args)); err != nil {
 		return helpOK(err)
 	}
 	f, err := retrieve.ParseFormat(*format)
@@ -147,8 +148,10 @@ and the command exits 1; with --output nothing is left under FILE.`)
 }
 
 // reorder puts flags before the positional arguments, so that
-// "get BAG DEST --config c.yaml" works as well as the other order.
-func reorder(args []string) []string {
+// "get BAG DEST --config c.yaml" works as well as the other order. Whether
+// a flag takes the next argument as its value is fs's to say: a boolean
+// flag does not (restore BAK --force --config c.yaml).
+func reorder(fs *flag.FlagSet, args []string) []string {
 	var flags, pos []string
 	for i := 0; i < len(args); i++ {
 		a := args[i]
@@ -158,7 +161,7 @@ func reorder(args []string) []string {
 			i = len(args)
 		case strings.HasPrefix(a, "-"):
 			flags = append(flags, a)
-			if !strings.Contains(a, "=") && i+1 < len(args) && !isBoolFlag(a) {
+			if !strings.Contains(a, "=") && i+1 < len(args) && !isBoolFlag(fs, a) {
 				flags = append(flags, args[i+1])
 				i++
 			}
@@ -166,15 +169,41 @@ func reorder(args []string) []string {
 			pos = append(pos, a)
 		}
 	}
-	return append(flags, pos...)
+	return append(append(flags, "--"), pos...) // "--": a positional "-x" is not read as a flag
 }
 
-func isBoolFlag(a string) bool {
-	switch strings.TrimLeft(a, "-") {
-	case "json", "h", "help":
+// queryTerms keeps a query's excluded words (-salmon) for the query: an
+// argument that looks like a flag but names none of fs's goes after "--".
+func queryTerms(fs *flag.FlagSet, args []string) []string {
+	var keep, terms []string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		name, _, _ := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		switch {
+		case a == "--":
+			terms = append(terms, args[i+1:]...)
+			i = len(args)
+		case len(a) > 1 && a[0] == '-' && fs.Lookup(name) == nil && name != "h" && name != "help":
+			terms = append(terms, a)
+		default:
+			keep = append(keep, a)
+		}
+	}
+	return append(append(keep, "--"), terms...)
+}
+
+// isBoolFlag says whether the flag a names in fs is boolean (help is).
+func isBoolFlag(fs *flag.FlagSet, a string) bool {
+	name := strings.TrimLeft(a, "-")
+	if name == "h" || name == "help" {
 		return true
 	}
-	return false
+	f := fs.Lookup(name)
+	if f == nil {
+		return false
+	}
+	b, ok := f.Value.(interface{ IsBoolFlag() bool })
+	return ok && b.IsBoolFlag()
 }
 
 func cmdSearch(ctx context.Context, args []string) error {
@@ -193,7 +222,7 @@ per hit.`)
 	fs.IntVar(&q.Limit, "limit", 20, "hits to show")
 	fs.IntVar(&q.Offset, "offset", 0, "hits to skip")
 	fs.StringVar(&q.Bag, "bag", "", "search within this bag (one document)")
-	if err := parse(fs, reorder(args)); err != nil {
+	if err := parse(fs, reorder(fs, queryTerms(fs, args))); err != nil {
 		return helpOK(err)
 	}
 	q.Text = strings.Join(fs.Args(), " ")

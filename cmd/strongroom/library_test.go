@@ -92,6 +92,14 @@ func TestFindAndRetrieve(t *testing.T) {
 	if out, _, _ := clitest.Run(t, dir, "search", "--config", cfg, "Orkney salvage"); !strings.Contains(out, "page 3") || !strings.Contains(out, "[salvage]") {
 		t.Errorf("text search output:\n%s", out)
 	}
+	// A word to leave out is written as the README shows it, -word, not
+	// taken for a flag: herring -salvage finds page 2; herring -herring nothing.
+	if out, errs, code := clitest.Run(t, dir, "search", "herring", "-salvage", "--config", cfg); code != 0 || !strings.Contains(out, "page 2") {
+		t.Errorf("herring -salvage: exit %d\n%s%s", code, out, errs)
+	}
+	if out, _, code := clitest.Run(t, dir, "search", "--config", cfg, "herring", "-herring"); code != 0 || !strings.HasPrefix(out, "0 pages match") {
+		t.Errorf("herring -herring: exit %d\n%s", code, out)
+	}
 	// Paging and searching within one document say where they are.
 	if out, errs, _ := clitest.Run(t, dir, "search", "--config", cfg, "--limit", "1", "the"); !strings.Contains(errs, "showing 1–1 of") || !strings.Contains(errs, "--offset 1 for more") || out == "" {
 		t.Errorf("a first page of hits: %q %q", out, errs)

@@ -126,7 +126,7 @@ func (m *Metadata) Set(name, v string) (bool, error) {
 		return false, nil
 	}
 	v = strings.TrimSpace(v)
-	if err := checkValue(v); err != nil {
+	if err := CheckValue(v); err != nil {
 		return true, fmt.Errorf("metadata %s: %w", f.Name, err)
 	}
 	switch f.Name {
@@ -158,11 +158,12 @@ var scheduleCode = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
 // maxValue bounds one field's value: a description, not a document.
 const maxValue = 8 << 10
 
-// checkValue refuses what would break bag-info.txt, a page or a log line:
-// invalid UTF-8, a value of more than one line (line breaks, and U+2028
-// and U+2029, which some readers take as line breaks), control characters
-// (NUL among them) and values over maxValue bytes.
-func checkValue(v string) error {
+// CheckValue refuses in a description's value (or a legal hold's reason)
+// what would break bag-info.txt, a page or a log line: invalid UTF-8, a
+// value of more than one line (line breaks, and U+2028 and U+2029, which
+// some readers take as line breaks), control characters (NUL among them)
+// and values over maxValue bytes.
+func CheckValue(v string) error {
 	switch {
 	case !utf8.ValidString(v):
 		return errors.New("not valid UTF-8")
