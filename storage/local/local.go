@@ -89,8 +89,9 @@ func (s *Store) path(key string) (string, error) {
 
 // PutFile implements storage.FilePutter: the file becomes the object by a
 // hard link, made under .incoming and renamed into place, its bytes synced
-// and never copied; its name is synced by Flush. A file on another filesystem (or one that refuses
-// links) is not taken: false, and the caller copies it.
+// (cheap for a bag's files, which the work area synced already) and never
+// copied; its name is synced by Flush. A file on another filesystem (or
+// one that refuses links) is not taken: false, and the caller copies it.
 func (s *Store) PutFile(ctx context.Context, key, src string) (bool, error) {
 	final, err := s.path(key)
 	if err != nil {
