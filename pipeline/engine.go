@@ -218,5 +218,5 @@ func (e *Engine) tracker(it *catalog.Item, stage catalog.Stage, log *slog.Logger
 }
 
 // progressEvery is how often a long step says how it goes in the log: a
-// 500-page book is never silent for minutes.
-const progressEvery = 5 * time.Second
+// 500-page book is never silent for minutes. (A variable for the test.)
+var progressEvery = 5 * time.Second

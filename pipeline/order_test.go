@@ -1,8 +1,10 @@
 package pipeline
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"log/slog"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -121,6 +123,11 @@ func TestPageOrder(t *testing.T) {
 // line), in order, with the time left; the record ends with the step.
 func TestProgress(t *testing.T) {
 	te := accessEnv(t)
+	var logged bytes.Buffer
+	te.Log = slog.New(slog.NewTextHandler(&logged, nil))
+	every := progressEvery
+	progressEvery = 0 // each page in the log, not every 5 s
+	t.Cleanup(func() { progressEvery = every })
 	var mu sync.Mutex
 	var seen []catalog.Progress
 	te.OnProgress = func(id string, p catalog.Progress) {
@@ -149,5 +156,8 @@ func TestProgress(t *testing.T) {
 	}
 	if p, ok := te.Progress(it.ID); ok {
 		t.Errorf("a progress record outlives its step: %+v", p)
+	}
+	if !strings.Contains(logged.String(), `msg="pages made"`) || !strings.Contains(logged.String(), "done=4 of=5 left=") {
+		t.Errorf("the log does not say how the pages go:\n%s", logged.String())
 	}
 }

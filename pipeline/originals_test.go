@@ -8,9 +8,11 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/strongroom-archive/strongroom/formats/ocr"
 	"github.com/strongroom-archive/strongroom/pipeline/catalog"
+	"github.com/strongroom-archive/strongroom/pipeline/retention"
 	"github.com/strongroom-archive/strongroom/pipeline/search"
 	"github.com/strongroom-archive/strongroom/pipeline/search/fts"
 	"github.com/strongroom-archive/strongroom/storage/bagit"
@@ -260,4 +262,50 @@ func snapshot(t *testing.T, dir string) string {
 		return nil
 	})
 	return b.String()
+}
+
+// agedCatalog is the real catalog with one item taken long ago: time a
+// test cannot wait for (a fake beside the real catalog, for one fact).
+type agedCatalog struct {
+	catalog.Catalog
+	id      string
+	created time.Time
+}
+
+func (a agedCatalog) Item(ctx context.Context, id string) (*catalog.Item, error) {
+	it, err := a.Catalog.Item(ctx, id)
+	if err == nil && id == a.id {
+		it.Created = a.created
+	}
+	return it, err
+}
+
+// TestReprocessKeepsRetention: a bag's retention runs from the day its
+// item was first taken; a new version made by reprocess years later is due
+// when the first was, not a period after the reprocess.
+func TestReprocessKeepsRetention(t *testing.T) {
+	te := accessEnv(t)
+	ctx := context.Background()
+	te.Retention = retention.Config{Schedules: []retention.Schedule{{Code: "FIN-7", Title: "Financial records", Mandate: "Companies Act 2006", Trigger: retention.Ingested, Period: "P7Y", Action: retention.Destroy}}}
+	te.Bag.Metadata = map[string]string{"retention": "FIN-7"}
+	p := filepath.Join(te.hot, "ledger.png")
+	copyInput(t, pagePNG(t, t.TempDir(), 300, false, short), p)
+	it := te.ingest(t, p)
+	first, err := te.cat.Retention(ctx, it.BagID)
+	if err != nil || first.Schedule != "FIN-7" {
+		t.Fatalf("the first bag's retention: %+v %v", first, err)
+	}
+	taken := time.Date(2020, 3, 14, 9, 0, 0, 0, time.UTC)
+	te.Catalog = agedCatalog{Catalog: te.cat, id: it.ID, created: taken}
+	re, err := te.Reprocess(ctx, it.BagID, &catalog.OCRSettings{Languages: []string{"eng"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if re, err = te.Run(ctx, re.ID); err != nil || re.Stage != catalog.StageDone {
+		t.Fatalf("reprocess: %v %s %s", err, re.Stage, re.LastError)
+	}
+	got, err := te.cat.Retention(ctx, re.BagID)
+	if want := time.Date(2027, 3, 14, 0, 0, 0, 0, time.UTC); err != nil || !got.Due.Equal(want) {
+		t.Errorf("the new version's retention: %+v %v, due want %s (seven years from the first intake)", got, err, want.Format(time.DateOnly))
+	}
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -68,5 +69,26 @@ func TestOneJSON(t *testing.T) {
 		if code != 0 || out != "" || strings.TrimSpace(errs) == "" {
 			t.Errorf("%s with nothing to list: exit %d, stdout %q, stderr %q", strings.Join(args, " "), code, out, errs)
 		}
+	}
+}
+
+// TestIngestProgressOnTerminal: on a terminal (script gives the command
+// one), ingest draws each access copy's pages as they are made; its stdout
+// stays the JSON line.
+func TestIngestProgressOnTerminal(t *testing.T) {
+	script := testenv.Tool(t, "script")
+	dir := t.TempDir()
+	cfg := clitest.WriteConfig(t, dir, "")
+	book := filepath.Join(dir, "in", "book")
+	clitest.PNG(t, filepath.Join(book, "p1.png"), 30, 20)
+	clitest.PNG(t, filepath.Join(book, "p2.png"), 31, 20)
+	cmd := exec.Command(script, "-qec", strings.Join([]string{clitest.Bin, "ingest", "--config", cfg, book}, " "), "/dev/null")
+	cmd.Dir = dir
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), ": page 1 of 2, about ") || !strings.Contains(string(out), ": page 2 of 2, about 0s left") || !strings.Contains(string(out), `"status":"stored"`) {
+		t.Errorf("no progress line on the terminal:\n%q", out)
 	}
 }

@@ -237,6 +237,25 @@ func TestRights(t *testing.T) {
 	if _, body := call(t, "GET", l.srv.URL+"/api/v1/bags/b-open", "reviewer-token", ""); !strings.Contains(body, `"store": "file:///store"`) {
 		t.Errorf("staff do not see the store:\n%s", body)
 	}
+	// A list answers an array, where it stands in headers (anonymous: one
+	// open page matches).
+	if resp, err := http.Get(l.srv.URL + "/api/v1/search?q=herring&limit=1"); err != nil {
+		t.Fatal(err)
+	} else {
+		var hits []search.Hit
+		json.NewDecoder(resp.Body).Decode(&hits)
+		resp.Body.Close()
+		if h := resp.Header; len(hits) != 1 || h.Get("X-Total-Count") != "1" || h.Get("X-Matching-Pages") != "1" || h.Get("X-Took-Ms") == "" {
+			t.Errorf("search as a list: %d hits, headers %v", len(hits), h)
+		}
+	}
+	// An item in flight says how far it is (the engine's record).
+	l.s.Progress = func(id string) (catalog.Progress, bool) {
+		return catalog.Progress{Stage: catalog.StageNormalise, Done: 7, Total: 40}, id == "item-b-open"
+	}
+	if _, body := call(t, "GET", l.srv.URL+"/api/v1/items/item-b-open", "reviewer-token", ""); !strings.Contains(body, `"done": 7`) || !strings.Contains(body, `"total": 40`) {
+		t.Errorf("an item's progress in the API:\n%.400s", body)
+	}
 	// Retention and holds, for staff: a bag's, what is due by a day.
 	if _, body := call(t, "GET", l.srv.URL+"/api/v1/bags/b-open/retention", "reviewer-token", ""); !strings.Contains(body, `"schedule": "FIN-7"`) || !strings.Contains(body, `"holds": []`) {
 		t.Errorf("a bag's retention:\n%s", body)
