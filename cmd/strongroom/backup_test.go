@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/strongroom-archive/strongroom/cmd/strongroom/internal/clitest"
 )
@@ -75,4 +76,54 @@ func TestBackupRestore(t *testing.T) {
 	if after, _ := os.ReadFile(filepath.Join(data, "catalog.db")); string(after) != string(before) {
 		t.Error("a changed backup replaced the catalog")
 	}
+}
+
+// TestBackupWhileIngesting: a backup made while another process stores
+// bags is one consistent snapshot: restored, its catalog opens and every
+// bag it lists passes its audit.
+func TestBackupWhileIngesting(t *testing.T) {
+	dir := t.TempDir()
+	cfg := clitest.WriteConfig(t, dir, "")
+	var paths []string
+	for i := range 30 {
+		p := filepath.Join(dir, "in", fmt.Sprintf("p%02d.png", i))
+		clitest.PNG(t, p, 12+i, 10)
+		paths = append(paths, p)
+	}
+	if _, _, code := clitest.Run(t, dir, "ingest", "--config", cfg, paths[0]); code != 0 {
+		t.Fatal("first ingest")
+	}
+	done := make(chan int)
+	go func() {
+		_, _, code := clitest.Run(t, dir, append([]string{"ingest", "--config", cfg}, paths[1:]...)...)
+		done <- code
+	}()
+	bk := filepath.Join(dir, "backup")
+	time.Sleep(500 * time.Millisecond) // the ingest under way
+	if out, errs, code := clitest.Run(t, dir, "backup", "--config", cfg, bk); code != 0 {
+		t.Fatalf("backup while ingesting: exit %d %s %s", code, out, errs)
+	}
+	if code := <-done; code != 0 {
+		t.Fatalf("the ingest beside the backup: exit %d", code)
+	}
+	other := filepath.Join(dir, "restored.yaml") // the same store, another data_dir
+	os.WriteFile(other, []byte(strings.Replace(clitest.ReadFile(t, cfg), "data_dir: data", "data_dir: "+filepath.Join(dir, "restored"), 1)), 0o644)
+	if _, errs, code := clitest.Run(t, dir, "restore", "--config", other, bk); code != 0 {
+		t.Fatalf("restore: exit %d %s", code, errs)
+	}
+	out, _, _ := clitest.Run(t, dir, "bags", "list", "--json", "--config", other)
+	bags := strings.Split(strings.TrimSpace(out), "\n")
+	if len(bags) < 1 || len(bags) > 30 {
+		t.Fatalf("%d bags in the backup", len(bags))
+	}
+	for _, line := range bags {
+		var b struct {
+			ID string `json:"id"`
+		}
+		json.Unmarshal([]byte(line), &b)
+		if out, errs, code := clitest.Run(t, dir, "audit", "--config", other, "--bag", b.ID); code != 0 || !strings.Contains(out, `"status":"intact"`) {
+			t.Errorf("bag %s of the backup: exit %d %s %s", b.ID, code, out, clitest.LastLines(errs, 3))
+		}
+	}
+	t.Logf("%d of 30 bags were in the backup", len(bags))
 }
