@@ -53,8 +53,10 @@ type Config struct {
 	Clutter []string `yaml:"clutter"`
 	// Duplicates says what an original whose bytes are already stored
 	// (the same SHA-256 in another bag) makes happen: warn (stored, with
-	// an event and an alert naming the earlier bag) or allow (stored,
-	// said nowhere).
+	// an event and an alert naming the earlier bag), skip (an item whose
+	// every original one earlier bag holds is not stored again: released
+	// with a receipt naming that bag, an event and an alert; otherwise as
+	// warn) or allow (stored, said nowhere).
 	Duplicates Duplicates `yaml:"duplicates"`
 }
 
@@ -63,6 +65,7 @@ type Duplicates string
 
 const (
 	DuplicatesWarn  Duplicates = "warn"
+	DuplicatesSkip  Duplicates = "skip"
 	DuplicatesAllow Duplicates = "allow"
 )
 
@@ -101,8 +104,10 @@ func (c Config) Validate() error {
 	if c.MemoryLimit != 0 && c.MemoryLimit < 64<<20 {
 		errs = append(errs, fmt.Errorf("pipeline.memory_limit %d: 0 (none) or at least 67108864 (64 MiB)", c.MemoryLimit))
 	}
-	if c.Duplicates != DuplicatesWarn && c.Duplicates != DuplicatesAllow {
-		errs = append(errs, fmt.Errorf("pipeline.duplicates %q: want warn or allow", c.Duplicates))
+	switch c.Duplicates {
+	case DuplicatesWarn, DuplicatesSkip, DuplicatesAllow:
+	default:
+		errs = append(errs, fmt.Errorf("pipeline.duplicates %q: want warn, skip or allow", c.Duplicates))
 	}
 	if c.EnvironmentAlertAfter <= 0 {
 		errs = append(errs, fmt.Errorf("pipeline.environment_alert_after %s: must be positive", c.EnvironmentAlertAfter))

@@ -3,11 +3,15 @@ package pipeline
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"image"
 	"image/color"
 	"image/png"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -343,6 +347,61 @@ func TestPremisWellFormed(t *testing.T) {
 	}
 	if !bytes.Contains(b, []byte("a&amp;b &lt;c&gt;.png")) || !bytes.Contains(b, []byte("<premis:eventType>format identification</premis:eventType>")) {
 		t.Errorf("premis.xml:\n%s", b)
+	}
+}
+
+// TestDuplicatesSkipped: under pipeline.duplicates: skip a drop whose
+// every original one earlier bag holds is not stored again: its originals
+// go to done/ with a receipt naming that bag, the item is done with that
+// bag, an alert on the bag says so; a batch only part of which is stored
+// already is stored whole, with the warnings.
+func TestDuplicatesSkipped(t *testing.T) {
+	te := newTestEnv(t)
+	te.Cfg.Duplicates = DuplicatesSkip
+	ctx := context.Background()
+	page, other := pngBytes(t, 41, 23), pngBytes(t, 23, 41)
+	first := te.ingest(t, put(t, filepath.Join(te.hot, "page.png"), page))
+	again := te.ingest(t, put(t, filepath.Join(te.hot, "page again.png"), page))
+	if first.Stage != catalog.StageDone || again.Stage != catalog.StageDone {
+		t.Fatalf("stages %s %s (%s)", first.Stage, again.Stage, again.LastError)
+	}
+	if again.BagID != first.BagID {
+		t.Errorf("the skipped item's bag is %q, want the earlier %q", again.BagID, first.BagID)
+	}
+	if _, err := os.Stat(filepath.Join(te.storeDir, again.ID)); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("a bag was stored for the skipped item: %v", err)
+	}
+	var receipt Receipt
+	if b, err := os.ReadFile(filepath.Join(te.done, "page again.png.strongroom.json")); err != nil || json.Unmarshal(b, &receipt) != nil {
+		t.Fatalf("receipt of the skipped original: %v", err)
+	}
+	if receipt.Bag != first.BagID || len(receipt.Files) != 1 || receipt.Files[0].SHA256 != fmt.Sprintf("%x", sha256.Sum256(page)) {
+		t.Errorf("receipt %+v", receipt)
+	}
+	alerts, _ := te.cat.Alerts(ctx, first.BagID)
+	if len(alerts) != 1 || alerts[0].Problem != catalog.ProblemDuplicate || !strings.Contains(alerts[0].Detail, again.ID) {
+		t.Errorf("alerts on the earlier bag: %+v", alerts)
+	}
+	evs, _ := te.cat.Events(ctx, again.ID)
+	var said bool
+	for _, ev := range evs {
+		said = said || strings.Contains(ev.Detail, "not stored: all 1 originals")
+	}
+	if !said {
+		t.Errorf("no event says the item was skipped: %+v", evs)
+	}
+
+	// A batch of the stored page and a new one is stored whole.
+	dir := filepath.Join(te.hot, "batch")
+	put(t, filepath.Join(dir, "p1.png"), page)
+	put(t, filepath.Join(dir, "p2.png"), other)
+	batch := te.ingest(t, dir)
+	if batch.Stage != catalog.StageDone || batch.BagID != batch.ID {
+		t.Fatalf("the part-duplicate batch: stage %s bag %s (%s)", batch.Stage, batch.BagID, batch.LastError)
+	}
+	premis, _ := os.ReadFile(filepath.Join(te.storeDir, batch.BagID, "premis.xml"))
+	if !strings.Contains(string(premis), "stored again: not all") {
+		t.Error("the part-duplicate's PREMIS does not say why it was stored")
 	}
 }
 

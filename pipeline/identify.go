@@ -79,12 +79,51 @@ func (e *Engine) identify(ctx context.Context, it *catalog.Item, log *slog.Logge
 			return events, rejected
 		}
 	}
-	dups, err := e.duplicates(ctx, it, files)
+	dups, in, err := e.duplicates(ctx, it, files)
 	if err != nil {
 		return events, err
 	}
 	log.Info("formats identified", "files", len(files), "duplicates", len(dups))
-	return append(events, dups...), e.Catalog.PutFiles(ctx, it.ID, files)
+	if err := e.Catalog.PutFiles(ctx, it.ID, files); err != nil {
+		return events, err
+	}
+	if e.Cfg.Duplicates != DuplicatesSkip || len(dups) == 0 {
+		for i := range dups {
+			dups[i].Detail += "; stored again"
+		}
+		return append(events, dups...), nil
+	}
+	dups, err = e.skipDuplicate(ctx, it, files, dups, in, log)
+	return append(events, dups...), err
+}
+
+// skipDuplicate applies pipeline.duplicates: skip. An item whose every
+// original is stored already in one earlier bag is not stored again: its
+// originals are released (to done_dir, with a receipt naming that bag)
+// without a bag of their own, and an alert says so. An item only part of
+// which is stored already is stored whole, with the warnings: a book is
+// not cut into the pages nobody had yet.
+func (e *Engine) skipDuplicate(ctx context.Context, it *catalog.Item, files []catalog.File, dups []catalog.Event, in []string, log *slog.Logger) ([]catalog.Event, error) {
+	bag := in[0]
+	for _, b := range in {
+		if b != bag {
+			bag = ""
+		}
+	}
+	if len(dups) < len(files) || bag == "" {
+		for i := range dups {
+			dups[i].Detail += "; stored again: not all the item's originals are in one earlier bag, and a part is not skipped"
+		}
+		return dups, nil
+	}
+	detail := fmt.Sprintf("not stored: all %d originals of %s are stored already in bag %s (pipeline.duplicates: skip); released with a receipt naming that bag", len(files), it.Name, bag)
+	if _, _, err := e.Catalog.RaiseAlert(ctx, bag, catalog.ProblemDuplicate, "", "item "+it.ID+": "+detail, e.Now()); err != nil {
+		return dups, err
+	}
+	log.Warn("duplicate skipped", "bag", bag, "files", len(files))
+	it.BagID = bag
+	return append(dups, catalog.Event{Type: catalog.EvDigest, Outcome: catalog.OutcomeWarning, Agent: e.Agent, At: e.Now(), Detail: detail}),
+		&skipTo{stage: catalog.StageRelease, why: "duplicate of bag " + bag}
 }
 
 // alreadyStored starts the warning event of an original whose bytes are
@@ -95,26 +134,29 @@ const alreadyStored = "the same bytes are stored already"
 // original of another bag (the same SHA-256), under the duplicates policy:
 // a book dropped twice is stored twice, but not without a word. A version
 // made by reprocess holds its old bag's originals by design.
-func (e *Engine) duplicates(ctx context.Context, it *catalog.Item, files []catalog.File) ([]catalog.Event, error) {
+// It returns the events and, for each, the earlier bag.
+func (e *Engine) duplicates(ctx context.Context, it *catalog.Item, files []catalog.File) ([]catalog.Event, []string, error) {
 	if e.Cfg.Duplicates == DuplicatesAllow || it.Kind == catalog.KindReprocess {
-		return nil, nil
+		return nil, nil, nil
 	}
 	var evs []catalog.Event
+	var bags []string
 	for _, f := range files {
 		objs, err := e.Catalog.ObjectsBySHA256(ctx, f.SHA256)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		for _, o := range objs {
 			if o.BagID == it.ID || !strings.HasPrefix(o.Key, "data/original/") {
 				continue
 			}
 			evs = append(evs, catalog.Event{File: f.Path, Type: catalog.EvDigest, Outcome: catalog.OutcomeWarning, Agent: e.Agent, At: e.Now(),
-				Detail: fmt.Sprintf("%s: sha256 %s is %s in bag %s; stored again (pipeline.duplicates: warn)", alreadyStored, f.SHA256, o.Key, o.BagID)})
+				Detail: fmt.Sprintf("%s: sha256 %s is %s in bag %s (pipeline.duplicates: %s)", alreadyStored, f.SHA256, o.Key, o.BagID, e.Cfg.Duplicates)})
+			bags = append(bags, o.BagID)
 			break // one earlier copy named is enough
 		}
 	}
-	return evs, nil
+	return evs, bags, nil
 }
 
 // notIdentified starts the warning of a file no signature identifies:

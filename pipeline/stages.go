@@ -68,6 +68,16 @@ func (e *Engine) workDir(it *catalog.Item) string { return filepath.Join(e.DataD
 
 func (e *Engine) bagDir(it *catalog.Item) string { return filepath.Join(e.workDir(it), "bag") }
 
+// skipTo is what a stage returns when the item needs none of the stages
+// between it and stage: a duplicate under pipeline.duplicates: skip goes
+// from identify to release. It is not a failure.
+type skipTo struct {
+	stage catalog.Stage
+	why   string
+}
+
+func (s *skipTo) Error() string { return "skipping to " + string(s.stage) + ": " + s.why }
+
 // restart sends an item back to its first stage: what the stages made is
 // gone (a work area lost with a disk), so the item is made again from its
 // originals, which are still where they were.
@@ -133,13 +143,17 @@ func (e *Engine) Step(ctx context.Context, id string) (*catalog.Item, error) {
 	if rerr := e.Catalog.SetStageEvents(ctx, it.ID, st.name, evs); rerr != nil {
 		return it, &queue.RetryLater{After: e.Cfg.RetryBackoff, Err: fmt.Errorf("item %s: record the events of %s: %w", it.ID, st.name, rerr)}
 	}
+	next := st.next
+	if skip := (*skipTo)(nil); errors.As(err, &skip) {
+		next, err = skip.stage, nil
+	}
 	if err == nil {
 		e.env.ok(ctx, e, st.name)
-		log.Info("stage done", "next", st.next, "took", time.Since(start).Round(time.Millisecond))
+		log.Info("stage done", "next", next, "took", time.Since(start).Round(time.Millisecond))
 		if st.name != catalog.StageFail { // a failed item keeps its reason and count
 			it.LastError, it.Attempts = "", 0
 		}
-		it.Stage = st.next
+		it.Stage = next
 		return it, e.Catalog.UpdateItem(ctx, it, st.name, e.Holder)
 	}
 	return it, e.failed(ctx, it, st.name, err, log)

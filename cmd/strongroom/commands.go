@@ -195,6 +195,7 @@ type ingestStatus string
 
 const (
 	ingestStored      ingestStatus = "stored"
+	ingestDuplicate   ingestStatus = "duplicate" // not stored again (pipeline.duplicates: skip): bag holds it
 	ingestFailed      ingestStatus = "failed"
 	ingestInterrupted ingestStatus = "interrupted" // the same command resumes it
 )
@@ -295,7 +296,7 @@ func runItems(ctx context.Context, configPath string, args []string, one func(co
 			l := one(ctx, e.engine, p)
 			mu.Lock()
 			defer mu.Unlock()
-			if l.Status != ingestStored {
+			if l.Status != ingestStored && l.Status != ingestDuplicate {
 				failed++
 			}
 			return enc.Encode(l) // one line per item, whole
@@ -347,6 +348,8 @@ func runItem(ctx context.Context, eng *pipeline.Engine, name string, it *catalog
 		l.Status, l.Reason = ingestInterrupted, fmt.Sprintf("interrupted at stage %s; the same command resumes item %s", it.Stage, it.ID)
 	case err != nil:
 		l.Reason = err.Error()
+	case it.Stage == catalog.StageDone && it.BagID != it.ID:
+		l.Status, l.Bag, l.Reason = ingestDuplicate, it.BagID, "every original is stored already in bag "+it.BagID+" (pipeline.duplicates: skip)"
 	case it.Stage == catalog.StageDone:
 		l.Status, l.Bag, l.Reason = ingestStored, it.BagID, ""
 	}

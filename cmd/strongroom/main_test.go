@@ -116,6 +116,28 @@ func TestIngestFailures(t *testing.T) {
 	}
 }
 
+// TestIngestDuplicateSkipped: under pipeline.duplicates: skip, ingesting a
+// file a bag holds already says "duplicate" with that bag, exits 0, and
+// stores nothing new.
+func TestIngestDuplicateSkipped(t *testing.T) {
+	dir := t.TempDir()
+	cfg := clitest.WriteConfig(t, dir, "  duplicates: skip\n")
+	p := filepath.Join(dir, "page.png")
+	clitest.PNG(t, p, 10, 10)
+	out, _, code := clitest.Run(t, dir, "ingest", "--config", cfg, p)
+	var first struct{ Bag, Status string }
+	if code != 0 || json.Unmarshal([]byte(out), &first) != nil || first.Status != "stored" {
+		t.Fatalf("first ingest: exit %d, %s", code, out)
+	}
+	out, _, code = clitest.Run(t, dir, "ingest", "--config", cfg, p)
+	if code != 0 || !strings.Contains(out, `"bag":"`+first.Bag+`","status":"duplicate"`) {
+		t.Errorf("second ingest: exit %d, %s", code, out)
+	}
+	if bags, _ := filepath.Glob(filepath.Join(dir, "store", "*", "bagit.txt")); len(bags) != 1 {
+		t.Errorf("bags stored: %q, want 1", bags)
+	}
+}
+
 func TestBagCommands(t *testing.T) {
 	dir := t.TempDir()
 	src := filepath.Join(dir, "src")
