@@ -5,11 +5,16 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -25,33 +30,10 @@ import (
 // pages, the station's name and the pushed metadata.
 func TestPush200Pages(t *testing.T) {
 	dir := t.TempDir()
-	l, _ := net.Listen("tcp", "127.0.0.1:0")
-	addr := l.Addr().String()
-	l.Close()
-	sum := sha256.Sum256([]byte("station-secret-token"))
-	cfg := clitest.WriteConfig(t, dir, fmt.Sprintf("http:\n  listen: %s\nstations:\n  - {name: scanner-7, token_sha256: %s}\n", addr, hex.EncodeToString(sum[:])))
-	srv := exec.Command(clitest.Bin, "serve", "--config", cfg)
-	srv.Dir = dir
-	logf, _ := os.Create(filepath.Join(dir, "serve.log"))
-	srv.Stdout, srv.Stderr = logf, logf
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { srv.Process.Signal(syscall.SIGTERM); srv.Wait() }()
-	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		if resp, err := http.Get("http://" + addr + "/healthz"); err == nil {
-			resp.Body.Close()
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("serve did not listen")
-		}
-	}
+	addr, tokenFile := startServe(t, dir)
 	for i := range 200 {
 		clitest.PNG(t, filepath.Join(dir, "station", "book-42", fmt.Sprintf("page-%03d.png", i)), 20+i%9, 24)
 	}
-	tokenFile := filepath.Join(dir, "station", "token")
-	os.WriteFile(tokenFile, []byte("station-secret-token\n"), 0o600)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, clitest.Bin, "push", "--server", "http://"+addr, "--token-file", tokenFile,
@@ -118,4 +100,100 @@ func TestPush200Pages(t *testing.T) {
 	if !strings.Contains(stderr.String(), "trying again in") || !strings.Contains(stderr.String(), "connection refused") {
 		t.Errorf("a server down, after 3 s the station sees: %q", stderr.String())
 	}
+}
+
+// startServe runs `strongroom serve` on dir with a station scanner-7 and
+// returns its address and the station's token file; the daemon is stopped
+// when the test ends.
+func startServe(t *testing.T, dir string) (addr, tokenFile string) {
+	t.Helper()
+	l, _ := net.Listen("tcp", "127.0.0.1:0")
+	addr = l.Addr().String()
+	l.Close()
+	sum := sha256.Sum256([]byte("station-secret-token"))
+	cfg := clitest.WriteConfig(t, dir, fmt.Sprintf("http:\n  listen: %s\nstations:\n  - {name: scanner-7, token_sha256: %s}\n", addr, hex.EncodeToString(sum[:])))
+	srv := exec.Command(clitest.Bin, "serve", "--config", cfg)
+	srv.Dir = dir
+	logf, _ := os.Create(filepath.Join(dir, "serve.log"))
+	srv.Stdout, srv.Stderr = logf, logf
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Process.Signal(syscall.SIGTERM); srv.Wait(); logf.Close() })
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if resp, err := http.Get("http://" + addr + "/healthz"); err == nil {
+			resp.Body.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("serve did not listen")
+		}
+	}
+	tokenFile = filepath.Join(dir, "station", "token")
+	os.MkdirAll(filepath.Dir(tokenFile), 0o755)
+	os.WriteFile(tokenFile, []byte("station-secret-token\n"), 0o600)
+	return addr, tokenFile
+}
+
+// TestPushInterrupted: Ctrl-C in the middle of a push over a slow link
+// says what was sent and how to go on (not "context canceled"); the same
+// command then resumes the same batch, sends only what is missing, and the
+// batch is stored whole.
+func TestPushInterrupted(t *testing.T) {
+	dir := t.TempDir()
+	addr, tokenFile := startServe(t, dir)
+	book := filepath.Join(dir, "station", "book-9")
+	for i := range 12 {
+		clitest.PNG(t, filepath.Join(book, fmt.Sprintf("page-%02d.png", i)), 300+i, 300)
+	}
+	// A slow link between the station and the daemon: a proxy that lets
+	// the request bodies through at 4 KiB/s (a page takes about a second).
+	target, _ := url.Parse("http://" + addr)
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.Body = io.NopCloser(&slowReader{r: r.Body, perSecond: 4 << 10})
+		proxy.ServeHTTP(w, r)
+	}))
+	defer slow.Close()
+	cmd := exec.Command(clitest.Bin, "push", "--server", slow.URL, "--token-file", tokenFile, book)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(2500 * time.Millisecond)
+	cmd.Process.Signal(os.Interrupt)
+	cmd.Wait()
+	said := stderr.String()
+	if !strings.Contains(said, "push: interrupted: batch ") || !strings.Contains(said, "run the same command again") || strings.Contains(said, "context canceled") {
+		t.Fatalf("after Ctrl-C the station sees: %q", said)
+	}
+	out, errs, code := clitest.Run(t, dir, "push", "--server", "http://"+addr, "--token-file", tokenFile, "--wait", book)
+	m := regexp.MustCompile(`resuming batch \S+ \(book-9\): (\d+) of 12 files already received`).FindStringSubmatch(errs)
+	if code != 0 || m == nil || m[1] == "0" || m[1] == "12" {
+		t.Fatalf("the same command again: exit %d, %q %q", code, out, errs)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	r, err := bagit.ValidateDir(context.Background(), filepath.Join(dir, "store", lines[len(lines)-1]), bagit.ValidateOptions{})
+	if err != nil || !r.Valid || r.Info.Get("Scanner-Station") != "scanner-7" {
+		t.Fatalf("the resumed batch's bag: %v %+v", err, r)
+	}
+	if _, ok := r.Payload["data/original/book-9/page-11.png"]; !ok {
+		t.Errorf("the resumed bag lacks the last page: %d files", len(r.Payload))
+	}
+}
+
+// slowReader lets perSecond bytes through each second.
+type slowReader struct {
+	r         io.Reader
+	perSecond int
+}
+
+func (s *slowReader) Read(p []byte) (int, error) {
+	chunk := s.perSecond / 20
+	if len(p) > chunk {
+		p = p[:chunk]
+	}
+	time.Sleep(50 * time.Millisecond)
+	return s.r.Read(p)
 }
