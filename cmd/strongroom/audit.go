@@ -9,6 +9,7 @@ import (
 	"os/user"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/strongroom-archive/strongroom/pipeline/audit"
@@ -55,7 +56,25 @@ finish (the store unreachable or refusing: not corruption); 2 usage.`)
 	}
 	defer e.Close()
 	enc := json.NewEncoder(os.Stdout)
-	sum, err := newAuditor(e).Run(ctx, sel, func(r audit.BagResult) { enc.Encode(r) })
+	a := newAuditor(e)
+	var mu sync.Mutex // the progress line and the results take turns on a terminal
+	clear := func() {}
+	if stderrIsTerminal() {
+		clear = func() { fmt.Fprint(os.Stderr, "\r\x1b[K") }
+		a.OnProgress = func(p audit.Progress) {
+			mu.Lock()
+			defer mu.Unlock()
+			fmt.Fprintf(os.Stderr, "\r\x1b[Kaudit: %d of %d bags, %s of %s, %s/s, about %s left", p.Bags, p.BagsTotal,
+				humanMiB(p.Bytes), humanMiB(p.BytesTotal), humanMiB(int64(p.Rate)), p.Left)
+		}
+	}
+	sum, err := a.Run(ctx, sel, func(r audit.BagResult) {
+		mu.Lock()
+		defer mu.Unlock()
+		clear()
+		enc.Encode(r)
+	})
+	clear()
 	switch {
 	case err != nil:
 		return err // an unknown bag is exit 2 (exitCode)

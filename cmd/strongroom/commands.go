@@ -275,7 +275,7 @@ func runItems(ctx context.Context, configPath string, args []string, one func(co
 	}
 	defer e.Close()
 	var mu sync.Mutex
-	if fi, err := os.Stderr.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
+	if stderrIsTerminal() {
 		// On a terminal, the pages of each access copy as they are made
 		// (the log says it every few seconds too, wherever it goes).
 		e.engine.OnProgress = func(id string, p catalog.Progress) {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -90,5 +91,17 @@ func TestIngestProgressOnTerminal(t *testing.T) {
 	}
 	if !strings.Contains(string(out), ": page 1 of 2, about ") || !strings.Contains(string(out), ": page 2 of 2, about 0s left") || !strings.Contains(string(out), `"status":"stored"`) {
 		t.Errorf("no progress line on the terminal:\n%q", out)
+	}
+	// The audit of what was stored says how far it is too, and its
+	// results are not run into the progress line.
+	cmd = exec.Command(script, "-qec", strings.Join([]string{clitest.Bin, "audit", "--config", cfg, "--all"}, " "), "/dev/null")
+	cmd.Dir = dir
+	out, err = cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if !regexp.MustCompile(`audit: 1 of 1 bags, [\d.]+ MiB of [\d.]+ MiB, [\d.]+ MiB/s, about 0s left`).Match(out) ||
+		!regexp.MustCompile(`\r\x1b\[K\{"bag":"[^"]+","status":"intact"`).Match(out) {
+		t.Errorf("the audit's progress on the terminal:\n%q", out)
 	}
 }

@@ -111,10 +111,7 @@ Exit codes: 0 closed (stored, with --wait); 1 refused or failed; 2 usage;
 		files, of    int
 		bytes, total int64
 	}
-	terminal := false
-	if fi, err := os.Stderr.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
-		terminal = true
-	}
+	terminal := stderrIsTerminal()
 	start := time.Now()
 	c.Progress = func(df, f int, db, b int64) {
 		sent.files, sent.of, sent.bytes, sent.total = df, f, db, b
@@ -171,3 +168,10 @@ func pushError(err error) error {
 }
 
 func humanMiB(n int64) string { return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20)) }
+
+// stderrIsTerminal reports whether progress lines on stderr reach a
+// person (a terminal) rather than a log file or a pipe.
+func stderrIsTerminal() bool {
+	fi, err := os.Stderr.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}

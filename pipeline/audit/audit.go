@@ -126,6 +126,77 @@ type Auditor struct {
 	BytesRead atomic.Int64
 	// Failures counts objects found damaged (for metrics).
 	Failures atomic.Int64
+	// OnProgress, if set, hears how a run goes every second (a terminal's
+	// progress line). The log hears it every logProgressEvery.
+	OnProgress func(Progress)
+}
+
+// Progress is how far a run has gone: bags and bytes read of those the
+// run selected, the rate so far and the time left at that rate.
+type Progress struct {
+	Bags, BagsTotal   int
+	Bytes, BytesTotal int64
+	Rate              float64 // bytes per second
+	Left              time.Duration
+}
+
+// logProgressEvery is how often a long run says how it goes in the log.
+var logProgressEvery = 30 * time.Second
+
+// watch reports the progress of a run over bags until the func it returns
+// is called, which reports the end. Bytes are counted as they are read, so
+// that a long bag moves the line too.
+func (a *Auditor) watch(ctx context.Context, bags []string, done *atomic.Int64) func() {
+	total := int64(0) // what the run will read: every object recorded
+	for _, b := range bags {
+		objs, _ := a.Catalog.Objects(ctx, b)
+		for _, o := range objs {
+			total += o.Size
+		}
+	}
+	start, base := time.Now(), a.BytesRead.Load()
+	report := func(logged bool) {
+		p := Progress{Bags: int(done.Load()), BagsTotal: len(bags), Bytes: a.BytesRead.Load() - base, BytesTotal: total}
+		p.Rate = float64(p.Bytes) / max(time.Since(start).Seconds(), 0.001)
+		if p.Rate > 0 && total > p.Bytes {
+			p.Left = time.Duration(float64(total-p.Bytes) / p.Rate * float64(time.Second)).Round(time.Second)
+		}
+		if a.OnProgress != nil {
+			a.OnProgress(p)
+		}
+		if logged {
+			a.Log.Info("audit progress", "bags", p.Bags, "of", p.BagsTotal, "bytes", p.Bytes, "of_bytes", p.BytesTotal,
+				"bytes_per_second", int64(p.Rate), "left", p.Left)
+		}
+	}
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		tick := time.NewTicker(time.Second)
+		defer tick.Stop()
+		logged := time.Now()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+				long := time.Since(logged) >= logProgressEvery
+				if long {
+					logged = time.Now()
+				}
+				report(long)
+			}
+		}
+	}()
+	return func() {
+		close(stop)
+		wg.Wait()
+		if a.OnProgress != nil {
+			report(false)
+		}
+	}
 }
 
 // throttleBurst bounds how far reading may run ahead of the rate.
@@ -192,11 +263,15 @@ func (a *Auditor) Run(ctx context.Context, sel Selection, emit func(BagResult)) 
 		return sum, err
 	}
 	var fresh []*catalog.Alert
+	var checked atomic.Int64
+	end := a.watch(ctx, bags, &checked)
+	defer end() // on every return; the summary's log line comes after it
 	for _, bag := range bags {
 		if ctx.Err() != nil {
 			break
 		}
 		res := a.CheckBag(ctx, bag)
+		checked.Add(1)
 		sum.Bags++
 		sum.Objects += res.Objects
 		sum.Bytes += res.Bytes

@@ -13,6 +13,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -278,6 +279,13 @@ func TestThrottle(t *testing.T) {
 		Size: int64(len(big)), SHA256: sha(big, bagit.SHA256), SHA512: sha(big, bagit.SHA512)}), time.Now())
 	const limit = 2 << 20
 	w.aud.Cfg.MaxBytesPerSecond = limit
+	// The run says how it goes: every second to OnProgress (a terminal's
+	// line), bytes moving within the one bag, and at the end.
+	var said []audit.Progress
+	w.aud.OnProgress = func(p audit.Progress) { said = append(said, p) }
+	var logged bytes.Buffer // and the log, here every tick
+	w.aud.Log = slog.New(slog.NewTextHandler(&logged, nil))
+	defer audit.LogProgressEvery(0)()
 	start := time.Now()
 	_, sum := w.run(t, audit.Selection{All: true})
 	rate := float64(sum.Bytes) / time.Since(start).Seconds()
@@ -285,6 +293,19 @@ func TestThrottle(t *testing.T) {
 		t.Errorf("audit read %.0f B/s with a limit of %d (want within 10%%)", rate, limit)
 	}
 	t.Logf("throttled to %d B/s: measured %.0f B/s over %d bytes", limit, rate, sum.Bytes)
+	if len(said) < 3 {
+		t.Fatalf("progress said %d times in a 3 s run: %+v", len(said), said)
+	}
+	mid, last := said[1], said[len(said)-1]
+	if mid.Bags != 0 || mid.Bytes <= 0 || mid.Bytes >= mid.BytesTotal || mid.Left <= 0 || mid.Rate < limit*0.5 || mid.Rate > limit*1.5 {
+		t.Errorf("progress within the bag: %+v", mid)
+	}
+	if last.Bags != 1 || last.BagsTotal != 1 || last.Bytes != sum.Bytes || last.BytesTotal != sum.Bytes || last.Left != 0 {
+		t.Errorf("progress at the end: %+v (run read %d bytes)", last, sum.Bytes)
+	}
+	if !regexp.MustCompile(`msg="audit progress" bags=0 of=1 bytes=[1-9]\d* of_bytes=` + fmt.Sprint(sum.Bytes) + ` bytes_per_second=\d+ left=\d`).Match(logged.Bytes()) {
+		t.Errorf("the log does not say how the run goes:\n%s", logged.String())
+	}
 }
 
 func mustObjects(t *testing.T, w *world) []catalog.Object {
