@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -150,5 +151,48 @@ func TestDyingStepIsCounted(t *testing.T) {
 	}
 	if got, err := te.Run(ctx, it.ID); err != nil || got.Stage != catalog.StageFailed || !exists(filepath.Join(te.failed, "a.png")) {
 		t.Fatalf("failed item: %v %s; in failed/: %v", err, got.Stage, exists(filepath.Join(te.failed, "a.png")))
+	}
+}
+
+// TestClockJumps: the wall clock jumps (an NTP step after a long suspend, a
+// wrong clock corrected by an operator) forward and back by two hours at
+// every reading while items are taken, leased, renewed, stored and
+// released: each is stored once and no lease is lost to its own worker.
+func TestClockJumps(t *testing.T) {
+	te := newTestEnv(t)
+	te.Cfg.Lease = 3 * time.Second // renewed every second: several renewals per item
+	var n atomic.Int64
+	te.Now = func() time.Time {
+		if n.Add(1)%2 == 0 {
+			return time.Now().Add(2 * time.Hour)
+		}
+		return time.Now().Add(-2 * time.Hour)
+	}
+	ctx := context.Background()
+	for i := range 3 {
+		dir := filepath.Join(te.hot, fmt.Sprintf("book-%d", i))
+		for p := range 3 {
+			put(t, filepath.Join(dir, fmt.Sprintf("p%d.png", p)), pngBytes(t, 30+i, 20+p))
+		}
+		it, err := te.NewItem(ctx, ItemSpec{Path: dir, HotFolder: te.hot, Release: catalog.ReleaseMove})
+		if err != nil {
+			t.Fatal(err)
+		}
+		l, err := te.acquire(ctx, it.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(1500 * time.Millisecond) // a renewal under the jumping clock
+		if l.wasLost() {
+			t.Fatal("the lease was lost to its own worker")
+		}
+		te.end(l, it.ID)
+		it, err = te.Run(ctx, it.ID)
+		if err != nil || it.Stage != catalog.StageDone {
+			t.Fatalf("book-%d: %v, stage %s: %s", i, err, it.Stage, it.LastError)
+		}
+	}
+	if bags, _ := te.cat.BagIDs(ctx); len(bags) != 3 {
+		t.Errorf("%d bags for 3 books", len(bags))
 	}
 }

@@ -240,7 +240,9 @@ func widePNG(w, h int) []byte {
 // does not exist (HOME=/nonexistent, as Debian's system users have) made
 // every image and PDF panic the daemon (pdfcpu created ~/.config/pdfcpu).
 // The daemon runs as an unprivileged user, from a working directory it
-// cannot write, and stores a scan and an image-only PDF.
+// cannot write, with TMPDIR naming a folder that does not exist (a
+// temporary directory it may not use), and stores a scan and an image-only
+// PDF.
 func TestServiceAccountWithoutHome(t *testing.T) {
 	testenv.Tool(t, "img2pdf")
 	dir, attr := unprivileged(t)
@@ -252,7 +254,7 @@ func TestServiceAccountWithoutHome(t *testing.T) {
 	chownAll(t, dir, attr)
 	cmd := exec.Command(binFor(dir, attr), "ingest", "--config", cfg, filepath.Join(dir, "in", "page.png"), filepath.Join(dir, "in", "scan.pdf"))
 	cmd.Dir = "/" // a working directory it cannot write
-	cmd.Env = append(os.Environ(), "HOME=/nonexistent")
+	cmd.Env = append(os.Environ(), "HOME=/nonexistent", "TMPDIR=/nonexistent/tmp")
 	cmd.SysProcAttr = attr
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
