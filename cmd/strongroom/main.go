@@ -75,6 +75,8 @@ Usage:
   strongroom index    [--config FILE] rebuild [--bag ID]   rebuild the search index from the store
   strongroom retention [--config FILE] schedules | due [--before DAY] | show BAG   schedules and due dates
   strongroom hold     [--config FILE] create|add|remove|release|list|show   legal holds
+  strongroom disposal [--config FILE] request|approve|reject|execute|list|show|tombstone
+                                                 dispose of bags past retention, approved by a second person
   strongroom backup   [--config FILE] DEST       a consistent copy of the catalog and the index, while running
   strongroom restore  [--config FILE] [--force] SRC   put a backup back (daemon stopped)
   strongroom push     --server URL --token-file FILE [--meta k=v] [--wait] DIR
@@ -162,6 +164,8 @@ func run(ctx context.Context, args []string) error {
 		return cmdRetention(ctx, rest)
 	case "hold":
 		return cmdHold(ctx, rest)
+	case "disposal":
+		return cmdDisposal(ctx, rest)
 	case "backup":
 		return cmdBackup(ctx, rest)
 	case "restore":

@@ -478,17 +478,8 @@ func TestRetentionSchedules(t *testing.T) {
 	os.WriteFile(filepath.Join(closedCase, "metadata.json"), []byte(`{"retention": "CASE", "closed": "2020-01-31"}`), 0o644)
 	clitest.PNG(t, filepath.Join(openCase, "p1.png"), 22, 20)
 	os.WriteFile(filepath.Join(openCase, "metadata.json"), []byte(`{"retention": "CASE"}`), 0o644)
-	out, errs, code := clitest.Run(t, dir, "ingest", "--config", cfg, ledger, closedCase, openCase)
-	if code != 0 {
-		t.Fatalf("ingest: %d %s %s", code, out, clitest.LastLines(errs, 5))
-	}
-	bags := map[string]string{}
-	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
-		var il ingestLine
-		json.Unmarshal([]byte(l), &il)
-		bags[il.Item] = il.Bag
-	}
-	out, _, code = clitest.Run(t, dir, "retention", "show", bags[ledger], "--json", "--config", cfg)
+	bags := ingestBags(t, dir, cfg, ledger, closedCase, openCase)
+	out, _, code := clitest.Run(t, dir, "retention", "show", bags[ledger], "--json", "--config", cfg)
 	var r catalog.Retention
 	json.Unmarshal([]byte(out), &r)
 	if want := time.Now().UTC().AddDate(7, 0, 0).Format(time.DateOnly); code != 0 || r.Schedule != "FIN-7" || r.Action != "destroy" || r.Due.Format(time.DateOnly) != want {
@@ -508,7 +499,7 @@ func TestRetentionSchedules(t *testing.T) {
 		t.Errorf("retention schedules: %d\n%s", code, out)
 	}
 	// A legal hold on the closed case: due, but held; released, not.
-	out, errs, code = clitest.Run(t, dir, "hold", "create", "--name", "Smith v Harbour Board", "--reason", "litigation", "--authority", "counsel, 2026-11-30", "--json", "--config", cfg)
+	out, errs, code := clitest.Run(t, dir, "hold", "create", "--name", "Smith v Harbour Board", "--reason", "litigation", "--authority", "counsel, 2026-11-30", "--json", "--config", cfg)
 	var h catalog.Hold
 	if json.Unmarshal([]byte(out), &h); code != 0 || h.ID == 0 {
 		t.Fatalf("hold create: exit %d %q %s", code, out, errs)
@@ -545,4 +536,21 @@ func TestRetentionSchedules(t *testing.T) {
 	if _, errs, code := clitest.Run(t, dir, "config", "--config", bad); code != exitUsage || !strings.Contains(errs, `bag.metadata.retention "NOPE": no such schedule`) {
 		t.Errorf("a default schedule that is not configured: exit %d %q", code, errs)
 	}
+}
+
+// ingestBags ingests paths with the binary, fails t unless every one is
+// stored, and returns their bags by path.
+func ingestBags(t *testing.T, dir, cfg string, paths ...string) map[string]string {
+	t.Helper()
+	out, errs, code := clitest.Run(t, dir, append([]string{"ingest", "--config", cfg}, paths...)...)
+	if code != 0 {
+		t.Fatalf("ingest: %d %s %s", code, out, clitest.LastLines(errs, 5))
+	}
+	bags := map[string]string{}
+	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+		var il ingestLine
+		json.Unmarshal([]byte(l), &il)
+		bags[il.Item] = il.Bag
+	}
+	return bags
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/strongroom-archive/strongroom/pipeline/audit"
 	"github.com/strongroom-archive/strongroom/pipeline/catalog"
 	"github.com/strongroom-archive/strongroom/pipeline/catalog/sqlite"
+	"github.com/strongroom-archive/strongroom/pipeline/disposal"
 	"github.com/strongroom-archive/strongroom/pipeline/push"
 	"github.com/strongroom-archive/strongroom/pipeline/queue"
 	"github.com/strongroom-archive/strongroom/pipeline/retrieve"
@@ -121,6 +122,18 @@ func (e *env) Close() {
 		e.engine.Index.Close()
 	}
 	e.catalog.Close()
+}
+
+// disposer is the executor of approved disposal requests, on the env's
+// catalog, store and index.
+func (e *env) disposer() *disposal.Executor {
+	x := &disposal.Executor{Catalog: e.catalog, Store: e.engine.Store, StoreURL: e.cfg.Storage.URL, Retention: e.cfg.Retention,
+		CacheDir: filepath.Join(e.cfg.DataDir, "cache", "retrieve"), WorkDir: filepath.Join(e.cfg.DataDir, "work"),
+		Agent: e.engine.Agent, Log: e.log, Now: time.Now}
+	if e.engine.Index != nil {
+		x.Index = e.engine.Index
+	}
+	return x
 }
 
 // openIndex opens the search index under data_dir.

@@ -23,6 +23,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/strongroom-archive/strongroom/pipeline/catalog"
+	"github.com/strongroom-archive/strongroom/pipeline/disposal"
 	"github.com/strongroom-archive/strongroom/storage"
 	"github.com/strongroom-archive/strongroom/storage/bagit"
 )
@@ -583,6 +584,7 @@ func (a *Auditor) sweep(ctx context.Context) (BagResult, error) {
 	for _, b := range bags {
 		known[b] = true
 	}
+	known[disposal.CertificateFolder] = true // kept for good, outside every bag
 	for name, t := range tops {
 		if known[name] || busy[name] {
 			continue // a bag's name that is not a folder is the bag's own finding

@@ -28,6 +28,7 @@ type Catalog interface {
 	Sessions
 	Retentions
 	Holds
+	Disposals
 	// Counts computes the numbers the overview and the metrics show.
 	Counts(ctx context.Context) (Counts, error)
 	Close() error
@@ -94,7 +95,7 @@ type Bags interface {
 	PutBag(ctx context.Context, b Bag) error
 	// Bag returns a stored bag; ErrNotFound if there is none.
 	Bag(ctx context.Context, id string) (*Bag, error)
-	// Bags returns the most recently stored bags.
+	// Bags returns the most recently stored bags, not those disposed of.
 	Bags(ctx context.Context, limit int) ([]Bag, error)
 	// FindBags returns one page of the stored bags that match q, with
 	// their items' descriptions, and how many match in all.
@@ -182,10 +183,20 @@ var (
 	// the update started from: another worker moved it on, or took its
 	// lease.
 	ErrStale = errors.New("catalog: item changed under a stale step")
-	// ErrBadTransition is returned for a state change an alert can't make.
-	ErrBadTransition = errors.New("catalog: alert cannot change to that state")
+	// ErrBadTransition is returned for a state change an alert or a
+	// disposal request can't make.
+	ErrBadTransition = errors.New("catalog: cannot change to that state")
 	// ErrReleased is returned for a change to a legal hold released already.
 	ErrReleased = errors.New("catalog: the legal hold is released")
+	// ErrHeld is returned for a disposal of a bag a legal hold in force
+	// holds.
+	ErrHeld = errors.New("catalog: under a legal hold")
+	// ErrSelfApproval is returned when the person who asked for a disposal
+	// decides it: a second person must.
+	ErrSelfApproval = errors.New("catalog: a disposal must be decided by someone other than its requester")
+	// ErrDisposed is returned for a bag disposed of already, or being
+	// disposed of (a hold cannot take it then), or in another open request.
+	ErrDisposed = errors.New("catalog: disposed of, or in a disposal")
 )
 
 // NewID returns a sortable, unique item id: UTC time and 40 random bits.
@@ -224,4 +235,41 @@ type Holds interface {
 	ReleaseHold(ctx context.Context, id int64, who, reason string, at time.Time) error
 	// HoldsOn returns the holds in force on a bag.
 	HoldsOn(ctx context.Context, bag string) ([]Hold, error)
+}
+
+// Disposals are requests to dispose of stored bags whose retention has run
+// out: asked for by one person, decided by another (four eyes), then
+// executed; a disposed bag leaves a tombstone. The rules are kept here,
+// not only in the screens that ask.
+type Disposals interface {
+	// RequestDisposal records a new request, state requested, and sets its
+	// ID and Created: ErrNotFound for a bag not stored, ErrHeld for one a
+	// hold in force holds, ErrDisposed for one disposed of or in another
+	// open request.
+	RequestDisposal(ctx context.Context, d *Disposal) error
+	// Disposal returns a request with its bags; ErrNotFound if none.
+	Disposal(ctx context.Context, id int64) (*Disposal, error)
+	// ListDisposals returns the requests in the states given (every one
+	// with none), newest first.
+	ListDisposals(ctx context.Context, states ...DisposalState) ([]Disposal, error)
+	// DecideDisposal approves or rejects a request that waits for it:
+	// ErrSelfApproval when who asked for it, ErrHeld (approval) when a
+	// bag joined a hold since, ErrBadTransition when it is not waiting.
+	DecideDisposal(ctx context.Context, id int64, approve bool, who, note string, at time.Time) (*Disposal, error)
+	// BeginDisposal starts (or, after a failure, resumes) an approved
+	// request: in one transaction it checks that no hold in force holds a
+	// bag not yet disposed (ErrHeld: the request fails with the reason)
+	// and marks them being disposed, so that no hold can take them while
+	// their objects are deleted.
+	BeginDisposal(ctx context.Context, id int64, at time.Time) (*Disposal, error)
+	// DisposeBag records that a bag of a request being executed is gone
+	// from the store: its objects are forgotten (audits skip it), the bag
+	// is marked disposed and the tombstone kept.
+	DisposeBag(ctx context.Context, id int64, t Tombstone) error
+	// EndDisposal ends a request being executed: done, or failed with
+	// what was and was not done (a failed request can begin again).
+	EndDisposal(ctx context.Context, id int64, state DisposalState, detail string, at time.Time) error
+	// Tombstone returns what is kept of a disposed bag; ErrNotFound if the
+	// bag was not disposed of.
+	Tombstone(ctx context.Context, bag string) (*Tombstone, error)
 }

@@ -87,6 +87,9 @@ type Bag struct {
 	Oxum     string    `json:"oxum"`
 	Bytes    int64     `json:"bytes"`
 	StoredAt time.Time `json:"stored_at"`
+	// Disposed is when the bag was disposed of (its tombstone says more);
+	// zero while it is kept.
+	Disposed time.Time `json:"disposed,omitzero"`
 }
 
 // BagQuery selects stored bags for a catalogue page. Empty fields do not
@@ -264,4 +267,55 @@ type Session struct {
 	Role    string
 	CSRF    string
 	Expires time.Time
+}
+
+// Disposal is a request to dispose of stored bags at the end of their
+// retention: who asked and why, who decided, and how the execution went.
+type Disposal struct {
+	ID          int64         `json:"id"`
+	Bags        []string      `json:"bags"`
+	Action      string        `json:"action"` // destroy
+	Reason      string        `json:"reason"`
+	RequestedBy string        `json:"requested_by"`
+	Created     time.Time     `json:"created"`
+	State       DisposalState `json:"state"`
+	DecidedBy   string        `json:"decided_by,omitempty"`
+	Decided     time.Time     `json:"decided"`
+	Note        string        `json:"note,omitempty"` // the decider's
+	Ended       time.Time     `json:"ended"`
+	// Detail says what the last execution did, or why it failed.
+	Detail string `json:"detail,omitempty"`
+	// Disposed are the bags of the request gone already.
+	Disposed []string `json:"disposed"`
+}
+
+// Tombstone is what the catalog keeps of a disposed bag: enough to say
+// what it was, that it existed, and by whose authority it went. It is the
+// disposal certificate's content.
+type Tombstone struct {
+	BagID             string    `json:"bag_id"`
+	ItemID            string    `json:"item_id"`
+	Title             string    `json:"title,omitempty"`
+	Identifier        string    `json:"identifier,omitempty"`
+	Collection        string    `json:"collection,omitempty"`
+	Bytes             int64     `json:"bytes"`
+	Files             int       `json:"files"`
+	Oxum              string    `json:"oxum"`
+	TagManifestSHA512 string    `json:"tagmanifest_sha512"` // of tagmanifest-sha512.txt, which fixes every other digest
+	StoredAt          time.Time `json:"stored_at"`
+	Schedule          string    `json:"schedule"`
+	Mandate           string    `json:"mandate,omitempty"`
+	Due               time.Time `json:"due"`
+	Request           int64     `json:"request"`
+	Reason            string    `json:"reason"`
+	RequestedBy       string    `json:"requested_by"`
+	ApprovedBy        string    `json:"approved_by"`
+	Approved          time.Time `json:"approved"`
+	Disposed          time.Time `json:"disposed"`
+	Store             string    `json:"store"`
+	// Deleted are the objects deleted: keys, with a version id after a
+	// space where the store keeps versions.
+	Deleted []string `json:"deleted"`
+	// Certificate is where the disposal certificate is stored.
+	Certificate string `json:"certificate"`
 }

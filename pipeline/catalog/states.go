@@ -93,6 +93,9 @@ const (
 	// EvPolicyAssignment records the retention schedule a bag was put
 	// under and when it is due (PREMIS: policy assignment).
 	EvPolicyAssignment EventType = "policy assignment"
+	// EvDeletion records a bag disposed of: by whose request and approval,
+	// under which schedule (PREMIS: deletion).
+	EvDeletion EventType = "deletion"
 )
 
 // Outcome is an event's outcome.
@@ -175,3 +178,26 @@ const (
 	BatchExpired   BatchState = "expired"
 	BatchAborted   BatchState = "aborted" // given up by its station
 )
+
+// DisposalState is where a disposal request is: requested → approved or
+// rejected; approved → executing → done or failed; failed → executing
+// again (a retry finishes the job).
+type DisposalState string
+
+const (
+	DisposalRequested DisposalState = "requested"
+	DisposalApproved  DisposalState = "approved"
+	DisposalRejected  DisposalState = "rejected"
+	DisposalExecuting DisposalState = "executing"
+	DisposalDone      DisposalState = "done"
+	DisposalFailed    DisposalState = "failed"
+)
+
+// Valid reports whether d is a disposal state.
+func (d DisposalState) Valid() bool {
+	return slices.Contains([]DisposalState{DisposalRequested, DisposalApproved, DisposalRejected, DisposalExecuting, DisposalDone, DisposalFailed}, d)
+}
+
+// Open reports whether a request in state d still holds its bags: it may
+// yet dispose of them.
+func (d DisposalState) Open() bool { return d != DisposalRejected && d != DisposalDone }

@@ -41,6 +41,7 @@ func Run(t *testing.T, o Opener) {
 		{"NewerVersions", testNewerVersions},
 		{"Retention", testRetention},
 		{"Holds", testHolds},
+		{"Disposals", testDisposals},
 		{"Leases", testLeases},
 		{"Files", testFiles},
 		{"Events", testEvents},
@@ -817,5 +818,122 @@ func testHolds(t *testing.T, o Opener) {
 	}
 	if _, err := c.Hold(ctx, 999); !errors.Is(err, catalog.ErrNotFound) {
 		t.Errorf("no such hold: %v", err)
+	}
+}
+
+// testDisposals: a disposal request is decided by someone other than its
+// requester; no bag under a hold in force is requested, approved or begun;
+// a bag being disposed of cannot join a hold; a disposed bag leaves a
+// tombstone and no objects for audits; a failed request resumes where it
+// stopped.
+func testDisposals(t *testing.T, o Opener) {
+	c := fresh(t, o)
+	ctx := context.Background()
+	now := time.Now().UTC().Truncate(time.Second)
+	for _, id := range []string{"b1", "b2", "b3"} {
+		must(t, c.CreateItem(ctx, item(id, "/hot/"+id)))
+		must(t, c.PutBag(ctx, catalog.Bag{ID: id, ItemID: id, Bytes: 10, StoredAt: now}))
+		must(t, c.PutObjects(ctx, id, []catalog.Object{{BagID: id, Key: id + "/bagit.txt", Size: 10, SHA256: "ab", SHA512: "cd"}}, now))
+	}
+	h := &catalog.Hold{Name: "inquiry", Reason: "r", Authority: "a", CreatedBy: "counsel"}
+	must(t, c.CreateHold(ctx, h))
+	must(t, c.HoldBags(ctx, h.ID, []string{"b3"}, nil, now))
+	for _, bad := range []struct {
+		bags []string
+		want error
+	}{{[]string{"b1", "nope"}, catalog.ErrNotFound}, {[]string{"b3"}, catalog.ErrHeld}} {
+		if err := c.RequestDisposal(ctx, &catalog.Disposal{Bags: bad.bags, Action: "destroy", Reason: "FIN-7 ended", RequestedBy: "rm", Created: now}); !errors.Is(err, bad.want) {
+			t.Errorf("request of %q: %v, want %v", bad.bags, err, bad.want)
+		}
+	}
+	d := &catalog.Disposal{Bags: []string{"b1", "b2"}, Action: "destroy", Reason: "FIN-7 ended", RequestedBy: "rm", Created: now}
+	must(t, c.RequestDisposal(ctx, d))
+	if d.ID == 0 || d.State != catalog.DisposalRequested {
+		t.Fatalf("request: %+v", d)
+	}
+	if err := c.RequestDisposal(ctx, &catalog.Disposal{Bags: []string{"b1"}, Action: "destroy", RequestedBy: "x", Created: now}); !errors.Is(err, catalog.ErrDisposed) {
+		t.Errorf("b1 in a second open request: %v", err)
+	}
+	for _, who := range []string{"rm", " RM "} {
+		if _, err := c.DecideDisposal(ctx, d.ID, true, who, "", now); !errors.Is(err, catalog.ErrSelfApproval) {
+			t.Errorf("approved by its requester %q: %v", who, err)
+		}
+	}
+	// A hold that came after the request stops its approval.
+	must(t, c.HoldBags(ctx, h.ID, []string{"b2"}, nil, now))
+	if _, err := c.DecideDisposal(ctx, d.ID, true, "director", "", now); !errors.Is(err, catalog.ErrHeld) {
+		t.Errorf("approval of a held bag: %v", err)
+	}
+	must(t, c.HoldBags(ctx, h.ID, nil, []string{"b2"}, now))
+	got, err := c.DecideDisposal(ctx, d.ID, true, "director", "schedule checked", now)
+	if err != nil || got.State != catalog.DisposalApproved || got.DecidedBy != "director" || got.Note != "schedule checked" {
+		t.Fatalf("approval: %+v %v", got, err)
+	}
+	if _, err := c.DecideDisposal(ctx, d.ID, false, "someone", "", now); !errors.Is(err, catalog.ErrBadTransition) {
+		t.Errorf("decided twice: %v", err)
+	}
+	// ... and one that came after the approval stops its execution.
+	must(t, c.HoldBags(ctx, h.ID, []string{"b2"}, nil, now))
+	if _, err := c.BeginDisposal(ctx, d.ID, now); !errors.Is(err, catalog.ErrHeld) {
+		t.Errorf("begun with a held bag: %v", err)
+	}
+	if got, _ := c.Disposal(ctx, d.ID); got.State != catalog.DisposalFailed || !strings.Contains(got.Detail, "b2") {
+		t.Errorf("after a hold stopped it: %+v", got)
+	}
+	must(t, c.HoldBags(ctx, h.ID, nil, []string{"b2"}, now))
+	if got, err = c.BeginDisposal(ctx, d.ID, now); err != nil || got.State != catalog.DisposalExecuting {
+		t.Fatalf("begin: %+v %v", got, err)
+	}
+	if err := c.HoldBags(ctx, h.ID, []string{"b1"}, nil, now); !errors.Is(err, catalog.ErrDisposed) {
+		t.Errorf("a bag being disposed of joined a hold: %v", err)
+	}
+	tomb := catalog.Tombstone{BagID: "b1", ItemID: "b1", Title: "Ledger", Bytes: 10, Files: 1, Request: d.ID, RequestedBy: "rm", ApprovedBy: "director",
+		Disposed: now, Deleted: []string{"b1/bagit.txt"}, Certificate: "disposals/1/b1.json"}
+	if err := c.DisposeBag(ctx, d.ID, catalog.Tombstone{BagID: "b3", Disposed: now}); !errors.Is(err, catalog.ErrBadTransition) {
+		t.Errorf("a bag not in the request disposed of: %v", err)
+	}
+	must(t, c.DisposeBag(ctx, d.ID, tomb))
+	if objs, _ := c.Objects(ctx, "b1"); len(objs) != 0 {
+		t.Errorf("objects of a disposed bag: %+v", objs)
+	}
+	if ids, _ := c.BagIDs(ctx); slices.Contains(ids, "b1") {
+		t.Errorf("audits still see b1: %q", ids)
+	}
+	if bags, _ := c.Bags(ctx, 10); len(bags) != 2 {
+		t.Errorf("bags listed after b1 was disposed of: %+v", bags)
+	}
+	if n, _ := c.Counts(ctx); n.BagsStored != 2 || n.BytesStored != 20 {
+		t.Errorf("counts after b1 was disposed of: %d bags, %d bytes", n.BagsStored, n.BytesStored)
+	}
+	if b, err := c.Bag(ctx, "b1"); err != nil || !b.Disposed.Equal(now) {
+		t.Errorf("the disposed bag: %+v %v", b, err)
+	}
+	if got, err := c.Tombstone(ctx, "b1"); err != nil || got.Title != "Ledger" || got.ApprovedBy != "director" || !slices.Equal(got.Deleted, tomb.Deleted) {
+		t.Errorf("tombstone: %+v %v", got, err)
+	}
+	if _, err := c.Tombstone(ctx, "b2"); !errors.Is(err, catalog.ErrNotFound) {
+		t.Errorf("tombstone of a kept bag: %v", err)
+	}
+	// The store failed on b2: the request fails, and a retry finishes it.
+	must(t, c.EndDisposal(ctx, d.ID, catalog.DisposalFailed, "b2: store: connection refused", now))
+	if got, err = c.BeginDisposal(ctx, d.ID, now); err != nil || !slices.Equal(got.Disposed, []string{"b1"}) {
+		t.Fatalf("resumed: %+v %v", got, err)
+	}
+	must(t, c.DisposeBag(ctx, d.ID, catalog.Tombstone{BagID: "b2", ItemID: "b2", Request: d.ID, Disposed: now}))
+	must(t, c.EndDisposal(ctx, d.ID, catalog.DisposalDone, "2 bags disposed of", now))
+	if err := c.EndDisposal(ctx, d.ID, catalog.DisposalDone, "", now); !errors.Is(err, catalog.ErrBadTransition) {
+		t.Errorf("ended twice: %v", err)
+	}
+	if got, _ := c.Disposal(ctx, d.ID); got.State != catalog.DisposalDone || len(got.Disposed) != 2 {
+		t.Errorf("done: %+v", got)
+	}
+	if err := c.RequestDisposal(ctx, &catalog.Disposal{Bags: []string{"b1"}, Action: "destroy", RequestedBy: "x", Created: now}); !errors.Is(err, catalog.ErrDisposed) {
+		t.Errorf("a disposed bag requested again: %v", err)
+	}
+	if list, _ := c.ListDisposals(ctx, catalog.DisposalDone); len(list) != 1 || list[0].ID != d.ID {
+		t.Errorf("done requests: %+v", list)
+	}
+	if list, _ := c.ListDisposals(ctx, catalog.DisposalRequested); len(list) != 0 {
+		t.Errorf("requests waiting: %+v", list)
 	}
 }

@@ -25,11 +25,11 @@ func (c *DB) PutBag(ctx context.Context, b catalog.Bag) error {
 
 func (c *DB) queryBags(ctx context.Context, rest string, args ...any) ([]catalog.Bag, error) {
 	return query(ctx, c.db, func(r scanner) (b catalog.Bag, err error) {
-		var at string
-		err = r.Scan(&b.ID, &b.ItemID, &b.Store, &b.Oxum, &b.Bytes, &at)
-		b.StoredAt = parseTS(at)
+		var at, disposed string
+		err = r.Scan(&b.ID, &b.ItemID, &b.Store, &b.Oxum, &b.Bytes, &at, &disposed)
+		b.StoredAt, b.Disposed = parseTS(at), parseTS(disposed)
 		return b, err
-	}, `SELECT id, item_id, store, oxum, bytes, stored_at FROM bags `+rest, args...)
+	}, `SELECT id, item_id, store, oxum, bytes, stored_at, disposed FROM bags `+rest, args...)
 }
 
 // Bag implements catalog.Bags.
@@ -46,12 +46,12 @@ func (c *DB) Bag(ctx context.Context, id string) (*catalog.Bag, error) {
 
 // Bags implements catalog.Bags.
 func (c *DB) Bags(ctx context.Context, limit int) ([]catalog.Bag, error) {
-	return c.queryBags(ctx, `ORDER BY stored_at DESC LIMIT ?`, limit)
+	return c.queryBags(ctx, `WHERE disposed = '' ORDER BY stored_at DESC LIMIT ?`, limit)
 }
 
 // FindBags implements catalog.Bags.
 func (c *DB) FindBags(ctx context.Context, q catalog.BagQuery) ([]catalog.BagRow, int, error) {
-	where, args := []string{"1"}, []any{}
+	where, args := []string{"b.disposed = ''"}, []any{}
 	meta := func(field, v string) {
 		if v != "" {
 			where = append(where, `json_extract(i.meta, '$.`+field+`') = ?`)

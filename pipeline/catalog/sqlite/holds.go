@@ -78,6 +78,17 @@ func (c *DB) HoldBags(ctx context.Context, id int64, add, remove []string, at ti
 			if n == 0 {
 				return fmt.Errorf("%w: bag %s", catalog.ErrNotFound, b)
 			}
+			// A bag whose objects may be being deleted cannot be held: the
+			// disposal was approved and checked for holds when it began.
+			var other int64
+			err := tx.QueryRowContext(ctx, `SELECT d.id FROM disposal_bags db JOIN disposals d ON d.id = db.disposal_id
+				WHERE db.bag_id = ? AND (db.disposed != '' OR (db.started != '' AND d.state IN (?, ?))) LIMIT 1`,
+				b, catalog.DisposalExecuting, catalog.DisposalFailed).Scan(&other)
+			if err == nil {
+				return fmt.Errorf("%w: bag %s is disposed of, or being disposed of, by request %d", catalog.ErrDisposed, b, other)
+			} else if !errors.Is(err, sql.ErrNoRows) {
+				return err
+			}
 			if _, err := tx.ExecContext(ctx, `INSERT INTO hold_bags (hold_id, bag_id, added) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`, id, b, ts(at)); err != nil {
 				return err
 			}

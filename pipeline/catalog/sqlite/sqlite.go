@@ -173,7 +173,7 @@ func (c *DB) Counts(ctx context.Context) (catalog.Counts, error) {
 		out.ItemsByStage[s] = n
 	}
 	rows.Close()
-	if err := c.db.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(SUM(bytes), 0) FROM bags`).Scan(&out.BagsStored, &out.BytesStored); err != nil {
+	if err := c.db.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(SUM(bytes), 0) FROM bags WHERE disposed = ''`).Scan(&out.BagsStored, &out.BytesStored); err != nil {
 		return out, err
 	}
 	err = c.db.QueryRowContext(ctx, `SELECT COALESCE(SUM(CASE WHEN state = ? THEN 1 ELSE 0 END), 0),

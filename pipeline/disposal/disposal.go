@@ -1,0 +1,270 @@
+// Package disposal executes approved disposal requests: it deletes every
+// object of each bag from the store (every version, where the store keeps
+// versions), its search index rows, its cached copies and work-area
+// remains, stores a disposal certificate, and leaves a tombstone and a
+// PREMIS deletion event in the catalog. The catalog enforces who may
+// decide and that no hold holds a bag; this package only acts on what it
+// allowed, and can be run again after any failure or crash.
+package disposal
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"crypto/sha512"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/strongroom-archive/strongroom/pipeline/catalog"
+	"github.com/strongroom-archive/strongroom/pipeline/retention"
+	"github.com/strongroom-archive/strongroom/storage"
+)
+
+// CertificateFolder is the store's top-level folder of disposal
+// certificates: kept for good, outside every bag.
+const CertificateFolder = "disposal-certificates"
+
+// Purger is a store that keeps versions of an object: Purge deletes every
+// version of key and returns their ids. A store without versions deletes
+// with Delete.
+type Purger interface {
+	Purge(ctx context.Context, key string) ([]string, error)
+}
+
+// Index is the search index a disposed bag leaves.
+type Index interface {
+	DeleteBag(ctx context.Context, bag string) error
+}
+
+// Executor carries out approved requests.
+type Executor struct {
+	Catalog   catalog.Catalog
+	Store     storage.Store
+	StoreURL  string
+	Index     Index // may be nil: no search index
+	Retention retention.Config
+	// CacheDir holds the retrieval cache (files named by SHA-256) and
+	// WorkDir the items' work areas; either may be "".
+	CacheDir, WorkDir string
+	Agent             string
+	Log               *slog.Logger
+	Now               func() time.Time
+}
+
+// Execute runs (or resumes) request id: every bag not disposed of yet is
+// deleted and tombstoned. It returns the request as it ended; a store
+// that fails halfway ends it failed, with what was and was not deleted,
+// and running it again finishes the job.
+func (x *Executor) Execute(ctx context.Context, id int64) (*catalog.Disposal, error) {
+	d, err := x.Catalog.BeginDisposal(ctx, id, x.Now())
+	if err != nil {
+		if errors.Is(err, catalog.ErrHeld) {
+			d, _ = x.Catalog.Disposal(ctx, id)
+		}
+		return d, err
+	}
+	done := map[string]bool{}
+	for _, b := range d.Disposed {
+		done[b] = true
+	}
+	for _, bag := range d.Bags {
+		if done[bag] {
+			continue
+		}
+		if err := x.dispose(ctx, d, bag); err != nil {
+			detail := fmt.Sprintf("bag %s: %v; %d of %d bags disposed of before it; run the request again to finish", bag, err, len(done), len(d.Bags))
+			x.Log.Error("disposal failed", "request", id, "bag", bag, "err", err)
+			if eerr := x.Catalog.EndDisposal(context.WithoutCancel(ctx), id, catalog.DisposalFailed, detail, x.Now()); eerr != nil {
+				return d, errors.Join(err, eerr)
+			}
+			d, _ = x.Catalog.Disposal(ctx, id)
+			return d, fmt.Errorf("disposal request %d: %s", id, detail)
+		}
+		done[bag] = true
+	}
+	if err := x.Catalog.EndDisposal(ctx, id, catalog.DisposalDone, fmt.Sprintf("%d bags disposed of", len(d.Bags)), x.Now()); err != nil {
+		return d, err
+	}
+	return x.Catalog.Disposal(ctx, id)
+}
+
+// Due checks that bag may be asked to be disposed of on day now: its
+// retention schedule ends in destroy and its due date has come. A hold is
+// the catalog's to check (it may come later).
+func Due(ctx context.Context, cat catalog.Retentions, bag string, now time.Time) error {
+	r, err := cat.Retention(ctx, bag)
+	switch {
+	case errors.Is(err, catalog.ErrNotFound):
+		return fmt.Errorf("%w: bag %s has no retention schedule", ErrNotDue, bag)
+	case err != nil:
+		return err
+	case r.Action != string(retention.Destroy):
+		return fmt.Errorf("%w: bag %s: schedule %s ends in %s, not destroy", ErrNotDue, bag, r.Schedule, r.Action)
+	case r.Due.IsZero():
+		return fmt.Errorf("%w: bag %s: schedule %s: due date not known (%s)", ErrNotDue, bag, r.Schedule, r.Unknown)
+	case r.Due.After(now):
+		return fmt.Errorf("%w: bag %s: schedule %s is due on %s", ErrNotDue, bag, r.Schedule, r.Due.Format(time.DateOnly))
+	}
+	return nil
+}
+
+// ErrNotDue is returned by Due.
+var ErrNotDue = errors.New("not due for disposal")
+
+// dispose deletes one bag and records it. Every step can be run again:
+// a crash anywhere leaves the bag "being disposed of" and the next run
+// repeats what it must. The tombstone is written last, when nothing of
+// the bag is left in the store.
+func (x *Executor) dispose(ctx context.Context, d *catalog.Disposal, bag string) error {
+	t, objs, err := x.tombstone(ctx, d, bag)
+	if err != nil {
+		return err
+	}
+	// What the catalog recorded of the bag, and anything else the store
+	// holds under its name (a stray file is not left behind); listed again
+	// on a resumed run, when some are gone already.
+	var keys []string
+	recorded := map[string]bool{}
+	for _, o := range objs {
+		k := bag + "/" + o.Key
+		recorded[k] = true
+		keys = append(keys, k)
+		t.Deleted = append(t.Deleted, k)
+	}
+	for oi, err := range x.Store.List(ctx, bag+"/") {
+		if err != nil {
+			return fmt.Errorf("list the store: %w", err)
+		}
+		if !recorded[oi.Key] {
+			keys = append(keys, oi.Key)
+			t.Deleted = append(t.Deleted, oi.Key+" (not recorded in the catalog)")
+		}
+	}
+	deleted := 0
+	purger, versioned := x.Store.(Purger)
+	for _, k := range keys {
+		if versioned {
+			versions, err := purger.Purge(ctx, k)
+			if err != nil {
+				return fmt.Errorf("deleted %d of %d objects; %s: %w", deleted, len(keys), k, err)
+			}
+			for _, v := range versions {
+				t.Deleted = append(t.Deleted, k+" version "+v)
+			}
+		} else if err := x.Store.Delete(ctx, k); err != nil {
+			return fmt.Errorf("deleted %d of %d objects; %s: %w", deleted, len(keys), k, err)
+		}
+		deleted++
+	}
+	for oi, err := range x.Store.List(ctx, bag+"/") {
+		if err != nil {
+			return fmt.Errorf("list the store after deleting: %w", err)
+		}
+		return fmt.Errorf("%s is still in the store after it was deleted", oi.Key)
+	}
+	if x.Index != nil {
+		if err := x.Index.DeleteBag(ctx, bag); err != nil {
+			return fmt.Errorf("search index: %w", err)
+		}
+	}
+	if x.CacheDir != "" {
+		for _, o := range objs {
+			if o.SHA256 != "" {
+				if err := os.Remove(filepath.Join(x.CacheDir, o.SHA256)); err != nil && !errors.Is(err, os.ErrNotExist) {
+					return fmt.Errorf("retrieval cache: %w", err)
+				}
+			}
+		}
+	}
+	if x.WorkDir != "" && t.ItemID != "" {
+		if err := os.RemoveAll(filepath.Join(x.WorkDir, t.ItemID)); err != nil {
+			return fmt.Errorf("work area: %w", err)
+		}
+	}
+	t.Certificate = fmt.Sprintf("%s/%d/%s.json", CertificateFolder, d.ID, bag)
+	cert, _ := json.MarshalIndent(t, "", "  ")
+	cert = append(cert, '\n')
+	if err := x.putChecked(ctx, t.Certificate, cert); err != nil {
+		return fmt.Errorf("disposal certificate: %w", err)
+	}
+	if err := x.Catalog.DisposeBag(ctx, d.ID, *t); err != nil {
+		return err
+	}
+	x.Log.Info("bag disposed of", "request", d.ID, "bag", bag, "objects", deleted, "certificate", t.Certificate)
+	return x.Catalog.AddEvents(ctx, catalog.Event{ItemID: t.ItemID, BagID: bag, Type: catalog.EvDeletion, Outcome: catalog.OutcomeSuccess,
+		Agent: x.Agent, At: t.Disposed, Detail: fmt.Sprintf("disposed of (%s) under schedule %s%s by request %d of %s (%s), approved by %s; %d objects deleted; certificate %s",
+			d.Action, t.Schedule, mandate(t.Mandate), d.ID, d.RequestedBy, d.Reason, d.DecidedBy, deleted, t.Certificate)})
+}
+
+func mandate(m string) string {
+	if m == "" {
+		return ""
+	}
+	return " (" + m + ")"
+}
+
+// tombstone gathers what is kept of a bag: from the catalog's records of
+// its item, bag, objects and retention.
+func (x *Executor) tombstone(ctx context.Context, d *catalog.Disposal, bag string) (*catalog.Tombstone, []catalog.Object, error) {
+	b, err := x.Catalog.Bag(ctx, bag)
+	if err != nil {
+		return nil, nil, err
+	}
+	objs, err := x.Catalog.Objects(ctx, bag)
+	if err != nil {
+		return nil, nil, err
+	}
+	t := &catalog.Tombstone{BagID: bag, ItemID: b.ItemID, Bytes: b.Bytes, Oxum: b.Oxum, StoredAt: b.StoredAt, Request: d.ID, Reason: d.Reason,
+		RequestedBy: d.RequestedBy, ApprovedBy: d.DecidedBy, Approved: d.Decided, Disposed: x.Now().UTC(), Store: x.StoreURL}
+	if it, err := x.Catalog.Item(ctx, b.ItemID); err == nil {
+		t.Title, t.Identifier, t.Collection = it.Meta.Title, it.Meta.Identifier, it.Meta.Collection
+		if t.Title == "" {
+			t.Title = it.Name
+		}
+	}
+	for _, o := range objs {
+		if strings.HasPrefix(o.Key, "data/") {
+			t.Files++
+		}
+		if o.Key == "tagmanifest-sha512.txt" {
+			t.TagManifestSHA512 = o.SHA512
+		}
+	}
+	if r, err := x.Catalog.Retention(ctx, bag); err == nil {
+		t.Schedule, t.Due = r.Schedule, r.Due
+		if s, ok := x.Retention.Find(r.Schedule); ok {
+			t.Mandate = s.Mandate
+		}
+	}
+	return t, objs, nil
+}
+
+// putChecked stores b at key and reads it back.
+func (x *Executor) putChecked(ctx context.Context, key string, b []byte) error {
+	sum := sha256.Sum256(b)
+	if err := x.Store.Put(ctx, key, bytes.NewReader(b), int64(len(b)), storage.PutOptions{SHA256: hex.EncodeToString(sum[:])}); err != nil {
+		return err
+	}
+	r, err := x.Store.Get(ctx, key)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	h := sha512.New()
+	got := sha512.Sum512(b)
+	if _, err := io.Copy(h, r); err != nil {
+		return err
+	}
+	if !bytes.Equal(h.Sum(nil), got[:]) {
+		return fmt.Errorf("%s: read back differs from what was written", key)
+	}
+	return nil
+}

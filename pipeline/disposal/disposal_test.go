@@ -1,0 +1,293 @@
+package disposal_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"image"
+	"image/png"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/strongroom-archive/strongroom/formats/identify"
+	"github.com/strongroom-archive/strongroom/formats/ocr"
+	"github.com/strongroom-archive/strongroom/formats/ocr/ocrtest"
+	"github.com/strongroom-archive/strongroom/pipeline"
+	"github.com/strongroom-archive/strongroom/pipeline/audit"
+	"github.com/strongroom-archive/strongroom/pipeline/catalog"
+	"github.com/strongroom-archive/strongroom/pipeline/catalog/sqlite"
+	"github.com/strongroom-archive/strongroom/pipeline/disposal"
+	"github.com/strongroom-archive/strongroom/pipeline/retention"
+	"github.com/strongroom-archive/strongroom/pipeline/search"
+	"github.com/strongroom-archive/strongroom/pipeline/search/fts"
+	"github.com/strongroom-archive/strongroom/storage"
+	"github.com/strongroom-archive/strongroom/storage/bagit"
+	"github.com/strongroom-archive/strongroom/storage/local"
+)
+
+// TestMain lets this test binary serve as its own decoder worker.
+func TestMain(m *testing.M) {
+	ocr.WorkerMain()
+	os.Exit(m.Run())
+}
+
+type world struct {
+	cat   *sqlite.DB
+	store storage.Store
+	idx   *fts.Index
+	x     *disposal.Executor
+	bags  []string
+}
+
+func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+// newWorld stores n items (the first a 3-page batch) with the real engine
+// in a local store, puts their words in a real index, and returns an
+// executor for them.
+func newWorld(t *testing.T, n int) *world {
+	t.Helper()
+	root := t.TempDir()
+	ctx := context.Background()
+	cat, err := sqlite.Open(ctx, filepath.Join(root, "catalog.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cat.Close() })
+	st, err := local.New(filepath.Join(root, "store"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	idx, err := fts.Open(ctx, filepath.Join(root, "index.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { idx.Close() })
+	sched := retention.Config{Schedules: []retention.Schedule{{Code: "FIN-7", Title: "Financial records", Mandate: "Tax Act s. 42",
+		Trigger: retention.Ingested, Period: "P1D", Action: retention.Destroy}}}
+	eng := &pipeline.Engine{
+		Cfg: pipeline.Config{Workers: 1, MaxAttempts: 2, RetryBackoff: 10 * time.Millisecond, MaxPixels: 1e8, MaxDecodedBytes: 1 << 28, Lease: 30 * time.Second,
+			EnvironmentAlertAfter: time.Minute, Duplicates: pipeline.DuplicatesWarn},
+		Holder: pipeline.Holder(), Bag: pipeline.BagConfig{SourceOrganization: "Test", Algorithms: bagit.DefaultAlgorithms},
+		DataDir: filepath.Join(root, "data"), DoneDir: filepath.Join(root, "done"), FailedDir: filepath.Join(root, "failed"),
+		Catalog: cat, Store: st, StoreURL: "file:store", Identify: identify.New(), Retention: sched,
+		Policy: identify.Policy{Default: identify.Preserve, Unknown: identify.Preserve}, Agent: "strongroom/test", Log: quiet(), Now: time.Now, Decoder: ocrtest.Decoder(t, 1e8),
+	}
+	w := &world{cat: cat, store: st, idx: idx}
+	for i := range n {
+		p := filepath.Join(root, "in", fmt.Sprintf("ledger-%d.png", i))
+		if i == 0 {
+			p = filepath.Join(root, "in", "book")
+			for j := range 3 {
+				writePNG(t, filepath.Join(p, fmt.Sprintf("p%d.png", j)), 40+j)
+			}
+		} else {
+			writePNG(t, p, 50+i)
+		}
+		it, err := eng.NewItem(ctx, pipeline.ItemSpec{Path: p, Release: catalog.ReleaseKeep, Meta: catalog.Metadata{Retention: "FIN-7"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if it, err = eng.Run(ctx, it.ID); err != nil || it.Stage != catalog.StageDone {
+			t.Fatalf("ingest: %v %s", err, it.LastError)
+		}
+		w.bags = append(w.bags, it.BagID)
+		if err := idx.PutBag(ctx, search.Doc{Bag: it.BagID, Title: it.Name}, []search.Page{{File: "data/access/x.pdf", N: 1, Width: 100, Height: 100,
+			Words: []search.Word{{Text: "harbour", Box: image.Rect(1, 1, 20, 10)}}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w.x = &disposal.Executor{Catalog: cat, Store: st, StoreURL: "file:store", Index: idx, Retention: sched,
+		WorkDir: filepath.Join(root, "data", "work"), CacheDir: filepath.Join(root, "data", "cache"), Agent: "strongroom/test", Log: quiet(), Now: time.Now}
+	return w
+}
+
+func writePNG(t *testing.T, p string, w int) {
+	img := image.NewGray(image.Rect(0, 0, w, 30))
+	for i := range img.Pix {
+		img.Pix[i] = uint8(i * 3)
+	}
+	var b bytes.Buffer
+	png.Encode(&b, img)
+	os.MkdirAll(filepath.Dir(p), 0o755)
+	if err := os.WriteFile(p, b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (w *world) keys(t *testing.T, prefix string) []string {
+	var out []string
+	for oi, err := range w.store.List(context.Background(), prefix) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, oi.Key)
+	}
+	return out
+}
+
+func (w *world) approved(t *testing.T, bags ...string) *catalog.Disposal {
+	t.Helper()
+	ctx := context.Background()
+	d := &catalog.Disposal{Bags: bags, Action: "destroy", Reason: "FIN-7 ended", RequestedBy: "rm", Created: time.Now()}
+	if err := w.cat.RequestDisposal(ctx, d); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.cat.DecideDisposal(ctx, d.ID, true, "rm", "", time.Now()); !errors.Is(err, catalog.ErrSelfApproval) {
+		t.Fatalf("self-approval: %v", err)
+	}
+	if _, err := w.cat.DecideDisposal(ctx, d.ID, true, "director", "", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+func (w *world) hits(t *testing.T, bag string) int {
+	r, err := w.idx.Search(context.Background(), search.Query{Text: "harbour", Bag: bag, Limit: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r.Total
+}
+
+// TestDispose: an approved request deletes every object of its bag from
+// the store, its index rows, and leaves a certificate in the store, a
+// tombstone and a PREMIS deletion event in the catalog; the other bag is
+// untouched, and an audit of everything finds nothing amiss (the
+// certificates are not "unexpected").
+func TestDispose(t *testing.T) {
+	w := newWorld(t, 2)
+	ctx := context.Background()
+	gone, kept := w.bags[0], w.bags[1]
+	objs, _ := w.cat.Objects(ctx, gone)
+	keptBefore := w.keys(t, kept+"/")
+	d := w.approved(t, gone)
+	got, err := w.x.Execute(ctx, d.ID)
+	if err != nil || got.State != catalog.DisposalDone || !slices.Equal(got.Disposed, []string{gone}) {
+		t.Fatalf("execute: %+v %v", got, err)
+	}
+	if left := w.keys(t, gone+"/"); len(left) != 0 {
+		t.Errorf("left in the store: %q", left)
+	}
+	if _, err := os.Stat(filepath.Join(filepath.Dir(w.x.WorkDir), "..", "store", gone)); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the bag's folder is still in the store: %v", err)
+	}
+	if !slices.Equal(w.keys(t, kept+"/"), keptBefore) || w.hits(t, kept) != 1 {
+		t.Error("the other bag was touched")
+	}
+	if w.hits(t, gone) != 0 {
+		t.Error("the disposed bag is still found by search")
+	}
+	tomb, err := w.cat.Tombstone(ctx, gone)
+	if err != nil || tomb.ApprovedBy != "director" || tomb.RequestedBy != "rm" || tomb.Schedule != "FIN-7" || tomb.Mandate != "Tax Act s. 42" ||
+		len(tomb.TagManifestSHA512) != 128 || tomb.Files != 3 || len(tomb.Deleted) != len(objs) || tomb.Title != "book" {
+		t.Errorf("tombstone: %+v %v", tomb, err)
+	}
+	r, err := w.store.Get(ctx, tomb.Certificate)
+	if err != nil {
+		t.Fatalf("certificate: %v", err)
+	}
+	var cert catalog.Tombstone
+	if err := json.NewDecoder(r).Decode(&cert); err != nil || cert.BagID != gone || cert.ApprovedBy != "director" || len(cert.Deleted) != len(objs) {
+		t.Errorf("certificate: %+v %v", cert, err)
+	}
+	r.Close()
+	evs, _ := w.cat.BagEvents(ctx, gone)
+	var said bool
+	for _, ev := range evs {
+		said = said || ev.Type == catalog.EvDeletion && strings.Contains(ev.Detail, "approved by director") && strings.Contains(ev.Detail, "Tax Act s. 42")
+	}
+	if !said {
+		t.Errorf("no PREMIS deletion event: %+v", evs)
+	}
+	a := &audit.Auditor{Cfg: audit.Config{Cycle: time.Hour, Interval: time.Minute, Concurrency: 1, Algorithms: []bagit.Algorithm{bagit.SHA256}},
+		Catalog: w.cat, Store: w.store, Agent: "t", Log: quiet(), Now: time.Now}
+	sum, err := a.Run(ctx, audit.Selection{All: true}, nil)
+	if err != nil || sum.Bags != 1 || sum.Damaged != 0 || sum.Foreign != 0 {
+		t.Errorf("audit after the disposal: %+v %v", sum, err)
+	}
+}
+
+// failing is a store whose deletes fail after the first few: a store that
+// goes away halfway through a disposal (a fault a real local store does
+// not produce on demand).
+type failing struct {
+	storage.Store
+	left int
+}
+
+func (f *failing) Delete(ctx context.Context, key string) error {
+	if f.left--; f.left < 0 {
+		return errors.New("connection reset by peer")
+	}
+	return f.Store.Delete(ctx, key)
+}
+
+// TestDisposeFailsHalfway: a store that fails in the middle of a deletion
+// ends the request failed, saying how far it got; no tombstone is written
+// while objects remain; running it again finishes the job.
+func TestDisposeFailsHalfway(t *testing.T) {
+	w := newWorld(t, 1)
+	ctx := context.Background()
+	bag := w.bags[0]
+	d := w.approved(t, bag)
+	real := w.x.Store
+	w.x.Store = &failing{Store: real, left: 3}
+	got, err := w.x.Execute(ctx, d.ID)
+	if err == nil || got.State != catalog.DisposalFailed || !strings.Contains(got.Detail, "deleted 3 of") || !strings.Contains(got.Detail, "run the request again") {
+		t.Fatalf("halfway: %+v %v", got, err)
+	}
+	if _, err := w.cat.Tombstone(ctx, bag); !errors.Is(err, catalog.ErrNotFound) {
+		t.Errorf("a tombstone while objects remain: %v", err)
+	}
+	if b, _ := w.cat.Bag(ctx, bag); !b.Disposed.IsZero() {
+		t.Error("marked disposed while objects remain")
+	}
+	if len(w.keys(t, bag+"/")) == 0 {
+		t.Fatal("nothing left: the fault came too late to test anything")
+	}
+	w.x.Store = real
+	if got, err = w.x.Execute(ctx, d.ID); err != nil || got.State != catalog.DisposalDone {
+		t.Fatalf("again: %+v %v", got, err)
+	}
+	if left := w.keys(t, bag+"/"); len(left) != 0 {
+		t.Errorf("left after the retry: %q", left)
+	}
+	if tomb, err := w.cat.Tombstone(ctx, bag); err != nil || len(tomb.Deleted) < 10 {
+		t.Errorf("tombstone after the retry: %+v %v", tomb, err)
+	}
+}
+
+// TestHoldAfterApproval: a hold placed after the approval stops the
+// execution before anything is deleted; once released, the request runs.
+func TestHoldAfterApproval(t *testing.T) {
+	w := newWorld(t, 1)
+	ctx := context.Background()
+	bag := w.bags[0]
+	d := w.approved(t, bag)
+	before := w.keys(t, bag+"/")
+	h := &catalog.Hold{Name: "inquiry", Reason: "records requested by the ombudsman", Authority: "ombudsman", CreatedBy: "counsel"}
+	if err := w.cat.CreateHold(ctx, h); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.cat.HoldBags(ctx, h.ID, []string{bag}, nil, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	got, err := w.x.Execute(ctx, d.ID)
+	if !errors.Is(err, catalog.ErrHeld) || got.State != catalog.DisposalFailed || !slices.Equal(w.keys(t, bag+"/"), before) {
+		t.Fatalf("with a hold: %+v %v; store %d of %d objects", got, err, len(w.keys(t, bag+"/")), len(before))
+	}
+	if err := w.cat.ReleaseHold(ctx, h.ID, "counsel", "inquiry closed", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if got, err = w.x.Execute(ctx, d.ID); err != nil || got.State != catalog.DisposalDone {
+		t.Fatalf("after the release: %+v %v", got, err)
+	}
+}
