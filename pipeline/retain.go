@@ -6,18 +6,21 @@ import (
 	"time"
 
 	"github.com/strongroom-archive/strongroom/pipeline/catalog"
+	"github.com/strongroom-archive/strongroom/pipeline/retention"
 )
 
-// retain puts a stored bag under the retention schedule its description
-// names and records when it is due, with a PREMIS policy assignment event.
-// A schedule's period runs from the day the item was first taken: a new
-// version made by reprocess keeps the first bag's day. Without schedules
-// configured, nothing is recorded; a bag that names none, or one not
-// configured, is recorded with its due date unknown and why, so that it
-// is listed for someone to assign.
-func (e *Engine) retain(ctx context.Context, it *catalog.Item, now time.Time) (*catalog.Event, error) {
+// retention computes the retention schedule a bag falls under, by its
+// description, and when it is due, with the PREMIS policy assignment event
+// that records it; ok is false without schedules configured. A schedule's
+// period runs from the day the item was first taken: a new version made by
+// reprocess keeps the first bag's day. A bag that names no schedule, or
+// one not configured, gets its due date unknown and why, so that it is
+// listed for someone to assign. The store stage computes it before the
+// upload (a store that locks objects locks them until the due date) and
+// records it once the bag is stored.
+func (e *Engine) retention(ctx context.Context, it *catalog.Item, now time.Time) (r catalog.Retention, ev catalog.Event, ok bool) {
 	if len(e.Retention.Schedules) == 0 {
-		return nil, nil
+		return r, ev, false
 	}
 	ingested := it.Created
 	for from := it; from.Kind == catalog.KindReprocess; {
@@ -30,13 +33,13 @@ func (e *Engine) retain(ctx context.Context, it *catalog.Item, now time.Time) (*
 		}
 		ingested = from.Created
 	}
-	r := catalog.Retention{BagID: it.BagID, Schedule: it.Meta.Retention, Assigned: now}
-	ev := catalog.Event{Type: catalog.EvPolicyAssignment, Outcome: catalog.OutcomeSuccess, Agent: e.Agent, At: now}
-	s, ok := e.Retention.Find(r.Schedule)
+	r = catalog.Retention{BagID: it.BagID, Schedule: it.Meta.Retention, Assigned: now}
+	ev = catalog.Event{Type: catalog.EvPolicyAssignment, Outcome: catalog.OutcomeSuccess, Agent: e.Agent, At: now}
+	s, found := e.Retention.Find(r.Schedule)
 	switch {
 	case r.Schedule == "":
 		r.Unknown = "no retention schedule named (metadata retention: CODE)"
-	case !ok:
+	case !found:
 		r.Unknown = fmt.Sprintf("schedule %q is not in retention.schedules", r.Schedule)
 	default:
 		r.Action = string(s.Action)
@@ -46,10 +49,7 @@ func (e *Engine) retain(ctx context.Context, it *catalog.Item, now time.Time) (*
 		ev.Outcome = catalog.OutcomeWarning
 		ev.Detail = fmt.Sprintf("retention: %s; the due date is not known until it is", r.Unknown)
 	} else {
-		ev.Detail = fmt.Sprintf("retention schedule %s (%s; %s): %s after %s, due %s", s.Code, s.Title, s.Mandate, s.Action, s.Period, r.Due.Format(time.DateOnly))
+		ev.Detail = fmt.Sprintf("retention schedule %s (%s; %s): %s after %s, due %s", s.Code, s.Title, s.Mandate, s.Action, s.Period, retention.DueText(r.Due))
 	}
-	if err := e.Catalog.SetRetention(ctx, r); err != nil {
-		return nil, err
-	}
-	return &ev, nil
+	return r, ev, true
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/strongroom-archive/strongroom/pipeline/catalog"
+	"github.com/strongroom-archive/strongroom/pipeline/retention"
 	"github.com/strongroom-archive/strongroom/storage"
 	"github.com/strongroom-archive/strongroom/storage/bagit"
 )
@@ -23,7 +24,12 @@ func (e *Engine) store(ctx context.Context, it *catalog.Item, log *slog.Logger) 
 	if _, err := os.Stat(filepath.Join(dir, "bagit.txt")); err != nil {
 		return nil, &restart{why: "the bag is not in the work area any more (" + err.Error() + ")"}
 	}
-	n, err := storage.PutBag(ctx, e.Store, it.BagID, dir)
+	ret, retEv, retained := e.retention(ctx, it, e.Now())
+	var opts storage.BagOptions
+	if retained && ret.Action == string(retention.Destroy) && !ret.Due.IsZero() {
+		opts.RetainUntil = ret.Due // a locking store keeps it until then, not later
+	}
+	n, err := storage.PutBag(ctx, e.Store, it.BagID, dir, opts)
 	if err != nil {
 		return nil, fmt.Errorf("bag %s: upload: %w", it.BagID, err)
 	}
@@ -67,12 +73,11 @@ func (e *Engine) store(ctx context.Context, it *catalog.Item, log *slog.Logger) 
 		{Type: catalog.EvReplication, Outcome: catalog.OutcomeSuccess, Detail: fmt.Sprintf("%d bytes to %s/%s", n, e.StoreURL, it.BagID), Agent: e.Agent, At: now},
 		{Type: catalog.EvFixityCheck, Outcome: catalog.OutcomeSuccess, Detail: fmt.Sprintf("read back %d files; all digests match the manifests and intake", r.Checked), Agent: e.Agent, At: now},
 	}
-	ev, err := e.retain(ctx, it, now)
-	if err != nil {
-		return nil, err
-	}
-	if ev != nil {
-		evs = append(evs, *ev)
+	if retained {
+		if err := e.Catalog.SetRetention(ctx, ret); err != nil {
+			return nil, err
+		}
+		evs = append(evs, retEv)
 	}
 	return evs, nil
 }

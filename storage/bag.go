@@ -25,7 +25,7 @@ import (
 // has them (computed otherwise); a store on the same filesystem takes the
 // files as they are (FilePutter), unread. Either way the caller reads the
 // bag back. Re-running PutBag for the same bag is safe.
-func PutBag(ctx context.Context, st Store, bagID, dir string) (int64, error) {
+func PutBag(ctx context.Context, st Store, bagID, dir string, o BagOptions) (int64, error) {
 	if err := bagit.CheckPath(bagID); err != nil || strings.Contains(bagID, "/") {
 		return 0, fmt.Errorf("storage: bag id %q is not a single safe name", bagID)
 	}
@@ -65,7 +65,7 @@ func PutBag(ctx context.Context, st Store, bagID, dir string) (int64, error) {
 		}
 	}
 	put := func(rel string) (int64, error) {
-		return putFile(ctx, st, bagID+"/"+rel, filepath.Join(dir, filepath.FromSlash(rel)), sha256s[rel], bagID)
+		return putFile(ctx, st, bagID+"/"+rel, filepath.Join(dir, filepath.FromSlash(rel)), sha256s[rel], bagID, o)
 	}
 	// Uploads overlap: a store's round trips, not its bandwidth, bound a bag
 	// of many pages. The declaring files go last, one by one.
@@ -123,7 +123,14 @@ func recovered(err *error) {
 	}
 }
 
-func putFile(ctx context.Context, st Store, key, src, sha string, bagID string) (int64, error) {
+// BagOptions say how a bag's objects are stored.
+type BagOptions struct {
+	// RetainUntil is how long a store that locks objects keeps them from
+	// deletion: the bag's disposal due date (zero: the store's default).
+	RetainUntil time.Time
+}
+
+func putFile(ctx context.Context, st Store, key, src, sha string, bagID string, o BagOptions) (int64, error) {
 	if fp, ok := st.(FilePutter); ok {
 		switch linked, err := fp.PutFile(ctx, key, src); {
 		case err != nil:
@@ -155,7 +162,7 @@ func putFile(ctx context.Context, st Store, key, src, sha string, bagID string) 
 			return 0, err
 		}
 	}
-	opts := PutOptions{SHA256: sha, Metadata: map[string]string{"bag": bagID}}
+	opts := PutOptions{SHA256: sha, Metadata: map[string]string{"bag": bagID}, RetainUntil: o.RetainUntil}
 	if err := st.Put(ctx, key, f, fi.Size(), opts); err != nil {
 		return 0, fmt.Errorf("storage: put %s: %w", key, err)
 	}

@@ -51,10 +51,23 @@ type FilePutter interface {
 	Flush(ctx context.Context, prefix string) error
 }
 
+// Lock is what holds an object back from deletion in a store that locks
+// objects (S3 Object Lock): the latest retain-until of any of its
+// versions with its mode (governance or compliance), and legal hold.
+type Lock struct {
+	Until     time.Time `json:"until"`
+	Mode      string    `json:"mode,omitempty"`
+	LegalHold bool      `json:"legal_hold"`
+}
+
 // PutOptions carry what a Put should check and record.
 type PutOptions struct {
 	SHA256   string            // hex; verified, and recorded as metadata, by the store when set
 	Metadata map[string]string // recorded with the object where the store can (e.g. "bag")
+	// RetainUntil, where the store locks objects, is the time the lock
+	// runs to (zero: the store's default); a time already past locks
+	// nothing.
+	RetainUntil time.Time
 }
 
 // ObjectInfo describes a stored object.

@@ -569,7 +569,7 @@ func cmdBagStore(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	if _, err := storage.PutBag(ctx, st, *id, dir); err != nil {
+	if _, err := storage.PutBag(ctx, st, *id, dir, storage.BagOptions{}); err != nil {
 		return err
 	}
 	fsys, err := storage.BagFS(ctx, st, *id)

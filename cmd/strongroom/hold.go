@@ -10,7 +10,10 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/strongroom-archive/strongroom/configs"
 	"github.com/strongroom-archive/strongroom/pipeline/catalog"
+	"github.com/strongroom-archive/strongroom/pipeline/disposal"
+	"github.com/strongroom-archive/strongroom/storage"
 )
 
 func cmdHold(ctx context.Context, args []string) error {
@@ -39,7 +42,7 @@ change is a PREMIS event on the bags it concerns.`)
 		return helpOK(err)
 	}
 	pos := sub.Args()
-	_, _, cat, err := openCatalog(ctx, *configPath, false)
+	cfg, _, cat, err := openCatalog(ctx, *configPath, false)
 	if err != nil {
 		return err
 	}
@@ -135,5 +138,27 @@ change is a PREMIS event on the bags it concerns.`)
 	if h, err = cat.Hold(ctx, id); err != nil {
 		return err
 	}
+	if err := syncLegalHolds(ctx, cfg, cat, evs); err != nil {
+		return fmt.Errorf("hold %d is recorded in the catalog, but %w; run the same command again", id, err)
+	}
 	return printShown(h, *asJSON)
+}
+
+// syncLegalHolds puts the store's own legal hold (S3 Object Lock) on every
+// object of the bags a hold change concerned, or lifts it from those no
+// hold holds any more; a store that cannot hold objects is left alone.
+func syncLegalHolds(ctx context.Context, cfg *configs.Config, cat catalog.Catalog, evs []catalog.Event) error {
+	if len(evs) == 0 {
+		return nil
+	}
+	st, err := storage.Open(ctx, cfg.Storage)
+	if err != nil {
+		return fmt.Errorf("the store could not be opened to set its legal hold: %w", err)
+	}
+	for _, ev := range evs {
+		if _, err := disposal.SyncLegalHold(ctx, cat, st, ev.BagID); err != nil {
+			return fmt.Errorf("the store's legal hold on bag %s could not be set: %w", ev.BagID, err)
+		}
+	}
+	return nil
 }

@@ -348,13 +348,20 @@ files and history. Reads only the catalog.`)
 		if err != nil {
 			return err
 		}
+		var tomb *catalog.Tombstone
+		if !b.Disposed.IsZero() {
+			if tomb, err = cat.Tombstone(ctx, id); err != nil {
+				return err
+			}
+		}
 		v := struct {
-			Bag     *catalog.Bag     `json:"bag"`
-			Name    string           `json:"name"`
-			Meta    catalog.Metadata `json:"meta"`
-			Objects []catalog.Object `json:"objects"`
-			Events  []catalog.Event  `json:"events"`
-		}{b, it.Name, it.Meta, objs, evs}
+			Bag       *catalog.Bag       `json:"bag"`
+			Name      string             `json:"name"`
+			Meta      catalog.Metadata   `json:"meta"`
+			Objects   []catalog.Object   `json:"objects"`
+			Events    []catalog.Event    `json:"events"`
+			Tombstone *catalog.Tombstone `json:"tombstone,omitempty"` // what is kept of a disposed bag
+		}{b, it.Name, it.Meta, objs, evs, tomb}
 		if *asJSON {
 			return printShown(v, true)
 		}
@@ -365,6 +372,10 @@ files and history. Reads only the catalog.`)
 			}
 		}
 		fmt.Printf("  %-22s %s, %d files, %d bytes\n", "Stored:", b.StoredAt.UTC().Format("2006-01-02 15:04 UTC"), len(objs), b.Bytes)
+		if tomb != nil {
+			fmt.Printf("  %-22s %s by request %d (%s), approved by %s; certificate %s\n", "Disposed of:", tomb.Disposed.UTC().Format("2006-01-02 15:04 UTC"),
+				tomb.Request, tomb.Reason, tomb.ApprovedBy, tomb.Certificate)
+		}
 		for _, o := range objs {
 			fmt.Printf("    %s\n", o.Key)
 		}

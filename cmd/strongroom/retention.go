@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/strongroom-archive/strongroom/pipeline/catalog"
+	"github.com/strongroom-archive/strongroom/pipeline/retention"
 )
 
 func cmdRetention(ctx context.Context, args []string) error {
@@ -94,5 +95,5 @@ func dueText(r catalog.Retention) string {
 	if r.Due.IsZero() {
 		return "unknown: " + r.Unknown
 	}
-	return r.Due.Format(time.DateOnly)
+	return retention.DueText(r.Due)
 }

@@ -39,6 +39,43 @@ type Purger interface {
 	Purge(ctx context.Context, key string) ([]string, error)
 }
 
+// Locker is a store that may hold objects back from deletion (S3 Object
+// Lock): a disposal checks every object before it deletes any.
+type Locker interface {
+	Lock(ctx context.Context, key string) (storage.Lock, error)
+}
+
+// LegalHolder is a store that can put its own legal hold on objects; Locks
+// says whether this one can (the bucket has Object Lock on).
+type LegalHolder interface {
+	Locks(ctx context.Context) bool
+	SetLegalHold(ctx context.Context, key string, on bool) error
+}
+
+// SyncLegalHold makes the store's legal hold on every object of bag what
+// the catalog says: on while a hold in force holds the bag, off when none
+// does. It reports whether the store can hold objects at all.
+func SyncLegalHold(ctx context.Context, cat catalog.Catalog, st storage.Store, bag string) (bool, error) {
+	lh, ok := st.(LegalHolder)
+	if !ok || !lh.Locks(ctx) {
+		return false, nil
+	}
+	holds, err := cat.HoldsOn(ctx, bag)
+	if err != nil {
+		return true, err
+	}
+	objs, err := cat.Objects(ctx, bag)
+	if err != nil {
+		return true, err
+	}
+	for _, o := range objs {
+		if err := lh.SetLegalHold(ctx, bag+"/"+o.Key, len(holds) > 0); err != nil {
+			return true, err
+		}
+	}
+	return true, nil
+}
+
 // Index is the search index a disposed bag leaves.
 type Index interface {
 	DeleteBag(ctx context.Context, bag string) error
@@ -148,6 +185,9 @@ func (x *Executor) dispose(ctx context.Context, d *catalog.Disposal, bag string)
 			t.Deleted = append(t.Deleted, oi.Key+" (not recorded in the catalog)")
 		}
 	}
+	if err := x.unlocked(ctx, keys); err != nil {
+		return err
+	}
 	deleted := 0
 	purger, versioned := x.Store.(Purger)
 	for _, k := range keys {
@@ -202,6 +242,31 @@ func (x *Executor) dispose(ctx context.Context, d *catalog.Disposal, bag string)
 	return x.Catalog.AddEvents(ctx, catalog.Event{ItemID: t.ItemID, BagID: bag, Type: catalog.EvDeletion, Outcome: catalog.OutcomeSuccess,
 		Agent: x.Agent, At: t.Disposed, Detail: fmt.Sprintf("disposed of (%s) under schedule %s%s by request %d of %s (%s), approved by %s; %d objects deleted; certificate %s",
 			d.Action, t.Schedule, mandate(t.Mandate), d.ID, d.RequestedBy, d.Reason, d.DecidedBy, deleted, t.Certificate)})
+}
+
+// unlocked checks, before anything is deleted, that the store holds none
+// of keys back: a compliance lock that has not run out (the disposal must
+// wait for it: nobody can shorten it), or a legal hold of the store's own
+// (storage.s3.lock.legal_hold, or one left behind). A governance lock is
+// no obstacle: the approval is the authority it asks for.
+func (x *Executor) unlocked(ctx context.Context, keys []string) error {
+	lk, ok := x.Store.(Locker)
+	if !ok {
+		return nil
+	}
+	now := x.Now()
+	for _, k := range keys {
+		l, err := lk.Lock(ctx, k)
+		switch {
+		case err != nil:
+			return fmt.Errorf("nothing deleted: lock of %s: %w", k, err)
+		case l.LegalHold:
+			return fmt.Errorf("nothing deleted: %s is under an S3 legal hold (storage.s3.lock.legal_hold, or set by hand); lift it first", k)
+		case l.Mode == "compliance" && l.Until.After(now):
+			return fmt.Errorf("nothing deleted: %s is locked in compliance mode until %s; the disposal must wait until then", k, l.Until.UTC().Format(time.RFC3339))
+		}
+	}
+	return nil
 }
 
 func mandate(m string) string {

@@ -31,6 +31,8 @@ import (
 	"github.com/strongroom-archive/strongroom/storage"
 	"github.com/strongroom-archive/strongroom/storage/bagit"
 	"github.com/strongroom-archive/strongroom/storage/local"
+	_ "github.com/strongroom-archive/strongroom/storage/s3"
+	"github.com/strongroom-archive/strongroom/storage/s3/s3test"
 )
 
 // TestMain lets this test binary serve as its own decoder worker.
@@ -45,6 +47,8 @@ type world struct {
 	idx   *fts.Index
 	x     *disposal.Executor
 	bags  []string
+	// storeDir is the local store's folder.
+	storeDir string
 }
 
 func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
@@ -54,6 +58,18 @@ func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)
 // executor for them.
 func newWorld(t *testing.T, n int) *world {
 	t.Helper()
+	dir := filepath.Join(t.TempDir(), "store")
+	st, err := local.New(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := newWorldOn(t, st, n)
+	w.storeDir = dir
+	return w
+}
+
+func newWorldOn(t *testing.T, st storage.Store, n int) *world {
+	t.Helper()
 	root := t.TempDir()
 	ctx := context.Background()
 	cat, err := sqlite.Open(ctx, filepath.Join(root, "catalog.db"))
@@ -61,10 +77,6 @@ func newWorld(t *testing.T, n int) *world {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cat.Close() })
-	st, err := local.New(filepath.Join(root, "store"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	idx, err := fts.Open(ctx, filepath.Join(root, "index.db"))
 	if err != nil {
 		t.Fatal(err)
@@ -176,7 +188,7 @@ func TestDispose(t *testing.T) {
 	if left := w.keys(t, gone+"/"); len(left) != 0 {
 		t.Errorf("left in the store: %q", left)
 	}
-	if _, err := os.Stat(filepath.Join(filepath.Dir(w.x.WorkDir), "..", "store", gone)); !errors.Is(err, os.ErrNotExist) {
+	if _, err := os.Stat(filepath.Join(w.storeDir, gone)); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("the bag's folder is still in the store: %v", err)
 	}
 	if !slices.Equal(w.keys(t, kept+"/"), keptBefore) || w.hits(t, kept) != 1 {
@@ -289,5 +301,36 @@ func TestHoldAfterApproval(t *testing.T) {
 	}
 	if got, err = w.x.Execute(ctx, d.ID); err != nil || got.State != catalog.DisposalDone {
 		t.Fatalf("after the release: %+v %v", got, err)
+	}
+}
+
+// TestComplianceLockWaits: on MinIO with Object Lock in compliance mode,
+// a bag whose objects are locked beyond today (its schedule's due date is
+// tomorrow; the catalog was told to dispose of it anyway) is not touched:
+// the request fails saying until when the disposal must wait, before any
+// object is deleted.
+func TestComplianceLockWaits(t *testing.T) {
+	srv := s3test.Start(t, "minio")
+	srv.Env(t)
+	no := false
+	st, err := storage.Open(context.Background(), storage.Config{URL: s3test.URL(srv.Bucket(true)), S3: storage.S3Config{Endpoint: srv.Endpoint,
+		Region: "us-east-1", Secure: &no, PathStyle: true, Lock: storage.S3Lock{Mode: "compliance", RetainFor: time.Hour}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := newWorldOn(t, st, 2)
+	ctx := context.Background()
+	bag := w.bags[1]
+	before := w.keys(t, bag+"/")
+	d := w.approved(t, bag)
+	got, err := w.x.Execute(ctx, d.ID)
+	if err == nil || got.State != catalog.DisposalFailed || !strings.Contains(got.Detail, "locked in compliance mode until") || !strings.Contains(got.Detail, "nothing deleted") {
+		t.Fatalf("a locked bag: %+v %v", got, err)
+	}
+	if after := w.keys(t, bag+"/"); !slices.Equal(after, before) {
+		t.Errorf("objects of the locked bag: %d before, %d after", len(before), len(after))
+	}
+	if _, err := w.cat.Tombstone(ctx, bag); !errors.Is(err, catalog.ErrNotFound) {
+		t.Errorf("a tombstone for a bag still stored: %v", err)
 	}
 }

@@ -98,24 +98,32 @@ func (c Config) Validate() error {
 	return errors.Join(errs...)
 }
 
-// Period is an ISO 8601 duration in calendar units.
-type Period struct{ Years, Months, Days int }
+// Period is an ISO 8601 duration: calendar units, and a time part
+// (hours, minutes, seconds) for short trials and tests; a schedule with a
+// time part runs from the trigger's instant, not its day.
+type Period struct {
+	Years, Months, Days int
+	Time                time.Duration
+}
 
-var periodRE = regexp.MustCompile(`^P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)W)?(?:(\d+)D)?$`)
+var periodRE = regexp.MustCompile(`^P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$`)
 
 // ParsePeriod reads an ISO 8601 period of years, months, weeks and days
-// (P7Y, P18M, P2W, P1Y6M); time of day has no place in retention.
+// (P7Y, P18M, P2W, P1Y6M), with a time part where needed (PT30S).
 func ParsePeriod(s string) (Period, error) {
 	m := periodRE.FindStringSubmatch(s)
-	if m == nil || s == "P" {
+	if m == nil || s == "P" || strings.HasSuffix(s, "T") {
 		return Period{}, fmt.Errorf("%q: want an ISO 8601 period such as P7Y, P6M or P30D", s)
 	}
 	n := func(i int) int { v, _ := strconv.Atoi(m[i]); return v }
-	return Period{Years: n(1), Months: n(2), Days: 7*n(3) + n(4)}, nil
+	return Period{Years: n(1), Months: n(2), Days: 7*n(3) + n(4),
+		Time: time.Duration(n(5))*time.Hour + time.Duration(n(6))*time.Minute + time.Duration(n(7))*time.Second}, nil
 }
 
-// After is the day p after from.
-func (p Period) After(from time.Time) time.Time { return from.AddDate(p.Years, p.Months, p.Days) }
+// After is the time p after from.
+func (p Period) After(from time.Time) time.Time {
+	return from.AddDate(p.Years, p.Months, p.Days).Add(p.Time)
+}
 
 // Due computes when an item under s is due for its action: the trigger's
 // day plus the period. Without the trigger's date (no closed date yet, a
@@ -137,6 +145,9 @@ func (s Schedule) Due(m catalog.Metadata, ingested time.Time) (time.Time, string
 		if from, err = firstDay(m.Get(name)); err != nil {
 			return time.Time{}, fmt.Sprintf("description field %s %q holds no date", name, m.Get(name))
 		}
+	}
+	if p.Time != 0 && s.Trigger == Ingested {
+		return p.After(from.UTC()), ""
 	}
 	y, mo, d := from.UTC().Date()
 	return p.After(time.Date(y, mo, d, 0, 0, 0, 0, time.UTC)), ""
@@ -160,4 +171,13 @@ func firstDay(v string) (time.Time, error) {
 		}
 	}
 	return time.Time{}, fmt.Errorf("no date in %q", v)
+}
+
+// DueText writes a due date as a day, or as an instant where it has a
+// time of day (a period with a time part).
+func DueText(t time.Time) string {
+	if t.Equal(t.Truncate(24 * time.Hour)) {
+		return t.UTC().Format(time.DateOnly)
+	}
+	return t.UTC().Format(time.RFC3339)
 }

@@ -22,7 +22,10 @@ func TestParsePeriod(t *testing.T) {
 		{"P", Period{}, true},
 		{"7Y", Period{}, true},
 		{"P7Y2H", Period{}, true},
-		{"PT12H", Period{}, true},
+		{"PT12H", Period{Time: 12 * time.Hour}, false},
+		{"P1DT1M30S", Period{Days: 1, Time: 90 * time.Second}, false},
+		{"PT", Period{}, true},
+		{"P1DT", Period{}, true},
 		{"P-1Y", Period{}, true},
 	} {
 		got, err := ParsePeriod(tc.in)
@@ -44,6 +47,8 @@ func TestDue(t *testing.T) {
 		unknown string
 	}{
 		{"ingested", Schedule{Trigger: Ingested, Period: "P7Y"}, catalog.Metadata{}, day("2033-12-06"), ""},
+		{"seconds after intake", Schedule{Trigger: Ingested, Period: "PT30S"}, catalog.Metadata{}, ingested.Add(30 * time.Second), ""},
+		{"a day and hours after closing", Schedule{Trigger: Closed, Period: "P1DT12H"}, catalog.Metadata{Closed: "2024-08-31"}, day("2024-09-01").Add(12 * time.Hour), ""},
 		{"closed", Schedule{Trigger: Closed, Period: "P6M"}, catalog.Metadata{Closed: "2024-08-31"}, day("2025-03-03"), ""},
 		{"leap day", Schedule{Trigger: Closed, Period: "P1Y"}, catalog.Metadata{Closed: "2024-02-29"}, day("2025-03-01"), ""},
 		{"not closed yet", Schedule{Trigger: Closed, Period: "P6M"}, catalog.Metadata{}, time.Time{}, "no closed date"},

@@ -221,11 +221,20 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader, size int64, op
 		po.Checksum = minio.ChecksumCRC64NVME // full-object checksum over all parts
 	}
 	if l := s.cfg.Lock; l.Mode != "" {
-		po.Mode = minio.Governance
-		if l.Mode == "compliance" {
-			po.Mode = minio.Compliance
+		// The lock runs to the bag's disposal due date where it has one
+		// (not later: disposal must be possible when it is due), else for
+		// retain_for; a due date already past locks nothing.
+		until := time.Now().Add(l.RetainFor)
+		if !opts.RetainUntil.IsZero() {
+			until = opts.RetainUntil
 		}
-		po.RetainUntilDate = time.Now().Add(l.RetainFor)
+		if until.After(time.Now()) {
+			po.Mode = minio.Governance
+			if l.Mode == "compliance" {
+				po.Mode = minio.Compliance
+			}
+			po.RetainUntilDate = until.UTC()
+		}
 		if l.LegalHold {
 			po.LegalHold = minio.LegalHoldEnabled
 		}

@@ -147,11 +147,11 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Store) {
 		if _, err := w.Close(ctx); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := storage.PutBag(ctx, st, "bag-rt", dir); err != nil {
+		if _, err := storage.PutBag(ctx, st, "bag-rt", dir, storage.BagOptions{}); err != nil {
 			t.Fatal(err)
 		}
 		// Twice: a retried upload is idempotent.
-		if _, err := storage.PutBag(ctx, st, "bag-rt", dir); err != nil {
+		if _, err := storage.PutBag(ctx, st, "bag-rt", dir, storage.BagOptions{}); err != nil {
 			t.Fatal(err)
 		}
 		fsys, err := storage.BagFS(ctx, st, "bag-rt")

@@ -740,7 +740,7 @@ func testRetention(t *testing.T, o Opener) {
 	c := fresh(t, o)
 	ctx := context.Background()
 	day := func(s string) time.Time { d, _ := time.Parse(time.DateOnly, s); return d }
-	for _, id := range []string{"b1", "b2", "b3", "b4"} {
+	for _, id := range []string{"b1", "b2", "b3", "b4", "b5"} {
 		must(t, c.CreateItem(ctx, item(id, "/hot/"+id)))
 		must(t, c.PutBag(ctx, catalog.Bag{ID: id, ItemID: id, Bytes: 1, StoredAt: time.Now()}))
 	}
@@ -764,6 +764,19 @@ func testRetention(t *testing.T, o Opener) {
 	}
 	if err != nil || !slices.Equal(got, []string{"b2", "b3"}) || !due[1].Due.IsZero() || due[1].Unknown != "no closed date" {
 		t.Errorf("due by 2028: %q %v, want b2 then b3 (unknown)", got, err)
+	}
+	// A due instant (a period with a time part) is kept to the second and
+	// is due on its day.
+	at := time.Date(2030, 6, 1, 12, 30, 5, 0, time.UTC)
+	must(t, c.SetRetention(ctx, catalog.Retention{BagID: "b5", Schedule: "TRIAL", Action: "destroy", Due: at, Assigned: now}))
+	if r, err := c.Retention(ctx, "b5"); err != nil || !r.Due.Equal(at) {
+		t.Errorf("a due instant read back: %+v %v", r, err)
+	}
+	for d, want := range map[string]bool{"2030-05-31": false, "2030-06-01": true} {
+		due, _ := c.RetentionDue(ctx, day(d), 10)
+		if has := slices.ContainsFunc(due, func(r catalog.Retention) bool { return r.BagID == "b5" }); has != want {
+			t.Errorf("due by %s lists the bag due at %s: %v", d, at, has)
+		}
 	}
 }
 

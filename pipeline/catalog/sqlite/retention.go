@@ -12,9 +12,12 @@ import (
 
 // SetRetention implements catalog.Retentions.
 func (c *DB) SetRetention(ctx context.Context, r catalog.Retention) error {
-	due := ""
+	due := "" // a day, or an instant where the period has a time part
 	if !r.Due.IsZero() {
 		due = r.Due.UTC().Format(time.DateOnly)
+		if !r.Due.Equal(r.Due.Truncate(24 * time.Hour)) {
+			due = r.Due.UTC().Format(time.RFC3339)
+		}
 	}
 	_, err := c.db.ExecContext(ctx, `INSERT INTO retention (bag_id, schedule, action, due, unknown, assigned) VALUES (?, ?, ?, ?, ?, ?)
 		ON CONFLICT(bag_id) DO UPDATE SET schedule = excluded.schedule, action = excluded.action, due = excluded.due,
@@ -31,7 +34,10 @@ func scanRetention(r scanner) (catalog.Retention, error) {
 	var due, assigned string
 	err := r.Scan(&x.BagID, &x.Schedule, &x.Action, &due, &x.Unknown, &assigned, &x.Held)
 	if due != "" {
-		x.Due, _ = time.Parse(time.DateOnly, due)
+		var perr error
+		if x.Due, perr = time.Parse(time.DateOnly, due); perr != nil {
+			x.Due, _ = time.Parse(time.RFC3339, due)
+		}
 	}
 	x.Assigned = parseTS(assigned)
 	return x, err
@@ -57,5 +63,5 @@ func (c *DB) Retention(ctx context.Context, bag string) (*catalog.Retention, err
 // RetentionDue implements catalog.Retentions.
 func (c *DB) RetentionDue(ctx context.Context, before time.Time, limit int) ([]catalog.Retention, error) {
 	return query(ctx, c.db, scanRetention, `SELECT `+retentionCols+` FROM retention
-		WHERE due = '' OR due <= ? ORDER BY due = '', due, bag_id LIMIT ?`, before.UTC().Format(time.DateOnly), limit)
+		WHERE due = '' OR due <= ? ORDER BY due = '', due, bag_id LIMIT ?`, before.UTC().Format(time.DateOnly)+"T23:59:59Z", limit)
 }
