@@ -269,6 +269,9 @@ type Disposals interface {
 	// EndDisposal ends a request being executed: done, or failed with
 	// what was and was not done (a failed request can begin again).
 	EndDisposal(ctx context.Context, id int64, state DisposalState, detail string, at time.Time) error
+	// OpenDisposal returns the id of the open request (not rejected, not
+	// done) that names bag, or 0.
+	OpenDisposal(ctx context.Context, bag string) (int64, error)
 	// Tombstone returns what is kept of a disposed bag; ErrNotFound if the
 	// bag was not disposed of.
 	Tombstone(ctx context.Context, bag string) (*Tombstone, error)

@@ -334,3 +334,41 @@ func TestComplianceLockWaits(t *testing.T) {
 		t.Errorf("a tombstone for a bag still stored: %v", err)
 	}
 }
+
+// TestPropose: the daily job asks for the disposal of the bags due under a
+// destroy schedule: nothing before the due date; then one request naming
+// every due bag but the held one, asked by the schedule, which a person
+// approves and which then runs; the next round asks for nothing again.
+func TestPropose(t *testing.T) {
+	w := newWorld(t, 3)
+	ctx := context.Background()
+	if made, err := disposal.Propose(ctx, w.cat, w.x.Retention, time.Now()); err != nil || len(made) != 0 {
+		t.Fatalf("before the due date: %+v %v", made, err)
+	}
+	h := &catalog.Hold{Name: "inquiry", Reason: "r", Authority: "a", CreatedBy: "counsel"}
+	w.cat.CreateHold(ctx, h)
+	w.cat.HoldBags(ctx, h.ID, []string{w.bags[1]}, nil, time.Now())
+	later := time.Now().AddDate(0, 0, 2)
+	made, err := disposal.Propose(ctx, w.cat, w.x.Retention, later)
+	if err != nil || len(made) != 1 {
+		t.Fatalf("two days later: %+v %v", made, err)
+	}
+	d := made[0]
+	want := []string{w.bags[0], w.bags[2]}
+	slices.Sort(want)
+	if !slices.Equal(d.Bags, want) || d.RequestedBy != disposal.Proposer || !strings.Contains(d.Reason, "FIN-7 (Financial records; Tax Act s. 42)") {
+		t.Errorf("the request: %+v, want bags %q", d, want)
+	}
+	if again, _ := disposal.Propose(ctx, w.cat, w.x.Retention, later); len(again) != 0 {
+		t.Errorf("asked twice: %+v", again)
+	}
+	if _, err := w.cat.DecideDisposal(ctx, d.ID, true, "director", "", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := w.x.Execute(ctx, d.ID); err != nil || got.State != catalog.DisposalDone || len(got.Disposed) != 2 {
+		t.Fatalf("execute: %+v %v", got, err)
+	}
+	if again, _ := disposal.Propose(ctx, w.cat, w.x.Retention, later); len(again) != 0 {
+		t.Errorf("disposed bags asked for again: %+v", again)
+	}
+}

@@ -51,6 +51,10 @@ type Schedule struct {
 // Config is the retention section.
 type Config struct {
 	Schedules []Schedule `yaml:"schedules"`
+	// ProposeEvery is how often the daemon turns the bags due under a
+	// destroy schedule into disposal requests for a person to decide (one
+	// request per schedule); 0: never.
+	ProposeEvery time.Duration `yaml:"propose_every"`
 }
 
 // Find returns the schedule with code.
@@ -66,6 +70,9 @@ func (c Config) Find(code string) (Schedule, bool) {
 // Validate checks every schedule and reports every problem.
 func (c Config) Validate() error {
 	var errs []error
+	if c.ProposeEvery < 0 || (c.ProposeEvery > 0 && c.ProposeEvery < time.Minute) {
+		errs = append(errs, fmt.Errorf("retention.propose_every %s: 0 (never) or at least 1m", c.ProposeEvery))
+	}
 	seen := map[string]bool{}
 	for i, s := range c.Schedules {
 		at := fmt.Sprintf("retention.schedules[%d]", i)

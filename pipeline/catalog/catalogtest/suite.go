@@ -867,6 +867,12 @@ func testDisposals(t *testing.T, o Opener) {
 	if err := c.RequestDisposal(ctx, &catalog.Disposal{Bags: []string{"b1"}, Action: "destroy", RequestedBy: "x", Created: now}); !errors.Is(err, catalog.ErrDisposed) {
 		t.Errorf("b1 in a second open request: %v", err)
 	}
+	if id, err := c.OpenDisposal(ctx, "b2"); err != nil || id != d.ID {
+		t.Errorf("the open request naming b2: %d %v, want %d", id, err, d.ID)
+	}
+	if id, err := c.OpenDisposal(ctx, "b3"); err != nil || id != 0 {
+		t.Errorf("the open request naming b3: %d %v, want none", id, err)
+	}
 	for _, who := range []string{"rm", " RM "} {
 		if _, err := c.DecideDisposal(ctx, d.ID, true, who, "", now); !errors.Is(err, catalog.ErrSelfApproval) {
 			t.Errorf("approved by its requester %q: %v", who, err)
@@ -939,6 +945,9 @@ func testDisposals(t *testing.T, o Opener) {
 	}
 	if got, _ := c.Disposal(ctx, d.ID); got.State != catalog.DisposalDone || len(got.Disposed) != 2 {
 		t.Errorf("done: %+v", got)
+	}
+	if id, _ := c.OpenDisposal(ctx, "b2"); id != 0 {
+		t.Errorf("a done request still open on b2: %d", id)
 	}
 	if err := c.RequestDisposal(ctx, &catalog.Disposal{Bags: []string{"b1"}, Action: "destroy", RequestedBy: "x", Created: now}); !errors.Is(err, catalog.ErrDisposed) {
 		t.Errorf("a disposed bag requested again: %v", err)

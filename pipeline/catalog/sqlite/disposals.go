@@ -59,13 +59,12 @@ func (c *DB) RequestDisposal(ctx context.Context, d *catalog.Disposal) error {
 			case disposed != "":
 				return fmt.Errorf("%w: bag %s was disposed of on %s", catalog.ErrDisposed, b, disposed)
 			}
-			var other int64
-			err = tx.QueryRowContext(ctx, `SELECT d.id FROM disposals d JOIN disposal_bags db ON db.disposal_id = d.id
-				WHERE db.bag_id = ? AND d.state NOT IN (?, ?) LIMIT 1`, b, catalog.DisposalRejected, catalog.DisposalDone).Scan(&other)
-			if err == nil {
-				return fmt.Errorf("%w: bag %s is in disposal request %d", catalog.ErrDisposed, b, other)
-			} else if !errors.Is(err, sql.ErrNoRows) {
+			other, err := openDisposal(ctx, tx, b)
+			if err != nil {
 				return err
+			}
+			if other != 0 {
+				return fmt.Errorf("%w: bag %s is in disposal request %d", catalog.ErrDisposed, b, other)
 			}
 		}
 		if b, hold, err := heldBag(ctx, tx, d.Bags); err != nil || b != "" {
@@ -86,6 +85,24 @@ func (c *DB) RequestDisposal(ctx context.Context, d *catalog.Disposal) error {
 		}
 		return nil
 	})
+}
+
+// openDisposal returns the open request naming bag, or 0.
+func openDisposal(ctx context.Context, q interface {
+	QueryRowContext(context.Context, string, ...any) *sql.Row
+}, bag string) (int64, error) {
+	var id int64
+	err := q.QueryRowContext(ctx, `SELECT d.id FROM disposals d JOIN disposal_bags db ON db.disposal_id = d.id
+		WHERE db.bag_id = ? AND d.state NOT IN (?, ?) LIMIT 1`, bag, catalog.DisposalRejected, catalog.DisposalDone).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	return id, err
+}
+
+// OpenDisposal implements catalog.Disposals.
+func (c *DB) OpenDisposal(ctx context.Context, bag string) (int64, error) {
+	return openDisposal(ctx, c.db, bag)
 }
 
 func heldError(bag string, hold int64) error {

@@ -1,0 +1,94 @@
+package disposal
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/strongroom-archive/strongroom/pipeline/catalog"
+	"github.com/strongroom-archive/strongroom/pipeline/retention"
+)
+
+// Proposer is the name the daemon's requests carry: a schedule asks, so
+// any person may decide (four eyes: the schedule's authors, and the
+// approver).
+const Proposer = "strongroom (retention schedule)"
+
+// proposeBatch bounds the bags of one request: a decision a person can
+// read through.
+const proposeBatch = 500
+
+// Propose makes disposal requests for the bags due by now under a destroy
+// schedule that no hold holds, no open request names and that are not
+// disposed of: one request per schedule (more past proposeBatch bags). It
+// returns the requests made.
+func Propose(ctx context.Context, cat catalog.Catalog, cfg retention.Config, now time.Time) ([]catalog.Disposal, error) {
+	due, err := cat.RetentionDue(ctx, now, 100_000)
+	if err != nil {
+		return nil, err
+	}
+	bySchedule := map[string][]string{}
+	var order []string
+	for _, r := range due {
+		if r.Action != string(retention.Destroy) || r.Held || r.Due.IsZero() || r.Due.After(now) {
+			continue
+		}
+		if b, err := cat.Bag(ctx, r.BagID); err != nil || !b.Disposed.IsZero() {
+			continue
+		}
+		if open, err := cat.OpenDisposal(ctx, r.BagID); err != nil || open != 0 {
+			continue
+		}
+		if len(bySchedule[r.Schedule]) == 0 {
+			order = append(order, r.Schedule)
+		}
+		bySchedule[r.Schedule] = append(bySchedule[r.Schedule], r.BagID)
+	}
+	var made []catalog.Disposal
+	for _, code := range order {
+		reason := fmt.Sprintf("due under retention schedule %s by %s", code, now.UTC().Format(time.DateOnly))
+		if s, ok := cfg.Find(code); ok {
+			reason = fmt.Sprintf("due under retention schedule %s (%s; %s) by %s", code, s.Title, s.Mandate, now.UTC().Format(time.DateOnly))
+		}
+		bags := bySchedule[code]
+		for len(bags) > 0 {
+			n := min(len(bags), proposeBatch)
+			d := &catalog.Disposal{Bags: bags[:n], Action: string(retention.Destroy), Reason: reason, RequestedBy: Proposer, Created: now}
+			bags = bags[n:]
+			// A hold or a request that came between the listing and now
+			// leaves these bags for the next round.
+			if err := cat.RequestDisposal(ctx, d); err != nil && !errors.Is(err, catalog.ErrHeld) && !errors.Is(err, catalog.ErrDisposed) {
+				return made, err
+			} else if err == nil {
+				made = append(made, *d)
+			}
+		}
+	}
+	return made, nil
+}
+
+// ProposeLoop runs Propose at start and every cfg.ProposeEvery, logging
+// what it asked for; a failed round is logged and tried at the next.
+func ProposeLoop(ctx context.Context, cat catalog.Catalog, cfg retention.Config, log *slog.Logger) error {
+	if cfg.ProposeEvery <= 0 || len(cfg.Schedules) == 0 {
+		return nil
+	}
+	t := time.NewTicker(cfg.ProposeEvery)
+	defer t.Stop()
+	for {
+		made, err := Propose(ctx, cat, cfg, time.Now())
+		if err != nil && ctx.Err() == nil {
+			log.Error("retention: could not propose disposals; trying again later", "err", err)
+		}
+		for _, d := range made {
+			log.Info("retention: disposal proposed; a person must approve or reject it", "request", d.ID, "bags", len(d.Bags), "reason", d.Reason)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
