@@ -139,3 +139,15 @@ func (l *Lazy) Delete(ctx context.Context, key string) error {
 	}
 	return st.Delete(ctx, key)
 }
+
+// Unwrap returns the store once it is open (ErrNotReady-like error before),
+// so that callers can ask it for what only some stores do (S3 Object Lock).
+func (l *Lazy) Unwrap() (Store, error) { return l.store() }
+
+// Unwrap returns the store behind a Lazy one, or st itself.
+func Unwrap(st Store) (Store, error) {
+	if l, ok := st.(*Lazy); ok {
+		return l.Unwrap()
+	}
+	return st, nil
+}

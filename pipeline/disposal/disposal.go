@@ -56,6 +56,10 @@ type LegalHolder interface {
 // the catalog says: on while a hold in force holds the bag, off when none
 // does. It reports whether the store can hold objects at all.
 func SyncLegalHold(ctx context.Context, cat catalog.Catalog, st storage.Store, bag string) (bool, error) {
+	st, err := storage.Unwrap(st)
+	if err != nil {
+		return false, err
+	}
 	lh, ok := st.(LegalHolder)
 	if !ok || !lh.Locks(ctx) {
 		return false, nil
@@ -101,6 +105,15 @@ type Executor struct {
 // that fails halfway ends it failed, with what was and was not deleted,
 // and running it again finishes the job.
 func (x *Executor) Execute(ctx context.Context, id int64) (*catalog.Disposal, error) {
+	// What only some stores do (versions, locks) is asked of the store
+	// itself, not of the daemon's wrapper that opens it in the background.
+	st, err := storage.Unwrap(x.Store)
+	if err != nil {
+		return nil, fmt.Errorf("disposal request %d: nothing done: %w", id, err)
+	}
+	x2 := *x
+	x2.Store = st
+	x = &x2
 	d, err := x.Catalog.BeginDisposal(ctx, id, x.Now())
 	if err != nil {
 		if errors.Is(err, catalog.ErrHeld) {

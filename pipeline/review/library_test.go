@@ -27,6 +27,7 @@ import (
 	"github.com/strongroom-archive/strongroom/formats/testenv"
 	"github.com/strongroom-archive/strongroom/pipeline/catalog"
 	"github.com/strongroom-archive/strongroom/pipeline/catalog/sqlite"
+	"github.com/strongroom-archive/strongroom/pipeline/disposal"
 	"github.com/strongroom-archive/strongroom/pipeline/retrieve"
 	"github.com/strongroom-archive/strongroom/pipeline/search"
 	"github.com/strongroom-archive/strongroom/pipeline/search/fts"
@@ -129,6 +130,7 @@ func newLibrary(t testing.TB, public bool) *library {
 		{Name: "adam", TokenSHA256: hash("admin-token"), Role: RoleAdmin},
 	}}, Catalog: cat, AuditCycle: 90 * 24 * time.Hour, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	s.Library = &Library{Index: idx, Store: st, Cache: &retrieve.Cache{Dir: filepath.Join(dir, "cache"), Store: st, Altered: s.CacheAltered}, Render: popplerJPEG}
+	s.Dispose = (&disposal.Executor{Catalog: cat, Store: st, Index: idx, Agent: "strongroom/test", Log: s.Log, Now: time.Now}).Execute
 	l.s = s
 	l.srv = httptest.NewServer(s.Handler())
 	t.Cleanup(l.srv.Close)

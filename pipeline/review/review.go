@@ -127,6 +127,9 @@ type Server struct {
 	// Progress says how far an item in flight is through a long step
 	// (the engine of this process); nil: not known here.
 	Progress func(itemID string) (catalog.Progress, bool)
+	// Dispose executes an approved disposal request; nil: requests are
+	// listed but neither asked for nor decided here.
+	Dispose func(ctx context.Context, id int64) (*catalog.Disposal, error)
 
 	// failures counts the requests that ended in 500 because of the
 	// server itself, by kind: a handler that panicked, a page whose
@@ -276,6 +279,13 @@ func (s *Server) Handler() http.Handler {
 	api("GET /api/v1/bags", RoleAnonymous, s.apiBags)
 	api("GET /api/v1/bags/{id}", RoleAnonymous, s.apiBag)
 	api("GET /api/v1/bags/{id}/retention", RoleReviewer, s.apiRetention)
+	api("GET /api/v1/bags/{id}/tombstone", RoleReviewer, s.apiTombstone)
+	api("GET /api/v1/disposals", RoleReviewer, s.apiDisposals)
+	api("GET /api/v1/disposals/{id}", RoleReviewer, s.apiDisposal)
+	if s.Dispose != nil {
+		api("POST /api/v1/disposals", RoleReviewer, s.apiRequestDisposal)
+		api("POST /api/v1/disposals/{id}/{action}", RoleAdmin, s.apiDecideDisposal)
+	}
 	if s.Library != nil {
 		api("GET /api/v1/search", RoleAnonymous, s.apiSearch)
 		api("PUT /api/v1/bags/{id}/metadata", RoleAdmin, s.apiSetMetadata)

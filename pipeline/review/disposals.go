@@ -1,0 +1,164 @@
+package review
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/strongroom-archive/strongroom/pipeline/catalog"
+	"github.com/strongroom-archive/strongroom/pipeline/disposal"
+)
+
+// disposalStatus is the answer to a disposal rule the catalog enforced:
+// 403 for a decision by the requester (the same person cannot, whatever
+// their role), 409 for a bag held, disposed of, in another request or not
+// due.
+func disposalStatus(err error) (int, bool) {
+	switch {
+	case errors.Is(err, catalog.ErrSelfApproval):
+		return http.StatusForbidden, true
+	case errors.Is(err, catalog.ErrHeld), errors.Is(err, catalog.ErrDisposed), errors.Is(err, disposal.ErrNotDue):
+		return http.StatusConflict, true
+	}
+	return 0, false
+}
+
+func (s *Server) disposalFail(w http.ResponseWriter, err error) {
+	if code, ok := disposalStatus(err); ok {
+		writeJSON(w, code, apiError{err.Error()})
+		return
+	}
+	s.fail(w, err)
+}
+
+// apiDisposals lists disposal requests (?state=requested,... or open).
+func (s *Server) apiDisposals(w http.ResponseWriter, r *http.Request, _ *user) {
+	var states []catalog.DisposalState
+	for _, v := range strings.Split(r.URL.Query().Get("state"), ",") {
+		switch st := catalog.DisposalState(v); {
+		case v == "":
+		case v == "open":
+			states = append(states, catalog.DisposalRequested, catalog.DisposalApproved, catalog.DisposalExecuting, catalog.DisposalFailed)
+		case st.Valid():
+			states = append(states, st)
+		default:
+			writeJSON(w, http.StatusBadRequest, apiError{"state " + strconv.Quote(v) + ": want requested, approved, rejected, executing, done, failed or open"})
+			return
+		}
+	}
+	list, err := s.Catalog.ListDisposals(r.Context(), states...)
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, nonNil(list))
+}
+
+func (s *Server) apiDisposal(w http.ResponseWriter, r *http.Request, _ *user) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil {
+		writeJSON(w, http.StatusNotFound, apiError{"no such disposal request"})
+		return
+	}
+	d, err := s.Catalog.Disposal(r.Context(), id)
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, d)
+}
+
+// apiTombstone is what is kept of a disposed bag.
+func (s *Server) apiTombstone(w http.ResponseWriter, r *http.Request, _ *user) {
+	t, err := s.Catalog.Tombstone(r.Context(), r.PathValue("id"))
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, t)
+}
+
+// apiRequestDisposal asks for the disposal of bags due under a destroy
+// schedule: {"bags": [...], "reason": "..."}; the requester is the token's
+// user.
+func (s *Server) apiRequestDisposal(w http.ResponseWriter, r *http.Request, u *user) {
+	var body struct {
+		Bags   []string `json:"bags"`
+		Reason string   `json:"reason"`
+	}
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20)).Decode(&body); err != nil || len(body.Bags) == 0 || strings.TrimSpace(body.Reason) == "" {
+		writeJSON(w, http.StatusBadRequest, apiError{`body must be JSON {"bags": ["BAG", ...], "reason": "why"}`})
+		return
+	}
+	if err := catalog.CheckValue(body.Reason); err != nil {
+		writeJSON(w, http.StatusBadRequest, apiError{"reason: " + err.Error()})
+		return
+	}
+	now := s.Now()
+	for _, b := range body.Bags {
+		if err := disposal.Due(r.Context(), s.Catalog, b, now); err != nil {
+			s.disposalFail(w, err)
+			return
+		}
+	}
+	d := &catalog.Disposal{Bags: body.Bags, Action: "destroy", Reason: body.Reason, RequestedBy: u.Name, Created: now}
+	if err := s.Catalog.RequestDisposal(r.Context(), d); err != nil {
+		s.disposalFail(w, err)
+		return
+	}
+	s.Log.Info("disposal requested", "request", d.ID, "bags", len(d.Bags), "by", u.Name)
+	writeJSON(w, http.StatusOK, d)
+}
+
+// apiDecideDisposal approves (and runs), rejects, or runs again a
+// request: POST .../approve|reject|execute with {"note": "..."}. The
+// decider is the token's user, never the requester.
+func (s *Server) apiDecideDisposal(w http.ResponseWriter, r *http.Request, u *user) {
+	action := r.PathValue("action")
+	if action != "approve" && action != "reject" && action != "execute" {
+		writeJSON(w, http.StatusNotFound, apiError{"unknown action; want approve, reject or execute"})
+		return
+	}
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil {
+		writeJSON(w, http.StatusNotFound, apiError{"no such disposal request"})
+		return
+	}
+	var body struct {
+		Note string `json:"note"`
+	}
+	if r.ContentLength != 0 {
+		if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10)).Decode(&body); err != nil {
+			writeJSON(w, http.StatusBadRequest, apiError{`body must be JSON {"note": "..."}: ` + err.Error()})
+			return
+		}
+	}
+	if action == "reject" && strings.TrimSpace(body.Note) == "" {
+		writeJSON(w, http.StatusBadRequest, apiError{"a rejection says why: {\"note\": \"...\"}"})
+		return
+	}
+	if action != "execute" {
+		if _, err := s.Catalog.DecideDisposal(r.Context(), id, action == "approve", u.Name, body.Note, s.Now()); err != nil {
+			s.disposalFail(w, err)
+			return
+		}
+		s.Log.Info("disposal decided", "request", id, "action", action, "by", u.Name)
+	}
+	var d *catalog.Disposal
+	if action == "reject" {
+		d, err = s.Catalog.Disposal(r.Context(), id)
+	} else if d, err = s.Dispose(r.Context(), id); err != nil && d != nil {
+		// Executed and failed (a hold came, the store went away): the
+		// request says how far it got.
+		s.Log.Error("disposal failed", "request", id, "err", err)
+		writeJSON(w, http.StatusOK, d)
+		return
+	}
+	if err != nil {
+		s.disposalFail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, d)
+}
