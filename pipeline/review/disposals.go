@@ -162,3 +162,106 @@ func (s *Server) apiDecideDisposal(w http.ResponseWriter, r *http.Request, u *us
 	}
 	writeJSON(w, http.StatusOK, d)
 }
+
+// retentionData is the retention page: the requests waiting for a person,
+// those that did not finish, the bags due, the holds, what went.
+type retentionData struct {
+	Waiting, Stuck, Done []catalog.Disposal
+	Due                  []catalog.Retention
+	Holds                []catalog.Hold
+}
+
+func (s *Server) retentionPage(w http.ResponseWriter, r *http.Request, sess *session) {
+	ctx := r.Context()
+	var d retentionData
+	var err error
+	lists := []struct {
+		into   *[]catalog.Disposal
+		states []catalog.DisposalState
+	}{
+		{&d.Waiting, []catalog.DisposalState{catalog.DisposalRequested}},
+		{&d.Stuck, []catalog.DisposalState{catalog.DisposalApproved, catalog.DisposalExecuting, catalog.DisposalFailed}},
+		{&d.Done, []catalog.DisposalState{catalog.DisposalDone}},
+	}
+	for _, l := range lists {
+		if err == nil {
+			*l.into, err = s.Catalog.ListDisposals(ctx, l.states...)
+		}
+	}
+	if err == nil {
+		d.Due, err = s.Catalog.RetentionDue(ctx, s.Now(), 500)
+	}
+	if err == nil {
+		d.Holds, err = s.Catalog.ListHolds(ctx, false)
+	}
+	if err != nil {
+		s.pageError(w, err)
+		return
+	}
+	if len(d.Done) > 50 {
+		d.Done = d.Done[:50]
+	}
+	s.render(w, "retention.html", sess, "retention", "Retention and disposal", d)
+}
+
+// requestDisposalForm asks for the disposal of the bags ticked.
+func (s *Server) requestDisposalForm(w http.ResponseWriter, r *http.Request, sess *session) {
+	r.ParseForm()
+	bags, reason := r.PostForm["bags"], strings.TrimSpace(r.PostFormValue("reason"))
+	if len(bags) == 0 || reason == "" || catalog.CheckValue(reason) != nil {
+		http.Error(w, "tick the bags and say why", http.StatusBadRequest)
+		return
+	}
+	now := s.Now()
+	for _, b := range bags {
+		if err := disposal.Due(r.Context(), s.Catalog, b, now); err != nil {
+			s.disposalPageError(w, err)
+			return
+		}
+	}
+	d := &catalog.Disposal{Bags: bags, Action: "destroy", Reason: reason, RequestedBy: sess.user.Name, Created: now}
+	if err := s.Catalog.RequestDisposal(r.Context(), d); err != nil {
+		s.disposalPageError(w, err)
+		return
+	}
+	s.Log.Info("disposal requested", "request", d.ID, "bags", len(d.Bags), "by", sess.user.Name)
+	http.Redirect(w, r, "/retention#disposal-"+itoa(d.ID), http.StatusSeeOther)
+}
+
+// decideDisposalForm approves (and runs), rejects or runs again a request.
+func (s *Server) decideDisposalForm(w http.ResponseWriter, r *http.Request, sess *session) {
+	action := r.PathValue("action")
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || (action != "approve" && action != "reject" && action != "execute") {
+		http.NotFound(w, r)
+		return
+	}
+	note := r.PostFormValue("note")
+	if action == "reject" && strings.TrimSpace(note) == "" {
+		http.Error(w, "a rejection says why", http.StatusBadRequest)
+		return
+	}
+	if action != "execute" {
+		if _, err := s.Catalog.DecideDisposal(r.Context(), id, action == "approve", sess.user.Name, note, s.Now()); err != nil {
+			s.disposalPageError(w, err)
+			return
+		}
+		s.Log.Info("disposal decided", "request", id, "action", action, "by", sess.user.Name)
+	}
+	if action != "reject" {
+		if _, err := s.Dispose(r.Context(), id); err != nil {
+			s.Log.Error("disposal failed", "request", id, "err", err) // the page shows how far it got
+		}
+	}
+	http.Redirect(w, r, "/retention#disposal-"+itoa(id), http.StatusSeeOther)
+}
+
+func (s *Server) disposalPageError(w http.ResponseWriter, err error) {
+	if code, ok := disposalStatus(err); ok {
+		http.Error(w, err.Error(), code)
+		return
+	}
+	s.pageError(w, err)
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }

@@ -4,7 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"strconv"
+	"net/http/cookiejar"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -55,6 +56,19 @@ func TestDisposalAPI(t *testing.T) {
 	if code, _, answer := post("/api/v1/disposals/"+itoa(own.ID)+"/approve", "admin-token", ""); code != http.StatusForbidden || !strings.Contains(answer, "someone other than its requester") {
 		t.Errorf("approving one's own request: %d %s", code, answer)
 	}
+	// On the page, the requester sees no approve button on their request.
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar}
+	if resp, err := c.PostForm(l.srv.URL+"/login", url.Values{"token": {"admin-token"}}); err != nil {
+		t.Fatal(err)
+	} else {
+		resp.Body.Close()
+	}
+	_, page := get(t, c, l.srv.URL+"/retention", "")
+	row, _, _ := strings.Cut(page[strings.Index(page, `id="disposal-`+itoa(own.ID)+`"`):], "</tr>")
+	if !strings.Contains(row, "your request: another person decides") || strings.Contains(row, "/approve") {
+		t.Errorf("the admin's own request on the page:\n%s", row)
+	}
 	if code, _, answer := post("/api/v1/disposals/"+itoa(own.ID)+"/reject", "admin-token", ""); code != http.StatusBadRequest {
 		t.Errorf("a rejection without a note: %d %s", code, answer)
 	}
@@ -72,5 +86,3 @@ func TestDisposalAPI(t *testing.T) {
 		t.Errorf("done requests: %d %s", code, answer)
 	}
 }
-
-func itoa(n int64) string { return strconv.FormatInt(n, 10) }

@@ -15,6 +15,7 @@ import (
 	"github.com/dustin/go-humanize"
 
 	"github.com/strongroom-archive/strongroom/pipeline/catalog"
+	"github.com/strongroom-archive/strongroom/pipeline/retention"
 	"github.com/strongroom-archive/strongroom/pipeline/search"
 )
 
@@ -28,6 +29,7 @@ var funcs = template.FuncMap{
 		}
 		return t.UTC().Format("2006-01-02 15:04 UTC")
 	},
+	"day": retention.DueText,
 	"pct": func(f float64) string {
 		return template.HTMLEscapeString(strings.TrimRight(strings.TrimRight(fmtFloat(f*100), "0"), ".")) + "%"
 	},

@@ -331,6 +331,11 @@ func (s *Server) Handler() http.Handler {
 	page("GET /alerts/{id}", RoleReviewer, s.alertPage)
 	page("POST /alerts/{id}/{action}", RoleReviewer, s.changeAlertForm)
 	page("GET /failed", RoleReviewer, s.failedPage)
+	page("GET /retention", RoleReviewer, s.retentionPage)
+	if s.Dispose != nil {
+		page("POST /disposals", RoleReviewer, s.requestDisposalForm)
+		page("POST /disposals/{id}/{action}", RoleAdmin, s.decideDisposalForm)
+	}
 	page("GET /bags", RoleAnonymous, s.bagsPage)
 	page("GET /bags/{id}", RoleAnonymous, s.bagPage)
 	if s.Library != nil {
