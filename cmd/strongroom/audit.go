@@ -76,6 +76,9 @@ finish (the store unreachable or refusing: not corruption); 2 usage.`)
 	})
 	clear()
 	switch {
+	case errors.Is(err, audit.ErrDisposed):
+		fmt.Fprintln(os.Stderr, "strongroom:", err) // said, and not a failure: nothing is wrong
+		return nil
 	case err != nil:
 		return err // an unknown bag is exit 2 (exitCode)
 	case sum.Damaged > 0 || sum.Foreign > 0:

@@ -75,6 +75,9 @@ func TestDisposalCLI(t *testing.T) {
 	if out, errs, code := clitest.Run(t, dir, "audit", "--all", "--config", cfg); code != 0 || strings.Count(out, `"status":"intact"`) != 2 {
 		t.Errorf("audit after the disposal: exit %d\n%s\n%s", code, out, errs)
 	}
+	if _, errs, code := clitest.Run(t, dir, "audit", "--bag", bags[slips], "--config", cfg); code != 0 || !strings.Contains(errs, "was disposed of on") {
+		t.Errorf("audit of the disposed bag: exit %d %q", code, errs)
+	}
 	if out, _, code := run("list", "--state", "done"); code != 0 || !strings.Contains(out, "rm") || !strings.Contains(out, "director") {
 		t.Errorf("disposal list: exit %d\n%s", code, out)
 	}

@@ -73,6 +73,9 @@ func (c Config) Validate() error {
 	return errors.Join(errs...)
 }
 
+// ErrDisposed is returned for an audit of a bag disposed of.
+var ErrDisposed = errors.New("audit: disposed of")
+
 // Problem classes an audit tells apart.
 const (
 	Missing       = catalog.ProblemMissing       // a recorded object is gone
@@ -334,7 +337,12 @@ func (a *Auditor) selected(ctx context.Context, sel Selection) ([]string, error)
 	var err error
 	switch {
 	case sel.Bag != "":
-		if _, err = a.Catalog.Bag(ctx, sel.Bag); err == nil {
+		var b *catalog.Bag
+		if b, err = a.Catalog.Bag(ctx, sel.Bag); err == nil && !b.Disposed.IsZero() {
+			// Nothing of it is left to read: the tombstone says what it was.
+			return nil, fmt.Errorf("%w: bag %s was disposed of on %s; nothing of it is left to audit (strongroom disposal tombstone %s)",
+				ErrDisposed, sel.Bag, b.Disposed.UTC().Format(time.DateOnly), sel.Bag)
+		} else if err == nil {
 			bags = []string{sel.Bag}
 		}
 	case sel.All:
