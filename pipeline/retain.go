@@ -2,11 +2,13 @@ package pipeline
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"time"
 
 	"github.com/strongroom-archive/strongroom/pipeline/catalog"
 	"github.com/strongroom-archive/strongroom/pipeline/retention"
+	"github.com/strongroom-archive/strongroom/storage"
 )
 
 // retention computes the retention schedule a bag falls under, by its
@@ -52,4 +54,123 @@ func (e *Engine) retention(ctx context.Context, it *catalog.Item, now time.Time)
 		ev.Detail = fmt.Sprintf("retention schedule %s (%s; %s): %s after %s, due %s", s.Code, s.Title, s.Mandate, s.Action, s.Period, retention.DueText(r.Due))
 	}
 	return r, ev, true
+}
+
+// lockExtender is a store that locks objects and can lock them for longer
+// (S3 Object Lock).
+type lockExtender interface {
+	Lock(ctx context.Context, key string) (storage.Lock, error)
+	ExtendLock(ctx context.Context, key string, until time.Time) error
+}
+
+// ApplySchedules records the configured retention schedules, versioned;
+// where one changed since it was last recorded, the retention of every bag
+// under it is computed again, and each bag whose action or due date
+// changed gets a PREMIS policy assignment event saying from what to what.
+// On a store that locks objects, a later due date extends the locks of a
+// bag under a destroy schedule; an earlier one cannot shorten a lock in
+// compliance mode, and the event says until when the disposal must wait.
+// It returns the bags computed again.
+func (e *Engine) ApplySchedules(ctx context.Context) (int, error) {
+	now := e.Now()
+	changed := 0
+	for _, s := range e.Retention.Schedules {
+		b, _ := json.Marshal(s)
+		def := string(b)
+		last, was, err := e.Catalog.LastSchedule(ctx, s.Code)
+		if err != nil {
+			return changed, err
+		}
+		if last > 0 && was != def {
+			// Every bag first, the new version after: a run cut short (a
+			// store not reachable, a crash) is run again in full.
+			e.Log.Info("retention schedule changed; computing its bags again", "schedule", s.Code, "version", last+1, "was", was)
+			under, err := e.Catalog.RetentionsUnder(ctx, s.Code)
+			if err != nil {
+				return changed, err
+			}
+			for _, old := range under {
+				n, err := e.reapply(ctx, s, last+1, old, now)
+				if err != nil {
+					return changed, fmt.Errorf("retention of bag %s under version %d of %s: %w", old.BagID, last+1, s.Code, err)
+				}
+				changed += n
+			}
+		}
+		if _, err := e.Catalog.RecordSchedule(ctx, s.Code, def, now); err != nil {
+			return changed, err
+		}
+	}
+	return changed, nil
+}
+
+// reapply computes one bag's retention again under a new version of its
+// schedule; it returns 1 if anything changed.
+func (e *Engine) reapply(ctx context.Context, s retention.Schedule, version int, old catalog.Retention, now time.Time) (int, error) {
+	b, err := e.Catalog.Bag(ctx, old.BagID)
+	if err != nil {
+		return 0, err
+	}
+	it, err := e.Catalog.Item(ctx, b.ItemID)
+	if err != nil {
+		return 0, err
+	}
+	r, ev, _ := e.retention(ctx, it, now)
+	if r.Action == old.Action && r.Due.Equal(old.Due) && r.Unknown == old.Unknown {
+		return 0, nil
+	}
+	ev.BagID, ev.ItemID = old.BagID, it.ID
+	ev.Detail = fmt.Sprintf("retention schedule %s changed (version %d): %s, due %s; was %s, due %s", s.Code, version,
+		r.Action, dueOrWhy(r), old.Action, dueOrWhy(old))
+	if note, err := e.relock(ctx, old.BagID, r, now); err != nil {
+		return 0, err
+	} else if note != "" {
+		ev.Detail += "; " + note
+	}
+	if err := e.Catalog.SetRetention(ctx, r); err != nil {
+		return 0, err
+	}
+	return 1, e.Catalog.AddEvents(ctx, ev)
+}
+
+func dueOrWhy(r catalog.Retention) string {
+	if r.Due.IsZero() {
+		return "unknown (" + r.Unknown + ")"
+	}
+	return retention.DueText(r.Due)
+}
+
+// relock extends a bag's object locks to its new due date, and says so, or
+// says that a compliance lock outlasts an earlier due date.
+func (e *Engine) relock(ctx context.Context, bag string, r catalog.Retention, now time.Time) (string, error) {
+	st, err := storage.Unwrap(e.Store)
+	if err != nil {
+		return "", err
+	}
+	lx, ok := st.(lockExtender)
+	if !ok || r.Action != string(retention.Destroy) || r.Due.IsZero() {
+		return "", nil
+	}
+	objs, err := e.Catalog.Objects(ctx, bag)
+	if err != nil || len(objs) == 0 {
+		return "", err
+	}
+	lock, err := lx.Lock(ctx, bag+"/"+objs[0].Key)
+	if err != nil {
+		return "", err
+	}
+	switch {
+	case lock.Mode == "":
+		return "", nil // not locked: nothing to extend
+	case r.Due.After(lock.Until):
+		for _, o := range objs {
+			if err := lx.ExtendLock(ctx, bag+"/"+o.Key, r.Due); err != nil {
+				return "", err
+			}
+		}
+		return fmt.Sprintf("the store's %s lock extended from %s to %s", lock.Mode, retention.DueText(lock.Until), retention.DueText(r.Due)), nil
+	case lock.Mode == "compliance" && lock.Until.After(r.Due) && lock.Until.After(now):
+		return fmt.Sprintf("the store's compliance lock runs to %s and cannot be shortened: the disposal must wait until then", retention.DueText(lock.Until)), nil
+	}
+	return "", nil
 }

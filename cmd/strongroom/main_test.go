@@ -536,6 +536,17 @@ func TestRetentionSchedules(t *testing.T) {
 	if _, errs, code := clitest.Run(t, dir, "config", "--config", bad); code != exitUsage || !strings.Contains(errs, `bag.metadata.retention "NOPE": no such schedule`) {
 		t.Errorf("a default schedule that is not configured: exit %d %q", code, errs)
 	}
+	// The ledgers' schedule lengthened: apply computes the ledger again.
+	clitest.Run(t, dir, "retention", "apply", "--config", cfg) // the first version, recorded
+	os.WriteFile(cfg, []byte(strings.Replace(clitest.ReadFile(t, cfg), "period: P7Y", "period: P10Y", 1)), 0o644)
+	if _, errs, code := clitest.Run(t, dir, "retention", "apply", "--config", cfg); code != 0 || !strings.Contains(errs, "1 bags computed again") {
+		t.Errorf("retention apply after a change: exit %d %q", code, errs)
+	}
+	out, _, _ = clitest.Run(t, dir, "retention", "show", bags[ledger], "--json", "--config", cfg)
+	json.Unmarshal([]byte(out), &r)
+	if want := time.Now().UTC().AddDate(10, 0, 0).Format(time.DateOnly); r.Due.Format(time.DateOnly) != want {
+		t.Errorf("the ledger after the change: due %s, want %s", r.Due.Format(time.DateOnly), want)
+	}
 }
 
 // ingestBags ingests paths with the binary, fails t unless every one is

@@ -13,15 +13,19 @@ import (
 )
 
 func cmdRetention(ctx context.Context, args []string) error {
-	fs := newFlags("retention", "[--config FILE] schedules | due [--before YYYY-MM-DD] | show BAG  [--json]", `Retention: the schedules in the configuration, the stored bags due for their
+	fs := newFlags("retention", "[--config FILE] schedules | due [--before YYYY-MM-DD] | show BAG | apply  [--json]", `Retention: the schedules in the configuration, the stored bags due for their
 schedule's action (by --before, default today; then those whose due date is
-not known yet: no schedule named, a closed date not given), and one bag's.`)
+not known yet: no schedule named, a closed date not given), and one bag's.
+apply records the configured schedules now (the daemon does at start and
+every retention.propose_every): a schedule that changed is a new version,
+and every bag under it is computed again, with an event; on S3 with Object
+Lock a later due date extends the locks.`)
 	configPath := fs.String("config", "", "config file (default: the embedded defaults)")
 	if err := parse(fs, args); err != nil {
 		return helpOK(err)
 	}
 	if fs.NArg() == 0 {
-		return usageError{errors.New("retention: want schedules, due or show")}
+		return usageError{errors.New("retention: want schedules, due, show or apply")}
 	}
 	verb, rest := fs.Arg(0), fs.Args()[1:]
 	sub := newFlags("retention "+verb, "", "")
@@ -32,6 +36,16 @@ not known yet: no schedule named, a closed date not given), and one bag's.`)
 	id, err := parseWithID(sub, rest)
 	if err != nil {
 		return helpOK(err)
+	}
+	if verb == "apply" {
+		e, err := openEnv(ctx, *configPath, false, false)
+		if err != nil {
+			return err
+		}
+		defer e.Close()
+		n, err := e.engine.ApplySchedules(ctx)
+		fmt.Fprintf(os.Stderr, "retention: %d bags computed again under changed schedules\n", n)
+		return err
 	}
 	if verb == "schedules" {
 		cfg, _, err := loadConfig(*configPath)

@@ -222,7 +222,9 @@ func daemon(ctx context.Context, e *env, q *queue.Queue) error {
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return d.Run(ctx) })
 	g.Go(func() error { return aud.Loop(ctx) })
-	g.Go(func() error { return disposal.ProposeLoop(ctx, e.catalog, e.cfg.Retention, e.log) })
+	g.Go(func() error {
+		return disposal.ProposeLoop(ctx, e.catalog, e.cfg.Retention, e.engine.ApplySchedules, e.log)
+	})
 	if e.cfg.HTTP.Listen != "" {
 		rv := &review.Server{Cfg: e.cfg.HTTP, Catalog: e.catalog, AuditCycle: e.cfg.Audit.Cycle, Log: e.log, Now: time.Now,
 			Gauges: review.Gauges{QueueDepth: q.Depth, BytesAudited: aud.BytesRead.Load, AuditFailed: aud.Failures.Load,

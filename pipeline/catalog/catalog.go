@@ -216,6 +216,16 @@ type Retentions interface {
 	// RetentionDue returns the bags due on or before the day before,
 	// soonest first, then those whose due date is not known yet.
 	RetentionDue(ctx context.Context, before time.Time, limit int) ([]Retention, error)
+	// RetentionsUnder returns the retention of every bag under schedule
+	// that is not disposed of.
+	RetentionsUnder(ctx context.Context, schedule string) ([]Retention, error)
+	// LastSchedule returns the last version of a schedule's definition
+	// recorded (0 and "" when none).
+	LastSchedule(ctx context.Context, code string) (version int, definition string, err error)
+	// RecordSchedule records a schedule's definition as configured as its
+	// next version, unless it is the last one recorded; it returns the
+	// version in force.
+	RecordSchedule(ctx context.Context, code, definition string, at time.Time) (version int, err error)
 }
 
 // Holds are legal holds: while one is in force, nothing it holds may be

@@ -69,26 +69,38 @@ func Propose(ctx context.Context, cat catalog.Catalog, cfg retention.Config, now
 	return made, nil
 }
 
-// ProposeLoop runs Propose at start and every cfg.ProposeEvery, logging
-// what it asked for; a failed round is logged and tried at the next.
-func ProposeLoop(ctx context.Context, cat catalog.Catalog, cfg retention.Config, log *slog.Logger) error {
-	if cfg.ProposeEvery <= 0 || len(cfg.Schedules) == 0 {
+// ProposeLoop runs apply (the engine's ApplySchedules: schedules that
+// changed computed again) and then Propose, at start and every
+// cfg.ProposeEvery, logging what it asked for; a round that fails is
+// logged and tried again a minute later (a store still opening).
+func ProposeLoop(ctx context.Context, cat catalog.Catalog, cfg retention.Config, apply func(context.Context) (int, error), log *slog.Logger) error {
+	if len(cfg.Schedules) == 0 {
 		return nil
 	}
-	t := time.NewTicker(cfg.ProposeEvery)
-	defer t.Stop()
 	for {
-		made, err := Propose(ctx, cat, cfg, time.Now())
+		wait := cfg.ProposeEvery
+		n, err := apply(ctx)
+		if n > 0 {
+			log.Info("retention: bags computed again under changed schedules", "bags", n)
+		}
+		var made []catalog.Disposal
+		if err == nil && cfg.ProposeEvery > 0 {
+			made, err = Propose(ctx, cat, cfg, time.Now())
+		}
 		if err != nil && ctx.Err() == nil {
-			log.Error("retention: could not propose disposals; trying again later", "err", err)
+			log.Error("retention: schedules or proposals failed; trying again in a minute", "err", err)
+			wait = time.Minute
 		}
 		for _, d := range made {
 			log.Info("retention: disposal proposed; a person must approve or reject it", "request", d.ID, "bags", len(d.Bags), "reason", d.Reason)
 		}
+		if wait <= 0 {
+			return nil // schedules applied; proposals off
+		}
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-t.C:
+		case <-time.After(wait):
 		}
 	}
 }

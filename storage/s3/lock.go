@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/minio/minio-go/v7"
 
@@ -119,4 +120,39 @@ func (s *Store) SetLegalHold(ctx context.Context, key string, on bool) error {
 func (s *Store) Locks(ctx context.Context) bool {
 	ok, _ := s.lockEnabled(ctx)
 	return ok
+}
+
+// ExtendLock moves the retain-until of every version of key to until
+// where it is earlier, in the configured mode. It never shortens a lock
+// (compliance cannot be shortened, and governance is not shortened by
+// strongroom); on a store configured without a lock mode it does nothing.
+func (s *Store) ExtendLock(ctx context.Context, key string, until time.Time) error {
+	if s.cfg.Lock.Mode == "" {
+		return nil
+	}
+	k, err := s.key(key)
+	if err != nil {
+		return err
+	}
+	vs, err := s.versions(ctx, k)
+	if err != nil {
+		return fmt.Errorf("s3: extend lock of %s: %w", key, err)
+	}
+	mode := minio.Governance
+	if s.cfg.Lock.Mode == "compliance" {
+		mode = minio.Compliance
+	}
+	until = until.UTC()
+	for _, v := range vs {
+		if v.IsDeleteMarker {
+			continue
+		}
+		if _, cur, err := s.client.GetObjectRetention(ctx, s.bucket, k, v.VersionID); err == nil && cur != nil && !cur.Before(until) {
+			continue
+		}
+		if err := s.client.PutObjectRetention(ctx, s.bucket, k, minio.PutObjectRetentionOptions{Mode: &mode, RetainUntilDate: &until, VersionID: v.VersionID}); err != nil {
+			return fmt.Errorf("s3: extend lock of %s version %s: %w", key, v.VersionID, classify(err))
+		}
+	}
+	return nil
 }

@@ -772,6 +772,22 @@ func testRetention(t *testing.T, o Opener) {
 	if r, err := c.Retention(ctx, "b5"); err != nil || !r.Due.Equal(at) {
 		t.Errorf("a due instant read back: %+v %v", r, err)
 	}
+	if under, _ := c.RetentionsUnder(ctx, "FIN-7"); len(under) != 1 || under[0].BagID != "b1" {
+		t.Errorf("bags under FIN-7: %+v", under)
+	}
+	// A schedule's definitions, versioned: the same one again is no change.
+	if v, def, err := c.LastSchedule(ctx, "FIN-7"); err != nil || v != 0 || def != "" {
+		t.Errorf("a schedule never recorded: %d %q %v", v, def, err)
+	}
+	for _, step := range []struct {
+		def     string
+		version int
+	}{{"P7Y destroy", 1}, {"P7Y destroy", 1}, {"P10Y destroy", 2}, {"P10Y destroy", 2}} {
+		v, err := c.RecordSchedule(ctx, "FIN-7", step.def, now)
+		if last, def, _ := c.LastSchedule(ctx, "FIN-7"); err != nil || v != step.version || last != v || def != step.def {
+			t.Errorf("record %q: version %d (last %d, %q), %v; want %d", step.def, v, last, def, err, step.version)
+		}
+	}
 	for d, want := range map[string]bool{"2030-05-31": false, "2030-06-01": true} {
 		due, _ := c.RetentionDue(ctx, day(d), 10)
 		if has := slices.ContainsFunc(due, func(r catalog.Retention) bool { return r.BagID == "b5" }); has != want {

@@ -65,3 +65,42 @@ func (c *DB) RetentionDue(ctx context.Context, before time.Time, limit int) ([]c
 	return query(ctx, c.db, scanRetention, `SELECT `+retentionCols+` FROM retention
 		WHERE due = '' OR due <= ? ORDER BY due = '', due, bag_id LIMIT ?`, before.UTC().Format(time.DateOnly)+"T23:59:59Z", limit)
 }
+
+// RetentionsUnder implements catalog.Retentions.
+func (c *DB) RetentionsUnder(ctx context.Context, schedule string) ([]catalog.Retention, error) {
+	return query(ctx, c.db, scanRetention, `SELECT `+retentionCols+` FROM retention
+		WHERE schedule = ? AND bag_id NOT IN (SELECT id FROM bags WHERE disposed != '') ORDER BY bag_id`, schedule)
+}
+
+// LastSchedule implements catalog.Retentions.
+func (c *DB) LastSchedule(ctx context.Context, code string) (int, string, error) {
+	var version int
+	var def string
+	err := c.db.QueryRowContext(ctx, `SELECT version, definition FROM schedule_versions WHERE code = ? ORDER BY version DESC LIMIT 1`, code).Scan(&version, &def)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, "", nil
+	}
+	return version, def, err
+}
+
+// RecordSchedule implements catalog.Retentions.
+func (c *DB) RecordSchedule(ctx context.Context, code, definition string, at time.Time) (int, error) {
+	var version int
+	err := c.tx(ctx, func(tx *sql.Tx) error {
+		var last string
+		err := tx.QueryRowContext(ctx, `SELECT version, definition FROM schedule_versions WHERE code = ? ORDER BY version DESC LIMIT 1`, code).Scan(&version, &last)
+		switch {
+		case err != nil && !errors.Is(err, sql.ErrNoRows):
+			return err
+		case err == nil && last == definition:
+			return nil
+		}
+		version++
+		_, err = tx.ExecContext(ctx, `INSERT INTO schedule_versions (code, version, definition, since) VALUES (?, ?, ?, ?)`, code, version, definition, ts(at))
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("catalog: record schedule %s: %w", code, err)
+	}
+	return version, nil
+}
