@@ -316,6 +316,8 @@ type Tombstone struct {
 	// Deleted are the objects deleted: keys, with a version id after a
 	// space where the store keeps versions.
 	Deleted []string `json:"deleted"`
-	// Certificate is where the disposal certificate is stored.
-	Certificate string `json:"certificate"`
+	// Certificate is where the disposal certificate is stored (JSON), and
+	// CertificatePDF its human-readable PDF/A.
+	Certificate    string `json:"certificate"`
+	CertificatePDF string `json:"certificate_pdf"`
 }

@@ -1,8 +1,9 @@
 // Package disposal executes approved disposal requests: it deletes every
 // object of each bag from the store (every version, where the store keeps
 // versions), its search index rows, its cached copies and work-area
-// remains, stores a disposal certificate, and leaves a tombstone and a
-// PREMIS deletion event in the catalog. The catalog enforces who may
+// remains, stores a disposal certificate (JSON, and a PDF/A a person
+// reads), and leaves a tombstone and a PREMIS deletion event in the
+// catalog. The catalog enforces who may
 // decide and that no hold holds a bag; this package only acts on what it
 // allowed, and can be run again after any failure or crash.
 package disposal
@@ -23,6 +24,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/strongroom-archive/strongroom/formats/pdfa"
 	"github.com/strongroom-archive/strongroom/pipeline/catalog"
 	"github.com/strongroom-archive/strongroom/pipeline/retention"
 	"github.com/strongroom-archive/strongroom/storage"
@@ -178,6 +180,11 @@ func (x *Executor) dispose(ctx context.Context, d *catalog.Disposal, bag string)
 	if err != nil {
 		return err
 	}
+	// The certificate must be possible before anything goes.
+	glyphless, err := pdfa.GlyphlessFont()
+	if err != nil {
+		return fmt.Errorf("nothing deleted: the certificate cannot be made: %w", err)
+	}
 	// What the catalog recorded of the bag, and anything else the store
 	// holds under its name (a stray file is not left behind); listed again
 	// on a resumed run, when some are gone already.
@@ -243,10 +250,18 @@ func (x *Executor) dispose(ctx context.Context, d *catalog.Disposal, bag string)
 		}
 	}
 	t.Certificate = fmt.Sprintf("%s/%d/%s.json", CertificateFolder, d.ID, bag)
+	t.CertificatePDF = strings.TrimSuffix(t.Certificate, ".json") + ".pdf"
 	cert, _ := json.MarshalIndent(t, "", "  ")
 	cert = append(cert, '\n')
 	if err := x.putChecked(ctx, t.Certificate, cert); err != nil {
 		return fmt.Errorf("disposal certificate: %w", err)
+	}
+	pdf, err := CertificatePDF(t, glyphless)
+	if err != nil {
+		return fmt.Errorf("disposal certificate (PDF): %w", err)
+	}
+	if err := x.putChecked(ctx, t.CertificatePDF, pdf); err != nil {
+		return fmt.Errorf("disposal certificate (PDF): %w", err)
 	}
 	if err := x.Catalog.DisposeBag(ctx, d.ID, *t); err != nil {
 		return err

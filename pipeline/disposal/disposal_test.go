@@ -11,6 +11,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -20,6 +21,8 @@ import (
 	"github.com/strongroom-archive/strongroom/formats/identify"
 	"github.com/strongroom-archive/strongroom/formats/ocr"
 	"github.com/strongroom-archive/strongroom/formats/ocr/ocrtest"
+	"github.com/strongroom-archive/strongroom/formats/pdfa"
+	"github.com/strongroom-archive/strongroom/formats/testenv"
 	"github.com/strongroom-archive/strongroom/pipeline"
 	"github.com/strongroom-archive/strongroom/pipeline/audit"
 	"github.com/strongroom-archive/strongroom/pipeline/catalog"
@@ -211,6 +214,25 @@ func TestDispose(t *testing.T) {
 		t.Errorf("certificate: %+v %v", cert, err)
 	}
 	r.Close()
+	// The PDF certificate: PDF/A by our checker, and its text, read by
+	// Poppler, says what went and on whose authority.
+	pdf := filepath.Join(t.TempDir(), "certificate.pdf")
+	if r, err := w.store.Get(ctx, tomb.CertificatePDF); err != nil {
+		t.Fatalf("PDF certificate: %v", err)
+	} else {
+		b, _ := io.ReadAll(r)
+		r.Close()
+		os.WriteFile(pdf, b, 0o644)
+	}
+	if rep, err := pdfa.Check(pdf, pdfa.CheckOptions{Strict: true}); err != nil || !rep.Valid() {
+		t.Errorf("PDF certificate is not PDF/A: %v %v", err, rep)
+	}
+	text, err := exec.Command(testenv.Tool(t, "pdftotext"), "-layout", pdf, "-").Output()
+	for _, want := range []string{"Certificate of disposal", gone, "director", "Tax Act s. 42", gone + "/bagit.txt", tomb.TagManifestSHA512[:40]} {
+		if err != nil || !bytes.Contains(text, []byte(want)) {
+			t.Errorf("the PDF certificate's text lacks %q (%v):\n%s", want, err, text)
+		}
+	}
 	evs, _ := w.cat.BagEvents(ctx, gone)
 	var said bool
 	for _, ev := range evs {
