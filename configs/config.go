@@ -222,14 +222,19 @@ func (c *Config) resolve(base string) error {
 	for i := range c.Intake.HotFolders {
 		abs(&c.Intake.HotFolders[i].Path)
 	}
-	u, err := url.Parse(c.Storage.URL)
-	if err != nil {
-		return fmt.Errorf("config: storage.url: %w", err)
-	}
-	if u.Scheme == "file" && u.Opaque != "" { // file:relative/path
-		p := u.Opaque
-		abs(&p)
-		c.Storage.URL = (&url.URL{Scheme: "file", Path: p}).String()
+	for _, sc := range []*storage.Config{&c.Storage, &c.Retention.Transfer} {
+		if sc.URL == "" {
+			continue
+		}
+		u, err := url.Parse(sc.URL)
+		if err != nil {
+			return fmt.Errorf("config: storage url %q: %w", sc.URL, err)
+		}
+		if u.Scheme == "file" && u.Opaque != "" { // file:relative/path
+			p := u.Opaque
+			abs(&p)
+			sc.URL = (&url.URL{Scheme: "file", Path: p}).String()
+		}
 	}
 	return nil
 }

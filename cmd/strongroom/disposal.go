@@ -65,12 +65,11 @@ account.`)
 			return err
 		}
 		defer cat.Close()
-		for _, b := range pos {
-			if err := disposal.Due(ctx, cat, b, now); err != nil {
-				return refused(err)
-			}
+		action, err := disposal.Due(ctx, cat, pos, now)
+		if err != nil {
+			return refused(err)
 		}
-		d := &catalog.Disposal{Bags: pos, Action: "destroy", Reason: *reason, RequestedBy: *who, Created: now}
+		d := &catalog.Disposal{Bags: pos, Action: action, Reason: *reason, RequestedBy: *who, Created: now}
 		if err := cat.RequestDisposal(ctx, d); err != nil {
 			return refused(err)
 		}

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -9,6 +11,7 @@ import (
 
 	"github.com/strongroom-archive/strongroom/cmd/strongroom/internal/clitest"
 	"github.com/strongroom-archive/strongroom/pipeline/catalog"
+	"github.com/strongroom-archive/strongroom/storage/bagit"
 )
 
 // TestDisposalCLI: the records manager's path with the real binary: a bag
@@ -22,6 +25,8 @@ func TestDisposalCLI(t *testing.T) {
   schedules:
     - {code: FIN-1, title: Payment slips, mandate: Finance policy 3.1, trigger: closed, period: P1D, action: destroy}
     - {code: FIN-7, title: Ledgers, mandate: Companies Act 2006 s.388, trigger: ingested, period: P7Y, action: destroy}
+    - {code: HIST, title: Minutes, mandate: Archives Act s.12, trigger: closed, period: P1D, action: transfer}
+  transfer: {url: "file:county"}
 `)
 	item := func(name, meta string) string {
 		p := filepath.Join(dir, "in", name)
@@ -31,7 +36,8 @@ func TestDisposalCLI(t *testing.T) {
 	}
 	slips, held, ledger := item("slips", `{"retention": "FIN-1", "closed": "2020-01-31", "title": "Payment slips 2019"}`),
 		item("slips-b", `{"retention": "FIN-1", "closed": "2020-01-31"}`), item("ledger", `{"retention": "FIN-7"}`)
-	bags := ingestBags(t, dir, cfg, slips, held, ledger)
+	minutes := item("minutes", `{"retention": "HIST", "closed": "2020-01-31"}`)
+	bags := ingestBags(t, dir, cfg, slips, held, ledger, minutes)
 	run := func(args ...string) (string, string, int) {
 		return clitest.Run(t, dir, append(append([]string{"disposal"}, args...), "--config", cfg)...)
 	}
@@ -72,11 +78,30 @@ func TestDisposalCLI(t *testing.T) {
 	if out, _, _ := clitest.Run(t, dir, "bags", "list", "--config", cfg); strings.Contains(out, bags[slips]) || !strings.Contains(out, bags[ledger]) {
 		t.Errorf("bags list after the disposal:\n%s", out)
 	}
-	if out, errs, code := clitest.Run(t, dir, "audit", "--all", "--config", cfg); code != 0 || strings.Count(out, `"status":"intact"`) != 2 {
+	if out, errs, code := clitest.Run(t, dir, "audit", "--all", "--config", cfg); code != 0 || strings.Count(out, `"status":"intact"`) != 3 {
 		t.Errorf("audit after the disposal: exit %d\n%s\n%s", code, out, errs)
 	}
 	if _, errs, code := clitest.Run(t, dir, "audit", "--bag", bags[slips], "--config", cfg); code != 0 || !strings.Contains(errs, "was disposed of on") {
 		t.Errorf("audit of the disposed bag: exit %d %q", code, errs)
+	}
+	// A transfer schedule: the bag goes to the county archive's folder,
+	// validated there, then away from here; one request per action.
+	if _, errs, code := run("request", bags[minutes], bags[slips], "--reason", "mixed", "--by", "rm"); code != exitFailed || !strings.Contains(errs, "one request per action") &&
+		!strings.Contains(errs, "disposed of") {
+		t.Errorf("a request mixing actions: exit %d %q", code, errs)
+	}
+	out, errs, code = run("request", bags[minutes], "--reason", "HIST: to the county archive", "--by", "rm", "--json")
+	if code != 0 || json.Unmarshal([]byte(out), &d) != nil || d.Action != "transfer" {
+		t.Fatalf("transfer request: exit %d %q %q", code, out, errs)
+	}
+	if out, errs, code := run("approve", fmt.Sprint(d.ID), "--by", "director"); code != 0 {
+		t.Fatalf("transfer approve: exit %d %q %q", code, out, errs)
+	}
+	if r, err := bagit.ValidateDir(context.Background(), filepath.Join(dir, "county", bags[minutes]), bagit.ValidateOptions{}); err != nil || !r.Valid {
+		t.Errorf("the transferred bag in the county archive's folder: %v %+v", err, r)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "store", bags[minutes])); !os.IsNotExist(err) {
+		t.Errorf("the transferred bag is still here: %v", err)
 	}
 	if out, _, code := run("list", "--state", "done"); code != 0 || !strings.Contains(out, "rm") || !strings.Contains(out, "director") {
 		t.Errorf("disposal list: exit %d\n%s", code, out)

@@ -133,6 +133,12 @@ func (e *env) disposer() *disposal.Executor {
 	if e.engine.Index != nil {
 		x.Index = e.engine.Index
 	}
+	if tc := e.cfg.Retention.Transfer; tc.URL != "" {
+		x.Transfer = func(ctx context.Context) (storage.Store, string, error) {
+			st, err := storage.Open(ctx, tc)
+			return st, tc.URL, err
+		}
+	}
 	return x
 }
 

@@ -313,6 +313,9 @@ type Tombstone struct {
 	Approved          time.Time `json:"approved"`
 	Disposed          time.Time `json:"disposed"`
 	Store             string    `json:"store"`
+	// TransferredTo is where a bag under a transfer schedule was copied,
+	// and verified, before it was deleted here.
+	TransferredTo string `json:"transferred_to,omitempty"`
 	// Deleted are the objects deleted: keys, with a version id after a
 	// space where the store keeps versions.
 	Deleted []string `json:"deleted"`

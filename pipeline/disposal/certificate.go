@@ -62,6 +62,9 @@ func certificateLines(t *catalog.Tombstone) []certLine {
 	add("Approved by", t.ApprovedBy+" on "+day(t.Approved))
 	add("Disposed of", day(t.Disposed))
 	add("Store", t.Store)
+	if t.TransferredTo != "" {
+		add("Transferred to", t.TransferredTo+" (copied, read back and validated before deletion)")
+	}
 	lines = append(lines, certLine{"", false}, certLine{fmt.Sprintf("Deleted (%d)", len(t.Deleted)), true})
 	for _, k := range t.Deleted {
 		lines = append(lines, certLine{k, false})

@@ -28,6 +28,7 @@ import (
 	"github.com/strongroom-archive/strongroom/pipeline/catalog"
 	"github.com/strongroom-archive/strongroom/pipeline/retention"
 	"github.com/strongroom-archive/strongroom/storage"
+	"github.com/strongroom-archive/strongroom/storage/bagit"
 )
 
 // CertificateFolder is the store's top-level folder of disposal
@@ -94,6 +95,9 @@ type Executor struct {
 	StoreURL  string
 	Index     Index // may be nil: no search index
 	Retention retention.Config
+	// Transfer opens the store bags under a transfer schedule go to
+	// (retention.transfer), with its URL; nil when none is configured.
+	Transfer func(ctx context.Context) (storage.Store, string, error)
 	// CacheDir holds the retrieval cache (files named by SHA-256) and
 	// WorkDir the items' work areas; either may be "".
 	CacheDir, WorkDir string
@@ -148,24 +152,31 @@ func (x *Executor) Execute(ctx context.Context, id int64) (*catalog.Disposal, er
 	return x.Catalog.Disposal(ctx, id)
 }
 
-// Due checks that bag may be asked to be disposed of on day now: its
-// retention schedule ends in destroy and its due date has come. A hold is
-// the catalog's to check (it may come later).
-func Due(ctx context.Context, cat catalog.Retentions, bag string, now time.Time) error {
-	r, err := cat.Retention(ctx, bag)
-	switch {
-	case errors.Is(err, catalog.ErrNotFound):
-		return fmt.Errorf("%w: bag %s has no retention schedule", ErrNotDue, bag)
-	case err != nil:
-		return err
-	case r.Action != string(retention.Destroy):
-		return fmt.Errorf("%w: bag %s: schedule %s ends in %s, not destroy", ErrNotDue, bag, r.Schedule, r.Action)
-	case r.Due.IsZero():
-		return fmt.Errorf("%w: bag %s: schedule %s: due date not known (%s)", ErrNotDue, bag, r.Schedule, r.Unknown)
-	case r.Due.After(now):
-		return fmt.Errorf("%w: bag %s: schedule %s is due on %s", ErrNotDue, bag, r.Schedule, r.Due.Format(time.DateOnly))
+// Due checks that bags may be asked to be disposed of on day now: each
+// one's retention schedule ends in destroy or transfer, the same for all,
+// and its due date has come. It returns that action. A hold is the
+// catalog's to check (it may come later).
+func Due(ctx context.Context, cat catalog.Retentions, bags []string, now time.Time) (string, error) {
+	action := ""
+	for _, bag := range bags {
+		r, err := cat.Retention(ctx, bag)
+		switch {
+		case errors.Is(err, catalog.ErrNotFound):
+			return "", fmt.Errorf("%w: bag %s has no retention schedule", ErrNotDue, bag)
+		case err != nil:
+			return "", err
+		case r.Action != string(retention.Destroy) && r.Action != string(retention.Transfer):
+			return "", fmt.Errorf("%w: bag %s: schedule %s ends in %s, not destroy or transfer", ErrNotDue, bag, r.Schedule, r.Action)
+		case r.Due.IsZero():
+			return "", fmt.Errorf("%w: bag %s: schedule %s: due date not known (%s)", ErrNotDue, bag, r.Schedule, r.Unknown)
+		case r.Due.After(now):
+			return "", fmt.Errorf("%w: bag %s: schedule %s is due on %s", ErrNotDue, bag, r.Schedule, retention.DueText(r.Due))
+		case action != "" && r.Action != action:
+			return "", fmt.Errorf("%w: bag %s is due for %s, the others for %s: one request per action", ErrNotDue, bag, r.Action, action)
+		}
+		action = r.Action
 	}
-	return nil
+	return action, nil
 }
 
 // ErrNotDue is returned by Due.
@@ -207,6 +218,11 @@ func (x *Executor) dispose(ctx context.Context, d *catalog.Disposal, bag string)
 	}
 	if err := x.unlocked(ctx, keys); err != nil {
 		return err
+	}
+	if d.Action == string(retention.Transfer) {
+		if t.TransferredTo, err = x.transfer(ctx, bag, objs); err != nil {
+			return fmt.Errorf("nothing deleted: transfer: %w", err)
+		}
 	}
 	deleted := 0
 	purger, versioned := x.Store.(Purger)
@@ -268,8 +284,57 @@ func (x *Executor) dispose(ctx context.Context, d *catalog.Disposal, bag string)
 	}
 	x.Log.Info("bag disposed of", "request", d.ID, "bag", bag, "objects", deleted, "certificate", t.Certificate)
 	return x.Catalog.AddEvents(ctx, catalog.Event{ItemID: t.ItemID, BagID: bag, Type: catalog.EvDeletion, Outcome: catalog.OutcomeSuccess,
-		Agent: x.Agent, At: t.Disposed, Detail: fmt.Sprintf("disposed of (%s) under schedule %s%s by request %d of %s (%s), approved by %s; %d objects deleted; certificate %s",
-			d.Action, t.Schedule, mandate(t.Mandate), d.ID, d.RequestedBy, d.Reason, d.DecidedBy, deleted, t.Certificate)})
+		Agent: x.Agent, At: t.Disposed, Detail: fmt.Sprintf("disposed of (%s) under schedule %s%s by request %d of %s (%s), approved by %s;%s %d objects deleted; certificate %s",
+			d.Action, t.Schedule, mandate(t.Mandate), d.ID, d.RequestedBy, d.Reason, d.DecidedBy, transferred(t.TransferredTo), deleted, t.Certificate)})
+}
+
+// transfer copies a bag's recorded objects to the transfer store, under
+// the same keys, each checked against its SHA-256 as it is written, then
+// reads the copy back and validates it as a bag whose manifests are the
+// ones recorded here. It returns where the bag went.
+func (x *Executor) transfer(ctx context.Context, bag string, objs []catalog.Object) (string, error) {
+	if x.Transfer == nil {
+		return "", errors.New("retention.transfer.url is not set")
+	}
+	dest, url, err := x.Transfer(ctx)
+	if err != nil {
+		return "", err
+	}
+	for _, o := range objs {
+		if err := x.copyObject(ctx, dest, bag+"/"+o.Key, o); err != nil {
+			return "", err
+		}
+	}
+	fsys, err := storage.BagFS(ctx, dest, bag)
+	if err != nil {
+		return "", err
+	}
+	r, err := bagit.Validate(ctx, fsys, bagit.ValidateOptions{})
+	if err == nil {
+		err = r.Err()
+	}
+	if err != nil {
+		return "", fmt.Errorf("the copy at %s is not a valid bag: %w", url, err)
+	}
+	for _, o := range objs {
+		if got, ok := r.Manifests[bagit.SHA256][o.Key]; ok && got != o.SHA256 {
+			return "", fmt.Errorf("the copy's manifest gives %s sha256 %s, recorded %s", o.Key, got, o.SHA256)
+		}
+	}
+	x.Log.Info("bag transferred and verified", "bag", bag, "to", url, "objects", len(objs))
+	return url, nil
+}
+
+func (x *Executor) copyObject(ctx context.Context, dest storage.Store, key string, o catalog.Object) error {
+	rc, err := x.Store.Get(ctx, key)
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	if err := dest.Put(ctx, key, rc, o.Size, storage.PutOptions{SHA256: o.SHA256, Metadata: map[string]string{"bag": o.BagID}}); err != nil {
+		return fmt.Errorf("%s: %w", key, err)
+	}
+	return nil
 }
 
 // unlocked checks, before anything is deleted, that the store holds none
@@ -295,6 +360,13 @@ func (x *Executor) unlocked(ctx context.Context, keys []string) error {
 		}
 	}
 	return nil
+}
+
+func transferred(to string) string {
+	if to == "" {
+		return ""
+	}
+	return " transferred to " + to + " and verified there;"
 }
 
 func mandate(m string) string {

@@ -394,3 +394,49 @@ func TestPropose(t *testing.T) {
 		t.Errorf("disposed bags asked for again: %+v", again)
 	}
 }
+
+// TestTransfer: a transfer request copies the bag to the transfer store,
+// validates it there, and only then deletes it here; a transfer store that
+// cannot be reached leaves everything in place.
+func TestTransfer(t *testing.T) {
+	w := newWorld(t, 1)
+	ctx := context.Background()
+	bag := w.bags[0]
+	before := w.keys(t, bag+"/")
+	w.x.Transfer = func(context.Context) (storage.Store, string, error) {
+		return nil, "", errors.New("dial tcp 10.0.0.9:9000: connection refused")
+	}
+	d := &catalog.Disposal{Bags: []string{bag}, Action: "transfer", Reason: "to the county archive", RequestedBy: "rm", Created: time.Now()}
+	if err := w.cat.RequestDisposal(ctx, d); err != nil {
+		t.Fatal(err)
+	}
+	w.cat.DecideDisposal(ctx, d.ID, true, "director", "", time.Now())
+	got, err := w.x.Execute(ctx, d.ID)
+	if err == nil || got.State != catalog.DisposalFailed || !strings.Contains(got.Detail, "nothing deleted: transfer") || !slices.Equal(w.keys(t, bag+"/"), before) {
+		t.Fatalf("an unreachable destination: %+v %v", got, err)
+	}
+	destDir := filepath.Join(t.TempDir(), "county")
+	dest, err := local.New(destDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.x.Transfer = func(context.Context) (storage.Store, string, error) { return dest, "file://" + destDir, nil }
+	if got, err = w.x.Execute(ctx, d.ID); err != nil || got.State != catalog.DisposalDone {
+		t.Fatalf("transfer: %+v %v", got, err)
+	}
+	r, err := bagit.ValidateDir(ctx, filepath.Join(destDir, bag), bagit.ValidateOptions{})
+	if err != nil || !r.Valid {
+		t.Fatalf("the transferred bag: %v %+v", err, r)
+	}
+	if left := w.keys(t, bag+"/"); len(left) != 0 {
+		t.Errorf("left here after the transfer: %q", left)
+	}
+	tomb, _ := w.cat.Tombstone(ctx, bag)
+	if tomb == nil || tomb.TransferredTo != "file://"+destDir {
+		t.Errorf("tombstone: %+v", tomb)
+	}
+	evs, _ := w.cat.BagEvents(ctx, bag)
+	if last := evs[len(evs)-1]; !strings.Contains(last.Detail, "transferred to file://"+destDir+" and verified there") {
+		t.Errorf("the deletion event: %s", last.Detail)
+	}
+}

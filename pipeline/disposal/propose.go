@@ -21,7 +21,7 @@ const Proposer = "strongroom (retention schedule)"
 const proposeBatch = 500
 
 // Propose makes disposal requests for the bags due by now under a destroy
-// schedule that no hold holds, no open request names and that are not
+// or transfer schedule that no hold holds, no open request names and that are not
 // disposed of: one request per schedule (more past proposeBatch bags). It
 // returns the requests made.
 func Propose(ctx context.Context, cat catalog.Catalog, cfg retention.Config, now time.Time) ([]catalog.Disposal, error) {
@@ -29,10 +29,10 @@ func Propose(ctx context.Context, cat catalog.Catalog, cfg retention.Config, now
 	if err != nil {
 		return nil, err
 	}
-	bySchedule := map[string][]string{}
+	bySchedule, actions := map[string][]string{}, map[string]string{}
 	var order []string
 	for _, r := range due {
-		if r.Action != string(retention.Destroy) || r.Held || r.Due.IsZero() || r.Due.After(now) {
+		if (r.Action != string(retention.Destroy) && r.Action != string(retention.Transfer)) || r.Held || r.Due.IsZero() || r.Due.After(now) {
 			continue
 		}
 		if b, err := cat.Bag(ctx, r.BagID); err != nil || !b.Disposed.IsZero() {
@@ -45,6 +45,7 @@ func Propose(ctx context.Context, cat catalog.Catalog, cfg retention.Config, now
 			order = append(order, r.Schedule)
 		}
 		bySchedule[r.Schedule] = append(bySchedule[r.Schedule], r.BagID)
+		actions[r.Schedule] = r.Action
 	}
 	var made []catalog.Disposal
 	for _, code := range order {
@@ -55,7 +56,7 @@ func Propose(ctx context.Context, cat catalog.Catalog, cfg retention.Config, now
 		bags := bySchedule[code]
 		for len(bags) > 0 {
 			n := min(len(bags), proposeBatch)
-			d := &catalog.Disposal{Bags: bags[:n], Action: string(retention.Destroy), Reason: reason, RequestedBy: Proposer, Created: now}
+			d := &catalog.Disposal{Bags: bags[:n], Action: actions[code], Reason: reason, RequestedBy: Proposer, Created: now}
 			bags = bags[n:]
 			// A hold or a request that came between the listing and now
 			// leaves these bags for the next round.

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/strongroom-archive/strongroom/pipeline/catalog"
+	"github.com/strongroom-archive/strongroom/storage"
 )
 
 // Action is what happens when a schedule's period ends.
@@ -52,9 +53,12 @@ type Schedule struct {
 type Config struct {
 	Schedules []Schedule `yaml:"schedules"`
 	// ProposeEvery is how often the daemon turns the bags due under a
-	// destroy schedule into disposal requests for a person to decide (one
-	// request per schedule); 0: never.
+	// destroy or transfer schedule into disposal requests for a person to
+	// decide (one request per schedule); 0: never.
 	ProposeEvery time.Duration `yaml:"propose_every"`
+	// Transfer is where bags under a transfer schedule go (another
+	// archive's folder or bucket) before they are disposed of here.
+	Transfer storage.Config `yaml:"transfer"`
 }
 
 // Find returns the schedule with code.
@@ -70,11 +74,19 @@ func (c Config) Find(code string) (Schedule, bool) {
 // Validate checks every schedule and reports every problem.
 func (c Config) Validate() error {
 	var errs []error
+	if c.Transfer.URL != "" {
+		if err := c.Transfer.Validate(); err != nil {
+			errs = append(errs, fmt.Errorf("retention.transfer: %w", err))
+		}
+	}
 	if c.ProposeEvery < 0 || (c.ProposeEvery > 0 && c.ProposeEvery < time.Minute) {
 		errs = append(errs, fmt.Errorf("retention.propose_every %s: 0 (never) or at least 1m", c.ProposeEvery))
 	}
 	seen := map[string]bool{}
 	for i, s := range c.Schedules {
+		if s.Action == Transfer && c.Transfer.URL == "" {
+			errs = append(errs, fmt.Errorf("retention.schedules[%d] (%s) ends in transfer: retention.transfer.url must say where to", i, s.Code))
+		}
 		at := fmt.Sprintf("retention.schedules[%d]", i)
 		if _, err := (&catalog.Metadata{}).Set("retention", s.Code); err != nil || s.Code == "" {
 			errs = append(errs, fmt.Errorf("%s.code %q: want a code of letters, digits, . _ -", at, s.Code))

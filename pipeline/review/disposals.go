@@ -97,13 +97,12 @@ func (s *Server) apiRequestDisposal(w http.ResponseWriter, r *http.Request, u *u
 		return
 	}
 	now := s.Now()
-	for _, b := range body.Bags {
-		if err := disposal.Due(r.Context(), s.Catalog, b, now); err != nil {
-			s.disposalFail(w, err)
-			return
-		}
+	action, err := disposal.Due(r.Context(), s.Catalog, body.Bags, now)
+	if err != nil {
+		s.disposalFail(w, err)
+		return
 	}
-	d := &catalog.Disposal{Bags: body.Bags, Action: "destroy", Reason: body.Reason, RequestedBy: u.Name, Created: now}
+	d := &catalog.Disposal{Bags: body.Bags, Action: action, Reason: body.Reason, RequestedBy: u.Name, Created: now}
 	if err := s.Catalog.RequestDisposal(r.Context(), d); err != nil {
 		s.disposalFail(w, err)
 		return
@@ -213,13 +212,12 @@ func (s *Server) requestDisposalForm(w http.ResponseWriter, r *http.Request, ses
 		return
 	}
 	now := s.Now()
-	for _, b := range bags {
-		if err := disposal.Due(r.Context(), s.Catalog, b, now); err != nil {
-			s.disposalPageError(w, err)
-			return
-		}
+	action, err := disposal.Due(r.Context(), s.Catalog, bags, now)
+	if err != nil {
+		s.disposalPageError(w, err)
+		return
 	}
-	d := &catalog.Disposal{Bags: bags, Action: "destroy", Reason: reason, RequestedBy: sess.user.Name, Created: now}
+	d := &catalog.Disposal{Bags: bags, Action: action, Reason: reason, RequestedBy: sess.user.Name, Created: now}
 	if err := s.Catalog.RequestDisposal(r.Context(), d); err != nil {
 		s.disposalPageError(w, err)
 		return
