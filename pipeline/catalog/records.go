@@ -102,6 +102,8 @@ type BagQuery struct {
 	// HasAlerts keeps bags with (true) or without (false) open or
 	// acknowledged alerts.
 	HasAlerts *bool
+	// Disposed keeps the bags disposed of too (their tombstones: staff's).
+	Disposed bool
 	// Access keeps bags whose items have one of these levels: what the
 	// asking user may see.
 	Access []AccessLevel

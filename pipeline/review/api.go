@@ -165,6 +165,8 @@ type BagView struct {
 	// NewerVersions are the bags reprocessed from this one, newest first
 	// (staff only): search finds the newest that has text.
 	NewerVersions []string `json:"newer_versions,omitempty"`
+	// Tombstone is what is kept of a bag disposed of (staff only).
+	Tombstone *catalog.Tombstone `json:"tombstone,omitempty"`
 }
 
 func (s *Server) bagView(r *http.Request, u *user, id string) (*BagView, error) {
@@ -191,6 +193,11 @@ func (s *Server) bagView(r *http.Request, u *user, id string) (*BagView, error) 
 		return v, nil
 	}
 	v.Objects = objs
+	if !b.Disposed.IsZero() {
+		if v.Tombstone, err = s.Catalog.Tombstone(ctx, id); err != nil {
+			return nil, err
+		}
+	}
 	if v.Events, err = s.Catalog.BagEvents(ctx, id); err != nil {
 		return nil, err
 	}

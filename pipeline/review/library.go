@@ -49,6 +49,9 @@ func (s *Server) describedBag(r *http.Request, u *user, id string) (*catalog.Bag
 		s.refused(r, u, fmt.Sprintf("bag %s is %q", id, it.Meta.Access))
 		return nil, nil, fmt.Errorf("%w: bag %s", catalog.ErrNotFound, id)
 	}
+	if !b.Disposed.IsZero() && !u.staff() {
+		return nil, nil, fmt.Errorf("%w: bag %s", catalog.ErrNotFound, id) // its tombstone is staff's
+	}
 	return b, it, nil
 }
 
@@ -325,7 +328,7 @@ func (s *Server) apiSearch(w http.ResponseWriter, r *http.Request, u *user) {
 func bagQuery(r *http.Request, u *user, limit, most int) (catalog.BagQuery, error) {
 	v := r.URL.Query()
 	q := catalog.BagQuery{Collection: v.Get("collection"), Station: v.Get("station"), Format: v.Get("format"),
-		Sort: catalog.BagSort(v.Get("sort")), Access: u.levels()}
+		Sort: catalog.BagSort(v.Get("sort")), Access: u.levels(), Disposed: u.staff()}
 	if err := intParams(v, param{"year", &q.Year, 0, 0, maxYear}, param{"offset", &q.Offset, 0, 0, maxOffset},
 		param{"limit", &q.Limit, limit, 1, most}); err != nil {
 		return q, err

@@ -51,7 +51,10 @@ func (c *DB) Bags(ctx context.Context, limit int) ([]catalog.Bag, error) {
 
 // FindBags implements catalog.Bags.
 func (c *DB) FindBags(ctx context.Context, q catalog.BagQuery) ([]catalog.BagRow, int, error) {
-	where, args := []string{"b.disposed = ''"}, []any{}
+	where, args := []string{"1"}, []any{}
+	if !q.Disposed {
+		where = append(where, "b.disposed = ''")
+	}
 	meta := func(field, v string) {
 		if v != "" {
 			where = append(where, `json_extract(i.meta, '$.`+field+`') = ?`)
@@ -103,12 +106,13 @@ func (c *DB) FindBags(ctx context.Context, q catalog.BagQuery) ([]catalog.BagRow
 	}
 	rows, err := query(ctx, c.db, func(r scanner) (row catalog.BagRow, err error) {
 		var at, meta string
-		if err = r.Scan(&row.ID, &row.ItemID, &row.Store, &row.Oxum, &row.Bytes, &at, &row.Name, &meta, &row.Alerts); err != nil {
+		var disposed string
+		if err = r.Scan(&row.ID, &row.ItemID, &row.Store, &row.Oxum, &row.Bytes, &at, &disposed, &row.Name, &meta, &row.Alerts); err != nil {
 			return row, err
 		}
-		row.StoredAt = parseTS(at)
+		row.StoredAt, row.Disposed = parseTS(at), parseTS(disposed)
 		return row, json.Unmarshal([]byte(meta), &row.Meta)
-	}, `SELECT b.id, b.item_id, b.store, b.oxum, b.bytes, b.stored_at, i.name, i.meta,
+	}, `SELECT b.id, b.item_id, b.store, b.oxum, b.bytes, b.stored_at, b.disposed, i.name, i.meta,
 		(SELECT count(*) FROM alerts a WHERE a.bag_id = b.id AND a.state IN (?, ?))`+from+` ORDER BY `+order+` LIMIT ? OFFSET ?`,
 		append(append([]any{catalog.AlertOpen, catalog.AlertAcknowledged}, args...), q.Limit, max(q.Offset, 0))...)
 	return rows, total, err
