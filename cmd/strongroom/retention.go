@@ -5,27 +5,31 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/strongroom-archive/strongroom/pipeline/catalog"
+	"github.com/strongroom-archive/strongroom/pipeline/disposal"
 	"github.com/strongroom-archive/strongroom/pipeline/retention"
 )
 
 func cmdRetention(ctx context.Context, args []string) error {
-	fs := newFlags("retention", "[--config FILE] schedules | due [--before YYYY-MM-DD] | show BAG | apply  [--json]", `Retention: the schedules in the configuration, the stored bags due for their
+	fs := newFlags("retention", "[--config FILE] schedules | due [--before YYYY-MM-DD] | show BAG | apply | review BAG (--keep-until DAY | --dispose) --reason R  [--json]", `Retention: the schedules in the configuration, the stored bags due for their
 schedule's action (by --before, default today; then those whose due date is
 not known yet: no schedule named, a closed date not given), and one bag's.
 apply records the configured schedules now (the daemon does at start and
 every retention.propose_every): a schedule that changed is a new version,
 and every bag under it is computed again, with an event; on S3 with Object
-Lock a later due date extends the locks.`)
+Lock a later due date extends the locks. review decides on a bag due under a
+review schedule: keep it until a later day, or ask for its disposal (a
+destroy request another person approves).`)
 	configPath := fs.String("config", "", "config file (default: the embedded defaults)")
 	if err := parse(fs, args); err != nil {
 		return helpOK(err)
 	}
 	if fs.NArg() == 0 {
-		return usageError{errors.New("retention: want schedules, due, show or apply")}
+		return usageError{errors.New("retention: want schedules, due, show, apply or review")}
 	}
 	verb, rest := fs.Arg(0), fs.Args()[1:]
 	sub := newFlags("retention "+verb, "", "")
@@ -33,6 +37,10 @@ Lock a later due date extends the locks.`)
 	asJSON := sub.Bool("json", false, "JSON lines")
 	before := sub.String("before", time.Now().UTC().Format(time.DateOnly), "due: bags due on or before this day")
 	limit := sub.Int("limit", 1000, "due: at most this many")
+	keepUntil := sub.String("keep-until", "", "review: keep the bag until this day (YYYY-MM-DD)")
+	dispose := sub.Bool("dispose", false, "review: ask for the bag's disposal")
+	reason := sub.String("reason", "", "review: why")
+	who := sub.String("by", currentUser(), "review: who decides (recorded)")
 	id, err := parseWithID(sub, rest)
 	if err != nil {
 		return helpOK(err)
@@ -69,6 +77,31 @@ Lock a later due date extends the locks.`)
 	}
 	defer cat.Close()
 	switch verb {
+	case "review":
+		if id == "" || strings.TrimSpace(*reason) == "" {
+			return usageError{errors.New("retention review: want a bag id and --reason")}
+		}
+		if *dispose == (*keepUntil != "") {
+			return usageError{errors.New("retention review: give one of --keep-until DAY and --dispose")}
+		}
+		var until time.Time
+		if *keepUntil != "" {
+			if until, err = time.Parse(time.DateOnly, *keepUntil); err != nil {
+				return usageError{fmt.Errorf("retention review --keep-until %q: want YYYY-MM-DD", *keepUntil)}
+			}
+		}
+		d, err := disposal.Review(ctx, cat, id, until, *dispose, *reason, *who, time.Now())
+		if err != nil {
+			return refused(err)
+		}
+		if d != nil {
+			return printShown(d, *asJSON)
+		}
+		r, err := cat.Retention(ctx, id)
+		if err != nil {
+			return err
+		}
+		return printShown(r, *asJSON)
 	case "due":
 		day, err := time.Parse(time.DateOnly, *before)
 		if err != nil {

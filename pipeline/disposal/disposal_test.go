@@ -440,3 +440,43 @@ func TestTransfer(t *testing.T) {
 		t.Errorf("the deletion event: %s", last.Detail)
 	}
 }
+
+// TestReview: a bag due under a review schedule is kept until a later day
+// (its due date moves, an event says who decided and why) or, reviewed
+// again, asked for disposal (a destroy request of the reviewer's, which
+// another person decides); a bag not due, or not under review, is not
+// reviewed.
+func TestReview(t *testing.T) {
+	w := newWorld(t, 1)
+	ctx := context.Background()
+	bag := w.bags[0]
+	now := time.Now()
+	r, _ := w.cat.Retention(ctx, bag)
+	if _, err := disposal.Review(ctx, w.cat, bag, now.AddDate(1, 0, 0), false, "still in use", "ana", now); !errors.Is(err, disposal.ErrNotDue) {
+		t.Errorf("a bag under a destroy schedule reviewed: %v", err)
+	}
+	r.Action, r.Due = "review", now.AddDate(0, 0, 1)
+	w.cat.SetRetention(ctx, *r)
+	if _, err := disposal.Review(ctx, w.cat, bag, now.AddDate(1, 0, 0), false, "still in use", "ana", now); !errors.Is(err, disposal.ErrNotDue) {
+		t.Errorf("a bag not due reviewed: %v", err)
+	}
+	later := now.AddDate(0, 0, 2)
+	keep := time.Date(2031, 1, 1, 0, 0, 0, 0, time.UTC)
+	if d, err := disposal.Review(ctx, w.cat, bag, keep, false, "the inquiry may reopen", "ana", later); err != nil || d != nil {
+		t.Fatalf("keep: %+v %v", d, err)
+	}
+	if got, _ := w.cat.Retention(ctx, bag); !got.Due.Equal(keep) || got.Action != "review" {
+		t.Errorf("after keep: %+v", got)
+	}
+	evs, _ := w.cat.BagEvents(ctx, bag)
+	if last := evs[len(evs)-1]; !strings.Contains(last.Detail, "by ana: kept until 2031-01-01") || !strings.Contains(last.Detail, "the inquiry may reopen") {
+		t.Errorf("the keep event: %s", last.Detail)
+	}
+	d, err := disposal.Review(ctx, w.cat, bag, time.Time{}, true, "no longer needed", "ana", keep.AddDate(0, 0, 1))
+	if err != nil || d == nil || d.Action != "destroy" || d.RequestedBy != "ana" || d.State != catalog.DisposalRequested {
+		t.Fatalf("dispose: %+v %v", d, err)
+	}
+	if _, err := w.cat.DecideDisposal(ctx, d.ID, true, "ana", "", time.Now()); !errors.Is(err, catalog.ErrSelfApproval) {
+		t.Errorf("the reviewer approved their own request: %v", err)
+	}
+}

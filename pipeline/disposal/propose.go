@@ -105,3 +105,49 @@ func ProposeLoop(ctx context.Context, cat catalog.Catalog, cfg retention.Config,
 		}
 	}
 }
+
+// Review records a person's decision on a bag due under a review
+// schedule: keep it until a later day (its due date moves there, and it is
+// up for review again then), or ask for its disposal (a destroy request,
+// which a second person decides). Either way a PREMIS policy assignment
+// event records who decided what and why. It returns the request made,
+// if any.
+func Review(ctx context.Context, cat catalog.Catalog, bag string, keepUntil time.Time, dispose bool, reason, who string, now time.Time) (*catalog.Disposal, error) {
+	r, err := cat.Retention(ctx, bag)
+	switch {
+	case err != nil:
+		return nil, err
+	case r.Action != string(retention.Review):
+		return nil, fmt.Errorf("%w: bag %s: schedule %s ends in %s, not review", ErrNotDue, bag, r.Schedule, r.Action)
+	case r.Due.IsZero() || r.Due.After(now):
+		return nil, fmt.Errorf("%w: bag %s is not due for review (due %s)", ErrNotDue, bag, dueOrUnknown(*r))
+	case dispose == !keepUntil.IsZero():
+		return nil, errors.New("a review keeps the bag until a later day, or asks for its disposal: one of them")
+	case !dispose && !keepUntil.After(now):
+		return nil, fmt.Errorf("keep until %s: want a day after today", keepUntil.Format(time.DateOnly))
+	}
+	ev := catalog.Event{BagID: bag, Type: catalog.EvPolicyAssignment, Outcome: catalog.OutcomeSuccess, Agent: "user " + who, At: now}
+	var d *catalog.Disposal
+	if dispose {
+		d = &catalog.Disposal{Bags: []string{bag}, Action: string(retention.Destroy), Reason: "review under " + r.Schedule + ": " + reason, RequestedBy: who, Created: now}
+		if err := cat.RequestDisposal(ctx, d); err != nil {
+			return nil, err
+		}
+		ev.Detail = fmt.Sprintf("reviewed under schedule %s by %s: disposal requested (request %d): %s", r.Schedule, who, d.ID, reason)
+	} else {
+		was := r.Due
+		r.Due, r.Assigned = keepUntil.UTC(), now
+		if err := cat.SetRetention(ctx, *r); err != nil {
+			return nil, err
+		}
+		ev.Detail = fmt.Sprintf("reviewed under schedule %s by %s: kept until %s (was due %s): %s", r.Schedule, who, retention.DueText(r.Due), retention.DueText(was), reason)
+	}
+	return d, cat.AddEvents(ctx, ev)
+}
+
+func dueOrUnknown(r catalog.Retention) string {
+	if r.Due.IsZero() {
+		return "unknown: " + r.Unknown
+	}
+	return retention.DueText(r.Due)
+}

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/strongroom-archive/strongroom/pipeline/catalog"
 	"github.com/strongroom-archive/strongroom/pipeline/disposal"
@@ -263,3 +264,68 @@ func (s *Server) disposalPageError(w http.ResponseWriter, err error) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// review records a decision on a bag due under a review schedule, by u:
+// keep (until a day) or dispose (a destroy request of u's).
+func (s *Server) review(r *http.Request, u *user, bag, keepUntil string, dispose bool, reason string) (*catalog.Disposal, error) {
+	if _, _, err := s.describedBag(r, u, bag); err != nil {
+		return nil, err
+	}
+	if strings.TrimSpace(reason) == "" || catalog.CheckValue(reason) != nil {
+		return nil, &badParam{"reason", reason, "a reason"}
+	}
+	var until time.Time
+	if keepUntil != "" {
+		var err error
+		if until, err = time.Parse(time.DateOnly, keepUntil); err != nil {
+			return nil, &badParam{"keep_until", keepUntil, "YYYY-MM-DD"}
+		}
+	}
+	if dispose == !until.IsZero() {
+		return nil, &badParam{"keep_until", keepUntil, "a day to keep the bag until, or dispose: one of them"}
+	}
+	d, err := disposal.Review(r.Context(), s.Catalog, bag, until, dispose, reason, u.Name, s.Now())
+	if err == nil {
+		s.Log.Info("retention review", "bag", bag, "dispose", dispose, "keep_until", keepUntil, "by", u.Name)
+	}
+	return d, err
+}
+
+// apiReview: POST /api/v1/bags/ID/review with {"keep_until": "YYYY-MM-DD"}
+// or {"dispose": true}, and "reason".
+func (s *Server) apiReview(w http.ResponseWriter, r *http.Request, u *user) {
+	var body struct {
+		KeepUntil string `json:"keep_until"`
+		Dispose   bool   `json:"dispose"`
+		Reason    string `json:"reason"`
+	}
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10)).Decode(&body); err != nil {
+		writeJSON(w, http.StatusBadRequest, apiError{`body must be JSON {"keep_until": "YYYY-MM-DD"} or {"dispose": true}, with "reason"`})
+		return
+	}
+	id := r.PathValue("id")
+	d, err := s.review(r, u, id, body.KeepUntil, body.Dispose, body.Reason)
+	if err != nil {
+		s.disposalFail(w, err)
+		return
+	}
+	if d != nil {
+		writeJSON(w, http.StatusOK, d)
+		return
+	}
+	ret, err := s.Catalog.Retention(r.Context(), id)
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, ret)
+}
+
+// reviewForm is the retention page's review of one bag.
+func (s *Server) reviewForm(w http.ResponseWriter, r *http.Request, sess *session) {
+	if _, err := s.review(r, &sess.user, r.PathValue("id"), r.PostFormValue("keep_until"), r.PostFormValue("decision") == "dispose", r.PostFormValue("reason")); err != nil {
+		s.disposalPageError(w, err)
+		return
+	}
+	http.Redirect(w, r, "/retention", http.StatusSeeOther)
+}

@@ -85,4 +85,18 @@ func TestDisposalAPI(t *testing.T) {
 	if code, answer := call(t, "GET", l.srv.URL+"/api/v1/disposals?state=done", "reviewer-token", ""); code != 200 || !strings.Contains(answer, `"decided_by": "adam"`) {
 		t.Errorf("done requests: %d %s", code, answer)
 	}
+	// A bag due for review: kept until 2040, then (due again) asked for
+	// disposal by the reviewer, whose request another person decides.
+	l.cat.SetRetention(ctx, catalog.Retention{BagID: "b-embargo", Schedule: "CASE", Action: "review", Due: past, Assigned: past})
+	if code, answer := call(t, "POST", l.srv.URL+"/api/v1/bags/b-embargo/review", "reviewer-token", `{"keep_until": "2040-01-01", "reason": "the case may reopen"}`); code != 200 || !strings.Contains(answer, `"due": "2040-01-01T00:00:00Z"`) {
+		t.Errorf("review, keep: %d %s", code, answer)
+	}
+	if code, answer := call(t, "POST", l.srv.URL+"/api/v1/bags/b-embargo/review", "reviewer-token", `{"dispose": true, "reason": "closed"}`); code != http.StatusConflict {
+		t.Errorf("a review of a bag no longer due: %d %s", code, answer)
+	}
+	l.cat.SetRetention(ctx, catalog.Retention{BagID: "b-embargo", Schedule: "CASE", Action: "review", Due: past, Assigned: past})
+	code, req, answer := post("/api/v1/bags/b-embargo/review", "reviewer-token", `{"dispose": true, "reason": "the case is closed"}`)
+	if code != 200 || req.Action != "destroy" || req.RequestedBy != "ana" || req.State != catalog.DisposalRequested {
+		t.Errorf("review, dispose: %d %s", code, answer)
+	}
 }

@@ -284,6 +284,7 @@ func (s *Server) Handler() http.Handler {
 	api("GET /api/v1/disposals/{id}", RoleReviewer, s.apiDisposal)
 	if s.Dispose != nil {
 		api("POST /api/v1/disposals", RoleReviewer, s.apiRequestDisposal)
+		api("POST /api/v1/bags/{id}/review", RoleReviewer, s.apiReview)
 		api("POST /api/v1/disposals/{id}/{action}", RoleAdmin, s.apiDecideDisposal)
 	}
 	if s.Library != nil {
@@ -334,6 +335,7 @@ func (s *Server) Handler() http.Handler {
 	page("GET /retention", RoleReviewer, s.retentionPage)
 	if s.Dispose != nil {
 		page("POST /disposals", RoleReviewer, s.requestDisposalForm)
+		page("POST /bags/{id}/review", RoleReviewer, s.reviewForm)
 		page("POST /disposals/{id}/{action}", RoleAdmin, s.decideDisposalForm)
 	}
 	page("GET /bags", RoleAnonymous, s.bagsPage)

@@ -157,6 +157,8 @@ func TestRightsTable(t *testing.T) {
 		{pattern: "GET /api/v1/bags/{id}/tombstone", row: "packages", path: "/api/v1/bags/" + gone + "/tombstone"},
 		{pattern: "GET /api/v1/disposals", row: "packages", path: "/api/v1/disposals"},
 		{pattern: "GET /api/v1/disposals/{id}", row: "packages", path: "/api/v1/disposals/" + request},
+		{pattern: "POST /api/v1/bags/{id}/review", row: "request", method: "POST", path: "/api/v1/bags/{bag}/review", body: `{"keep_until": "2040-01-01", "reason": "still in use"}`},
+		{pattern: "POST /bags/{id}/review", row: "request", method: "POST", path: "/bags/{bag}/review", body: "keep_until=2040-01-01&decision=keep&reason=still+in+use"},
 		{pattern: "POST /api/v1/disposals", row: "request", method: "POST", path: "/api/v1/disposals", body: `{"bags": ["b-open"], "reason": "FIN-7 ended"}`},
 		{pattern: "POST /api/v1/disposals/{id}/{action}", row: "decide", method: "POST", path: "/api/v1/disposals/{newdisposal}/reject", body: `{"note": "kept: still in use"}`},
 		{pattern: "GET /alerts", row: "packages", path: "/alerts"},
