@@ -282,6 +282,10 @@ type Disposals interface {
 	// OpenDisposal returns the id of the open request (not rejected, not
 	// done) that names bag, or 0.
 	OpenDisposal(ctx context.Context, bag string) (int64, error)
+	// FindTombstones returns the tombstones whose bag id, title,
+	// identifier or collection holds every one of words (any case), newest
+	// first.
+	FindTombstones(ctx context.Context, words []string, limit int) ([]Tombstone, error)
 	// Tombstone returns what is kept of a disposed bag; ErrNotFound if the
 	// bag was not disposed of.
 	Tombstone(ctx context.Context, bag string) (*Tombstone, error)

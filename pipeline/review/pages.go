@@ -328,15 +328,33 @@ func (s *Server) searchPage(w http.ResponseWriter, r *http.Request, sess *sessio
 			}
 		}
 	}
+	if d.Staff && d.Error == "" {
+		// A disposed bag's pages left the index; its description is still
+		// found, as a tombstone, by staff.
+		var words []string
+		for _, w := range strings.Fields(r.URL.Query().Get("q")) {
+			if w = strings.Trim(w, `"*`); w != "" && !strings.HasPrefix(w, "-") {
+				words = append(words, w)
+			}
+		}
+		if len(words) > 0 {
+			var err error
+			if d.Tombstones, err = s.Catalog.FindTombstones(r.Context(), words, 20); err != nil {
+				s.pageError(w, err)
+				return
+			}
+		}
+	}
 	s.render(w, "search.html", sess, "search", "Search", d)
 }
 
 type searchData struct {
-	Filters url.Values
-	Staff   bool
-	Result  *search.Result
-	Pager   pagerData
-	Error   string
+	Filters    url.Values
+	Staff      bool
+	Result     *search.Result
+	Pager      pagerData
+	Error      string
+	Tombstones []catalog.Tombstone
 }
 
 // viewPage shows one page of a bag's PDF with the words of a search

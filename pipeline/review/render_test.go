@@ -52,7 +52,7 @@ func TestEveryPageRenders(t *testing.T) {
 	}
 	const view = "/bags/b-open/view?file=data/access/doc.pdf&page=1&q=herring"
 	pages := []string{"/", "/alerts", "/alerts?state=all", "/alerts/1", "/failed", "/retention", "/bags", "/bags?sort=title&alerts=yes",
-		"/bags/b-open", "/bags/b-restricted", "/bags/b-closed", "/bags/b-embargo", "/bags/b-gone", "/search", "/search?q=herring", "/search?q=%22", "/search?q=herring&group=page", "/search?q=herring&bag=b-open&group=page",
+		"/bags/b-open", "/bags/b-restricted", "/bags/b-closed", "/bags/b-embargo", "/bags/b-gone", "/search", "/search?q=herring", "/search?q=ledger+b-gone", "/search?q=%22", "/search?q=herring&group=page", "/search?q=herring&bag=b-open&group=page",
 		view, "/bags/b-open/image?file=data/access/doc.pdf&page=1&w=200", "/login"}
 	for _, role := range []struct{ name, token string }{{"anonymous", ""}, {"reader", "reader-token"}, {"reviewer", "reviewer-token"}, {"admin", "admin-token"}} {
 		t.Run(role.name, func(t *testing.T) {
@@ -94,6 +94,9 @@ func TestEveryPageRenders(t *testing.T) {
 				}
 				if p == "/bags/b-gone" && ((resp.StatusCode == 200) != staff || staff && !strings.Contains(body, `id="tombstone"`)) {
 					t.Errorf("a disposed bag's page as %s: %d, want its tombstone to staff only:\n%s", role.name, resp.StatusCode, body)
+				}
+				if p == "/search?q=ledger+b-gone" && resp.StatusCode == 200 && strings.Contains(body, `id="tombstones"`) != staff {
+					t.Errorf("search as %s: tombstones shown %v, want them to staff only:\n%s", role.name, !staff, body)
 				}
 				if p == "/bags" && staff && resp.StatusCode == 200 && !strings.Contains(body, "disposed of ") {
 					t.Errorf("the bag list shows staff no tombstone:\n%s", body)

@@ -946,6 +946,11 @@ func testDisposals(t *testing.T, o Opener) {
 	if got, err := c.Tombstone(ctx, "b1"); err != nil || got.Title != "Ledger" || got.ApprovedBy != "director" || !slices.Equal(got.Deleted, tomb.Deleted) {
 		t.Errorf("tombstone: %+v %v", got, err)
 	}
+	for q, want := range map[string]int{"ledger": 1, "LEDGER b1": 1, "ledger b2": 0, "50%": 0, "": 1} {
+		if got, err := c.FindTombstones(ctx, strings.Fields(q), 10); err != nil || len(got) != want {
+			t.Errorf("tombstones matching %q: %d %v, want %d", q, len(got), err, want)
+		}
+	}
 	if _, err := c.Tombstone(ctx, "b2"); !errors.Is(err, catalog.ErrNotFound) {
 		t.Errorf("tombstone of a kept bag: %v", err)
 	}

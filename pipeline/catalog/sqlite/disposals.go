@@ -323,3 +323,25 @@ func (c *DB) Tombstone(ctx context.Context, bag string) (*catalog.Tombstone, err
 	var t catalog.Tombstone
 	return &t, json.Unmarshal([]byte(record), &t)
 }
+
+// FindTombstones implements catalog.Disposals.
+func (c *DB) FindTombstones(ctx context.Context, words []string, limit int) ([]catalog.Tombstone, error) {
+	where, args := []string{"1"}, []any{}
+	for _, w := range words {
+		where = append(where, `lower(bag_id || ' ' || coalesce(json_extract(record, '$.title'), '') || ' ' ||
+			coalesce(json_extract(record, '$.identifier'), '') || ' ' || coalesce(json_extract(record, '$.collection'), '')) LIKE ? ESCAPE '\'`)
+		args = append(args, "%"+likeEscape(strings.ToLower(w))+"%")
+	}
+	return query(ctx, c.db, func(r scanner) (t catalog.Tombstone, err error) {
+		var record string
+		if err = r.Scan(&record); err != nil {
+			return t, err
+		}
+		return t, json.Unmarshal([]byte(record), &t)
+	}, `SELECT record FROM tombstones WHERE `+strings.Join(where, " AND ")+` ORDER BY disposed DESC LIMIT ?`, append(args, limit)...)
+}
+
+// likeEscape makes s match itself in a LIKE pattern with ESCAPE '\'.
+func likeEscape(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}
