@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -174,3 +175,55 @@ func (e *Engine) relock(ctx context.Context, bag string, r catalog.Retention, no
 	}
 	return "", nil
 }
+
+// Assign puts a stored bag under another retention schedule, by a
+// person's decision: its description names the schedule from then on, its
+// due date is computed again (locks extended where the store locks
+// objects), and a PREMIS policy assignment event records who did it, why,
+// and what it was before.
+func (e *Engine) Assign(ctx context.Context, bag, code, who, reason string) (*catalog.Retention, error) {
+	s, ok := e.Retention.Find(code)
+	if !ok {
+		return nil, fmt.Errorf("%w: retention schedule %q is not configured", ErrNoSchedule, code)
+	}
+	b, err := e.Catalog.Bag(ctx, bag)
+	if err != nil {
+		return nil, err
+	}
+	if !b.Disposed.IsZero() {
+		return nil, fmt.Errorf("%w: bag %s was disposed of", catalog.ErrDisposed, bag)
+	}
+	it, err := e.Catalog.Item(ctx, b.ItemID)
+	if err != nil {
+		return nil, err
+	}
+	old, err := e.Catalog.Retention(ctx, bag)
+	if errors.Is(err, catalog.ErrNotFound) {
+		old, err = &catalog.Retention{Schedule: "none"}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	it.Meta.Retention = code
+	if err := e.Catalog.SetMetadata(ctx, it.ID, it.Meta); err != nil {
+		return nil, err
+	}
+	now := e.Now()
+	it.BagID = bag
+	r, ev, _ := e.retention(ctx, it, now)
+	ev.BagID, ev.ItemID, ev.Agent = bag, it.ID, "user "+who
+	ev.Detail = fmt.Sprintf("retention schedule %s (%s; %s) assigned by %s: %s, due %s; was %s: %s, due %s; %s", s.Code, s.Title, s.Mandate, who,
+		r.Action, dueOrWhy(r), old.Schedule, old.Action, dueOrWhy(*old), reason)
+	if note, err := e.relock(ctx, bag, r, now); err != nil {
+		return nil, err
+	} else if note != "" {
+		ev.Detail += "; " + note
+	}
+	if err := e.Catalog.SetRetention(ctx, r); err != nil {
+		return nil, err
+	}
+	return &r, e.Catalog.AddEvents(ctx, ev)
+}
+
+// ErrNoSchedule is returned for a schedule that is not configured.
+var ErrNoSchedule = errors.New("no such retention schedule")

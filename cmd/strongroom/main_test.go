@@ -547,6 +547,18 @@ func TestRetentionSchedules(t *testing.T) {
 	if want := time.Now().UTC().AddDate(10, 0, 0).Format(time.DateOnly); r.Due.Format(time.DateOnly) != want {
 		t.Errorf("the ledger after the change: due %s, want %s", r.Due.Format(time.DateOnly), want)
 	}
+	// The ledger put under the case schedule by hand: recorded, and an
+	// unknown schedule refused.
+	if _, errs, code := clitest.Run(t, dir, "retention", "assign", bags[ledger], "NOPE", "--reason", "x", "--config", cfg); code != exitUsage || !strings.Contains(errs, "not configured") {
+		t.Errorf("assign an unknown schedule: exit %d %q", code, errs)
+	}
+	out, errs, code = clitest.Run(t, dir, "retention", "assign", bags[ledger], "CASE", "--reason", "it is a case file", "--by", "rm", "--json", "--config", cfg)
+	if json.Unmarshal([]byte(out), &r); code != 0 || r.Schedule != "CASE" || r.Action != "review" || !r.Due.IsZero() {
+		t.Errorf("assign: exit %d %q %q", code, out, errs)
+	}
+	if out, _, _ := clitest.Run(t, dir, "bags", "show", bags[ledger], "--json", "--config", cfg); !strings.Contains(out, "retention schedule CASE (Case files; Records policy 4.2) assigned by rm") {
+		t.Errorf("no event of the assignment:\n%s", out)
+	}
 }
 
 // ingestBags ingests paths with the binary, fails t unless every one is

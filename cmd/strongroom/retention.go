@@ -9,13 +9,14 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/strongroom-archive/strongroom/pipeline"
 	"github.com/strongroom-archive/strongroom/pipeline/catalog"
 	"github.com/strongroom-archive/strongroom/pipeline/disposal"
 	"github.com/strongroom-archive/strongroom/pipeline/retention"
 )
 
 func cmdRetention(ctx context.Context, args []string) error {
-	fs := newFlags("retention", "[--config FILE] schedules | due [--before YYYY-MM-DD] | show BAG | apply | review BAG (--keep-until DAY | --dispose) --reason R  [--json]", `Retention: the schedules in the configuration, the stored bags due for their
+	fs := newFlags("retention", "[--config FILE] schedules | due [--before YYYY-MM-DD] | show BAG | apply | assign BAG CODE --reason R | review BAG (--keep-until DAY | --dispose) --reason R  [--json]", `Retention: the schedules in the configuration, the stored bags due for their
 schedule's action (by --before, default today; then those whose due date is
 not known yet: no schedule named, a closed date not given), and one bag's.
 apply records the configured schedules now (the daemon does at start and
@@ -23,13 +24,14 @@ every retention.propose_every): a schedule that changed is a new version,
 and every bag under it is computed again, with an event; on S3 with Object
 Lock a later due date extends the locks. review decides on a bag due under a
 review schedule: keep it until a later day, or ask for its disposal (a
-destroy request another person approves).`)
+destroy request another person approves). assign puts a bag under another
+schedule (its due date computed again, with an event).`)
 	configPath := fs.String("config", "", "config file (default: the embedded defaults)")
 	if err := parse(fs, args); err != nil {
 		return helpOK(err)
 	}
 	if fs.NArg() == 0 {
-		return usageError{errors.New("retention: want schedules, due, show, apply or review")}
+		return usageError{errors.New("retention: want schedules, due, show, apply, assign or review")}
 	}
 	verb, rest := fs.Arg(0), fs.Args()[1:]
 	sub := newFlags("retention "+verb, "", "")
@@ -39,11 +41,30 @@ destroy request another person approves).`)
 	limit := sub.Int("limit", 1000, "due: at most this many")
 	keepUntil := sub.String("keep-until", "", "review: keep the bag until this day (YYYY-MM-DD)")
 	dispose := sub.Bool("dispose", false, "review: ask for the bag's disposal")
-	reason := sub.String("reason", "", "review: why")
-	who := sub.String("by", currentUser(), "review: who decides (recorded)")
+	reason := sub.String("reason", "", "review, assign: why")
+	who := sub.String("by", currentUser(), "review, assign: who decides (recorded)")
 	id, err := parseWithID(sub, rest)
 	if err != nil {
 		return helpOK(err)
+	}
+	if verb == "assign" {
+		args := sub.Args()
+		if len(args) != 2 || strings.TrimSpace(*reason) == "" {
+			return usageError{errors.New("retention assign: want BAG CODE and --reason")}
+		}
+		e, err := openEnv(ctx, *configPath, false, false)
+		if err != nil {
+			return err
+		}
+		defer e.Close()
+		r, err := e.engine.Assign(ctx, args[0], args[1], *who, *reason)
+		if errors.Is(err, pipeline.ErrNoSchedule) {
+			return usageError{err}
+		}
+		if err != nil {
+			return refused(err)
+		}
+		return printShown(r, *asJSON)
 	}
 	if verb == "apply" {
 		e, err := openEnv(ctx, *configPath, false, false)

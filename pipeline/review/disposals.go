@@ -8,8 +8,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/strongroom-archive/strongroom/pipeline"
 	"github.com/strongroom-archive/strongroom/pipeline/catalog"
 	"github.com/strongroom-archive/strongroom/pipeline/disposal"
+	"github.com/strongroom-archive/strongroom/pipeline/retention"
 )
 
 // disposalStatus is the answer to a disposal rule the catalog enforced:
@@ -166,6 +168,7 @@ func (s *Server) apiDecideDisposal(w http.ResponseWriter, r *http.Request, u *us
 // retentionData is the retention page: the requests waiting for a person,
 // those that did not finish, the bags due, the holds, what went.
 type retentionData struct {
+	Schedules            []retention.Schedule
 	Waiting, Stuck, Done []catalog.Disposal
 	Due                  []catalog.Retention
 	Holds                []catalog.Hold
@@ -173,7 +176,7 @@ type retentionData struct {
 
 func (s *Server) retentionPage(w http.ResponseWriter, r *http.Request, sess *session) {
 	ctx := r.Context()
-	var d retentionData
+	d := retentionData{Schedules: s.Schedules}
 	var err error
 	lists := []struct {
 		into   *[]catalog.Disposal
@@ -328,4 +331,37 @@ func (s *Server) reviewForm(w http.ResponseWriter, r *http.Request, sess *sessio
 		return
 	}
 	http.Redirect(w, r, "/retention", http.StatusSeeOther)
+}
+
+// apiSchedules lists the retention schedules configured.
+func (s *Server) apiSchedules(w http.ResponseWriter, r *http.Request, _ *user) {
+	writeJSON(w, http.StatusOK, nonNil(s.Schedules))
+}
+
+// apiAssign puts a bag under another schedule: {"schedule": "CODE",
+// "reason": "..."}; the decider is the token's user.
+func (s *Server) apiAssign(w http.ResponseWriter, r *http.Request, u *user) {
+	var body struct {
+		Schedule string `json:"schedule"`
+		Reason   string `json:"reason"`
+	}
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10)).Decode(&body); err != nil || body.Schedule == "" || strings.TrimSpace(body.Reason) == "" {
+		writeJSON(w, http.StatusBadRequest, apiError{`body must be JSON {"schedule": "CODE", "reason": "why"}`})
+		return
+	}
+	if err := catalog.CheckValue(body.Reason); err != nil {
+		writeJSON(w, http.StatusBadRequest, apiError{"reason: " + err.Error()})
+		return
+	}
+	ret, err := s.Assign(r.Context(), r.PathValue("id"), body.Schedule, u.Name, body.Reason)
+	if errors.Is(err, pipeline.ErrNoSchedule) {
+		writeJSON(w, http.StatusUnprocessableEntity, apiError{err.Error()})
+		return
+	}
+	if err != nil {
+		s.disposalFail(w, err)
+		return
+	}
+	s.Log.Info("retention schedule assigned", "bag", r.PathValue("id"), "schedule", body.Schedule, "by", u.Name)
+	writeJSON(w, http.StatusOK, ret)
 }

@@ -25,9 +25,11 @@ import (
 	"time"
 
 	"github.com/strongroom-archive/strongroom/formats/testenv"
+	"github.com/strongroom-archive/strongroom/pipeline"
 	"github.com/strongroom-archive/strongroom/pipeline/catalog"
 	"github.com/strongroom-archive/strongroom/pipeline/catalog/sqlite"
 	"github.com/strongroom-archive/strongroom/pipeline/disposal"
+	"github.com/strongroom-archive/strongroom/pipeline/retention"
 	"github.com/strongroom-archive/strongroom/pipeline/retrieve"
 	"github.com/strongroom-archive/strongroom/pipeline/search"
 	"github.com/strongroom-archive/strongroom/pipeline/search/fts"
@@ -131,6 +133,9 @@ func newLibrary(t testing.TB, public bool) *library {
 	}}, Catalog: cat, AuditCycle: 90 * 24 * time.Hour, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	s.Library = &Library{Index: idx, Store: st, Cache: &retrieve.Cache{Dir: filepath.Join(dir, "cache"), Store: st, Altered: s.CacheAltered}, Render: popplerJPEG}
 	s.Dispose = (&disposal.Executor{Catalog: cat, Store: st, Index: idx, Agent: "strongroom/test", Log: s.Log, Now: time.Now}).Execute
+	eng := &pipeline.Engine{Catalog: cat, Store: st, Log: s.Log, Now: time.Now, Agent: "strongroom/test",
+		Retention: retention.Config{Schedules: []retention.Schedule{{Code: "FIN-7", Title: "Ledgers", Mandate: "Companies Act 2006 s.388", Trigger: retention.Ingested, Period: "P7Y", Action: retention.Destroy}}}}
+	s.Schedules, s.Assign = eng.Retention.Schedules, eng.Assign
 	l.s = s
 	l.srv = httptest.NewServer(s.Handler())
 	t.Cleanup(l.srv.Close)

@@ -31,6 +31,7 @@ import (
 	"time"
 
 	"github.com/strongroom-archive/strongroom/pipeline/catalog"
+	"github.com/strongroom-archive/strongroom/pipeline/retention"
 )
 
 // Roles.
@@ -130,6 +131,10 @@ type Server struct {
 	// Dispose executes an approved disposal request; nil: requests are
 	// listed but neither asked for nor decided here.
 	Dispose func(ctx context.Context, id int64) (*catalog.Disposal, error)
+	// Schedules are the retention schedules configured; Assign puts a bag
+	// under one of them (the engine's), nil: not here.
+	Schedules []retention.Schedule
+	Assign    func(ctx context.Context, bag, code, who, reason string) (*catalog.Retention, error)
 
 	// failures counts the requests that ended in 500 because of the
 	// server itself, by kind: a handler that panicked, a page whose
@@ -280,6 +285,10 @@ func (s *Server) Handler() http.Handler {
 	api("GET /api/v1/bags/{id}", RoleAnonymous, s.apiBag)
 	api("GET /api/v1/bags/{id}/retention", RoleReviewer, s.apiRetention)
 	api("GET /api/v1/bags/{id}/tombstone", RoleReviewer, s.apiTombstone)
+	api("GET /api/v1/retention/schedules", RoleReviewer, s.apiSchedules)
+	if s.Assign != nil {
+		api("POST /api/v1/bags/{id}/retention", RoleAdmin, s.apiAssign)
+	}
 	api("GET /api/v1/disposals", RoleReviewer, s.apiDisposals)
 	api("GET /api/v1/disposals/{id}", RoleReviewer, s.apiDisposal)
 	if s.Dispose != nil {

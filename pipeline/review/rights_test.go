@@ -156,6 +156,8 @@ func TestRightsTable(t *testing.T) {
 		{pattern: "GET /api/v1/bags/{id}/retention", row: "packages", path: "/api/v1/bags/{bag}/retention"},
 		{pattern: "GET /api/v1/bags/{id}/tombstone", row: "packages", path: "/api/v1/bags/" + gone + "/tombstone"},
 		{pattern: "GET /api/v1/disposals", row: "packages", path: "/api/v1/disposals"},
+		{pattern: "GET /api/v1/retention/schedules", row: "packages", path: "/api/v1/retention/schedules"},
+		{pattern: "POST /api/v1/bags/{id}/retention", row: "assign", method: "POST", path: "/api/v1/bags/{bag}/retention", body: `{"schedule": "FIN-7", "reason": "filed under ledgers"}`},
 		{pattern: "GET /api/v1/disposals/{id}", row: "packages", path: "/api/v1/disposals/" + request},
 		{pattern: "POST /api/v1/bags/{id}/review", row: "request", method: "POST", path: "/api/v1/bags/{bag}/review", body: `{"keep_until": "2040-01-01", "reason": "still in use"}`},
 		{pattern: "POST /bags/{id}/review", row: "request", method: "POST", path: "/bags/{bag}/review", body: "keep_until=2040-01-01&decision=keep&reason=still+in+use"},
