@@ -19,6 +19,7 @@ import (
 
 	"github.com/strongroom-archive/strongroom/formats/testenv"
 
+	"github.com/santhosh-tekuri/jsonschema/v6"
 	"golang.org/x/image/tiff"
 
 	"github.com/strongroom-archive/strongroom/formats/access"
@@ -132,6 +133,8 @@ func TestAccessCopies(t *testing.T) {
 		if out, err := cmd.CombinedOutput(); err != nil {
 			t.Errorf("%s: ALTO: %v %s", c.item, err, out)
 		}
+		checkPremis(t, bag, schemas, c.name)
+		checkIdentification(t, bag)
 		if _, ok := r.Payload["data/original/"+strings.TrimSuffix(c.item, "/")]; !ok && c.item == "register.tif" {
 			t.Errorf("original not kept: %v", r.Payload)
 		}
@@ -145,6 +148,68 @@ func TestAccessCopies(t *testing.T) {
 		if !found {
 			t.Errorf("%s: no normalization event", c.item)
 		}
+	}
+}
+
+// checkPremis validates the bag's premis.xml against the PREMIS 3 schema
+// with xmllint and checks what a reader needs: every payload file an
+// object, each derived file linked to its sources, the normalization event
+// linked to both with their roles, names relative, agents with versions.
+func checkPremis(t *testing.T, bag, schemas, name string) {
+	t.Helper()
+	p := filepath.Join(bag, "premis.xml")
+	cmd := exec.Command("xmllint", "--nonet", "--noout", "--schema", filepath.Join(schemas, "premis-v3-0.xsd"), p)
+	cmd.Env = append(os.Environ(), "XML_CATALOG_FILES="+filepath.Join(schemas, "catalog.xml"))
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Errorf("%s: premis.xml against PREMIS 3: %v %s", name, err, out)
+	}
+	b, _ := os.ReadFile(p)
+	doc := string(b)
+	manifest, _ := os.ReadFile(filepath.Join(bag, "manifest-sha256.txt"))
+	for _, l := range strings.Split(strings.TrimSpace(string(manifest)), "\n") {
+		f := strings.Fields(l)
+		if !strings.Contains(doc, "<premis:objectIdentifierValue>"+f[len(f)-1]+"</premis:objectIdentifierValue>") {
+			t.Errorf("%s: premis.xml has no object for %s", name, f[len(f)-1])
+		}
+	}
+	pdfObject := doc[strings.Index(doc, "<premis:objectIdentifierValue>data/access/"+name+".pdf<"):]
+	pdfObject = pdfObject[:strings.Index(pdfObject, "</premis:object>")]
+	for _, want := range []string{"<premis:formatRegistryKey>fmt/476</premis:formatRegistryKey>", "<premis:relationshipType>derivation</premis:relationshipType>",
+		"<premis:relationshipSubType>has source</premis:relationshipSubType>", "<premis:relatedObjectIdentifierValue>data/original/"} {
+		if !strings.Contains(pdfObject, want) {
+			t.Errorf("%s: the access copy's object lacks %s:\n%s", name, want, pdfObject)
+		}
+	}
+	for _, want := range []string{"<premis:linkingObjectRole>source</premis:linkingObjectRole>", "<premis:linkingObjectRole>outcome</premis:linkingObjectRole>",
+		"<premis:agentVersion>", "tesseract 5", "(eng)", "<premis:originalName>"} {
+		if !strings.Contains(doc, want) {
+			t.Errorf("%s: premis.xml lacks %s", name, want)
+		}
+	}
+	if strings.Contains(doc, "<premis:originalName>/") {
+		t.Errorf("%s: an originalName is an absolute path on the server", name)
+	}
+}
+
+// checkIdentification validates identification.json against its schema.
+func checkIdentification(t *testing.T, bag string) {
+	t.Helper()
+	c := jsonschema.NewCompiler()
+	sch, err := c.Compile("schemas/identification.schema.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(filepath.Join(bag, "identification.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	v, err := jsonschema.UnmarshalJSON(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sch.Validate(v); err != nil {
+		t.Errorf("identification.json against its schema: %v", err)
 	}
 }
 

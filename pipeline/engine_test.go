@@ -14,6 +14,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -23,6 +24,7 @@ import (
 
 	"github.com/strongroom-archive/strongroom/formats/identify"
 	"github.com/strongroom-archive/strongroom/formats/ocr/ocrtest"
+	"github.com/strongroom-archive/strongroom/formats/testenv"
 	"github.com/strongroom-archive/strongroom/pipeline/catalog"
 	"github.com/strongroom-archive/strongroom/pipeline/catalog/sqlite"
 	"github.com/strongroom-archive/strongroom/storage/bagit"
@@ -347,6 +349,26 @@ func TestPremisWellFormed(t *testing.T) {
 	}
 	if !bytes.Contains(b, []byte("a&amp;b &lt;c&gt;.png")) || !bytes.Contains(b, []byte("<premis:eventType>format identification</premis:eventType>")) {
 		t.Errorf("premis.xml:\n%s", b)
+	}
+	// Rights of each kind (a rightsstatements.org URI with an embargo, a
+	// Creative Commons licence, an access level alone) validate against
+	// PREMIS 3, and the identification report against its schema.
+	testenv.Tool(t, "xmllint")
+	schemas := testenv.Shared(t, "schemas")
+	for i, m := range []map[string]string{
+		{"rights": "http://rightsstatements.org/vocab/InC/1.0/", "access": "restricted", "embargo_until": "2030-01-01"},
+		{"rights": "https://creativecommons.org/licenses/by/4.0/", "access": "open"},
+		{"access": "closed"},
+	} {
+		te.Bag.Metadata = m
+		it := te.ingest(t, put(t, filepath.Join(te.hot, fmt.Sprintf("rights-%d.png", i)), pngBytes(t, 9+i, 9)))
+		bag := filepath.Join(te.storeDir, it.BagID)
+		cmd := exec.Command("xmllint", "--nonet", "--noout", "--schema", filepath.Join(schemas, "premis-v3-0.xsd"), filepath.Join(bag, "premis.xml"))
+		cmd.Env = append(os.Environ(), "XML_CATALOG_FILES="+filepath.Join(schemas, "catalog.xml"))
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Errorf("rights %v: premis.xml against PREMIS 3: %v %s", m, err, out)
+		}
+		checkIdentification(t, bag)
 	}
 }
 

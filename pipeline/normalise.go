@@ -132,12 +132,12 @@ func accessName(it *catalog.Item) (name, full string) {
 }
 
 func (e *Engine) normalisedDetail(res *access.Result, name, full, order string) string {
-	detail := fmt.Sprintf("%d pages OCRed (%d words) with %s into PDF/A-%s, plain text and ALTO 4.4 in %s", res.Pages, res.Words, res.OCR, e.Access.Cfg.PDFA, res.Took.Round(time.Millisecond))
+	detail := fmt.Sprintf("%s OCRed (%d words) with %s into PDF/A-%s, plain text and ALTO 4.4 in %s", plural(res.Pages, "page"), res.Words, res.OCR, e.Access.Cfg.PDFA, res.Took.Round(time.Millisecond))
 	if len(res.AssumedDPI) > 0 {
 		detail += fmt.Sprintf("; no resolution recorded in %s: %g dpi assumed", strings.Join(res.AssumedDPI, ", "), e.Access.Cfg.OCR.DefaultDPI)
 	}
 	if res.Copied > 0 {
-		detail += fmt.Sprintf("; %d pages of scanned PDFs copied with their own image streams", res.Copied)
+		detail += fmt.Sprintf("; %s of scanned PDFs copied with their own image streams", plural(res.Copied, "page"))
 	}
 	if len(res.Notes) > 0 {
 		detail += "; " + strings.Join(res.Notes, "; ")
@@ -149,4 +149,12 @@ func (e *Engine) normalisedDetail(res *access.Result, name, full, order string) 
 		detail += fmt.Sprintf("; the derived files are named %q, shortened from %q to fit a file name", name, full)
 	}
 	return detail
+}
+
+// plural writes n things: 1 page, 2 pages.
+func plural(n int, thing string) string {
+	if n == 1 {
+		return "1 " + thing
+	}
+	return fmt.Sprintf("%d %ss", n, thing)
 }

@@ -48,10 +48,11 @@ func (e *Engine) pack(ctx context.Context, it *catalog.Item, log *slog.Logger) (
 			return nil, err
 		}
 	}
-	if err := e.addDerived(ctx, it, w); err != nil {
+	made, err := e.addDerived(ctx, it, w)
+	if err != nil {
 		return nil, err
 	}
-	report, err := json.MarshalIndent(identificationReport{Tool: e.Identify.Signature(), Files: files}, "", "  ")
+	report, err := json.MarshalIndent(newIdentificationReport(it, e.Identify.Signature(), files, len(made) > 0), "", "  ")
 	if err != nil {
 		return nil, err
 	}
@@ -62,7 +63,7 @@ func (e *Engine) pack(ctx context.Context, it *catalog.Item, log *slog.Logger) (
 	if err != nil {
 		return nil, err
 	}
-	premis, err := premisXML(it, files, events)
+	premis, err := premisXML(it, files, made, events)
 	if err != nil {
 		return nil, err
 	}
@@ -170,8 +171,9 @@ func (e *Engine) completeDigests(ctx context.Context, p string, d bagit.Digests)
 
 // addDerived adds what normalise made (data/access, data/text, data/alto)
 // to the bag, hashing it here.
-func (e *Engine) addDerived(ctx context.Context, it *catalog.Item, w *bagit.Writer) error {
+func (e *Engine) addDerived(ctx context.Context, it *catalog.Item, w *bagit.Writer) ([]derivedFile, error) {
 	data := filepath.Join(e.bagDir(it), "data")
+	var made []derivedFile
 	for _, d := range derived {
 		err := filepath.WalkDir(filepath.Join(data, d.dir), func(p string, de fs.DirEntry, err error) error {
 			if os.IsNotExist(err) {
@@ -189,13 +191,14 @@ func (e *Engine) addDerived(ctx context.Context, it *catalog.Item, w *bagit.Writ
 				return err
 			}
 			rel, _ := filepath.Rel(data, p)
+			made = append(made, derivedFile{Path: filepath.ToSlash(rel), Size: info.Size(), Digests: dg})
 			return w.AddPayloadAt(filepath.ToSlash(rel), info.Size(), dg)
 		})
 		if err != nil {
-			return err
+			return nil, err
 		}
 	}
-	return nil
+	return made, nil
 }
 
 // digests reads the file at p once for the algorithms.
@@ -209,7 +212,43 @@ func digests(ctx context.Context, p string, algs []bagit.Algorithm) (bagit.Diges
 	return d, err
 }
 
+// identificationReport is identification.json: what Siegfried said of
+// each original and what the format policy did with it. Its keys are
+// documented by pipeline/schemas/identification.schema.json.
 type identificationReport struct {
-	Tool  string         `json:"tool"`
-	Files []catalog.File `json:"files"`
+	Tool  string               `json:"tool"`
+	Files []identificationFile `json:"files"`
+}
+
+type identificationFile struct {
+	Path          string `json:"path"`          // payload path below data/
+	OriginalName  string `json:"original_name"` // as received, relative to the hot folder or batch
+	Size          int64  `json:"size"`
+	SHA256        string `json:"sha256"`
+	SHA512        string `json:"sha512"`
+	PUID          string `json:"puid"`
+	MIME          string `json:"mime"`
+	Format        string `json:"format"`
+	FormatVersion string `json:"format_version"`
+	Basis         string `json:"basis"`
+	Warning       string `json:"warning"`
+	// Action is what was done: normalise (an access copy was made from
+	// it), preserve (kept as it is) or reject.
+	Action string `json:"action"`
+}
+
+// newIdentificationReport says, for each original, the action as taken:
+// an original the policy would normalise from which no access copy was
+// made (a born-digital PDF with its own text) was preserved.
+func newIdentificationReport(it *catalog.Item, tool string, files []catalog.File, madeCopy bool) identificationReport {
+	r := identificationReport{Tool: tool, Files: []identificationFile{}}
+	for _, f := range files {
+		action := f.Action
+		if action == "normalise" && !madeCopy {
+			action = "preserve"
+		}
+		r.Files = append(r.Files, identificationFile{Path: f.Path, OriginalName: originalName(it, f), Size: f.Size, SHA256: f.SHA256, SHA512: f.SHA512,
+			PUID: f.PUID, MIME: f.MIME, Format: f.Format, FormatVersion: f.FormatVersion, Basis: f.Basis, Warning: f.Warning, Action: action})
+	}
+	return r
 }

@@ -3,47 +3,83 @@ package pipeline
 import (
 	"encoding/xml"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/strongroom-archive/strongroom/pipeline/catalog"
+	"github.com/strongroom-archive/strongroom/storage/bagit"
 )
+
+// derivedFile is a file strongroom made from the originals (the access
+// copy, its text, its ALTO): a PREMIS object of its own, derived from them.
+type derivedFile struct {
+	Path    string // payload path below data/, e.g. access/book.pdf
+	Size    int64
+	Digests bagit.Digests
+}
+
+// derivedFormats name the derived files' formats, by their folder.
+var derivedFormats = map[string]struct{ name, version, puid string }{
+	"access": {"Acrobat PDF/A - Portable Document Format", "2b", "fmt/476"},
+	"text":   {"Plain Text File", "", "x-fmt/111"},
+	"alto":   {"ALTO (Analyzed Layout and Text Object) XML", "4.4", ""},
+}
 
 // premisXML renders an item's objects, events and agents as PREMIS 3.0, the
 // tag file premis.xml. Identifiers are local: objects by payload path,
-// events by item id and sequence, agents by name.
-func premisXML(it *catalog.Item, files []catalog.File, events []catalog.Event) ([]byte, error) {
+// events by item id and sequence, agents by name. Every file of the
+// payload is an object: the originals, and what was made from them, each
+// made file linked to its sources (derivation: has source), and the event
+// that made them linked to both, with their roles.
+func premisXML(it *catalog.Item, files []catalog.File, made []derivedFile, events []catalog.Event) ([]byte, error) {
 	doc := premisDoc{XMLNS: "http://www.loc.gov/premis/v3", Version: "3.0"}
 	doc.Rights = premisRights(it, files)
+	var sources []string // the originals the access copy was made from
 	for _, f := range files {
-		o := premisObject{XSI: "http://www.w3.org/2001/XMLSchema-instance", XSIType: "premis:file",
-			ID: premisObjectID{"local", "data/" + f.Path}, OriginalName: f.Source}
-		c := &o.Chars
-		c.Level = 0
-		c.Fixity = []premisFixity{{"SHA-256", f.SHA256, "strongroom"}, {"SHA-512", f.SHA512, "strongroom"}}
-		c.Size = f.Size
-		c.Format.Designation.Name = f.Format
-		c.Format.Designation.Version = f.FormatVersion
-		if f.PUID != "" && f.PUID != "UNKNOWN" {
-			c.Format.Registry = &premisRegistry{"PRONOM", f.PUID}
+		if f.Action == "normalise" {
+			sources = append(sources, "data/"+f.Path)
 		}
-		if c.Format.Designation.Name == "" {
-			c.Format.Designation.Name = "unknown"
+	}
+	for _, f := range files {
+		o := newPremisObject("data/"+f.Path, f.Size, bagit.Digests{bagit.SHA256: f.SHA256, bagit.SHA512: f.SHA512}, f.Format, f.FormatVersion, f.PUID)
+		o.OriginalName = originalName(it, f)
+		doc.Objects = append(doc.Objects, o)
+	}
+	var outcomes []string
+	for _, d := range made {
+		df := derivedFormats[strings.SplitN(d.Path, "/", 2)[0]]
+		o := newPremisObject("data/"+d.Path, d.Size, d.Digests, df.name, df.version, df.puid)
+		rel := premisRelationship{Type: "derivation", SubType: "has source"}
+		for _, src := range sources {
+			rel.Related = append(rel.Related, premisRelated{"local", src})
+		}
+		if len(rel.Related) > 0 {
+			o.Relationships = append(o.Relationships, rel)
 		}
 		doc.Objects = append(doc.Objects, o)
+		outcomes = append(outcomes, "data/"+d.Path)
 	}
 	seen := map[string]bool{}
 	for i, e := range events {
 		pe := premisEvent{ID: premisEventID{"local", fmt.Sprintf("%s-event-%d", it.ID, i+1)}, Type: string(e.Type),
 			DateTime: e.At.UTC().Format(time.RFC3339), Detail: e.Detail, Outcome: string(e.Outcome),
 			Agent: premisAgentLink{"local", e.Agent}}
-		if e.File != "" {
-			pe.Object = &premisObjectLink{"local", "data/" + e.File}
+		switch {
+		case e.Type == catalog.EvNormalization && e.Outcome == catalog.OutcomeSuccess && len(outcomes) > 0:
+			for _, src := range sources {
+				pe.Objects = append(pe.Objects, premisObjectLink{"local", src, "source"})
+			}
+			for _, out := range outcomes {
+				pe.Objects = append(pe.Objects, premisObjectLink{"local", out, "outcome"})
+			}
+		case e.File != "":
+			pe.Objects = append(pe.Objects, premisObjectLink{Type: "local", Value: "data/" + e.File})
 		}
 		doc.Events = append(doc.Events, pe)
 		if !seen[e.Agent] {
 			seen[e.Agent] = true
-			doc.Agents = append(doc.Agents, premisAgent{ID: premisAgentID{"local", e.Agent}, Name: e.Agent, Type: "software"})
+			doc.Agents = append(doc.Agents, premisAgent{ID: premisAgentID{"local", e.Agent}, Name: e.Agent, Type: "software", Version: agentVersion(e.Agent)})
 		}
 	}
 	b, err := xml.MarshalIndent(doc, "", "  ")
@@ -51,6 +87,57 @@ func premisXML(it *catalog.Item, files []catalog.File, events []catalog.Event) (
 		return nil, fmt.Errorf("premis for %s: %w", it.ID, err)
 	}
 	return append([]byte(xml.Header), append(b, '\n')...), nil
+}
+
+func newPremisObject(id string, size int64, d bagit.Digests, format, version, puid string) premisObject {
+	o := premisObject{XSI: "http://www.w3.org/2001/XMLSchema-instance", XSIType: "premis:file", ID: premisObjectID{"local", id}}
+	c := &o.Chars
+	for _, a := range []struct {
+		alg  bagit.Algorithm
+		name string
+	}{{bagit.SHA256, "SHA-256"}, {bagit.SHA512, "SHA-512"}} {
+		if d[a.alg] != "" {
+			c.Fixity = append(c.Fixity, premisFixity{a.name, d[a.alg], "strongroom"})
+		}
+	}
+	c.Size = size
+	c.Format.Designation.Name = format
+	c.Format.Designation.Version = version
+	if puid != "" && puid != "UNKNOWN" {
+		c.Format.Registry = &premisRegistry{"PRONOM", puid}
+	}
+	if c.Format.Designation.Name == "" {
+		c.Format.Designation.Name = "unknown"
+	}
+	return o
+}
+
+// originalName is an original's name as it was received: relative to its
+// hot folder, or to the folder the ingest command took it from (the
+// server's own paths are not the record's business).
+func originalName(it *catalog.Item, f catalog.File) string {
+	base := it.HotFolder
+	if base == "" {
+		base = filepath.Dir(it.Source)
+	}
+	if rel, err := filepath.Rel(base, f.Source); err == nil && !strings.HasPrefix(rel, "..") {
+		return filepath.ToSlash(rel)
+	}
+	return strings.TrimPrefix(f.Path, "original/")
+}
+
+// agentVersion reads the version out of an agent's name:
+// "strongroom/1.4.0 tesseract 5.3.0 (eng)" is strongroom 1.4.0 with
+// Tesseract 5.3.0; "siegfried 1.11.2; pronom: …" is 1.11.2 with its
+// signature files.
+func agentVersion(agent string) string {
+	if rest, ok := strings.CutPrefix(agent, "strongroom/"); ok {
+		return rest
+	}
+	if _, v, ok := strings.Cut(agent, " "); ok {
+		return v
+	}
+	return ""
 }
 
 type premisDoc struct {
@@ -78,7 +165,7 @@ func premisRights(it *catalog.Item, files []catalog.File) *premisRightsStatement
 	case strings.Contains(m.Rights, "creativecommons.org"):
 		r.Basis, r.License = "License", &premisLicense{"URI", m.Rights}
 	case m.Rights != "":
-		r.Basis, r.Other = "Other", &premisOther{"URI", m.Rights, "rightsstatements.org"}
+		r.Basis, r.Other = "Other", &premisOther{&premisOtherDoc{"URI", m.Rights}, "rightsstatements.org"}
 	default:
 		r.Basis, r.Other = "Other", &premisOther{Basis: "institutional policy"}
 	}
@@ -90,7 +177,7 @@ func premisRights(it *catalog.Item, files []catalog.File) *premisRightsStatement
 			Term: &premisTerm{Start: it.Created.UTC().Format(time.DateOnly), End: m.EmbargoUntil}, Note: "embargo: staff only until " + m.EmbargoUntil})
 	}
 	for _, f := range files {
-		r.Objects = append(r.Objects, premisObjectLink{"local", "data/" + f.Path})
+		r.Objects = append(r.Objects, premisObjectLink{Type: "local", Value: "data/" + f.Path})
 	}
 	return r
 }
@@ -112,9 +199,15 @@ type premisLicense struct {
 }
 
 type premisOther struct {
-	Type  string `xml:"premis:otherRightsDocumentationIdentifier>premis:otherRightsDocumentationIdentifierType,omitempty"`
-	Value string `xml:"premis:otherRightsDocumentationIdentifier>premis:otherRightsDocumentationIdentifierValue,omitempty"`
-	Basis string `xml:"premis:otherRightsBasis"`
+	Doc   *premisOtherDoc `xml:"premis:otherRightsDocumentationIdentifier,omitempty"`
+	Basis string          `xml:"premis:otherRightsBasis"`
+}
+
+// premisOtherDoc is where a rights statement is documented: it is there
+// whole (type and value) or not at all.
+type premisOtherDoc struct {
+	Type  string `xml:"premis:otherRightsDocumentationIdentifierType"`
+	Value string `xml:"premis:otherRightsDocumentationIdentifierValue"`
 }
 
 type premisGranted struct {
@@ -160,6 +253,18 @@ type premisAgentLink struct {
 type premisObjectLink struct {
 	Type  string `xml:"premis:linkingObjectIdentifierType"`
 	Value string `xml:"premis:linkingObjectIdentifierValue"`
+	Role  string `xml:"premis:linkingObjectRole,omitempty"`
+}
+
+type premisRelationship struct {
+	Type    string          `xml:"premis:relationshipType"`
+	SubType string          `xml:"premis:relationshipSubType"`
+	Related []premisRelated `xml:"premis:relatedObjectIdentifier"`
+}
+
+type premisRelated struct {
+	Type  string `xml:"premis:relatedObjectIdentifierType"`
+	Value string `xml:"premis:relatedObjectIdentifierValue"`
 }
 
 type premisFixity struct {
@@ -189,21 +294,23 @@ type premisObject struct {
 			Registry *premisRegistry `xml:"premis:formatRegistry,omitempty"`
 		} `xml:"premis:format"`
 	} `xml:"premis:objectCharacteristics"`
-	OriginalName string `xml:"premis:originalName"`
+	OriginalName  string               `xml:"premis:originalName,omitempty"`
+	Relationships []premisRelationship `xml:"premis:relationship"`
 }
 
 type premisEvent struct {
-	ID       premisEventID     `xml:"premis:eventIdentifier"`
-	Type     string            `xml:"premis:eventType"`
-	DateTime string            `xml:"premis:eventDateTime"`
-	Detail   string            `xml:"premis:eventDetailInformation>premis:eventDetail"`
-	Outcome  string            `xml:"premis:eventOutcomeInformation>premis:eventOutcome"`
-	Agent    premisAgentLink   `xml:"premis:linkingAgentIdentifier"`
-	Object   *premisObjectLink `xml:"premis:linkingObjectIdentifier,omitempty"`
+	ID       premisEventID      `xml:"premis:eventIdentifier"`
+	Type     string             `xml:"premis:eventType"`
+	DateTime string             `xml:"premis:eventDateTime"`
+	Detail   string             `xml:"premis:eventDetailInformation>premis:eventDetail"`
+	Outcome  string             `xml:"premis:eventOutcomeInformation>premis:eventOutcome"`
+	Agent    premisAgentLink    `xml:"premis:linkingAgentIdentifier"`
+	Objects  []premisObjectLink `xml:"premis:linkingObjectIdentifier"`
 }
 
 type premisAgent struct {
-	ID   premisAgentID `xml:"premis:agentIdentifier"`
-	Name string        `xml:"premis:agentName"`
-	Type string        `xml:"premis:agentType"`
+	ID      premisAgentID `xml:"premis:agentIdentifier"`
+	Name    string        `xml:"premis:agentName"`
+	Type    string        `xml:"premis:agentType"`
+	Version string        `xml:"premis:agentVersion,omitempty"`
 }

@@ -183,7 +183,14 @@ func (m *Maker) Make(ctx context.Context, sources []Source, dir string, doc Doc,
 	if err != nil {
 		return nil, fmt.Errorf("access: %w", err)
 	}
-	res := &Result{PDF: filepath.Join(dir, name+".pdf"), Text: filepath.Join(dir, name+".txt"), ALTO: filepath.Join(dir, name+".alto.xml"), OCR: ocr.Version()}
+	langs := ov.Languages
+	if len(langs) == 0 {
+		langs = m.Cfg.OCR.Languages
+	}
+	// The OCR agent as PREMIS names it: Tesseract's version and the
+	// language models it read with.
+	res := &Result{PDF: filepath.Join(dir, name+".pdf"), Text: filepath.Join(dir, name+".txt"), ALTO: filepath.Join(dir, name+".alto.xml"),
+		OCR: fmt.Sprintf("%s (%s)", ocr.Version(), strings.Join(langs, "+"))}
 	var jobs []job
 	for _, s := range sources {
 		js, err := m.jobs(ctx, eng, s)
