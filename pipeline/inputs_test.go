@@ -682,3 +682,52 @@ func stripOf(t *testing.T, b []byte) (w, h, off, n int) {
 	}
 	return w, h, off, n
 }
+
+// TestPDFAVerdicts: the validation event of an incoming PDF says what the
+// PDF/A check found and no more: a file declaring PDF/A-2b or PDF/A-1b
+// with no finding is a success that names the clauses checked and says
+// the check is partial; a declared PDF/A with a finding is a failure with
+// it; a PDF that claims no PDF/A is not faulted, only said not to.
+func TestPDFAVerdicts(t *testing.T) {
+	font, err := pdfa.GlyphlessFont()
+	if err != nil {
+		testenv.Missing(t, "%v", err)
+	}
+	var out bytes.Buffer
+	w, _ := pdfa.NewWriter(&out, pdfa.Options{Title: "Minutes", Creator: "t", Font: font})
+	im, _ := pdfa.FromImage(image.NewGray(image.Rect(0, 0, 200, 100)))
+	w.AddPage(pdfa.Page{Image: im, DPIX: 72, DPIY: 72})
+	w.Close()
+	te := newTestEnv(t)
+	ctx := context.Background()
+	for name, c := range map[string]struct {
+		from, to string
+		outcome  catalog.Outcome
+		detail   string
+	}{
+		"declared-2b.pdf": {"", "", catalog.OutcomeSuccess, "PDF/A-2b: clauses 6.1.2, "},
+		"declared-1b.pdf": {"<pdfaid:part>2<", "<pdfaid:part>1<", catalog.OutcomeSuccess, "PDF/A-1b: clauses 6.1.2, "},
+		"broken-2b.pdf":   {"<pdfaid:conformance>B<", "<pdfaid:conformance>Z<", catalog.OutcomeFailure, "declared PDF/A-2, but: 6.6.4: pdfaid:conformance is \"Z\""},
+		"plain.pdf":       {"<pdfaid:part>2</pdfaid:part>", "<pdfaid:xxxx>2</pdfaid:xxxx>", catalog.OutcomeWarning, "not declared PDF/A"},
+	} {
+		b := out.Bytes()
+		if c.from != "" {
+			b = bytes.Replace(b, []byte(c.from), []byte(c.to), 1)
+		}
+		it := te.ingest(t, put(t, filepath.Join(te.hot, name), b))
+		evs, _ := te.cat.Events(ctx, it.ID)
+		var got *catalog.Event
+		for i, e := range evs {
+			if e.Type == catalog.EvValidation && e.File == "original/"+name {
+				got = &evs[i]
+			}
+		}
+		if got == nil || got.Outcome != c.outcome || !strings.Contains(got.Detail, c.detail) {
+			t.Errorf("%s: %+v, want %s with %q", name, got, c.outcome, c.detail)
+			continue
+		}
+		if c.outcome == catalog.OutcomeSuccess && !strings.Contains(got.Detail, "a partial check: full validation needs veraPDF") {
+			t.Errorf("%s: the success does not say the check is partial: %s", name, got.Detail)
+		}
+	}
+}

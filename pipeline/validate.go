@@ -147,6 +147,30 @@ func (e *Engine) validateImage(ctx context.Context, it *catalog.Item, f catalog.
 	return e.validationEvent(f, catalog.OutcomeSuccess, detail, "decoders"), nil
 }
 
+// pdfaVerdict says what the PDF/A check found, and no more than it
+// checked: the clauses it covers (shared by the three parts; part 1's own
+// rules are not checked but its Info dictionary), a partial check that
+// does not replace veraPDF. A file that does not claim PDF/A is not
+// faulted for it.
+func pdfaVerdict(rep *pdfa.Report) (catalog.Outcome, string) {
+	declared := fmt.Sprintf("PDF/A-%d%s", rep.Part, strings.ToLower(rep.Conformance))
+	scope := "clauses " + strings.Join(pdfa.Clauses, ", ") + " of ISO 19005-2"
+	if rep.Part != 2 {
+		scope += fmt.Sprintf(" (as they apply to part %d)", rep.Part)
+	}
+	switch {
+	case rep.NotDeclared:
+		return catalog.OutcomeWarning, "not declared PDF/A (no PDF/A identification in its XMP metadata); kept as it is"
+	case !rep.Valid():
+		var found []string
+		for _, f := range rep.Findings {
+			found = append(found, f.String())
+		}
+		return catalog.OutcomeFailure, fmt.Sprintf("declared %s, but: %s (partial check of %s; kept as it is)", declared, strings.Join(found, "; "), scope)
+	}
+	return catalog.OutcomeSuccess, fmt.Sprintf("%s: %s checked, no finding (a partial check: full validation needs veraPDF)", declared, scope)
+}
+
 // validatePDF parses the PDF (pdfcpu) under the stream limits, checks it
 // against PDF/A and decodes every image on every page (PDFium). A PDF
 // pdfcpu cannot read is corrupt only if PDFium cannot read it either; one
@@ -179,12 +203,9 @@ func (e *Engine) validatePDF(ctx context.Context, it *catalog.Item, f catalog.Fi
 		}
 		return e.outcome(f, err, "PDFium")
 	}
-	outcome, detail := catalog.OutcomeSuccess, fmt.Sprintf("PDF/A-%d%s: the checked clauses pass", rep.Part, strings.ToLower(rep.Conformance))
-	if !rep.Valid() {
-		outcome, detail = catalog.OutcomeWarning, "kept as it is; not valid PDF/A: "+rep.Err().Error()
-	}
+	outcome, detail := pdfaVerdict(rep)
 	if len(notes) > 0 {
 		outcome, detail = catalog.OutcomeWarning, "damaged, but PDFium reads it ("+notes[0]+"); preserved as it is"
 	}
-	return e.validationEvent(f, outcome, fmt.Sprintf("%s; every image on its %d pages decodes (PDFium)", detail, file.NumPages()), "pdfa, PDFium"), nil
+	return e.validationEvent(f, outcome, fmt.Sprintf("%s; every image on its %s decodes (PDFium)", detail, plural(file.NumPages(), "page")), "pdfa, PDFium"), nil
 }

@@ -29,17 +29,17 @@ var Clauses = []string{"6.1.2", "6.1.3", "6.1.7.1", "6.1.10", "6.2.2", "6.2.4.3"
 // interpreting font programs): findings under them are real, and no "pass"
 // file of the corpus gets one, but some "fail" files pass. 6.2.3 output
 // intents (profile class, version, colour space, one profile); 6.2.8.1
-// images (Alternates, OPI, Interpolate, Intent); 6.6.2.3.1 the document
-// information Title and Producer must equal their XMP counterparts, not
-// every property; 6.2.11.4.1 fonts (a font program embedded): not whether
-// every glyph used is in it.
+// images (Alternates, OPI, Interpolate, Intent); 6.2.11.4.1 fonts (a font
+// program embedded, for fonts that render: not those an interactive form
+// only offers in its default resources): not whether every glyph used is
+// in it.
 //
 // Checked too, without corpus files to prove it: no LZW or Crypt filter
 // (6.1.7.2), no transfer functions or HTP in graphics states (6.2.5), no
 // reference or PostScript XObjects (6.2.9), standard blend modes only
 // (6.2.10). These are what a page copied from a scanner's PDF (see
 // Source) could bring in.
-var Partial = []string{"6.2.3", "6.2.8.1", "6.2.11.4.1", "6.6.2.3.1"}
+var Partial = []string{"6.2.3", "6.2.8.1", "6.2.11.4.1"}
 
 // Finding is one way a file falls short of PDF/A.
 type Finding struct {
@@ -51,8 +51,13 @@ func (f Finding) String() string { return f.Clause + ": " + f.Message }
 
 // Report is the outcome of a check.
 type Report struct {
-	Part        int    // from the XMP identification; 0 when absent
+	// Part is the part of ISO 19005 the file declares (1, 2 or 3), from
+	// its XMP identification; 0 when it declares none (NotDeclared). Files
+	// of parts 1 and 3 are checked against the part-2 clauses the parts
+	// share (Clauses); part 1's own rules are not checked.
+	Part        int
 	Conformance string // A, B or U
+	NotDeclared bool   // no PDF/A identification in the XMP: not claimed to be PDF/A
 	Findings    []Finding
 	// Unread says why pdfcpu could not read the file at all (malformed,
 	// truncated, a password needed), or that it is over a limit
@@ -150,7 +155,9 @@ func Check(path string, opts CheckOptions) (*Report, error) {
 	checkObjects(r, x, cat)
 	checkStreamKeywords(r, f, x)
 	checkPages(r, x, colours{intent: intent})
-	checkInfo(r, x, xmp)
+	if r.Part == 1 {
+		checkInfo(r, x, xmp) // part 1 only: parts 2 and 3 do not ask it
+	}
 	if opts.Strict {
 		if _, err := f.Seek(0, io.SeekStart); err != nil {
 			return nil, err
@@ -337,13 +344,14 @@ func checkMetadata(r *Report, x *model.XRefTable, cat types.Dict) []byte {
 	if part != "" && !bytes.Contains(xmp, []byte("pdfaid:part")) {
 		r.add("6.6.4", "the PDF/A identification schema must use the prefix pdfaid")
 	}
-	switch {
-	case part == "":
+	switch part {
+	case "":
+		r.NotDeclared = true
 		r.add("6.6.4", "the XMP has no pdfaid:part in the %s namespace", pdfaidNS)
-	case part != "2":
-		r.add("6.6.4", "pdfaid:part is %q, want 2", part)
+	case "1", "2", "3":
+		r.Part = int(part[0] - '0')
 	default:
-		r.Part = 2
+		r.add("6.6.4", "pdfaid:part is %q, want 1, 2 or 3", part)
 	}
 	switch {
 	case conf == "":
@@ -358,7 +366,7 @@ func checkMetadata(r *Report, x *model.XRefTable, cat types.Dict) []byte {
 
 // checkInfo: the document information dictionary's Title, Author and
 // Producer must equal dc:title, dc:creator and pdf:Producer in the XMP
-// (6.6.2.3.1, in part).
+// (ISO 19005-1 6.7.3, in part; parts 2 and 3 dropped the rule).
 func checkInfo(r *Report, x *model.XRefTable, xmp []byte) {
 	if x.Info == nil || xmp == nil {
 		return
@@ -379,7 +387,7 @@ func checkInfo(r *Report, x *model.XRefTable, xmp []byte) {
 		}
 		got := props[prop] // an empty XMP element reads as absent
 		if got != v {
-			r.add("6.6.2.3.1", "document information %s %q has no equal XMP property (%q)", key, v, got)
+			r.add("6.7.3 (part 1)", "document information %s %q has no equal XMP property (%q)", key, v, got)
 		}
 	}
 }
@@ -548,6 +556,7 @@ func checkObjects(r *Report, x *model.XRefTable, cat types.Dict) {
 		nums = append(nums, n)
 	}
 	sort.Ints(nums)
+	offered := formOnlyFonts(x, cat, nums)
 	if _, ok := cat.Find("AA"); ok {
 		r.add("6.5.2", "the catalog has additional actions (AA)")
 	}
@@ -558,7 +567,9 @@ func checkObjects(r *Report, x *model.XRefTable, cat types.Dict) {
 		}
 		switch o := e.Object.(type) {
 		case types.Dict:
-			checkDict(r, x, n, o)
+			if !offered[n] {
+				checkDict(r, x, n, o)
+			}
 		case types.StreamDict:
 			where := fmt.Sprintf("stream %d", n)
 			streamFilters(x, o.Dict, r.add, where)
@@ -573,6 +584,73 @@ func checkObjects(r *Report, x *model.XRefTable, cat types.Dict) {
 			}
 		}
 	}
+}
+
+// formOnlyFonts returns the font objects an interactive form's default
+// resources (AcroForm /DR) offer and nothing else uses: no page, form
+// XObject or appearance stream renders with them, so their programs need
+// not be embedded (6.2.11.4.1 asks it of fonts used for rendering).
+func formOnlyFonts(x *model.XRefTable, cat types.Dict, nums []int) map[int]bool {
+	fontRefs := func(res types.Dict) []int {
+		var out []int
+		fonts, err := x.DereferenceDict(res["Font"])
+		if err != nil || fonts == nil {
+			return nil
+		}
+		for _, v := range fonts {
+			if ref, ok := v.(types.IndirectRef); ok {
+				out = append(out, ref.ObjectNumber.Value())
+			}
+		}
+		return out
+	}
+	form, err := x.DereferenceDict(cat["AcroForm"])
+	if err != nil || form == nil {
+		return nil
+	}
+	dr, err := x.DereferenceDict(form["DR"])
+	if err != nil || dr == nil {
+		return nil
+	}
+	offered := map[int]bool{}
+	for _, n := range fontRefs(dr) {
+		offered[n] = true
+	}
+	if len(offered) == 0 {
+		return nil
+	}
+	drNum := -1
+	if ref, ok := form["DR"].(types.IndirectRef); ok {
+		drNum = ref.ObjectNumber.Value()
+	}
+	for _, n := range nums {
+		if n == drNum {
+			continue
+		}
+		var d types.Dict
+		switch o := x.Table[n].Object.(type) {
+		case types.Dict:
+			d = o
+		case types.StreamDict:
+			d = o.Dict
+		}
+		if d == nil {
+			continue
+		}
+		// A page, form XObject or appearance stream with its resources,
+		// or a resources dictionary of its own (shared by reference).
+		if res, err := x.DereferenceDict(d["Resources"]); err == nil && res != nil {
+			for _, f := range fontRefs(res) {
+				delete(offered, f)
+			}
+		}
+		if _, ok := d["Font"]; ok {
+			for _, f := range fontRefs(d) {
+				delete(offered, f)
+			}
+		}
+	}
+	return offered
 }
 
 func checkDict(r *Report, x *model.XRefTable, n int, d types.Dict) {

@@ -1,6 +1,9 @@
 package pdfa
 
 import (
+	"bytes"
+	"fmt"
+	"image"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -81,5 +84,71 @@ func TestOurFilesPass(t *testing.T) {
 		if !r.Valid() || r.Part != 2 || r.Conformance != conf {
 			t.Errorf("PDF/A-2%s: %+v", conf, r)
 		}
+	}
+}
+
+// TestPassFilesHaveNoFinding: a preservation record must not call a valid
+// file invalid. Every "pass" file of the corpus gets no finding at all,
+// under any clause (the Info dictionary of 6-1-5-t01 differs from its XMP,
+// which part 2 allows; 6-2-11-7-2-t02's form offers fonts it never renders
+// with, which need no font program).
+func TestPassFilesHaveNoFinding(t *testing.T) {
+	n := 0
+	filepath.WalkDir(corpus(t), func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		if m := corpusName.FindStringSubmatch(p); m == nil || m[2] != "pass" {
+			return nil
+		}
+		n++
+		r, err := Check(p, CheckOptions{})
+		if err != nil || len(r.Findings) > 0 {
+			t.Errorf("%s: %v %v", filepath.Base(p), err, r.Findings)
+		}
+		return nil
+	})
+	if n < 300 {
+		t.Errorf("%d pass files; the corpus has 352", n)
+	}
+}
+
+// TestDeclaredParts: a file is checked against the part it declares: one
+// that declares part 1 or 3 is not faulted for not being part 2 (the
+// clauses the parts share are checked; for part 1 also its rule that the
+// Info dictionary agrees with the XMP), and one that declares no part is
+// said not to claim PDF/A.
+func TestDeclaredParts(t *testing.T) {
+	var out bytes.Buffer
+	w, _ := NewWriter(&out, Options{Title: "Minute book", Author: "Clerk", Creator: "t", Font: glyphless(t)})
+	im, _ := FromImage(image.NewGray(image.Rect(0, 0, 20, 20)))
+	w.AddPage(Page{Image: im, DPIX: 72, DPIY: 72})
+	w.Close()
+	for _, c := range []struct {
+		part, info string
+		want       int
+		findings   string
+	}{
+		{"2", "", 2, ""}, {"1", "", 1, ""}, {"3", "", 3, ""},
+		{"1", "Minute bool", 1, "6.7.3 (part 1)"}, // the Info Title no longer equals dc:title
+		{"3", "Minute bool", 3, ""},
+		{"9", "", 0, `pdfaid:part is "9"`},
+	} {
+		b := bytes.Replace(out.Bytes(), []byte("<pdfaid:part>2</pdfaid:part>"), []byte("<pdfaid:part>"+c.part+"</pdfaid:part>"), 1)
+		if c.info != "" {
+			b = bytes.Replace(b, []byte("/Title (Minute book)"), []byte("/Title ("+c.info+")"), 1)
+		}
+		p := filepath.Join(t.TempDir(), "x.pdf")
+		os.WriteFile(p, b, 0o644)
+		r, err := Check(p, CheckOptions{})
+		if err != nil || r.Part != c.want || (c.findings == "") != r.Valid() || c.findings != "" && !strings.Contains(fmt.Sprint(r.Findings), c.findings) {
+			t.Errorf("part %s (Info %q): part %d, findings %v, %v; want part %d, %q", c.part, c.info, r.Part, r.Findings, err, c.want, c.findings)
+		}
+	}
+	b := bytes.Replace(out.Bytes(), []byte("<pdfaid:part>2</pdfaid:part>"), []byte("<pdfaid:xxxx>2</pdfaid:xxxx>"), 1)
+	p := filepath.Join(t.TempDir(), "x.pdf")
+	os.WriteFile(p, b, 0o644)
+	if r, _ := Check(p, CheckOptions{}); !r.NotDeclared || r.Part != 0 {
+		t.Errorf("no part declared: %+v", r)
 	}
 }
