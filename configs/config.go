@@ -26,6 +26,7 @@ import (
 	"github.com/strongroom-archive/strongroom/pipeline/catalog"
 	"github.com/strongroom-archive/strongroom/pipeline/intake"
 	"github.com/strongroom-archive/strongroom/pipeline/push"
+	"github.com/strongroom-archive/strongroom/pipeline/quality"
 	"github.com/strongroom-archive/strongroom/pipeline/queue"
 	"github.com/strongroom-archive/strongroom/pipeline/retention"
 	"github.com/strongroom-archive/strongroom/pipeline/review"
@@ -57,6 +58,7 @@ type Config struct {
 	Stations  []push.Station     `yaml:"stations"`
 	Search    search.Config      `yaml:"search"`
 	Retention retention.Config   `yaml:"retention"`
+	Quality   quality.Config     `yaml:"quality"`
 
 	// Source is the file the config came from ("" for the defaults).
 	Source string `yaml:"-"`
@@ -251,7 +253,7 @@ func (c *Config) Validate() error {
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		errs = append(errs, fmt.Errorf("log_format %q: want text or json", c.LogFormat))
 	}
-	errs = append(errs, c.Retention.Validate(), c.schedulesNamed())
+	errs = append(errs, c.Retention.Validate(), c.schedulesNamed(), c.Quality.Validate())
 	errs = append(errs, c.Storage.Validate(), c.Access.Validate(), c.Intake.Validate(), c.Bag.Validate(), c.Pipeline.Validate(), c.Queue.Validate(), c.Formats.Policy.Validate(), c.Audit.Validate(), c.HTTP.Validate(), push.Validate(c.Push, c.Stations))
 	return errors.Join(errs...)
 }

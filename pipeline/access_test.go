@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"context"
 	"encoding/binary"
+	"encoding/json"
 	"fmt"
 	"hash/crc32"
 	"image"
@@ -27,6 +28,7 @@ import (
 	"github.com/strongroom-archive/strongroom/formats/ocr/testpage"
 	"github.com/strongroom-archive/strongroom/formats/pdfa"
 	"github.com/strongroom-archive/strongroom/pipeline/catalog"
+	"github.com/strongroom-archive/strongroom/pipeline/quality"
 	"github.com/strongroom-archive/strongroom/storage/bagit"
 )
 
@@ -194,12 +196,17 @@ func checkPremis(t *testing.T, bag, schemas, name string) {
 // checkIdentification validates identification.json against its schema.
 func checkIdentification(t *testing.T, bag string) {
 	t.Helper()
-	c := jsonschema.NewCompiler()
-	sch, err := c.Compile("schemas/identification.schema.json")
+	checkSchema(t, filepath.Join(bag, "identification.json"), "schemas/identification.schema.json")
+}
+
+// checkSchema validates the JSON file p against the JSON Schema at schema.
+func checkSchema(t *testing.T, p, schema string) {
+	t.Helper()
+	sch, err := jsonschema.NewCompiler().Compile(schema)
 	if err != nil {
 		t.Fatal(err)
 	}
-	f, err := os.Open(filepath.Join(bag, "identification.json"))
+	f, err := os.Open(p)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -209,7 +216,58 @@ func checkIdentification(t *testing.T, bag string) {
 		t.Fatal(err)
 	}
 	if err := sch.Validate(v); err != nil {
-		t.Errorf("identification.json against its schema: %v", err)
+		t.Errorf("%s against %s: %v", filepath.Base(p), schema, err)
+	}
+}
+
+// TestQualityReport: a batch of a good 300-dpi page, a 150-dpi page and a
+// blank one is stored with quality.json (valid by its schema) that finds
+// the low resolution and the blank page from what the pages' pipeline
+// knew, fails the thresholds, and raises a quality alert; the bag is
+// stored all the same.
+func TestQualityReport(t *testing.T) {
+	te := accessEnv(t)
+	te.Quality = quality.Config{MinDPI: 300, WordConfidence: 60, Warn: 0.1, Fail: 0.5}
+	page := func(lines []string, dpi uint32) []byte {
+		img := testpage.Render(lines, testpage.Options{DPI: float64(dpi), PointSize: 12, Seed: uint64(dpi)})
+		var b bytes.Buffer
+		tiff.Encode(&b, img, nil)
+		return setTIFFDPI(t, b.Bytes(), dpi)
+	}
+	dir := filepath.Join(te.hot, "book")
+	put(t, filepath.Join(dir, "p1.tif"), page(testpage.Text[:2], 300))
+	put(t, filepath.Join(dir, "p2.tif"), page(testpage.Text[2:4], 150))
+	put(t, filepath.Join(dir, "p3.tif"), page(nil, 300))
+	it := te.ingest(t, dir)
+	if it.Stage != catalog.StageDone {
+		t.Fatalf("%s: %s", it.Stage, it.LastError)
+	}
+	p := filepath.Join(te.storeDir, it.BagID, "quality.json")
+	checkSchema(t, p, "schemas/quality.schema.json")
+	var r quality.Report
+	b, _ := os.ReadFile(p)
+	if err := json.Unmarshal(b, &r); err != nil || len(r.Pages) != 3 {
+		t.Fatalf("quality.json: %v\n%s", err, b)
+	}
+	good, low, blank := r.Pages[0], r.Pages[1], r.Pages[2]
+	if good.DPI != 300 || good.Words == 0 || good.MeanConfidence < 60 || good.Blank || len(good.Problems) != 0 || good.Colour != "bilevel" && good.Colour != "grey" {
+		t.Errorf("the good page: %+v", good)
+	}
+	if low.DPI != 150 || len(low.Problems) == 0 || !strings.Contains(low.Problems[0], "150 dpi, under 300") {
+		t.Errorf("the 150-dpi page: %+v", low)
+	}
+	if !blank.Blank || blank.Words != 0 {
+		t.Errorf("the blank page: %+v", blank)
+	}
+	if r.Verdict != quality.Fail || r.Problems != 2 {
+		t.Errorf("verdict %s, %d pages with problems: %s", r.Verdict, r.Problems, r.Summary)
+	}
+	alerts, _ := te.cat.Alerts(context.Background(), it.BagID)
+	if len(alerts) != 1 || alerts[0].Problem != catalog.ProblemQuality || !strings.Contains(alerts[0].Detail, "2 of 3 pages") {
+		t.Errorf("alerts: %+v", alerts)
+	}
+	if v, err := bagit.ValidateDir(context.Background(), filepath.Join(te.storeDir, it.BagID), bagit.ValidateOptions{}); err != nil || !v.Valid {
+		t.Errorf("the bag with quality.json: %v %+v", err, v)
 	}
 }
 

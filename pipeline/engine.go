@@ -22,6 +22,7 @@ import (
 	"github.com/strongroom-archive/strongroom/formats/identify"
 	"github.com/strongroom-archive/strongroom/formats/ocr"
 	"github.com/strongroom-archive/strongroom/pipeline/catalog"
+	"github.com/strongroom-archive/strongroom/pipeline/quality"
 	"github.com/strongroom-archive/strongroom/pipeline/retention"
 	"github.com/strongroom-archive/strongroom/pipeline/search"
 	"github.com/strongroom-archive/strongroom/storage"
@@ -176,8 +177,10 @@ type Engine struct {
 	Index search.Index
 	// Retention holds the schedules a stored bag's due date is computed by.
 	Retention retention.Config
-	Log       *slog.Logger
-	Now       func() time.Time
+	// Quality holds the thresholds of the data-quality report.
+	Quality quality.Config
+	Log     *slog.Logger
+	Now     func() time.Time
 	// Holder names this worker in item leases (see Holder).
 	Holder string
 

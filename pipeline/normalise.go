@@ -1,10 +1,13 @@
 package pipeline
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,6 +18,7 @@ import (
 	"github.com/strongroom-archive/strongroom/formats/ocr"
 	"github.com/strongroom-archive/strongroom/formats/pdfa"
 	"github.com/strongroom-archive/strongroom/pipeline/catalog"
+	"github.com/strongroom-archive/strongroom/pipeline/quality"
 	"github.com/strongroom-archive/strongroom/storage/bagit"
 )
 
@@ -98,6 +102,11 @@ func (e *Engine) normalise(ctx context.Context, it *catalog.Item, log *slog.Logg
 		return evs, nil
 	}
 	evs = append(evs, ev(catalog.EvNormalization, catalog.OutcomeSuccess, e.normalisedDetail(res, name, full, order), e.Agent+" "+res.OCR))
+	qev, err := e.assessQuality(it, res)
+	if err != nil {
+		return evs, err
+	}
+	evs = append(evs, qev)
 	evs = append(evs, ev(catalog.EvValidation, catalog.OutcomeSuccess, fmt.Sprintf("PDF/A-%d%s: clauses %s checked, pdfcpu strict validation passed", res.Check.Part,
 		strings.ToLower(res.Check.Conformance), strings.Join(pdfa.Clauses, ", ")), e.Agent+" pdfa"))
 	if res.VeraPDF != "" {
@@ -157,4 +166,42 @@ func plural(n int, thing string) string {
 		return "1 " + thing
 	}
 	return fmt.Sprintf("%d %ss", n, thing)
+}
+
+// qualityPrefix starts the event of a data-quality report; store raises
+// an alert for one that failed.
+const qualityPrefix = "data quality: "
+
+// assessQuality writes the item's data-quality report (quality.json, a
+// tag file of the bag) from what the access copy's pages were, and
+// returns its event: success for pass, warning for warn and fail.
+func (e *Engine) assessQuality(it *catalog.Item, res *access.Result) (catalog.Event, error) {
+	var pages []quality.Page
+	for _, p := range res.PageInfo {
+		q := quality.Page{Source: p.Source, Page: p.Page, Width: p.Width, Height: p.Height, DPI: p.DPI, DPIAssumed: p.DPIAssumed,
+			Colour: p.Colour, Bits: p.Bits, Words: len(p.Confidences)}
+		doubtful, sum := 0, 0.0
+		for _, c := range p.Confidences {
+			sum += float64(c)
+			if float64(c) < e.Quality.WordConfidence {
+				doubtful++
+			}
+		}
+		if q.Words > 0 {
+			q.MeanConfidence = math.Round(10*sum/float64(q.Words)) / 10
+			q.Doubtful = math.Round(1000*float64(doubtful)/float64(q.Words)) / 1000
+		}
+		q.Blank = p.ImageBytes > 0 && quality.IsBlank(q.Words, p.Width, p.Height, p.ImageBytes)
+		pages = append(pages, q)
+	}
+	r := quality.Assess(e.Quality, pages)
+	b, _ := json.MarshalIndent(r, "", "  ")
+	if err := writeAtomic(filepath.Join(e.workDir(it), "quality.json"), bytes.NewReader(append(b, '\n'))); err != nil {
+		return catalog.Event{}, err
+	}
+	outcome := catalog.OutcomeSuccess
+	if r.Verdict != quality.Pass {
+		outcome = catalog.OutcomeWarning
+	}
+	return catalog.Event{Type: catalog.EvValidation, Outcome: outcome, Agent: e.Agent, At: e.Now(), Detail: qualityPrefix + r.Summary}, nil
 }

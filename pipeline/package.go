@@ -59,6 +59,11 @@ func (e *Engine) pack(ctx context.Context, it *catalog.Item, log *slog.Logger) (
 	if err := w.AddTagFile(ctx, "identification.json", bytes.NewReader(append(report, '\n'))); err != nil {
 		return nil, err
 	}
+	if q, err := os.ReadFile(filepath.Join(e.workDir(it), "quality.json")); err == nil {
+		if err := w.AddTagFile(ctx, "quality.json", bytes.NewReader(q)); err != nil {
+			return nil, err
+		}
+	}
 	events, err := e.Catalog.Events(ctx, it.ID)
 	if err != nil {
 		return nil, err

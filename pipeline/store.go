@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/strongroom-archive/strongroom/pipeline/catalog"
+	"github.com/strongroom-archive/strongroom/pipeline/quality"
 	"github.com/strongroom-archive/strongroom/pipeline/retention"
 	"github.com/strongroom-archive/strongroom/storage"
 	"github.com/strongroom-archive/strongroom/storage/bagit"
@@ -103,6 +104,8 @@ func (e *Engine) raiseAlerts(ctx context.Context, it *catalog.Item) error {
 			_, _, err = e.Catalog.RaiseAlert(ctx, it.BagID, catalog.ProblemUnidentified, "data/"+ev.File, ev.Detail, e.Now())
 		case ev.Type == catalog.EvDigest && ev.Outcome == catalog.OutcomeWarning && strings.HasPrefix(ev.Detail, alreadyStored):
 			_, _, err = e.Catalog.RaiseAlert(ctx, it.BagID, catalog.ProblemDuplicate, "data/"+ev.File, ev.Detail, e.Now())
+		case ev.Type == catalog.EvValidation && strings.HasPrefix(ev.Detail, qualityPrefix+string(quality.Fail)):
+			_, _, err = e.Catalog.RaiseAlert(ctx, it.BagID, catalog.ProblemQuality, "quality.json", ev.Detail+"; the pages are stored: look at them, and rescan where needed", e.Now())
 		case ev.Type == catalog.EvNormalization && ev.Outcome == catalog.OutcomeSuccess:
 			madeCopy = true
 		}

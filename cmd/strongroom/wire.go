@@ -202,7 +202,7 @@ func newEngine(cfg *configs.Config, log *slog.Logger, cat catalog.Catalog, st st
 		Access: &access.Maker{Cfg: cfg.Access, Creator: "strongroom/" + version(), MaxPixel: cfg.Pipeline.MaxPixels,
 			MaxDecoded: cfg.Pipeline.MaxDecodedBytes},
 		Decoder:   decoder,
-		Retention: cfg.Retention,
+		Retention: cfg.Retention, Quality: cfg.Quality,
 	}, nil
 }
 

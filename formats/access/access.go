@@ -147,6 +147,22 @@ type Result struct {
 	OCR     string // engine and version
 	VeraPDF string // veraPDF's verdict line, when it ran
 	Took    time.Duration
+	// PageInfo says what each page is, as the pipeline found it: for the
+	// data-quality report, without decoding a page again.
+	PageInfo []PageInfo
+}
+
+// PageInfo is one page of the access copy: its image and its words.
+type PageInfo struct {
+	Source        string // the source's name
+	Page          int    // within its source, from 1
+	Width, Height int
+	DPI           float64
+	DPIAssumed    bool
+	Colour        string // bilevel, grey or colour; "" for a page copied as it is
+	Bits          int
+	ImageBytes    int // the encoded page image's size; 0 for a page copied as it is
+	Confidences   []float32
 }
 
 // ErrInput marks failures that come from the input or the settings (a
@@ -300,6 +316,14 @@ func (m *Maker) Make(ctx context.Context, sources []Source, dir string, doc Doc,
 		}
 		text.WriteString(ocr.Text(p.Words))
 		altoPages = append(altoPages, alto.Page{Width: p.Width, Height: p.Height, Words: p.Words, Source: j.src.Name})
+		info := PageInfo{Source: j.src.Name, Page: j.nr, Width: p.Width, Height: p.Height, DPI: p.DPI, DPIAssumed: p.DPIAssumed}
+		if im := page.Image; j.copy == nil && im.Data != nil {
+			info.Colour, info.Bits, info.ImageBytes = colourOf(im), im.BitsPerComponent, len(im.Data)
+		}
+		for _, w := range p.Words {
+			info.Confidences = append(info.Confidences, float32(w.Confidence))
+		}
+		res.PageInfo = append(res.PageInfo, info)
 		res.Pages++
 		res.Words += len(p.Words)
 		m.PagesOCRed.Add(1)
@@ -510,4 +534,15 @@ func recovered(err *error) {
 	if r := recover(); r != nil {
 		*err = fmt.Errorf("internal error (a panic, reported): %v\n%s", r, debug.Stack())
 	}
+}
+
+// colourOf names a page image's colour as a digitisation report does.
+func colourOf(im pdfa.Image) string {
+	switch {
+	case im.BitsPerComponent == 1:
+		return "bilevel"
+	case im.ColorSpace == "DeviceGray":
+		return "grey"
+	}
+	return "colour"
 }

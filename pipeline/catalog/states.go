@@ -162,6 +162,7 @@ const (
 	ProblemUnidentified    Problem = "unidentified"     // a file Siegfried could not identify, stored as it is
 	ProblemCacheAltered    Problem = "cache-altered"    // the local retrieval cache's copy differed from the record; evicted
 	ProblemDuplicate       Problem = "duplicate"        // an original whose bytes another bag holds already
+	ProblemQuality         Problem = "quality"          // the pages fell short of the data-quality thresholds (quality.fail)
 )
 
 // ObjectIntact is the outcome of an audit's check of an object that found
