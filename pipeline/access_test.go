@@ -262,6 +262,9 @@ func TestQualityReport(t *testing.T) {
 	if r.Verdict != quality.Fail || r.Problems != 2 {
 		t.Errorf("verdict %s, %d pages with problems: %s", r.Verdict, r.Problems, r.Summary)
 	}
+	if q, err := te.cat.Quality(context.Background(), it.BagID); err != nil || !bytes.Equal(q, b) {
+		t.Errorf("the report in the catalog: %v", err)
+	}
 	alerts, _ := te.cat.Alerts(context.Background(), it.BagID)
 	if len(alerts) != 1 || alerts[0].Problem != catalog.ProblemQuality || !strings.Contains(alerts[0].Detail, "2 of 3 pages") {
 		t.Errorf("alerts: %+v", alerts)

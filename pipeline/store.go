@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io/fs"
 	"log/slog"
@@ -67,6 +68,15 @@ func (e *Engine) store(ctx context.Context, it *catalog.Item, log *slog.Logger) 
 		return nil, err
 	}
 	log.Info("bag stored and read back", "bag", it.BagID, "bytes", n, "files_checked", r.Checked)
+	if q, err := os.ReadFile(filepath.Join(dir, "quality.json")); err == nil {
+		var rep quality.Report
+		if err := json.Unmarshal(q, &rep); err != nil {
+			return nil, fmt.Errorf("bag %s: quality.json: %w", it.BagID, err)
+		}
+		if err := e.Catalog.SetQuality(ctx, it.BagID, string(rep.Verdict), q); err != nil {
+			return nil, err
+		}
+	}
 	if err := e.raiseAlerts(ctx, it); err != nil {
 		return nil, err
 	}

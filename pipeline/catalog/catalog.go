@@ -29,6 +29,7 @@ type Catalog interface {
 	Retentions
 	Holds
 	Disposals
+	Qualities
 	// Counts computes the numbers the overview and the metrics show.
 	Counts(ctx context.Context) (Counts, error)
 	Close() error
@@ -289,4 +290,14 @@ type Disposals interface {
 	// Tombstone returns what is kept of a disposed bag; ErrNotFound if the
 	// bag was not disposed of.
 	Tombstone(ctx context.Context, bag string) (*Tombstone, error)
+}
+
+// Qualities are the stored bags' data-quality reports (quality.json):
+// kept as they were made, with their verdict.
+type Qualities interface {
+	// SetQuality records (or replaces) a bag's report.
+	SetQuality(ctx context.Context, bag, verdict string, report []byte) error
+	// Quality returns a bag's report; ErrNotFound if it has none (no
+	// access copy was made).
+	Quality(ctx context.Context, bag string) ([]byte, error)
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/strongroom-archive/strongroom/pipeline/catalog"
+	"github.com/strongroom-archive/strongroom/pipeline/quality"
 )
 
 type apiError struct {
@@ -167,6 +168,9 @@ type BagView struct {
 	NewerVersions []string `json:"newer_versions,omitempty"`
 	// Tombstone is what is kept of a bag disposed of (staff only).
 	Tombstone *catalog.Tombstone `json:"tombstone,omitempty"`
+	// Quality is the bag's data-quality report (staff only), if it has
+	// one.
+	Quality *quality.Report `json:"quality,omitempty"`
 }
 
 func (s *Server) bagView(r *http.Request, u *user, id string) (*BagView, error) {
@@ -197,6 +201,15 @@ func (s *Server) bagView(r *http.Request, u *user, id string) (*BagView, error) 
 		if v.Tombstone, err = s.Catalog.Tombstone(ctx, id); err != nil {
 			return nil, err
 		}
+	}
+	switch q, err := s.Catalog.Quality(ctx, id); {
+	case err == nil:
+		v.Quality = new(quality.Report)
+		if err := json.Unmarshal(q, v.Quality); err != nil {
+			return nil, fmt.Errorf("bag %s: quality report: %w", id, err)
+		}
+	case !errors.Is(err, catalog.ErrNotFound):
+		return nil, err
 	}
 	if v.Events, err = s.Catalog.BagEvents(ctx, id); err != nil {
 		return nil, err

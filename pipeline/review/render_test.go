@@ -50,6 +50,12 @@ func TestEveryPageRenders(t *testing.T) {
 	for _, b := range []string{"b-closed", "b-embargo"} {
 		l.cat.SetRetention(ctx, catalog.Retention{BagID: b, Schedule: "FIN-7", Action: "destroy", Due: time.Now().AddDate(0, 0, -3), Assigned: time.Now()})
 	}
+	// A data-quality report that failed, for the bag page.
+	if err := l.cat.SetQuality(ctx, "b-open", "fail", []byte(`{"verdict": "fail", "summary": "fail: 1 of 1 pages with a problem (1 blank)", "pages_with_problems": 1,
+		"pages": [{"source": "original/page.tif", "page": 1, "width": 100, "height": 80, "dpi": 300, "colour": "grey", "bits": 8, "blank": true, "problems": ["blank"]}],
+		"thresholds": {"min_dpi": 300, "word_confidence": 60, "warn": 0.1, "fail": 0.5}}`)); err != nil {
+		t.Fatal(err)
+	}
 	const view = "/bags/b-open/view?file=data/access/doc.pdf&page=1&q=herring"
 	pages := []string{"/", "/alerts", "/alerts?state=all", "/alerts/1", "/failed", "/retention", "/bags", "/bags?sort=title&alerts=yes",
 		"/bags/b-open", "/bags/b-restricted", "/bags/b-closed", "/bags/b-embargo", "/bags/b-gone", "/search", "/search?q=herring", "/search?q=ledger+b-gone", "/search?q=%22", "/search?q=herring&group=page", "/search?q=herring&bag=b-open&group=page",
@@ -97,6 +103,9 @@ func TestEveryPageRenders(t *testing.T) {
 				}
 				if p == "/search?q=ledger+b-gone" && resp.StatusCode == 200 && strings.Contains(body, `id="tombstones"`) != staff {
 					t.Errorf("search as %s: tombstones shown %v, want them to staff only:\n%s", role.name, !staff, body)
+				}
+				if p == "/bags/b-open" && resp.StatusCode == 200 && strings.Contains(body, `id="quality"`) != staff {
+					t.Errorf("the bag page as %s: quality report shown %v, want it to staff only", role.name, !staff)
 				}
 				if p == "/bags" && staff && resp.StatusCode == 200 && !strings.Contains(body, "disposed of ") {
 					t.Errorf("the bag list shows staff no tombstone:\n%s", body)

@@ -772,6 +772,15 @@ func testRetention(t *testing.T, o Opener) {
 	if r, err := c.Retention(ctx, "b5"); err != nil || !r.Due.Equal(at) {
 		t.Errorf("a due instant read back: %+v %v", r, err)
 	}
+	// A bag's data-quality report, kept as made and replaced whole.
+	if _, err := c.Quality(ctx, "b1"); !errors.Is(err, catalog.ErrNotFound) {
+		t.Errorf("quality of a bag without one: %v", err)
+	}
+	must(t, c.SetQuality(ctx, "b1", "warn", []byte(`{"verdict": "warn"}`)))
+	must(t, c.SetQuality(ctx, "b1", "fail", []byte(`{"verdict": "fail"}`)))
+	if q, err := c.Quality(ctx, "b1"); err != nil || string(q) != `{"verdict": "fail"}` {
+		t.Errorf("quality read back: %s %v", q, err)
+	}
 	if under, _ := c.RetentionsUnder(ctx, "FIN-7"); len(under) != 1 || under[0].BagID != "b1" {
 		t.Errorf("bags under FIN-7: %+v", under)
 	}

@@ -104,3 +104,22 @@ func (c *DB) RecordSchedule(ctx context.Context, code, definition string, at tim
 	}
 	return version, nil
 }
+
+// SetQuality implements catalog.Qualities.
+func (c *DB) SetQuality(ctx context.Context, bag, verdict string, report []byte) error {
+	_, err := c.db.ExecContext(ctx, `INSERT INTO quality (bag_id, verdict, report) VALUES (?, ?, ?)
+		ON CONFLICT(bag_id) DO UPDATE SET verdict = excluded.verdict, report = excluded.report`, bag, verdict, string(report))
+	if err != nil {
+		return fmt.Errorf("catalog: quality of %s: %w", bag, err)
+	}
+	return nil
+}
+
+// Quality implements catalog.Qualities.
+func (c *DB) Quality(ctx context.Context, bag string) ([]byte, error) {
+	var report string
+	if err := c.db.QueryRowContext(ctx, `SELECT report FROM quality WHERE bag_id = ?`, bag).Scan(&report); err != nil {
+		return nil, notFound(err, "quality report of bag "+bag)
+	}
+	return []byte(report), nil
+}
