@@ -730,4 +730,25 @@ func TestPDFAVerdicts(t *testing.T) {
 			t.Errorf("%s: the success does not say the check is partial: %s", name, got.Detail)
 		}
 	}
+	// Where veraPDF is configured (a stand-in script here: it cannot be
+	// installed on this machine), its verdict is the outcome, for the
+	// flavour the file declares, and ours a second detail.
+	for verdict, want := range map[string]catalog.Outcome{"PASS": catalog.OutcomeSuccess, "FAIL": catalog.OutcomeFailure} {
+		script := filepath.Join(t.TempDir(), "verapdf")
+		os.WriteFile(script, []byte("#!/bin/sh\n# args: --flavour F --format text FILE\necho \""+verdict+" $5 $2\"\n"), 0o755)
+		te.Access = &access.Maker{Cfg: access.Config{PDFA: "2b", VeraPDF: script}}
+		t.Cleanup(te.Access.Close)
+		name := "verapdf-" + verdict + ".pdf"
+		it := te.ingest(t, put(t, filepath.Join(te.hot, name), bytes.Replace(out.Bytes(), []byte("<pdfaid:part>2<"), []byte("<pdfaid:part>1<"), 1)))
+		evs, _ := te.cat.Events(ctx, it.ID)
+		var got *catalog.Event
+		for i, e := range evs {
+			if e.Type == catalog.EvValidation && e.File == "original/"+name {
+				got = &evs[i]
+			}
+		}
+		if got == nil || got.Outcome != want || !strings.HasPrefix(got.Detail, "veraPDF: "+verdict) || !strings.Contains(got.Detail, " 1b; strongroom's own check: PDF/A-1b: ") {
+			t.Errorf("veraPDF %s: %+v", verdict, got)
+		}
+	}
 }

@@ -10,6 +10,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/strongroom-archive/strongroom/formats/access"
 	"github.com/strongroom-archive/strongroom/formats/ocr"
 	"github.com/strongroom-archive/strongroom/formats/pdfa"
 	"github.com/strongroom-archive/strongroom/formats/pdfread"
@@ -204,8 +205,24 @@ func (e *Engine) validatePDF(ctx context.Context, it *catalog.Item, f catalog.Fi
 		return e.outcome(f, err, "PDFium")
 	}
 	outcome, detail := pdfaVerdict(rep)
+	agent := "pdfa, PDFium"
+	if e.Access != nil && e.Access.Cfg.VeraPDF != "" && rep.Part > 0 {
+		// veraPDF, where there is one, has the last word; ours is a second
+		// detail.
+		flavour := fmt.Sprintf("%d%s", rep.Part, strings.ToLower(rep.Conformance))
+		line, err := access.VeraPDF(ctx, e.Access.Cfg.VeraPDF, flavour, p)
+		switch {
+		case err != nil:
+			return nil, err // the machine's: tried again
+		case strings.HasPrefix(line, "PASS"):
+			outcome = catalog.OutcomeSuccess
+		default:
+			outcome = catalog.OutcomeFailure
+		}
+		detail, agent = "veraPDF: "+line+"; strongroom's own check: "+detail, "veraPDF, pdfa, PDFium"
+	}
 	if len(notes) > 0 {
 		outcome, detail = catalog.OutcomeWarning, "damaged, but PDFium reads it ("+notes[0]+"); preserved as it is"
 	}
-	return e.validationEvent(f, outcome, fmt.Sprintf("%s; every image on its %s decodes (PDFium)", detail, plural(file.NumPages(), "page")), "pdfa, PDFium"), nil
+	return e.validationEvent(f, outcome, fmt.Sprintf("%s; every image on its %s decodes (PDFium)", detail, plural(file.NumPages(), "page")), agent), nil
 }

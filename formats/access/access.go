@@ -356,7 +356,7 @@ func (m *Maker) Make(ctx context.Context, sources []Source, dir string, doc Doc,
 		return nil, err
 	}
 	if m.Cfg.VeraPDF != "" {
-		res.VeraPDF, err = veraPDF(ctx, m.Cfg.VeraPDF, m.Cfg.PDFA, res.PDF)
+		res.VeraPDF, err = VeraPDF(ctx, m.Cfg.VeraPDF, m.Cfg.PDFA, res.PDF)
 		if err != nil {
 			return nil, err
 		}
@@ -515,7 +515,9 @@ func (m *Maker) pdfPage(j job, p *ocr.Page) (pdfa.Page, error) {
 
 // veraPDF runs the veraPDF command line and returns its verdict line
 // ("PASS file 2b" or "FAIL ..."); the file fails unless it says PASS.
-func veraPDF(ctx context.Context, bin, flavour, path string) (string, error) {
+// VeraPDF runs the veraPDF command line bin on path for flavour (2b, 1a,
+// …) and returns its verdict line (PASS … or FAIL …).
+func VeraPDF(ctx context.Context, bin, flavour, path string) (string, error) {
 	out, err := exec.CommandContext(ctx, bin, "--flavour", flavour, "--format", "text", path).Output()
 	line := strings.TrimSpace(string(out))
 	if i := strings.IndexByte(line, '\n'); i >= 0 {
