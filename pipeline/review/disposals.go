@@ -1,6 +1,7 @@
 package review
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -99,19 +100,53 @@ func (s *Server) apiRequestDisposal(w http.ResponseWriter, r *http.Request, u *u
 		writeJSON(w, http.StatusBadRequest, apiError{"reason: " + err.Error()})
 		return
 	}
-	now := s.Now()
-	action, err := disposal.Due(r.Context(), s.Catalog, body.Bags, now)
+	d, err := s.requestDisposal(r.Context(), u.Name, body.Bags, body.Reason)
 	if err != nil {
 		s.disposalFail(w, err)
 		return
 	}
-	d := &catalog.Disposal{Bags: body.Bags, Action: action, Reason: body.Reason, RequestedBy: u.Name, Created: now}
-	if err := s.Catalog.RequestDisposal(r.Context(), d); err != nil {
-		s.disposalFail(w, err)
-		return
-	}
-	s.Log.Info("disposal requested", "request", d.ID, "bags", len(d.Bags), "by", u.Name)
 	writeJSON(w, http.StatusOK, d)
+}
+
+// requestDisposal asks, as who, for the disposal of bags due under a
+// destroy or transfer schedule.
+func (s *Server) requestDisposal(ctx context.Context, who string, bags []string, reason string) (*catalog.Disposal, error) {
+	now := s.Now()
+	action, err := disposal.Due(ctx, s.Catalog, bags, now)
+	if err != nil {
+		return nil, err
+	}
+	d := &catalog.Disposal{Bags: bags, Action: action, Reason: reason, RequestedBy: who, Created: now}
+	if err := s.Catalog.RequestDisposal(ctx, d); err != nil {
+		return nil, err
+	}
+	s.Log.Info("disposal requested", "request", d.ID, "bags", len(d.Bags), "by", who)
+	return d, nil
+}
+
+// disposalActions are what can be done to a request once asked.
+var disposalActions = map[string]bool{"approve": true, "reject": true, "execute": true}
+
+// decideDisposal records who approved or rejected request id (nothing
+// for execute, which runs an approved request again).
+func (s *Server) decideDisposal(ctx context.Context, id int64, action, who, note string) error {
+	if action == "execute" {
+		return nil
+	}
+	if _, err := s.Catalog.DecideDisposal(ctx, id, action == "approve", who, note, s.Now()); err != nil {
+		return err
+	}
+	s.Log.Info("disposal decided", "request", id, "action", action, "by", who)
+	return nil
+}
+
+// afterDecision runs an approved request (approve, execute) and returns it
+// as it ended; a rejected one is returned as it is.
+func (s *Server) afterDecision(ctx context.Context, id int64, action string) (*catalog.Disposal, error) {
+	if action == "reject" {
+		return s.Catalog.Disposal(ctx, id)
+	}
+	return s.Dispose(ctx, id)
 }
 
 // apiDecideDisposal approves (and runs), rejects, or runs again a
@@ -119,7 +154,7 @@ func (s *Server) apiRequestDisposal(w http.ResponseWriter, r *http.Request, u *u
 // decider is the token's user, never the requester.
 func (s *Server) apiDecideDisposal(w http.ResponseWriter, r *http.Request, u *user) {
 	action := r.PathValue("action")
-	if action != "approve" && action != "reject" && action != "execute" {
+	if !disposalActions[action] {
 		writeJSON(w, http.StatusNotFound, apiError{"unknown action; want approve, reject or execute"})
 		return
 	}
@@ -141,17 +176,12 @@ func (s *Server) apiDecideDisposal(w http.ResponseWriter, r *http.Request, u *us
 		writeJSON(w, http.StatusBadRequest, apiError{"a rejection says why: {\"note\": \"...\"}"})
 		return
 	}
-	if action != "execute" {
-		if _, err := s.Catalog.DecideDisposal(r.Context(), id, action == "approve", u.Name, body.Note, s.Now()); err != nil {
-			s.disposalFail(w, err)
-			return
-		}
-		s.Log.Info("disposal decided", "request", id, "action", action, "by", u.Name)
+	if err := s.decideDisposal(r.Context(), id, action, u.Name, body.Note); err != nil {
+		s.disposalFail(w, err)
+		return
 	}
-	var d *catalog.Disposal
-	if action == "reject" {
-		d, err = s.Catalog.Disposal(r.Context(), id)
-	} else if d, err = s.Dispose(r.Context(), id); err != nil && d != nil {
+	d, err := s.afterDecision(r.Context(), id, action)
+	if err != nil && d != nil {
 		// Executed and failed (a hold came, the store went away): the
 		// request says how far it got.
 		s.Log.Error("disposal failed", "request", id, "err", err)
@@ -215,18 +245,11 @@ func (s *Server) requestDisposalForm(w http.ResponseWriter, r *http.Request, ses
 		http.Error(w, "tick the bags and say why", http.StatusBadRequest)
 		return
 	}
-	now := s.Now()
-	action, err := disposal.Due(r.Context(), s.Catalog, bags, now)
+	d, err := s.requestDisposal(r.Context(), sess.user.Name, bags, reason)
 	if err != nil {
 		s.disposalPageError(w, err)
 		return
 	}
-	d := &catalog.Disposal{Bags: bags, Action: action, Reason: reason, RequestedBy: sess.user.Name, Created: now}
-	if err := s.Catalog.RequestDisposal(r.Context(), d); err != nil {
-		s.disposalPageError(w, err)
-		return
-	}
-	s.Log.Info("disposal requested", "request", d.ID, "bags", len(d.Bags), "by", sess.user.Name)
 	http.Redirect(w, r, "/retention#disposal-"+itoa(d.ID), http.StatusSeeOther)
 }
 
@@ -234,7 +257,7 @@ func (s *Server) requestDisposalForm(w http.ResponseWriter, r *http.Request, ses
 func (s *Server) decideDisposalForm(w http.ResponseWriter, r *http.Request, sess *session) {
 	action := r.PathValue("action")
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-	if err != nil || (action != "approve" && action != "reject" && action != "execute") {
+	if err != nil || !disposalActions[action] {
 		http.NotFound(w, r)
 		return
 	}
@@ -243,17 +266,12 @@ func (s *Server) decideDisposalForm(w http.ResponseWriter, r *http.Request, sess
 		http.Error(w, "a rejection says why", http.StatusBadRequest)
 		return
 	}
-	if action != "execute" {
-		if _, err := s.Catalog.DecideDisposal(r.Context(), id, action == "approve", sess.user.Name, note, s.Now()); err != nil {
-			s.disposalPageError(w, err)
-			return
-		}
-		s.Log.Info("disposal decided", "request", id, "action", action, "by", sess.user.Name)
+	if err := s.decideDisposal(r.Context(), id, action, sess.user.Name, note); err != nil {
+		s.disposalPageError(w, err)
+		return
 	}
-	if action != "reject" {
-		if _, err := s.Dispose(r.Context(), id); err != nil {
-			s.Log.Error("disposal failed", "request", id, "err", err) // the page shows how far it got
-		}
+	if _, err := s.afterDecision(r.Context(), id, action); err != nil {
+		s.Log.Error("disposal failed", "request", id, "err", err) // the page shows how far it got
 	}
 	http.Redirect(w, r, "/retention#disposal-"+itoa(id), http.StatusSeeOther)
 }
