@@ -122,7 +122,7 @@ func (e *Engine) reapply(ctx context.Context, s retention.Schedule, version int,
 	}
 	ev.BagID, ev.ItemID = old.BagID, it.ID
 	ev.Detail = fmt.Sprintf("retention schedule %s changed (version %d): %s, due %s; was %s, due %s", s.Code, version,
-		r.Action, dueOrWhy(r), old.Action, dueOrWhy(old))
+		r.Action, retention.DueOf(r), old.Action, retention.DueOf(old))
 	if note, err := e.relock(ctx, old.BagID, r, now); err != nil {
 		return 0, err
 	} else if note != "" {
@@ -132,13 +132,6 @@ func (e *Engine) reapply(ctx context.Context, s retention.Schedule, version int,
 		return 0, err
 	}
 	return 1, e.Catalog.AddEvents(ctx, ev)
-}
-
-func dueOrWhy(r catalog.Retention) string {
-	if r.Due.IsZero() {
-		return "unknown (" + r.Unknown + ")"
-	}
-	return retention.DueText(r.Due)
 }
 
 // relock extends a bag's object locks to its new due date, and says so, or
@@ -213,7 +206,7 @@ func (e *Engine) Assign(ctx context.Context, bag, code, who, reason string) (*ca
 	r, ev, _ := e.retention(ctx, it, now)
 	ev.BagID, ev.ItemID, ev.Agent = bag, it.ID, "user "+who
 	ev.Detail = fmt.Sprintf("retention schedule %s (%s; %s) assigned by %s: %s, due %s; was %s: %s, due %s; %s", s.Code, s.Title, s.Mandate, who,
-		r.Action, dueOrWhy(r), old.Schedule, old.Action, dueOrWhy(*old), reason)
+		r.Action, retention.DueOf(r), old.Schedule, old.Action, retention.DueOf(*old), reason)
 	if note, err := e.relock(ctx, bag, r, now); err != nil {
 		return nil, err
 	} else if note != "" {

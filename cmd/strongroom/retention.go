@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/strongroom-archive/strongroom/pipeline"
-	"github.com/strongroom-archive/strongroom/pipeline/catalog"
 	"github.com/strongroom-archive/strongroom/pipeline/disposal"
 	"github.com/strongroom-archive/strongroom/pipeline/retention"
 )
@@ -143,7 +142,7 @@ schedule (its due date computed again, with an event).`)
 			if r.Held {
 				held = "held (strongroom hold list)"
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.BagID, r.Schedule, r.Action, dueText(r), held)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.BagID, r.Schedule, r.Action, retention.DueOf(r), held)
 		}
 		return tw.Flush()
 	case "show":
@@ -157,11 +156,4 @@ schedule (its due date computed again, with an event).`)
 		return printShown(r, *asJSON)
 	}
 	return usageError{fmt.Errorf("retention: unknown command %q", verb)}
-}
-
-func dueText(r catalog.Retention) string {
-	if r.Due.IsZero() {
-		return "unknown: " + r.Unknown
-	}
-	return retention.DueText(r.Due)
 }

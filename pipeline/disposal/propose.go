@@ -120,7 +120,7 @@ func Review(ctx context.Context, cat catalog.Catalog, bag string, keepUntil time
 	case r.Action != string(retention.Review):
 		return nil, fmt.Errorf("%w: bag %s: schedule %s ends in %s, not review", ErrNotDue, bag, r.Schedule, r.Action)
 	case r.Due.IsZero() || r.Due.After(now):
-		return nil, fmt.Errorf("%w: bag %s is not due for review (due %s)", ErrNotDue, bag, dueOrUnknown(*r))
+		return nil, fmt.Errorf("%w: bag %s is not due for review (due %s)", ErrNotDue, bag, retention.DueOf(*r))
 	case dispose == !keepUntil.IsZero():
 		return nil, errors.New("a review keeps the bag until a later day, or asks for its disposal: one of them")
 	case !dispose && !keepUntil.After(now):
@@ -143,11 +143,4 @@ func Review(ctx context.Context, cat catalog.Catalog, bag string, keepUntil time
 		ev.Detail = fmt.Sprintf("reviewed under schedule %s by %s: kept until %s (was due %s): %s", r.Schedule, who, retention.DueText(r.Due), retention.DueText(was), reason)
 	}
 	return d, cat.AddEvents(ctx, ev)
-}
-
-func dueOrUnknown(r catalog.Retention) string {
-	if r.Due.IsZero() {
-		return "unknown: " + r.Unknown
-	}
-	return retention.DueText(r.Due)
 }

@@ -200,3 +200,12 @@ func DueText(t time.Time) string {
 	}
 	return t.UTC().Format(time.RFC3339)
 }
+
+// DueOf writes a bag's due date as DueText does, or, while it cannot be
+// known, why.
+func DueOf(r catalog.Retention) string {
+	if r.Due.IsZero() {
+		return "unknown: " + r.Unknown
+	}
+	return DueText(r.Due)
+}
