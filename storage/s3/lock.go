@@ -60,11 +60,6 @@ func (s *Store) Lock(ctx context.Context, key string) (storage.Lock, error) {
 	return l, nil
 }
 
-func (s *Store) lockEnabled(ctx context.Context) (bool, error) {
-	enabled, _, _, _, err := s.client.GetObjectLockConfig(ctx, s.bucket)
-	return err == nil && enabled == "Enabled", err
-}
-
 // Purge deletes every version of key and its delete markers, and returns
 // the version ids. Governance-mode locks are bypassed (an approved
 // disposal is the authority that mode asks for); a compliance lock or a
@@ -118,7 +113,14 @@ func (s *Store) SetLegalHold(ctx context.Context, key string, on bool) error {
 
 // Locks reports whether the bucket can lock objects (Object Lock on).
 func (s *Store) Locks(ctx context.Context) bool {
-	ok, _ := s.lockEnabled(ctx)
+	if s.locks.Load() {
+		return true
+	}
+	enabled, _, _, _, err := s.client.GetObjectLockConfig(ctx, s.bucket)
+	ok := err == nil && enabled == "Enabled"
+	if ok {
+		s.locks.Store(true)
+	}
 	return ok
 }
 

@@ -24,6 +24,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -50,6 +51,9 @@ type Store struct {
 	// checksums is false for a store that does not verify
 	// x-amz-checksum-*; Content-MD5 is sent instead.
 	checksums bool
+	// locks is true once the bucket was seen to have Object Lock on, which
+	// cannot be turned off again: not asked for every object after that.
+	locks atomic.Bool
 }
 
 var _ storage.Store = (*Store)(nil)
