@@ -30,9 +30,7 @@ func TestS3WithAWSCLI(t *testing.T) {
 	bucket := srv.Bucket(false)
 	dir := t.TempDir()
 	cfgPath := clitest.WriteConfig(t, dir, "")
-	cfgText := strings.Replace(clitest.ReadFile(t, cfgPath), "  url: file:store\n", fmt.Sprintf(
-		"  url: s3://%s/archive\n  s3:\n    endpoint: %s\n    region: us-east-1\n    secure: false\n    path_style: true\n", bucket, srv.Endpoint), 1)
-	os.WriteFile(cfgPath, []byte(cfgText), 0o644)
+	clitest.UseS3(t, cfgPath, bucket, srv.Endpoint, "")
 	for i := range 5 {
 		clitest.PNG(t, filepath.Join(dir, "book-17", fmt.Sprintf("p%03d.png", i)), 40+i, 30)
 	}
@@ -95,9 +93,8 @@ func TestDisposalOnObjectLock(t *testing.T) {
   schedules:
     - {code: TRIAL, title: Trial records, mandate: Test policy 1, trigger: ingested, period: PT30S, action: destroy}
 `)
-	cfgText := strings.Replace(clitest.ReadFile(t, cfgPath), "  url: file:store\n", fmt.Sprintf(
-		"  url: s3://%s/archive\n  s3:\n    endpoint: %s\n    region: us-east-1\n    secure: false\n    path_style: true\n    lock: {mode: compliance, retain_for: 1h}\n", bucket, srv.Endpoint), 1)
-	cfgText = strings.Replace(cfgText, "  source_organization: Test Archive\n", "  source_organization: Test Archive\n  metadata: {retention: TRIAL}\n", 1)
+	clitest.UseS3(t, cfgPath, bucket, srv.Endpoint, "lock: {mode: compliance, retain_for: 1h}")
+	cfgText := strings.Replace(clitest.ReadFile(t, cfgPath), "  source_organization: Test Archive\n", "  source_organization: Test Archive\n  metadata: {retention: TRIAL}\n", 1)
 	os.WriteFile(cfgPath, []byte(cfgText), 0o644)
 	gone, held := filepath.Join(dir, "in", "slips.png"), filepath.Join(dir, "in", "minutes.png")
 	clitest.PNG(t, gone, 30, 20)

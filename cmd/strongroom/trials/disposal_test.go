@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -33,9 +32,7 @@ func TestDisposalKilled(t *testing.T) {
   schedules:
     - {code: NOTES, title: Working notes, mandate: Records policy 2, trigger: closed, period: P1D, action: destroy}
 `)
-	text := strings.Replace(clitest.ReadFile(t, cfg), "  url: file:store\n", fmt.Sprintf(
-		"  url: s3://%s/archive\n  s3:\n    endpoint: %s\n    region: us-east-1\n    secure: false\n    path_style: true\n", bucket, srv.Endpoint), 1)
-	os.WriteFile(cfg, []byte(text), 0o644)
+	clitest.UseS3(t, cfg, bucket, srv.Endpoint, "")
 	book := filepath.Join(dir, "in", "notes")
 	for i := range 400 {
 		os.MkdirAll(book, 0o755)

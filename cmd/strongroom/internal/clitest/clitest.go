@@ -112,6 +112,24 @@ pipeline:
 	return p
 }
 
+// UseS3 points the config at cfgPath (one WriteConfig wrote) at bucket on
+// the S3 server at endpoint, under the prefix archive/, with extra s3
+// settings (e.g. "lock: {mode: compliance, retain_for: 1h}"), if any.
+func UseS3(t testing.TB, cfgPath, bucket, endpoint, extra string) {
+	t.Helper()
+	s3 := fmt.Sprintf("  url: s3://%s/archive\n  s3:\n    endpoint: %s\n    region: us-east-1\n    secure: false\n    path_style: true\n", bucket, endpoint)
+	if extra != "" {
+		s3 += "    " + extra + "\n"
+	}
+	text := ReadFile(t, cfgPath)
+	if !strings.Contains(text, "  url: file:store\n") {
+		t.Fatalf("%s: no store to replace", cfgPath)
+	}
+	if err := os.WriteFile(cfgPath, []byte(strings.Replace(text, "  url: file:store\n", s3, 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // ReadFile returns the file's text or fails t.
 func ReadFile(t testing.TB, p string) string {
 	t.Helper()
