@@ -8,6 +8,8 @@ import (
 	"bytes"
 	"compress/zlib"
 	"fmt"
+	"image"
+	"image/png"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -207,4 +209,20 @@ func notSnake(v any, at string, data []string) []string {
 		}
 	}
 	return bad
+}
+
+// RampPNG writes a w×30 grey PNG of a ramp at p, making its folder: a
+// small page whose bytes differ with its width (distinct digests).
+func RampPNG(t testing.TB, p string, w int) {
+	t.Helper()
+	img := image.NewGray(image.Rect(0, 0, w, 30))
+	for i := range img.Pix {
+		img.Pix[i] = uint8(i * 3)
+	}
+	var b bytes.Buffer
+	png.Encode(&b, img)
+	os.MkdirAll(filepath.Dir(p), 0o755)
+	if err := os.WriteFile(p, b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
 }

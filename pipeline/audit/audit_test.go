@@ -5,8 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"image"
-	"image/png"
 	"io"
 	"log/slog"
 	"net/http"
@@ -22,6 +20,7 @@ import (
 
 	"github.com/strongroom-archive/strongroom/formats/identify"
 	"github.com/strongroom-archive/strongroom/formats/ocr/ocrtest"
+	"github.com/strongroom-archive/strongroom/formats/testenv"
 	"github.com/strongroom-archive/strongroom/pipeline"
 	"github.com/strongroom-archive/strongroom/pipeline/audit"
 	"github.com/strongroom-archive/strongroom/pipeline/catalog"
@@ -71,10 +70,10 @@ func newWorld(t *testing.T, st storage.Store, n int) *world {
 		if i == 0 {
 			p = filepath.Join(root, "in", "book")
 			for j := range 3 {
-				writePNG(t, filepath.Join(p, fmt.Sprintf("p%d.png", j)), 40+j)
+				testenv.RampPNG(t, filepath.Join(p, fmt.Sprintf("p%d.png", j)), 40+j)
 			}
 		} else {
-			writePNG(t, p, 50+i)
+			testenv.RampPNG(t, p, 50+i)
 		}
 		it, err := eng.NewItem(context.Background(), pipeline.ItemSpec{Path: p, HotFolder: "", Kind: "", Release: catalog.ReleaseKeep})
 		if err != nil {
@@ -103,19 +102,6 @@ func newWorld(t *testing.T, st storage.Store, n int) *world {
 		Catalog: cat, Store: st, Agent: "strongroom/test", Log: quiet(), Now: time.Now,
 		Notify: hook.Notifier(srv.Client(), 3, 10*time.Millisecond)}
 	return w
-}
-
-func writePNG(t *testing.T, p string, w int) {
-	img := image.NewGray(image.Rect(0, 0, w, 30))
-	for i := range img.Pix {
-		img.Pix[i] = uint8(i * 3)
-	}
-	var b bytes.Buffer
-	png.Encode(&b, img)
-	os.MkdirAll(filepath.Dir(p), 0o755)
-	if err := os.WriteFile(p, b.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
 }
 
 func (w *world) run(t *testing.T, sel audit.Selection) (map[string]audit.BagResult, audit.Summary) {

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"image"
-	"image/png"
 	"io"
 	"log/slog"
 	"os"
@@ -101,10 +100,10 @@ func newWorldOn(t *testing.T, st storage.Store, n int) *world {
 		if i == 0 {
 			p = filepath.Join(root, "in", "book")
 			for j := range 3 {
-				writePNG(t, filepath.Join(p, fmt.Sprintf("p%d.png", j)), 40+j)
+				testenv.RampPNG(t, filepath.Join(p, fmt.Sprintf("p%d.png", j)), 40+j)
 			}
 		} else {
-			writePNG(t, p, 50+i)
+			testenv.RampPNG(t, p, 50+i)
 		}
 		it, err := eng.NewItem(ctx, pipeline.ItemSpec{Path: p, Release: catalog.ReleaseKeep, Meta: catalog.Metadata{Retention: "FIN-7"}})
 		if err != nil {
@@ -122,19 +121,6 @@ func newWorldOn(t *testing.T, st storage.Store, n int) *world {
 	w.x = &disposal.Executor{Catalog: cat, Store: st, StoreURL: "file:store", Index: idx, Retention: sched,
 		WorkDir: filepath.Join(root, "data", "work"), CacheDir: filepath.Join(root, "data", "cache"), Agent: "strongroom/test", Log: quiet(), Now: time.Now}
 	return w
-}
-
-func writePNG(t *testing.T, p string, w int) {
-	img := image.NewGray(image.Rect(0, 0, w, 30))
-	for i := range img.Pix {
-		img.Pix[i] = uint8(i * 3)
-	}
-	var b bytes.Buffer
-	png.Encode(&b, img)
-	os.MkdirAll(filepath.Dir(p), 0o755)
-	if err := os.WriteFile(p, b.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
 }
 
 func (w *world) keys(t *testing.T, prefix string) []string {
