@@ -8,7 +8,11 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"runtime"
 	"strings"
+	"sync"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/strongroom-archive/strongroom/formats/access"
 	"github.com/strongroom-archive/strongroom/formats/ocr"
@@ -34,22 +38,40 @@ func (e *Engine) validate(ctx context.Context, it *catalog.Item, log *slog.Logge
 	if err != nil {
 		return nil, err
 	}
+	// Images are decoded at once, as many as there are cores (in the
+	// decoder's workers, each under its memory cap); PDFs, parsed here in
+	// memory, one at a time. The verdicts are taken in the files' order,
+	// so the first failure is the one reported.
+	type verdict struct {
+		ev  *catalog.Event
+		err error
+	}
+	verdicts := make([]verdict, len(files))
+	var g errgroup.Group
+	g.SetLimit(runtime.GOMAXPROCS(0))
+	var onePDF sync.Mutex
+	for i, f := range files {
+		g.Go(func() error {
+			v := &verdicts[i]
+			switch claims := e.claimed(it, f); {
+			case isPDF(f) || claims == raster.PDF:
+				onePDF.Lock()
+				defer onePDF.Unlock()
+				v.ev, v.err = e.validatePDF(ctx, it, f)
+			case ocr.Decodable(f.MIME) || claims != "":
+				v.ev, v.err = e.validateImage(ctx, it, f)
+			}
+			return nil
+		})
+	}
+	g.Wait()
 	var events []catalog.Event
-	for _, f := range files {
-		var ev *catalog.Event
-		switch claims := e.claimed(it, f); {
-		case isPDF(f) || claims == raster.PDF:
-			ev, err = e.validatePDF(ctx, it, f)
-		case ocr.Decodable(f.MIME) || claims != "":
-			ev, err = e.validateImage(ctx, it, f)
-		default:
-			continue
+	for _, v := range verdicts {
+		if v.ev != nil {
+			events = append(events, *v.ev)
 		}
-		if ev != nil {
-			events = append(events, *ev)
-		}
-		if err != nil {
-			return events, err
+		if v.err != nil {
+			return events, v.err
 		}
 	}
 	log.Info("originals validated", "files", len(files))

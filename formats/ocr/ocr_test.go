@@ -235,6 +235,40 @@ func TestOrientation(t *testing.T) {
 	}
 }
 
+// TestReadsUpright: the words Tesseract reads from a page as it is tell
+// an upright page (no orientation detection needed) from one on its side
+// (read by Tesseract turning it: tall boxes) or upside down (nonsense of
+// low confidence), and a page with a line of text cannot tell.
+func TestReadsUpright(t *testing.T) {
+	e := engine(t)
+	page := testpage.Render(testpage.Text, testpage.Options{DPI: 300, PointSize: 12, Seed: 6})
+	line := testpage.Render(testpage.Text[:1], testpage.Options{DPI: 300, PointSize: 12, Seed: 6})
+	for _, tc := range []struct {
+		name string
+		img  image.Image
+		want bool
+	}{
+		{"upright", page, true},
+		{"90", turnCW(page, 1), false},
+		{"180", turnCW(page, 2), false},
+		{"270", turnCW(page, 3), false},
+		{"one line", line, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.name == "180" || tc.name == "270" {
+				testenv.Long(t)
+			}
+			p, err := e.MakePage(context.Background(), pageFile(t, tc.img), 0, Settings{}, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := readsUpright(p.Words); got != tc.want {
+				t.Errorf("readsUpright = %v, want %v (%d words: %q)", got, tc.want, len(p.Words), Text(p.Words))
+			}
+		})
+	}
+}
+
 // TestDeskew: with Deskew, a page scanned 2.5° askew is straightened
 // before OCR, the note says by how much, and the access copy gets the
 // straightened pixels, not the file as stored; without it, nothing is
