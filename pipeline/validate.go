@@ -125,8 +125,20 @@ func (e *Engine) checkPages(ctx context.Context, path string) (*ocr.File, error)
 	if err != nil {
 		return nil, undecodable(err, 0)
 	}
-	for i := range f.NumPages() {
-		if err := e.Decoder.Check(ctx, path, i); err != nil {
+	// A multi-page file's pages are decoded at once, as many as there are
+	// cores; the first page that fails, in page order, is the one named.
+	errs := make([]error, f.NumPages())
+	var g errgroup.Group
+	g.SetLimit(runtime.GOMAXPROCS(0))
+	for i := range errs {
+		g.Go(func() error {
+			errs[i] = e.Decoder.Check(ctx, path, i)
+			return nil
+		})
+	}
+	g.Wait()
+	for i, err := range errs {
+		if err != nil {
 			return f, undecodable(err, i+1)
 		}
 	}

@@ -162,7 +162,7 @@ func putFile(ctx context.Context, st Store, key, src, sha string, bagID string, 
 			return 0, err
 		}
 	}
-	opts := PutOptions{SHA256: sha, Metadata: map[string]string{"bag": bagID}, RetainUntil: o.RetainUntil}
+	opts := PutOptions{SHA256: sha, Metadata: map[string]string{"bag": bagID}, RetainUntil: o.RetainUntil, ReadBack: true}
 	if err := st.Put(ctx, key, f, fi.Size(), opts); err != nil {
 		return 0, fmt.Errorf("storage: put %s: %w", key, err)
 	}

@@ -68,6 +68,11 @@ type PutOptions struct {
 	// runs to (zero: the store's default); a time already past locks
 	// nothing.
 	RetainUntil time.Time
+	// ReadBack says the caller reads the object back against SHA256
+	// before it relies on it (PutBag's callers do): a store may then leave
+	// the digest of a large upload to that read rather than hash the bytes
+	// a second time on the way, and upload its parts in parallel.
+	ReadBack bool
 }
 
 // ObjectInfo describes a stored object.

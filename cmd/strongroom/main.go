@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 
 	"github.com/strongroom-archive/strongroom/formats/ocr"
@@ -117,11 +118,30 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	stopProfile := cpuProfile(os.Getenv("STRONGROOM_CPUPROFILE"))
 	err := run(ctx, os.Args[1:])
+	stopProfile()
 	if err != nil && !errors.Is(err, errQuiet) {
 		fmt.Fprintln(os.Stderr, "strongroom:", err)
 	}
 	os.Exit(exitCode(ctx, err))
+}
+
+// cpuProfile writes a CPU profile of the command to path, if set (for the
+// benchmarks: go tool pprof bin/strongroom PATH); it returns the stop.
+func cpuProfile(path string) func() {
+	if path == "" {
+		return func() {}
+	}
+	f, err := os.Create(path)
+	if err == nil {
+		err = pprof.StartCPUProfile(f)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "strongroom: STRONGROOM_CPUPROFILE:", err)
+		return func() {}
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }
 }
 
 // errQuiet is a failure that was already reported.

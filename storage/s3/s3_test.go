@@ -8,6 +8,7 @@ import (
 	"errors"
 	"io"
 	"net/url"
+	"os"
 	"strings"
 	"testing"
 
@@ -75,9 +76,10 @@ func TestChecksums(t *testing.T) {
 		t.Errorf("object metadata: %v %v", mo.UserMetadata, err)
 	}
 
-	// A multipart upload (3 parts) carries a full-object CRC64NVME; a
+	// A multipart upload carries a full-object CRC64NVME; a
 	// stream whose bytes don't match the expected SHA-256 is refused.
-	big := bytes.Repeat([]byte("0123456789abcdef"), (12<<20)/16)
+	// 40 MiB: 8 parts, and 8 ranges to read (more than are fetched ahead).
+	big := bytes.Repeat([]byte("0123456789abcdef"), (40<<20)/16)
 	if err := st.Put(ctx, "b/big", bytes.NewReader(big), int64(len(big)), storage.PutOptions{SHA256: sha(big)}); err != nil {
 		t.Fatal(err)
 	}
@@ -85,13 +87,7 @@ func TestChecksums(t *testing.T) {
 	if err != nil || mo.ChecksumCRC64NVME == "" {
 		t.Errorf("multipart object has no full-object CRC64NVME: %+v %v", mo, err)
 	}
-	rc, err := st.Get(ctx, "b/big")
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, _ := io.ReadAll(rc)
-	rc.Close()
-	if sha(got) != sha(big) {
+	if got := readAll(t, st, "b/big"); sha(got) != sha(big) {
 		t.Error("multipart object reads back wrong")
 	}
 	err = st.Put(ctx, "b/big2", bytes.NewReader(big), int64(len(big)), storage.PutOptions{SHA256: sha(small)})
@@ -101,10 +97,56 @@ func TestChecksums(t *testing.T) {
 	if _, err := st.Stat(ctx, "b/big2"); !errors.Is(err, storage.ErrNotFound) {
 		t.Errorf("refused multipart upload left an object: %v", err)
 	}
+	// A file the caller reads back goes up in parallel parts, and is read
+	// in parallel ranges, in order.
+	f, err := os.CreateTemp(t.TempDir(), "big")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Write(big); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Put(ctx, "b/file", f, int64(len(big)), storage.PutOptions{SHA256: sha(big), ReadBack: true}); err != nil {
+		t.Fatal(err)
+	}
+	if got := readAll(t, st, "b/file"); sha(got) != sha(big) {
+		t.Error("an object uploaded in parallel parts reads back wrong")
+	}
+	// An object replaced while it is read in ranges fails the read: the
+	// ranges ask for the version the read began with.
+	rc, err := st.Get(ctx, "b/file")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rc.Read(make([]byte, 1)); err != nil {
+		t.Fatal(err)
+	}
+	other := bytes.Repeat([]byte("x"), len(big))
+	if err := st.Put(ctx, "b/file", bytes.NewReader(other), int64(len(other)), storage.PutOptions{SHA256: sha(other)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.ReadAll(rc); err == nil || !strings.Contains(err.Error(), "PreconditionFailed") {
+		t.Errorf("an object replaced during a ranged read: %v, want PreconditionFailed", err)
+	}
+	rc.Close()
 	// Unknown size (a stream) goes multipart with bounded buffers.
 	if err := st.Put(ctx, "b/stream", io.MultiReader(bytes.NewReader(big), bytes.NewReader(small)), -1, storage.PutOptions{}); err != nil {
 		t.Fatal(err)
 	}
+}
+
+func readAll(t *testing.T, st storage.Store, key string) []byte {
+	t.Helper()
+	rc, err := st.Get(context.Background(), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	got, err := io.ReadAll(rc)
+	if err != nil {
+		t.Fatalf("read %s: %v", key, err)
+	}
+	return got
 }
 
 func TestObjectLock(t *testing.T) {
