@@ -11,6 +11,7 @@ import (
 	"image"
 	"image/jpeg"
 	"image/png"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -220,24 +221,28 @@ func checkSchema(t *testing.T, p, schema string) {
 	}
 }
 
-// TestQualityReport: a batch of a good 300-dpi page, a 150-dpi page and a
-// blank one is stored with quality.json (valid by its schema) that finds
-// the low resolution and the blank page from what the pages' pipeline
-// knew, fails the thresholds, and raises a quality alert; the bag is
-// stored all the same.
+// TestQualityReport: a batch of a good 300-dpi page, a 150-dpi page, a
+// blank one, the first page scanned again (other specks of dust) and a
+// page scanned 3.5° askew is stored with quality.json (valid by its
+// schema) that finds the low resolution, the blank page, the second scan
+// and the skew from what the pages' pipeline knew, fails the thresholds,
+// and raises a quality alert; the bag is stored all the same.
 func TestQualityReport(t *testing.T) {
 	te := accessEnv(t)
-	te.Quality = quality.Config{MinDPI: 300, WordConfidence: 60, Warn: 0.1, Fail: 0.5}
-	page := func(lines []string, dpi uint32) []byte {
-		img := testpage.Render(lines, testpage.Options{DPI: float64(dpi), PointSize: 12, Seed: uint64(dpi)})
+	te.Quality = quality.Config{MinDPI: 300, WordConfidence: 60, Warn: 0.1, Fail: 0.5, MaxSkew: 2, DuplicateBits: 8}
+	page := func(lines []string, dpi uint32, o testpage.Options) []byte {
+		o.DPI, o.PointSize, o.Seed = float64(dpi), 12, o.Seed+uint64(dpi)
+		img := testpage.Render(lines, o)
 		var b bytes.Buffer
 		tiff.Encode(&b, img, nil)
 		return setTIFFDPI(t, b.Bytes(), dpi)
 	}
 	dir := filepath.Join(te.hot, "book")
-	put(t, filepath.Join(dir, "p1.tif"), page(testpage.Text[:2], 300))
-	put(t, filepath.Join(dir, "p2.tif"), page(testpage.Text[2:4], 150))
-	put(t, filepath.Join(dir, "p3.tif"), page(nil, 300))
+	put(t, filepath.Join(dir, "p1.tif"), page(testpage.Text[:6], 300, testpage.Options{Noise: 0.001}))
+	put(t, filepath.Join(dir, "p2.tif"), page(testpage.Text[6:], 150, testpage.Options{}))
+	put(t, filepath.Join(dir, "p3.tif"), page(nil, 300, testpage.Options{}))
+	put(t, filepath.Join(dir, "p4.tif"), page(testpage.Text[:6], 300, testpage.Options{Noise: 0.001, Seed: 9}))
+	put(t, filepath.Join(dir, "p5.tif"), page(testpage.Text[3:], 300, testpage.Options{SkewDeg: 3.5}))
 	it := te.ingest(t, dir)
 	if it.Stage != catalog.StageDone {
 		t.Fatalf("%s: %s", it.Stage, it.LastError)
@@ -246,12 +251,19 @@ func TestQualityReport(t *testing.T) {
 	checkSchema(t, p, "schemas/quality.schema.json")
 	var r quality.Report
 	b, _ := os.ReadFile(p)
-	if err := json.Unmarshal(b, &r); err != nil || len(r.Pages) != 3 {
+	if err := json.Unmarshal(b, &r); err != nil || len(r.Pages) != 5 {
 		t.Fatalf("quality.json: %v\n%s", err, b)
 	}
-	good, low, blank := r.Pages[0], r.Pages[1], r.Pages[2]
-	if good.DPI != 300 || good.Words == 0 || good.MeanConfidence < 60 || good.Blank || len(good.Problems) != 0 || good.Colour != "bilevel" && good.Colour != "grey" {
+	good, low, blank, again, askew := r.Pages[0], r.Pages[1], r.Pages[2], r.Pages[3], r.Pages[4]
+	if good.DPI != 300 || good.Words == 0 || good.MeanConfidence < 60 || good.Blank || len(good.Problems) != 0 || good.Colour != "bilevel" && good.Colour != "grey" ||
+		good.Hash == "" || math.Abs(good.Skew) > 1 {
 		t.Errorf("the good page: %+v", good)
+	}
+	if !strings.HasSuffix(again.NearDuplicateOf, "p1.tif page 1") || len(again.Problems) != 1 {
+		t.Errorf("the first page scanned again: %+v", again)
+	}
+	if askew.Skew > -2.5 || askew.Skew < -4.5 || len(askew.Problems) != 1 || !strings.Contains(askew.Problems[0], "skewed") || askew.NearDuplicateOf != "" {
+		t.Errorf("the page scanned 3.5° askew: %+v", askew)
 	}
 	if low.DPI != 150 || len(low.Problems) == 0 || !strings.Contains(low.Problems[0], "150 dpi, under 300") {
 		t.Errorf("the 150-dpi page: %+v", low)
@@ -259,14 +271,14 @@ func TestQualityReport(t *testing.T) {
 	if !blank.Blank || blank.Words != 0 {
 		t.Errorf("the blank page: %+v", blank)
 	}
-	if r.Verdict != quality.Fail || r.Problems != 2 {
+	if r.Verdict != quality.Fail || r.Problems != 4 {
 		t.Errorf("verdict %s, %d pages with problems: %s", r.Verdict, r.Problems, r.Summary)
 	}
 	if q, err := te.cat.Quality(context.Background(), it.BagID); err != nil || !bytes.Equal(q, b) {
 		t.Errorf("the report in the catalog: %v", err)
 	}
 	alerts, _ := te.cat.Alerts(context.Background(), it.BagID)
-	if len(alerts) != 1 || alerts[0].Problem != catalog.ProblemQuality || !strings.Contains(alerts[0].Detail, "2 of 3 pages") {
+	if len(alerts) != 1 || alerts[0].Problem != catalog.ProblemQuality || !strings.Contains(alerts[0].Detail, "4 of 5 pages") {
 		t.Errorf("alerts: %+v", alerts)
 	}
 	if v, err := bagit.ValidateDir(context.Background(), filepath.Join(te.storeDir, it.BagID), bagit.ValidateOptions{}); err != nil || !v.Valid {

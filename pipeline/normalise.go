@@ -192,6 +192,11 @@ func (e *Engine) assessQuality(it *catalog.Item, res *access.Result) (catalog.Ev
 			q.Doubtful = math.Round(1000*float64(doubtful)/float64(q.Words)) / 1000
 		}
 		q.Blank = p.ImageBytes > 0 && quality.IsBlank(q.Words, p.Width, p.Height, p.ImageBytes)
+		q.Skew = math.Round(100*p.Skew) / 100
+		if p.Hash != 0 {
+			q.Hash = fmt.Sprintf("%016x", p.Hash)
+		}
+		q.Bigrams = p.Bigrams
 		pages = append(pages, q)
 	}
 	r := quality.Assess(e.Quality, pages)

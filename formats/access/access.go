@@ -22,6 +22,7 @@ import (
 
 	"github.com/strongroom-archive/strongroom/formats/alto"
 	"github.com/strongroom-archive/strongroom/formats/ocr"
+	"github.com/strongroom-archive/strongroom/formats/pagehash"
 	"github.com/strongroom-archive/strongroom/formats/pdfa"
 	"github.com/strongroom-archive/strongroom/formats/pdfread"
 	"github.com/strongroom-archive/strongroom/formats/raster"
@@ -163,6 +164,9 @@ type PageInfo struct {
 	Bits          int
 	ImageBytes    int // the encoded page image's size; 0 for a page copied as it is
 	Confidences   []float32
+	Skew          float64  // degrees the lines lie off level (ocr.Page.Skew)
+	Hash          uint64   // perceptual hash (formats/pagehash); 0: none
+	Bigrams       []uint32 // its words' fingerprint (pagehash.Bigrams)
 }
 
 // ErrInput marks failures that come from the input or the settings (a
@@ -316,13 +320,17 @@ func (m *Maker) Make(ctx context.Context, sources []Source, dir string, doc Doc,
 		}
 		text.WriteString(ocr.Text(p.Words))
 		altoPages = append(altoPages, alto.Page{Width: p.Width, Height: p.Height, Words: p.Words, Source: j.src.Name})
-		info := PageInfo{Source: j.src.Name, Page: j.nr, Width: p.Width, Height: p.Height, DPI: p.DPI, DPIAssumed: p.DPIAssumed}
+		info := PageInfo{Source: j.src.Name, Page: j.nr, Width: p.Width, Height: p.Height, DPI: p.DPI, DPIAssumed: p.DPIAssumed,
+			Skew: p.Skew, Hash: p.Hash}
 		if im := page.Image; j.copy == nil && im.Data != nil {
 			info.Colour, info.Bits, info.ImageBytes = colourOf(im), im.BitsPerComponent, len(im.Data)
 		}
-		for _, w := range p.Words {
+		texts := make([]string, len(p.Words))
+		for k, w := range p.Words {
 			info.Confidences = append(info.Confidences, float32(w.Confidence))
+			texts[k] = w.Text
 		}
+		info.Bigrams = pagehash.Bigrams(texts)
 		res.PageInfo = append(res.PageInfo, info)
 		res.Pages++
 		res.Words += len(p.Words)

@@ -211,6 +211,14 @@ type Page struct {
 	// Notes say what was done to the page (scaled, turned, straightened),
 	// for the PREMIS record.
 	Notes []string
+	// Skew is how far the scanned lines of text lie off level, in degrees
+	// (positive: turned anticlockwise), as Tesseract's layout analysis
+	// found them, with any straightening applied added back; 0 for a page
+	// without text.
+	Skew float64
+	// Hash is the upright page's perceptual hash (formats/pagehash), for
+	// finding pages scanned twice; 0 for a page with nothing drawn.
+	Hash uint64
 }
 
 // MakePage decodes (or, for a PDF, renders) page n of the file at path,

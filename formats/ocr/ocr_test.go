@@ -305,6 +305,13 @@ func TestDeskew(t *testing.T) {
 	if bytes.Equal(p.Image.Data, as.Image.Data) {
 		t.Error("the access copy's image is the page as stored, not the straightened one")
 	}
+	// The skew is the scan's, straightened or not: its lines run down to
+	// the right by 2.5° (turned clockwise).
+	for _, pg := range []*Page{as, p} {
+		if pg.Skew < -3 || pg.Skew > -2 {
+			t.Errorf("skew %.2f°, want about -2.5 (notes %q)", pg.Skew, pg.Notes)
+		}
+	}
 	if cer := testpage.CER(strings.Join(testpage.Text, "\n"), Text(p.Words)); cer > 0.03 {
 		t.Errorf("CER %.3f after deskew: %q", cer, Text(p.Words))
 	}

@@ -11,6 +11,8 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"math"
+	"slices"
 	"strings"
 	"unsafe"
 
@@ -64,8 +66,10 @@ func (t *tesseract) setImage(pix *raster.Pix, dpi float64) {
 	}
 }
 
-// recognize returns the words on pix, scanned at dpi.
-func (t *tesseract) recognize(pix *raster.Pix, dpi float64) ([]Word, error) {
+// recognize returns the words on pix, scanned at dpi, and the skew of
+// their lines that Tesseract's layout analysis found (degrees
+// anticlockwise that level them; the median over the words).
+func (t *tesseract) recognize(pix *raster.Pix, dpi float64) ([]Word, float64, error) {
 	defer C.TessBaseAPIClear(t.api)
 	var cw *C.sr_word
 	var n int
@@ -76,22 +80,29 @@ func (t *tesseract) recognize(pix *raster.Pix, dpi float64) ([]Word, error) {
 		if n > 0 {
 			C.sr_free_words(cw, C.int(n))
 		}
-		return nil, fmt.Errorf("%w (in Tesseract)", err)
+		return nil, 0, fmt.Errorf("%w (in Tesseract)", err)
 	}
 	if n < 0 {
-		return nil, errors.New("tesseract: recognition failed")
+		return nil, 0, errors.New("tesseract: recognition failed")
 	}
 	defer C.sr_free_words(cw, C.int(n))
 	words := make([]Word, 0, n)
+	skews := make([]float64, 0, n)
 	for _, w := range unsafe.Slice(cw, n) {
 		text := strings.TrimSpace(C.GoString(w.text))
 		if text == "" || speckle(text, float64(w.conf)) {
 			continue
 		}
+		skews = append(skews, float64(w.skew)*180/math.Pi)
 		words = append(words, Word{Text: text, Box: image.Rect(int(w.x1), int(w.y1), int(w.x2), int(w.y2)), Confidence: float64(w.conf),
 			Block: int(w.block), Paragraph: int(w.para), Line: int(w.line)})
 	}
-	return words, nil
+	var skew float64
+	if len(skews) > 0 {
+		slices.Sort(skews)
+		skew = skews[len(skews)/2]
+	}
+	return words, skew, nil
 }
 
 // orientation asks Tesseract's orientation and script detection (an

@@ -7,6 +7,7 @@ typedef struct {
 	float conf;
 	int x1, y1, x2, y2;
 	int block, para, line;
+	float skew; // the block's: radians anticlockwise that level its lines
 } sr_word;
 
 // sr_recognize OCRs the image set on api and returns its words (free with

@@ -15,6 +15,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/strongroom-archive/strongroom/formats/pagehash"
 	"github.com/strongroom-archive/strongroom/formats/pdfa"
 	"github.com/strongroom-archive/strongroom/formats/pdfrender"
 	"github.com/strongroom-archive/strongroom/formats/raster"
@@ -593,6 +594,14 @@ func (w *worker) read(pix *raster.Pix, dpi float64, req request, resp *response,
 	if err := w.recognize(pix, dpi, req, resp); err != nil {
 		return 0, 0, err
 	}
+	defer func() {
+		// The page as scanned: the straightening applied, and what
+		// Tesseract still found; its hash once it is upright.
+		resp.Skew += deskewed
+		if err == nil {
+			resp.Hash = pageHash(pix)
+		}
+	}()
 	if !req.Rotate || readsUpright(resp.Words) {
 		return 0, deskewed, nil
 	}
@@ -606,6 +615,18 @@ func (w *worker) read(pix *raster.Pix, dpi float64, req request, resp *response,
 		}
 	}
 	return turn, deskewed, w.recognize(pix, dpi, req, resp)
+}
+
+// pageHash is the page's perceptual hash (formats/pagehash), from the
+// pixels already decoded for OCR; 0, no hash, where Leptonica cannot make
+// the thumbnail (a strip thousands of times longer than wide): the page
+// itself is not at fault.
+func pageHash(pix *raster.Pix) uint64 {
+	thumb, err := pix.Thumbnail(pagehash.Size, pagehash.Size)
+	if err != nil {
+		return 0
+	}
+	return pagehash.Hash(thumb)
 }
 
 // readsUpright tells whether Tesseract read words as upright text: enough
@@ -690,10 +711,11 @@ func (w *worker) recognize(pix *raster.Pix, dpi float64, req request, resp *resp
 		resp.Notes = append(resp.Notes, fmt.Sprintf("page %d: %d×%d pixels, %s: OCRed from a copy scaled to %d×%d", req.Page+1, pw, ph, why, src.Width(), src.Height()))
 		scale = float64(src.Width()) / float64(pw)
 	}
-	words, err := t.recognize(src, dpi*scale)
+	words, skew, err := t.recognize(src, dpi*scale)
 	if err != nil {
 		return err
 	}
+	resp.Skew = -skew // Tesseract says how to level them; Skew, how they lie
 	for i, wd := range words {
 		if scale != 1 { // back to the page's own pixels
 			b := wd.Box

@@ -105,3 +105,38 @@ PIX *sr_from_rows(const uint8_t *data, int w, int h, int channels, int stride) {
 	}
 	return pix;
 }
+
+int sr_thumb(PIX *pix, int w, int h, uint8_t *out) {
+	PIX *g;
+	l_int32 pw = pixGetWidth(pix), ph = pixGetHeight(pix);
+	switch (pixGetDepth(pix)) {
+	case 1: {
+		// Black and white to grey while reducing: each grey pixel the share
+		// of white in its square (no page-sized grey copy).
+		l_float32 f = 1.0f * 4 * w / pw;
+		if (1.0f * 4 * h / ph > f) f = 1.0f * 4 * h / ph;
+		if (f > 1) f = 1;
+		g = f < 1 ? pixScaleToGray(pix, f) : pixConvert1To8(NULL, pix, 255, 0);
+		break;
+	}
+	case 8:
+		g = pixClone(pix);
+		break;
+	default:
+		g = pixConvertRGBToLuminance(pix);
+	}
+	if (!g) return -1;
+	PIX *t = pixScaleToSize(g, w, h);
+	pixDestroy(&g);
+	if (!t) return -1;
+	if (pixGetDepth(t) != 8 || pixGetWidth(t) != w || pixGetHeight(t) != h) {
+		pixDestroy(&t);
+		return -1;
+	}
+	l_uint32 *data = pixGetData(t);
+	l_int32 wpl = pixGetWpl(t);
+	for (l_int32 y = 0; y < h; y++)
+		for (l_int32 x = 0; x < w; x++) *out++ = GET_DATA_BYTE(data + (size_t)y * wpl, x);
+	pixDestroy(&t);
+	return 0;
+}

@@ -105,6 +105,18 @@ func (x *Pix) Deskew() (float64, error) {
 	return float64(angle), nil
 }
 
+// Thumbnail returns the page as 8-bit grey scaled down (averaged) to
+// w×h pixels, row by row: a perceptual hash's input.
+func (x *Pix) Thumbnail(w, h int) ([]byte, error) {
+	out := make([]byte, w*h)
+	calls.Lock()
+	defer calls.Unlock()
+	if C.sr_thumb(x.p, C.int(w), C.int(h), (*C.uint8_t)(unsafe.Pointer(&out[0]))) != 0 {
+		return nil, outOfMemory("thumbnail")
+	}
+	return out, nil
+}
+
 // Scaled returns a copy scaled by f (below 1: grey or RGB, never 1 bit).
 func (x *Pix) Scaled(f float64) (*Pix, error) {
 	calls.Lock()

@@ -46,4 +46,8 @@ void sr_rows(PIX *pix, uint8_t *out);
 
 PIX *sr_from_rows(const uint8_t *data, int w, int h, int channels, int stride);
 
+// sr_thumb writes pix as 8-bit grey scaled (averaged) to w×h into out;
+// it returns 0, or -1 when memory runs out.
+int sr_thumb(PIX *pix, int w, int h, uint8_t *out);
+
 #endif

@@ -10,7 +10,11 @@ package quality
 import (
 	"errors"
 	"fmt"
+	"math"
+	"strconv"
 	"strings"
+
+	"github.com/strongroom-archive/strongroom/formats/pagehash"
 )
 
 // Config holds the thresholds.
@@ -27,6 +31,14 @@ type Config struct {
 	// someone to look at it.
 	Warn float64 `yaml:"warn" json:"warn"`
 	Fail float64 `yaml:"fail" json:"fail"`
+	// MaxSkew is the tilt of a page's lines (degrees either way) above
+	// which it is reported: a crooked scan to be done again or
+	// straightened (access.ocr.deskew). 0: not judged.
+	MaxSkew float64 `yaml:"max_skew" json:"max_skew"`
+	// DuplicateBits is how many of a perceptual hash's 63 bits two pages
+	// may differ in and still be taken for the same page scanned twice
+	// (with their words agreeing, where they have words). 0: not looked for.
+	DuplicateBits int `yaml:"duplicate_bits" json:"duplicate_bits"`
 }
 
 // Validate checks the thresholds.
@@ -37,6 +49,12 @@ func (c Config) Validate() error {
 	}
 	if c.WordConfidence < 0 || c.WordConfidence > 100 {
 		errs = append(errs, fmt.Errorf("quality.word_confidence %g: 0 to 100", c.WordConfidence))
+	}
+	if c.MaxSkew < 0 {
+		errs = append(errs, fmt.Errorf("quality.max_skew %g: must not be negative", c.MaxSkew))
+	}
+	if c.DuplicateBits < 0 || c.DuplicateBits > 31 {
+		errs = append(errs, fmt.Errorf("quality.duplicate_bits %d: 0 to 31 of 63 (half apart is unrelated)", c.DuplicateBits))
 	}
 	if c.Warn <= 0 || c.Fail <= 0 || c.Warn > c.Fail || c.Fail > 1 {
 		errs = append(errs, fmt.Errorf("quality.warn %g and quality.fail %g: shares of pages, 0 < warn <= fail <= 1", c.Warn, c.Fail))
@@ -62,6 +80,18 @@ type Page struct {
 	// Blank: no word, and so little image data for its size that nothing
 	// can be on it (its encoded bytes per megapixel).
 	Blank bool `json:"blank"`
+	// Skew is how far its lines lie off level (degrees, positive turned
+	// anticlockwise), as OCR's layout analysis found them (about ±1°); 0
+	// without text.
+	Skew float64 `json:"skew_degrees"`
+	// Hash is the page's perceptual hash (16 hex digits; "" when none
+	// was made), and NearDuplicateOf names the earlier page of the item
+	// it looks like a second scan of.
+	Hash            string `json:"phash"`
+	NearDuplicateOf string `json:"near_duplicate_of,omitempty"`
+	// Bigrams are its words' pairs, hashed and sorted, for telling pages
+	// of like layout apart: not reported.
+	Bigrams []uint32 `json:"-"`
 	// Problems say what falls short, for this page.
 	Problems []string `json:"problems,omitempty"`
 }
@@ -88,9 +118,18 @@ type Report struct {
 // Assess judges pages against cfg.
 func Assess(cfg Config, pages []Page) Report {
 	r := Report{Verdict: Pass, Thresholds: cfg, Pages: pages}
-	below, blank, doubtful := 0, 0, 0
+	below, blank, doubtful, skewed := 0, 0, 0, 0
+	duplicates := nearDuplicates(cfg, pages)
 	for i := range pages {
 		p := &pages[i]
+		if j, ok := duplicates[i]; ok {
+			p.NearDuplicateOf = fmt.Sprintf("%s page %d", pages[j].Source, pages[j].Page)
+			p.Problems = append(p.Problems, "looks like a second scan of "+p.NearDuplicateOf)
+		}
+		if cfg.MaxSkew > 0 && math.Abs(p.Skew) > cfg.MaxSkew {
+			p.Problems = append(p.Problems, fmt.Sprintf("skewed %.1f°, over %g", p.Skew, cfg.MaxSkew))
+			skewed++
+		}
 		if cfg.MinDPI > 0 && !p.DPIAssumed && p.DPI < cfg.MinDPI {
 			p.Problems = append(p.Problems, fmt.Sprintf("%g dpi, under %g", p.DPI, cfg.MinDPI))
 			below++
@@ -111,7 +150,8 @@ func Assess(cfg Config, pages []Page) Report {
 	for _, c := range []struct {
 		n    int
 		what string
-	}{{below, "under the resolution asked for"}, {blank, "blank"}, {doubtful, "mostly doubtful words"}} {
+	}{{below, "under the resolution asked for"}, {blank, "blank"}, {doubtful, "mostly doubtful words"},
+		{len(duplicates), "scanned twice, it seems"}, {skewed, "skewed"}} {
 		if c.n > 0 {
 			parts = append(parts, fmt.Sprintf("%d %s", c.n, c.what))
 		}
@@ -132,6 +172,45 @@ func Assess(cfg Config, pages []Page) Report {
 	}
 	return r
 }
+
+// nearDuplicates finds pages that look like a second scan of an earlier
+// page of the item: perceptual hashes within cfg.DuplicateBits, and, since
+// pages of text in one layout hash alike, their words' pairs mostly the
+// same (a page with few words is judged by its image alone). Blank pages
+// are reported as blank, not as copies of each other. It maps each such
+// page to the first page it repeats.
+func nearDuplicates(cfg Config, pages []Page) map[int]int {
+	out := map[int]int{}
+	if cfg.DuplicateBits <= 0 {
+		return out
+	}
+	hashes := make([]uint64, len(pages))
+	for i, p := range pages {
+		hashes[i], _ = strconv.ParseUint(p.Hash, 16, 64)
+	}
+	for j := range pages {
+		for i := range j {
+			if _, dup := out[i]; dup || hashes[i] == 0 || hashes[j] == 0 || pages[i].Blank || pages[j].Blank ||
+				pagehash.Distance(hashes[i], hashes[j]) > cfg.DuplicateBits {
+				continue
+			}
+			a, b := pages[i], pages[j]
+			if (a.Words >= fewWords || b.Words >= fewWords) && pagehash.Shared(a.Bigrams, b.Bigrams) < sameText {
+				continue
+			}
+			out[j] = i
+			break
+		}
+	}
+	return out
+}
+
+// A page with fewer words is judged by its image; pages with more are the
+// same text when this share of their word pairs is shared.
+const (
+	fewWords = 10
+	sameText = 0.8
+)
 
 // blankBytesPerMegapixel is the encoded size under which a page with no
 // words is taken for blank: a white page compresses to almost nothing, a
