@@ -190,8 +190,11 @@ func (e *Engine) validateImage(ctx context.Context, it *catalog.Item, f catalog.
 func pdfaVerdict(rep *pdfa.Report) (catalog.Outcome, string) {
 	declared := fmt.Sprintf("PDF/A-%d%s", rep.Part, strings.ToLower(rep.Conformance))
 	scope := "clauses " + strings.Join(pdfa.Clauses, ", ") + " of ISO 19005-2"
-	if rep.Part != 2 {
-		scope += fmt.Sprintf(" (as they apply to part %d)", rep.Part)
+	switch rep.Part {
+	case 1:
+		scope += " (as they apply to part 1) and " + strings.Join(pdfa.Part1, ", ") + " of ISO 19005-1"
+	case 3:
+		scope += " (as they apply to part 3)"
 	}
 	switch {
 	case rep.NotDeclared:

@@ -41,6 +41,17 @@ var Clauses = []string{"6.1.2", "6.1.3", "6.1.7.1", "6.1.10", "6.2.2", "6.2.4.3"
 // Source) could bring in.
 var Partial = []string{"6.2.3", "6.2.8.1", "6.2.11.4.1"}
 
+// Part1 lists the ISO 19005-1 rules checked for a file that declares part
+// 1, beside the clauses the parts share: what PDF 1.4 did not have and
+// part 2 allows (reported as "6.4 (part 1)" and so on). 6.1.11 no embedded
+// files (no EmbeddedFiles name tree, no EF in a file specification);
+// 6.1.13 no optional content (no OCProperties); 6.4 no transparency (no
+// soft mask other than /None, no transparency group in a form XObject,
+// blend mode Normal or Compatible, CA and ca 1.0); 6.7.3 the Info
+// dictionary agrees with the XMP. Made in the tests (the corpus subset has
+// no part-1 files).
+var Part1 = []string{"6.1.11", "6.1.13", "6.4", "6.7.3"}
+
 // Finding is one way a file falls short of PDF/A.
 type Finding struct {
 	Clause  string
@@ -54,7 +65,7 @@ type Report struct {
 	// Part is the part of ISO 19005 the file declares (1, 2 or 3), from
 	// its XMP identification; 0 when it declares none (NotDeclared). Files
 	// of parts 1 and 3 are checked against the part-2 clauses the parts
-	// share (Clauses); part 1's own rules are not checked.
+	// share (Clauses); of part 1's own rules, those of Part1 too.
 	Part        int
 	Conformance string // A, B or U
 	NotDeclared bool   // no PDF/A identification in the XMP: not claimed to be PDF/A
@@ -157,6 +168,7 @@ func Check(path string, opts CheckOptions) (*Report, error) {
 	checkPages(r, x, colours{intent: intent})
 	if r.Part == 1 {
 		checkInfo(r, x, xmp) // part 1 only: parts 2 and 3 do not ask it
+		checkPart1(r, x, cat)
 	}
 	if opts.Strict {
 		if _, err := f.Seek(0, io.SeekStart); err != nil {
@@ -170,6 +182,90 @@ func Check(path string, opts CheckOptions) (*Report, error) {
 	}
 	sort.SliceStable(r.Findings, func(i, j int) bool { return r.Findings[i].Clause < r.Findings[j].Clause })
 	return r, nil
+}
+
+// checkPart1 checks the rules of ISO 19005-1 that part 2 dropped (see
+// Part1), in every object, direct ones inside others included.
+func checkPart1(r *Report, x *model.XRefTable, cat types.Dict) {
+	if _, ok := cat.Find("OCProperties"); ok {
+		r.add("6.1.13 (part 1)", "the catalog has optional content (OCProperties)")
+	}
+	if names, err := x.DereferenceDict(cat["Names"]); err == nil && names != nil {
+		if _, ok := names.Find("EmbeddedFiles"); ok {
+			r.add("6.1.11 (part 1)", "the name dictionary has embedded files (EmbeddedFiles)")
+		}
+	}
+	nums := make([]int, 0, len(x.Table))
+	for n := range x.Table {
+		nums = append(nums, n)
+	}
+	sort.Ints(nums)
+	var walk func(n int, o types.Object, depth int)
+	walk = func(n int, o types.Object, depth int) {
+		if depth > 32 {
+			return
+		}
+		switch o := o.(type) {
+		case types.StreamDict:
+			walk(n, o.Dict, depth)
+		case types.Array:
+			for _, v := range o {
+				walk(n, v, depth+1)
+			}
+		case types.Dict:
+			part1Dict(r, x, n, o)
+			for _, v := range o {
+				walk(n, v, depth+1)
+			}
+		}
+	}
+	for _, n := range nums {
+		if e := x.Table[n]; e != nil && !e.Free && e.Object != nil {
+			walk(n, e.Object, 0)
+		}
+	}
+}
+
+// part1Dict checks one dictionary (of object n) for what part 1 forbids.
+func part1Dict(r *Report, x *model.XRefTable, n int, d types.Dict) {
+	if _, ok := d.Find("EF"); ok {
+		r.add("6.1.11 (part 1)", "object %d: a file specification with an embedded file (EF)", n)
+	}
+	if v, ok := d.Find("SMask"); ok {
+		if name, isName := v.(types.Name); !isName || name != "None" {
+			r.add("6.4 (part 1)", "object %d: a soft mask (SMask)", n)
+		}
+	}
+	if sub := d.NameEntry("Subtype"); sub != nil && *sub == "Form" {
+		if g, err := x.DereferenceDict(d["Group"]); err == nil && g != nil {
+			if s := g.NameEntry("S"); s != nil && *s == "Transparency" {
+				r.add("6.4 (part 1)", "object %d: a form XObject with a transparency group", n)
+			}
+		}
+	}
+	if bm, ok := d.Find("BM"); ok {
+		if name, isName := bm.(types.Name); !isName || name != "Normal" && name != "Compatible" {
+			r.add("6.4 (part 1)", "object %d: blend mode %v, not Normal or Compatible", n, bm)
+		}
+	}
+	for _, k := range []string{"CA", "ca"} {
+		if v, ok := d.Find(k); ok {
+			if f, isNum := number(v); !isNum || f != 1 {
+				r.add("6.4 (part 1)", "object %d: %s %v, not 1.0 (opacity)", n, k, v)
+			}
+		}
+	}
+}
+
+// number is a PDF integer or real as a float.
+func number(o types.Object) (float64, bool) {
+	switch v := o.(type) {
+	case types.Integer:
+		return float64(v), true
+	case types.Float:
+		return float64(v), true
+	}
+	return 0, false
 }
 
 // checkStreamKeywords: each stream's data starts after "stream" and one

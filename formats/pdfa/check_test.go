@@ -152,3 +152,68 @@ func TestDeclaredParts(t *testing.T) {
 		t.Errorf("no part declared: %+v", r)
 	}
 }
+
+// TestPart1Rules: what PDF/A-2 allows and PDF/A-1 does not (transparency,
+// optional content, embedded files) is a finding for a file that declares
+// part 1, and none for the same file declaring part 2.
+func TestPart1Rules(t *testing.T) {
+	xmp := func(part string) string {
+		return testenv.Stream("/Type /Metadata /Subtype /XML", `<?xpacket begin="" id="W5M0MpCehiHzreSzNTczkc9d"?>
+<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">
+<rdf:Description rdf:about="" xmlns:pdfaid="http://www.aiim.org/pdfa/ns/id/"><pdfaid:part>`+part+`</pdfaid:part><pdfaid:conformance>B</pdfaid:conformance></rdf:Description>
+</rdf:RDF></x:xmpmeta><?xpacket end="w"?>`)
+	}
+	content := testenv.Stream("", "q 10 0 0 10 0 0 cm /Im1 Do Q")
+	image := func(extra string) string {
+		return testenv.Stream("/Type /XObject /Subtype /Image /Width 1 /Height 1 /ColorSpace /DeviceGray /BitsPerComponent 8"+extra, "\x80")
+	}
+	file := func(part, catalog, resources string, objs ...string) string {
+		all := append([]string{"<< /Type /Catalog /Pages 2 0 R /Metadata 4 0 R " + catalog + " >>",
+			"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+			"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 10 10] /Contents 5 0 R /Resources << /XObject << /Im1 6 0 R >> " + resources + " >> >>",
+			xmp(part), content}, objs...)
+		p := filepath.Join(t.TempDir(), "x.pdf")
+		if err := os.WriteFile(p, testenv.PDF(all...), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	for _, c := range []struct {
+		name            string
+		catalog, res    string
+		objs            []string
+		clause, finding string
+	}{
+		{"opacity", "", "/ExtGState << /G0 << /ca 0.5 >> >>", []string{image("")}, "6.4 (part 1)", "ca 0.5"},
+		{"blend mode", "", "/ExtGState << /G0 << /BM /Multiply >> >>", []string{image("")}, "6.4 (part 1)", "blend mode"},
+		{"soft mask", "", "", []string{image(" /SMask 7 0 R"), image("")}, "6.4 (part 1)", "object 6: a soft mask"},
+		{"transparency group", "", "/XObject << /Im1 6 0 R /Fm1 7 0 R >>", []string{image(""),
+			testenv.Stream("/Type /XObject /Subtype /Form /BBox [0 0 1 1] /Group << /S /Transparency >>", "")}, "6.4 (part 1)", "transparency group"},
+		{"optional content", "/OCProperties << /OCGs [] /D << >> >>", "", []string{image("")}, "6.1.13 (part 1)", "OCProperties"},
+		{"embedded file", "/Names << /EmbeddedFiles << /Names [(a.txt) 7 0 R] >> >>", "", []string{image(""),
+			"<< /Type /Filespec /F (a.txt) /EF << /F 8 0 R >> >>", testenv.Stream("/Type /EmbeddedFile", "a")}, "6.1.11 (part 1)", "EmbeddedFiles"},
+		{"opacity 1 and a soft mask of None are allowed", "", "/ExtGState << /G0 << /CA 1 /ca 1.0 /SMask /None /BM /Normal >> >>", []string{image("")}, "", ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			for _, part := range []string{"1", "2"} {
+				r, err := Check(file(part, c.catalog, c.res, c.objs...), CheckOptions{})
+				if err != nil || r.Part != int(part[0]-'0') {
+					t.Fatalf("part %s: %+v %v", part, r, err)
+				}
+				var got []string
+				for _, f := range r.Findings {
+					if strings.HasSuffix(f.Clause, "(part 1)") {
+						got = append(got, f.String())
+					}
+				}
+				want := c.clause != "" && part == "1"
+				if want && (len(got) == 0 || !strings.Contains(strings.Join(got, "; "), c.finding) || !strings.HasPrefix(got[0], c.clause)) {
+					t.Errorf("part %s: part-1 findings %q, want %s %q", part, got, c.clause, c.finding)
+				}
+				if !want && len(got) > 0 {
+					t.Errorf("part %s: part-1 findings %q, want none", part, got)
+				}
+			}
+		})
+	}
+}
