@@ -104,24 +104,26 @@ func (e *Engine) raiseAlerts(ctx context.Context, it *catalog.Item) error {
 		return err
 	}
 	madeCopy := false
+	var raises []catalog.Raise
 	for _, ev := range evs {
-		var err error
 		switch {
 		case ev.Type == catalog.EvNormalization && ev.Outcome == catalog.OutcomeFailure:
-			_, _, err = e.Catalog.RaiseAlert(ctx, it.BagID, catalog.ProblemNoAccessCopy, "", ev.Detail+
-				"; the originals are stored. Once the cause is mended, make a new version of the bag with one: strongroom reprocess "+it.BagID, e.Now())
+			raises = append(raises, catalog.Raise{BagID: it.BagID, Problem: catalog.ProblemNoAccessCopy, Detail: ev.Detail +
+				"; the originals are stored. Once the cause is mended, make a new version of the bag with one: strongroom reprocess " + it.BagID})
 		case ev.Type == catalog.EvIdentification && ev.Outcome == catalog.OutcomeWarning && strings.HasPrefix(ev.Detail, notIdentified):
-			_, _, err = e.Catalog.RaiseAlert(ctx, it.BagID, catalog.ProblemUnidentified, "data/"+ev.File, ev.Detail, e.Now())
+			raises = append(raises, catalog.Raise{BagID: it.BagID, Problem: catalog.ProblemUnidentified, Key: "data/" + ev.File, Detail: ev.Detail})
 		case ev.Type == catalog.EvDigest && ev.Outcome == catalog.OutcomeWarning && strings.HasPrefix(ev.Detail, alreadyStored):
-			_, _, err = e.Catalog.RaiseAlert(ctx, it.BagID, catalog.ProblemDuplicate, "data/"+ev.File, ev.Detail, e.Now())
+			raises = append(raises, catalog.Raise{BagID: it.BagID, Problem: catalog.ProblemDuplicate, Key: "data/" + ev.File, Detail: ev.Detail})
 		case ev.Type == catalog.EvValidation && strings.HasPrefix(ev.Detail, qualityPrefix+string(quality.Fail)):
-			_, _, err = e.Catalog.RaiseAlert(ctx, it.BagID, catalog.ProblemQuality, "quality.json", ev.Detail+"; the pages are stored: look at them, and rescan where needed", e.Now())
+			raises = append(raises, catalog.Raise{BagID: it.BagID, Problem: catalog.ProblemQuality, Key: "quality.json", Detail: ev.Detail + "; the pages are stored: look at them, and rescan where needed"})
 		case ev.Type == catalog.EvNormalization && ev.Outcome == catalog.OutcomeSuccess:
 			madeCopy = true
 		}
-		if err != nil {
-			return err
-		}
+	}
+	// One transaction for them all: a batch of 2,000 files of a format no
+	// one knows raises 2,000 alerts.
+	if err := e.Catalog.RaiseAlerts(ctx, raises, e.Now()); err != nil {
+		return err
 	}
 	if it.Kind != catalog.KindReprocess || !madeCopy {
 		return nil

@@ -194,6 +194,10 @@ func newEngine(cfg *configs.Config, log *slog.Logger, cat catalog.Catalog, st st
 	cfg.Access.OCR.CacheDir = filepath.Join(cfg.DataDir, "cache", "pdfium")
 	dec := cfg.Access.OCR
 	dec.Workers, dec.MaxDecode = min(max(cfg.Access.OCR.Workers, 1), runtime.GOMAXPROCS(0)), cfg.Pipeline.MaxPixels
+	// Idle decoders end after a while: their memory is not held through
+	// the OCR of the item they validated (a 500-page TIFF's peak, process
+	// tree: 744 MiB with them held, 630 MiB so; 626 MiB for 50 pages).
+	dec.IdleStop = 5 * time.Second
 	decoder, err := ocr.NewEngine(dec)
 	if err != nil {
 		return nil, err

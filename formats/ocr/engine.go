@@ -32,9 +32,11 @@ const crashTries = 2
 // Engine OCRs pages in Config.Workers worker processes (see WorkerMain),
 // started on first use and again after one dies.
 type Engine struct {
-	cfg   Config
-	exe   string
-	slots chan *process // Workers entries; nil is a process not (or no longer) running
+	cfg     Config
+	exe     string
+	slots   chan *process // Workers entries; nil is a process not (or no longer) running
+	closing chan struct{} // closed by Close: the idle watch ends
+	once    sync.Once
 }
 
 // NewEngine returns an engine; no process starts until the first page.
@@ -43,11 +45,47 @@ func NewEngine(cfg Config) (*Engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ocr: find this program to start OCR workers: %w", err)
 	}
-	e := &Engine{cfg: cfg, exe: exe, slots: make(chan *process, max(cfg.Workers, 1))}
+	e := &Engine{cfg: cfg, exe: exe, slots: make(chan *process, max(cfg.Workers, 1)), closing: make(chan struct{})}
 	for range cap(e.slots) {
 		e.slots <- nil
 	}
+	if cfg.IdleStop > 0 {
+		go e.stopIdle()
+	}
 	return e, nil
+}
+
+// stopIdle ends, every half IdleStop, the workers idle for IdleStop: the
+// slots free at that moment are taken, looked at and given back at once.
+func (e *Engine) stopIdle() {
+	t := time.NewTicker(max(e.cfg.IdleStop/2, 100*time.Millisecond))
+	defer t.Stop()
+	for {
+		select {
+		case <-e.closing:
+			return
+		case <-t.C:
+		}
+		var free, idle []*process
+	take:
+		for range cap(e.slots) {
+			select {
+			case w := <-e.slots:
+				free = append(free, w)
+			default:
+				break take
+			}
+		}
+		for _, w := range free {
+			if w != nil && time.Since(w.idleSince) >= e.cfg.IdleStop {
+				idle, w = append(idle, w), nil
+			}
+			e.slots <- w
+		}
+		for _, w := range idle {
+			w.stop()
+		}
+	}
 }
 
 // request returns a request of op with the engine's settings, s
@@ -78,6 +116,7 @@ func (e *Engine) Start(ctx context.Context, s Settings) error {
 	var ws []*process
 	defer func() {
 		for _, w := range ws {
+			w.idleSince = time.Now()
 			e.slots <- w
 		}
 	}()
@@ -110,6 +149,7 @@ func (e *Engine) Start(ctx context.Context, s Settings) error {
 
 // Close stops the workers, waiting for pages in progress.
 func (e *Engine) Close() {
+	e.once.Do(func() { close(e.closing) })
 	for range cap(e.slots) {
 		if w := <-e.slots; w != nil {
 			w.stop()
@@ -263,6 +303,7 @@ func (e *Engine) do(ctx context.Context, req request) (*response, error) {
 			continue
 		}
 		if err == nil {
+			w.idleSince = time.Now()
 			e.slots <- w
 			if resp.Err != "" {
 				return nil, resp.error()
@@ -302,6 +343,9 @@ type process struct {
 	stderr *tail
 	exited chan struct{} // closed once the process has been waited for
 	served int           // requests answered
+	// idleSince is when it last answered (set before its slot is given
+	// back, read by whoever takes the slot).
+	idleSince time.Time
 }
 
 func (e *Engine) start() (*process, error) {

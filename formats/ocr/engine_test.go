@@ -189,3 +189,46 @@ func TestMissingLanguage(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 }
+
+// TestIdleStop: with IdleStop, a worker with nothing to do ends, and the
+// next page starts one again; without, workers stay.
+func TestIdleStop(t *testing.T) {
+	path := pageFile(t, testpage.Render(testpage.Text[:1], testpage.Options{DPI: 300, PointSize: 12, Seed: 2}))
+	live := func(e *Engine) int {
+		n := 0
+		var ws []*process
+		for range cap(e.slots) {
+			w := <-e.slots
+			ws = append(ws, w)
+			if w != nil {
+				n++
+			}
+		}
+		for _, w := range ws {
+			e.slots <- w
+		}
+		return n
+	}
+	for _, stop := range []time.Duration{300 * time.Millisecond, 0} {
+		cfg := testConfig()
+		cfg.IdleStop = stop
+		e := engineWith(t, cfg)
+		if err := e.Check(context.Background(), path, 0); err != nil {
+			t.Fatal(err)
+		}
+		if n := live(e); n != 1 {
+			t.Fatalf("idle stop %s: %d workers after a page, want 1", stop, n)
+		}
+		time.Sleep(time.Second)
+		want := 1
+		if stop > 0 {
+			want = 0
+		}
+		if n := live(e); n != want {
+			t.Errorf("idle stop %s: %d workers a second later, want %d", stop, n, want)
+		}
+		if err := e.Check(context.Background(), path, 0); err != nil {
+			t.Errorf("idle stop %s: the next page: %v", stop, err)
+		}
+	}
+}

@@ -54,6 +54,10 @@ type Config struct {
 	JPEGQuality int    `yaml:"-"`
 	Lossless    bool   `yaml:"-"`
 	CacheDir    string `yaml:"-"`
+	// IdleStop, when set, ends a worker that has had nothing to do for
+	// this long (the decoders that validate: their memory is not held
+	// through the OCR that follows); it starts again when needed.
+	IdleStop time.Duration `yaml:"-"`
 }
 
 // Validate checks the configuration.

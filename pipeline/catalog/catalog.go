@@ -129,12 +129,23 @@ type Audits interface {
 	FinishRun(ctx context.Context, r AuditRun) error
 }
 
+// Raise is one alert to raise (see RaiseAlerts).
+type Raise struct {
+	BagID       string
+	Problem     Problem
+	Key, Detail string
+}
+
 // Alerts are problems for people to triage.
 type Alerts interface {
 	// RaiseAlert records that a problem was seen, deduplicated by bag,
 	// problem and key. It returns the alert and whether it is new or
 	// reopened (a resolved alert whose problem came back).
 	RaiseAlert(ctx context.Context, bagID string, problem Problem, key, detail string, at time.Time) (*Alert, bool, error)
+	// RaiseAlerts raises several as RaiseAlert does, in one transaction,
+	// without handing them back: a stored batch's alerts, one per file
+	// not identified or stored already, are not a transaction each.
+	RaiseAlerts(ctx context.Context, raises []Raise, at time.Time) error
 	// ChangeAlert moves an alert to acknowledged or resolved, recording who
 	// and why; ErrBadTransition for a change it cannot make.
 	ChangeAlert(ctx context.Context, id int64, state AlertState, who, note string, at time.Time) (*Alert, error)

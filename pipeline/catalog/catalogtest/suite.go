@@ -366,6 +366,23 @@ func testAlerts(t *testing.T, o Opener) {
 	if len(open) != 2 || len(mine) != 1 || len(all) != 2 || len(none) != 0 || all[0].ID != a.ID {
 		t.Errorf("lists: open %d, of b1 %d, all %d, closed %d", len(open), len(mine), len(all), len(none))
 	}
+	// Several at once: new ones, one seen again, one reopened.
+	if _, err := c.ChangeAlert(ctx, a.ID, catalog.AlertResolved, "ana", "restored again", now); err != nil {
+		t.Fatal(err)
+	}
+	must(t, c.RaiseAlerts(ctx, []catalog.Raise{
+		{BagID: "b2", Problem: catalog.ProblemUnidentified, Key: "data/a.dat", Detail: "not identified"},
+		{BagID: "b2", Problem: catalog.ProblemUnidentified, Key: "data/b.dat", Detail: "not identified"},
+		{BagID: "", Problem: catalog.ProblemEnvironment, Key: "read-only file system", Detail: "store, again"},
+		{BagID: "b1", Problem: catalog.ProblemAltered, Key: "data/p1", Detail: "back again"},
+	}, now.Add(3*time.Hour)))
+	b2, _ := c.Alerts(ctx, "b2", catalog.AlertOpen)
+	env, _ := c.Alerts(ctx, "", catalog.AlertOpen)
+	back, _ := c.Alert(ctx, a.ID)
+	if len(b2) != 2 || b2[0].Seen != 1 || len(env) != 4 || back.State != catalog.AlertOpen || back.Detail != "back again" {
+		t.Errorf("raised together: b2 %+v, open %d, reopened %+v", b2, len(env), back)
+	}
+	must(t, c.RaiseAlerts(ctx, nil, now))
 }
 
 func testBatches(t *testing.T, o Opener) {

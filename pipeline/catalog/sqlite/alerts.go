@@ -16,30 +16,9 @@ const auditor = "audit"
 // RaiseAlert implements catalog.Alerts.
 func (c *DB) RaiseAlert(ctx context.Context, bagID string, problem catalog.Problem, key, detail string, at time.Time) (*catalog.Alert, bool, error) {
 	var id int64
-	fresh := false
-	err := c.tx(ctx, func(tx *sql.Tx) error {
-		var state catalog.AlertState
-		err := tx.QueryRowContext(ctx, `SELECT id, state FROM alerts WHERE bag_id = ? AND problem = ? AND key = ?`, bagID, problem, key).Scan(&id, &state)
-		switch {
-		case errors.Is(err, sql.ErrNoRows):
-			res, err := tx.ExecContext(ctx, `INSERT INTO alerts (bag_id, problem, key, state, detail, first_seen, last_seen, seen) VALUES (?, ?, ?, ?, ?, ?, ?, 1)`,
-				bagID, problem, key, catalog.AlertOpen, detail, ts(at), ts(at))
-			if err != nil {
-				return err
-			}
-			id, _ = res.LastInsertId()
-			fresh = true
-			return addChange(ctx, tx, id, catalog.AlertOpen, auditor, detail, at)
-		case err != nil:
-			return err
-		case state == catalog.AlertResolved:
-			fresh = true
-			if _, err := tx.ExecContext(ctx, `UPDATE alerts SET state = ?, detail = ?, last_seen = ?, seen = seen + 1 WHERE id = ?`, catalog.AlertOpen, detail, ts(at), id); err != nil {
-				return err
-			}
-			return addChange(ctx, tx, id, catalog.AlertOpen, auditor, "reopened: "+detail, at)
-		}
-		_, err = tx.ExecContext(ctx, `UPDATE alerts SET detail = ?, last_seen = ?, seen = seen + 1 WHERE id = ?`, detail, ts(at), id)
+	var fresh bool
+	err := c.tx(ctx, func(tx *sql.Tx) (err error) {
+		id, fresh, err = raise(ctx, tx, catalog.Raise{BagID: bagID, Problem: problem, Key: key, Detail: detail}, at)
 		return err
 	})
 	if err != nil {
@@ -47,6 +26,48 @@ func (c *DB) RaiseAlert(ctx context.Context, bagID string, problem catalog.Probl
 	}
 	a, err := c.Alert(ctx, id)
 	return a, fresh, err
+}
+
+// RaiseAlerts implements catalog.Alerts.
+func (c *DB) RaiseAlerts(ctx context.Context, raises []catalog.Raise, at time.Time) error {
+	if len(raises) == 0 {
+		return nil
+	}
+	return c.tx(ctx, func(tx *sql.Tx) error {
+		for _, r := range raises {
+			if _, _, err := raise(ctx, tx, r, at); err != nil {
+				return fmt.Errorf("catalog: raise alert %s %s %s: %w", r.BagID, r.Problem, r.Key, err)
+			}
+		}
+		return nil
+	})
+}
+
+// raise opens an alert, reopens a resolved one, or counts one more
+// sighting of an open one; it returns its id and whether it is new or
+// reopened.
+func raise(ctx context.Context, tx *sql.Tx, r catalog.Raise, at time.Time) (id int64, fresh bool, err error) {
+	var state catalog.AlertState
+	err = tx.QueryRowContext(ctx, `SELECT id, state FROM alerts WHERE bag_id = ? AND problem = ? AND key = ?`, r.BagID, r.Problem, r.Key).Scan(&id, &state)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		res, err := tx.ExecContext(ctx, `INSERT INTO alerts (bag_id, problem, key, state, detail, first_seen, last_seen, seen) VALUES (?, ?, ?, ?, ?, ?, ?, 1)`,
+			r.BagID, r.Problem, r.Key, catalog.AlertOpen, r.Detail, ts(at), ts(at))
+		if err != nil {
+			return 0, false, err
+		}
+		id, _ = res.LastInsertId()
+		return id, true, addChange(ctx, tx, id, catalog.AlertOpen, auditor, r.Detail, at)
+	case err != nil:
+		return 0, false, err
+	case state == catalog.AlertResolved:
+		if _, err := tx.ExecContext(ctx, `UPDATE alerts SET state = ?, detail = ?, last_seen = ?, seen = seen + 1 WHERE id = ?`, catalog.AlertOpen, r.Detail, ts(at), id); err != nil {
+			return 0, false, err
+		}
+		return id, true, addChange(ctx, tx, id, catalog.AlertOpen, auditor, "reopened: "+r.Detail, at)
+	}
+	_, err = tx.ExecContext(ctx, `UPDATE alerts SET detail = ?, last_seen = ?, seen = seen + 1 WHERE id = ?`, r.Detail, ts(at), id)
+	return id, false, err
 }
 
 func addChange(ctx context.Context, tx *sql.Tx, id int64, state catalog.AlertState, who, note string, at time.Time) error {
