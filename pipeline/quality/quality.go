@@ -206,10 +206,12 @@ func nearDuplicates(cfg Config, pages []Page) map[int]int {
 }
 
 // A page with fewer words is judged by its image; pages with more are the
-// same text when this share of their word pairs is shared.
+// same text when this share of their word pairs is shared: a rescan's OCR
+// differs in a word or two of hundreds, two pages alike but for their
+// page number share less.
 const (
 	fewWords = 10
-	sameText = 0.8
+	sameText = 0.95
 )
 
 // blankBytesPerMegapixel is the encoded size under which a page with no

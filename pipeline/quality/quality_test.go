@@ -46,13 +46,17 @@ func TestAssess(t *testing.T) {
 		{Source: "b/p6.tif", Page: 1, DPI: 300, Blank: true, Hash: "ffffffffffffffff"},
 		{Source: "b/p7.tif", Page: 1, DPI: 300, Blank: true, Hash: "ffffffffffffffff"},
 		{Source: "b/p8.tif", Page: 1, DPI: 300, Words: 40, Skew: -3.4, Hash: "1111111111111111", Bigrams: text("a b c d e f")},
+		// Two pages alike but for their page number: not a second scan.
+		{Source: "b/p9.tif", Page: 1, DPI: 300, Words: 20, Hash: "2222222222222222", Bigrams: text("minutes of the vestry meeting page 1 the churchwardens reported the roof repaired at a cost of twelve pounds")},
+		{Source: "b/p10.tif", Page: 1, DPI: 300, Words: 20, Hash: "2222222222222222", Bigrams: text("minutes of the vestry meeting page 2 the churchwardens reported the roof repaired at a cost of twelve pounds")},
 	}
 	r := Assess(cfg, pages)
 	got := map[string]string{}
 	for _, p := range r.Pages {
 		got[p.Source] = p.NearDuplicateOf
 	}
-	want := map[string]string{"b/p1.tif": "", "b/p2.tif": "", "b/p3.tif": "b/p1.tif page 1", "b/p4.tif": "", "b/p5.tif": "b/p4.tif page 1", "b/p6.tif": "", "b/p7.tif": "", "b/p8.tif": ""}
+	want := map[string]string{"b/p1.tif": "", "b/p2.tif": "", "b/p3.tif": "b/p1.tif page 1", "b/p4.tif": "", "b/p5.tif": "b/p4.tif page 1", "b/p6.tif": "", "b/p7.tif": "", "b/p8.tif": "",
+		"b/p9.tif": "", "b/p10.tif": ""}
 	if !maps.Equal(got, want) {
 		t.Errorf("near duplicates %v, want %v", got, want)
 	}
