@@ -1,0 +1,119 @@
+// Package pgtest starts a private PostgreSQL server for a test, from
+// Debian's postgresql package, as the S3 tests start MinIO: initdb into a
+// temporary folder, pg_ctl start on a free loopback port, stopped and
+// removed when the test ends. Run as root (CI), the server runs as the
+// postgres user the package made: PostgreSQL refuses to run as root.
+package pgtest
+
+import (
+	"bytes"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"testing"
+)
+
+// Server is a running PostgreSQL.
+type Server struct {
+	// URL connects as the superuser strongroom to the database postgres,
+	// trusted on the loopback address (no password).
+	URL string
+	bin string
+	dir string
+	as  []string // runuser -u postgres --, when run as root
+}
+
+// Start starts a server for t; scripts/deps installs the package.
+func Start(t testing.TB) *Server {
+	t.Helper()
+	bin, err := binDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir, err := os.MkdirTemp("", "strongroom-pg-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &Server{bin: bin, dir: dir}
+	t.Cleanup(func() { s.stop(); os.RemoveAll(dir) })
+	if os.Geteuid() == 0 {
+		u, err := user.Lookup("postgres")
+		if err != nil {
+			t.Fatalf("pgtest: running as root needs the postgres user (Debian's postgresql package makes it): %v", err)
+		}
+		uid, _ := strconv.Atoi(u.Uid)
+		gid, _ := strconv.Atoi(u.Gid)
+		if err := os.Chown(dir, uid, gid); err != nil {
+			t.Fatal(err)
+		}
+		s.as = []string{"runuser", "-u", "postgres", "--"}
+	}
+	port, err := freePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := filepath.Join(dir, "data")
+	if out, err := s.run("initdb", "-D", data, "-U", "strongroom", "-A", "trust", "-E", "UTF8", "--no-locale", "--no-sync"); err != nil {
+		t.Fatalf("pgtest: initdb: %v\n%s", err, out)
+	}
+	// The socket in the private folder, TCP on loopback only; no fsync: a
+	// test's server need not survive a power cut (a killed client is what
+	// the tests kill).
+	opts := fmt.Sprintf("-p %d -k %s -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off", port, dir)
+	if out, err := s.run("pg_ctl", "-D", data, "-o", opts, "-l", filepath.Join(dir, "log"), "-w", "-t", "60", "start"); err != nil {
+		log, _ := os.ReadFile(filepath.Join(dir, "log"))
+		t.Fatalf("pgtest: pg_ctl start: %v\n%s\n%s", err, out, log)
+	}
+	s.URL = fmt.Sprintf("postgres://strongroom@127.0.0.1:%d/postgres?sslmode=disable", port)
+	return s
+}
+
+func (s *Server) run(name string, args ...string) ([]byte, error) {
+	argv := append(append(append([]string{}, s.as...), filepath.Join(s.bin, name)), args...)
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Dir = s.dir
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err := cmd.Run()
+	return out.Bytes(), err
+}
+
+func (s *Server) stop() {
+	if _, err := os.Stat(filepath.Join(s.dir, "data", "postmaster.pid")); err == nil {
+		s.run("pg_ctl", "-D", filepath.Join(s.dir, "data"), "-m", "immediate", "-w", "stop")
+	}
+}
+
+// binDir finds the newest PostgreSQL's programs (Debian keeps initdb and
+// pg_ctl under /usr/lib/postgresql/VERSION/bin, off the PATH).
+func binDir() (string, error) {
+	dirs, _ := filepath.Glob("/usr/lib/postgresql/*/bin")
+	sort.Slice(dirs, func(i, j int) bool {
+		vi, _ := strconv.Atoi(filepath.Base(filepath.Dir(dirs[i])))
+		vj, _ := strconv.Atoi(filepath.Base(filepath.Dir(dirs[j])))
+		return vi > vj
+	})
+	for _, d := range dirs {
+		if _, err := os.Stat(filepath.Join(d, "initdb")); err == nil {
+			return d, nil
+		}
+	}
+	if p, err := exec.LookPath("initdb"); err == nil {
+		return filepath.Dir(p), nil
+	}
+	return "", fmt.Errorf("pgtest: no PostgreSQL server programs (initdb, pg_ctl): install Debian's postgresql package (scripts/deps does)")
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
