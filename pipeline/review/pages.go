@@ -2,6 +2,7 @@ package review
 
 import (
 	"bytes"
+	"context"
 	"embed"
 	"errors"
 	"fmt"
@@ -131,9 +132,47 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request, sess *session) {
 }
 
 type overview struct {
-	Audit  AuditView
-	Counts catalog.Counts
-	Alerts []*catalog.Alert
+	Audit    AuditView
+	Counts   catalog.Counts
+	Alerts   []*catalog.Alert
+	InFlight []inFlight
+}
+
+// inFlight is an item on its way, with how far it is through a long step
+// (the engine's record: pages made of the total, time left), if it is in
+// one.
+type inFlight struct {
+	Item     *catalog.Item
+	Progress *catalog.Progress
+}
+
+// inFlightShown is how many items in flight the overview lists.
+const inFlightShown = 20
+
+// itemsInFlight lists up to inFlightShown items not done or failed, the
+// earliest stages last (the nearest to stored first).
+func (s *Server) itemsInFlight(ctx context.Context) ([]inFlight, error) {
+	var out []inFlight
+	for i := len(catalog.Stages) - 1; i >= 0 && len(out) < inFlightShown; i-- {
+		st := catalog.Stages[i]
+		if st.Terminal() {
+			continue
+		}
+		items, err := s.Catalog.ItemsAt(ctx, st, inFlightShown-len(out))
+		if err != nil {
+			return nil, err
+		}
+		for _, it := range items {
+			f := inFlight{Item: it}
+			if s.Progress != nil {
+				if p, ok := s.Progress(it.ID); ok {
+					f.Progress = &p
+				}
+			}
+			out = append(out, f)
+		}
+	}
+	return out, nil
 }
 
 // Items is how many items are at stage (the template's map index cannot
@@ -162,7 +201,12 @@ func (s *Server) overviewPage(w http.ResponseWriter, r *http.Request, sess *sess
 	if len(alerts) > 5 {
 		alerts = alerts[:5]
 	}
-	s.render(w, "overview.html", sess, "overview", "Overview", overview{v, c, alerts})
+	flying, err := s.itemsInFlight(r.Context())
+	if err != nil {
+		s.pageError(w, err)
+		return
+	}
+	s.render(w, "overview.html", sess, "overview", "Overview", overview{v, c, alerts, flying})
 }
 
 type alertsData struct {

@@ -20,7 +20,8 @@ import (
 // closing tag), a redirect to sign-in, or a refusal; never a 500, never
 // half a page: the overview once failed in its template and still said
 // 200. The overview shows its counts (4 bags and a newer version of one
-// done, one failed); a bag's page shows staff its newer versions.
+// done, one failed) and the items in flight with how far each is; a bag's
+// page shows staff its newer versions.
 func TestEveryPageRenders(t *testing.T) {
 	testenv.Tool(t, "pdftoppm")
 	l := newLibrary(t, true)
@@ -32,6 +33,18 @@ func TestEveryPageRenders(t *testing.T) {
 	v2 := &catalog.Item{ID: "item-v2", Name: "b-open", Source: catalog.ReprocessSource("b-open"), Kind: catalog.KindReprocess, Release: catalog.ReleaseKeep, Stage: catalog.StageDone, BagID: "b-open-v2"}
 	if err := l.cat.CreateItem(ctx, v2); err != nil {
 		t.Fatal(err)
+	}
+	// Two items in flight, one of them OCRing page 7 of 40.
+	for _, it := range []*catalog.Item{
+		{ID: "item-ocr", Name: "minute-book", Source: "/hot/minute-book", Kind: catalog.KindBatch, Release: catalog.ReleaseMove, Stage: catalog.StageNormalise},
+		{ID: "item-new", Name: "letters", Source: "/hot/letters", Kind: catalog.KindBatch, Release: catalog.ReleaseMove, Stage: catalog.StageFixity},
+	} {
+		if err := l.cat.CreateItem(ctx, it); err != nil {
+			t.Fatal(err)
+		}
+	}
+	l.s.Progress = func(id string) (catalog.Progress, bool) {
+		return catalog.Progress{Stage: catalog.StageNormalise, Done: 7, Total: 40, Left: 90 * time.Second}, id == "item-ocr"
 	}
 	if _, _, err := l.cat.RaiseAlert(ctx, "b-closed", catalog.ProblemAltered, "data/original/page.tif", "read 13 bytes, sha256 ff..", time.Now()); err != nil {
 		t.Fatal(err)
@@ -122,7 +135,8 @@ func TestEveryPageRenders(t *testing.T) {
 					}
 				}
 				if p == "/" && resp.StatusCode == 200 {
-					for _, want := range []string{`id="open-alerts">1<`, `id="items-done">6<`, `id="items-failed">1<`} {
+					for _, want := range []string{`id="open-alerts">1<`, `id="items-done">6<`, `id="items-failed">1<`,
+						"<td>minute-book</td><td>normalise</td><td>7 of 40 pages, about 1m30s left</td>", "<td>letters</td><td>fixity</td><td></td>"} {
 						if !strings.Contains(body, want) {
 							t.Errorf("overview lacks %s", want)
 						}
