@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"regexp"
 	"slices"
@@ -163,12 +164,13 @@ func Check(path string, opts CheckOptions) (*Report, error) {
 	}
 	xmp := checkMetadata(r, x, cat)
 	intent := checkOutputIntents(r, x, cat)
-	checkObjects(r, x, cat)
+	nums := slices.Sorted(maps.Keys(x.Table)) // the objects, in order
+	checkObjects(r, x, cat, nums)
 	checkStreamKeywords(r, f, x)
 	checkPages(r, x, colours{intent: intent})
 	if r.Part == 1 {
 		checkInfo(r, x, xmp) // part 1 only: parts 2 and 3 do not ask it
-		checkPart1(r, x, cat)
+		checkPart1(r, x, cat, nums)
 	}
 	if opts.Strict {
 		if _, err := f.Seek(0, io.SeekStart); err != nil {
@@ -185,8 +187,9 @@ func Check(path string, opts CheckOptions) (*Report, error) {
 }
 
 // checkPart1 checks the rules of ISO 19005-1 that part 2 dropped (see
-// Part1), in every object, direct ones inside others included.
-func checkPart1(r *Report, x *model.XRefTable, cat types.Dict) {
+// Part1), in every object (nums, in order), direct ones inside others
+// included.
+func checkPart1(r *Report, x *model.XRefTable, cat types.Dict, nums []int) {
 	if _, ok := cat.Find("OCProperties"); ok {
 		r.add("6.1.13 (part 1)", "the catalog has optional content (OCProperties)")
 	}
@@ -195,11 +198,6 @@ func checkPart1(r *Report, x *model.XRefTable, cat types.Dict) {
 			r.add("6.1.11 (part 1)", "the name dictionary has embedded files (EmbeddedFiles)")
 		}
 	}
-	nums := make([]int, 0, len(x.Table))
-	for n := range x.Table {
-		nums = append(nums, n)
-	}
-	sort.Ints(nums)
 	var walk func(n int, o types.Object, depth int)
 	walk = func(n int, o types.Object, depth int) {
 		if depth > 32 {
@@ -645,13 +643,8 @@ var renderingIntents = map[string]bool{"AbsoluteColorimetric": true, "RelativeCo
 // stream filters (6.1.7), image attributes and data (6.2.8.1, 6.2.8.3),
 // form XObjects (6.2.9) and font embedding (6.2.11.4.1). Colour, content
 // and graphics states are checked page by page (checkPages), where what a
-// page uses is known.
-func checkObjects(r *Report, x *model.XRefTable, cat types.Dict) {
-	nums := make([]int, 0, len(x.Table))
-	for n := range x.Table {
-		nums = append(nums, n)
-	}
-	sort.Ints(nums)
+// page uses is known. nums are the objects' numbers, in order.
+func checkObjects(r *Report, x *model.XRefTable, cat types.Dict, nums []int) {
 	offered := formOnlyFonts(x, cat, nums)
 	if _, ok := cat.Find("AA"); ok {
 		r.add("6.5.2", "the catalog has additional actions (AA)")
