@@ -4,11 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/strongroom-archive/strongroom/pipeline/catalog"
 	"github.com/strongroom-archive/strongroom/storage"
@@ -72,6 +75,24 @@ func safely(f func() error) (err error) {
 		}
 	}()
 	return f()
+}
+
+// atOnce runs f(0) … f(n-1) as many at a time as there are cores, each
+// under safely (a panic on a goroutine of its own is out of the step's
+// reach), and returns each one's error by its index: the caller takes
+// the results in order, so the first failure is the one it reports.
+func atOnce(n int, f func(i int) error) []error {
+	errs := make([]error, n)
+	var g errgroup.Group
+	g.SetLimit(runtime.GOMAXPROCS(0))
+	for i := range n {
+		g.Go(func() error {
+			errs[i] = safely(func() error { return f(i) })
+			return nil
+		})
+	}
+	g.Wait()
+	return errs
 }
 
 // envWatch tracks how long the environment has been failing, for the

@@ -110,6 +110,31 @@ func TestPanicFailsTheItem(t *testing.T) {
 	}
 }
 
+// TestAtOnce: what a step runs on goroutines of its own (identifying,
+// validating files and pages) has each one's panic turned into that one's
+// error, out of the step's own recover as it is: the others still run,
+// and the daemon lives.
+func TestAtOnce(t *testing.T) {
+	var ran atomic.Int32
+	errs := atOnce(5, func(i int) error {
+		if i == 2 {
+			var m map[string]int
+			m["boom"]++
+		}
+		ran.Add(1)
+		return nil
+	})
+	var perm *Permanent
+	if len(errs) != 5 || ran.Load() != 4 || !errors.As(errs[2], &perm) || !strings.Contains(errs[2].Error(), "nil map") {
+		t.Fatalf("errs %v, %d ran", errs, ran.Load())
+	}
+	for i, err := range errs {
+		if i != 2 && err != nil {
+			t.Errorf("task %d: %v", i, err)
+		}
+	}
+}
+
 func exists(p string) bool {
 	_, err := os.Lstat(p)
 	return err == nil

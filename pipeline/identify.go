@@ -6,13 +6,11 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"runtime"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/strongroom-archive/strongroom/formats/identify"
 	"github.com/strongroom-archive/strongroom/pipeline/catalog"
-	"golang.org/x/sync/errgroup"
 )
 
 // identify names every original's format with Siegfried (PRONOM) and
@@ -29,19 +27,10 @@ func (e *Engine) identify(ctx context.Context, it *catalog.Item, log *slog.Logge
 	// Siegfried reads each file's head and tail: a batch of many files is
 	// identified on every core at once (it is safe for concurrent use).
 	results := make([]identify.Result, len(files))
-	errs := make([]error, len(files))
-	var g errgroup.Group
-	g.SetLimit(runtime.GOMAXPROCS(0))
-	for i := range files {
-		g.Go(func() error {
-			errs[i] = safely(func() (err error) { // on its own goroutine, out of the step's reach
-				results[i], err = e.Identify.File(ctx, e.workFile(it, files[i].Path))
-				return err
-			})
-			return nil
-		})
-	}
-	g.Wait()
+	errs := atOnce(len(files), func(i int) (err error) {
+		results[i], err = e.Identify.File(ctx, e.workFile(it, files[i].Path))
+		return err
+	})
 	var events []catalog.Event
 	var rejected error
 	for i := range files {

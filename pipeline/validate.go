@@ -8,11 +8,8 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"runtime"
 	"strings"
 	"sync"
-
-	"golang.org/x/sync/errgroup"
 
 	"github.com/strongroom-archive/strongroom/formats/access"
 	"github.com/strongroom-archive/strongroom/formats/ocr"
@@ -42,36 +39,27 @@ func (e *Engine) validate(ctx context.Context, it *catalog.Item, log *slog.Logge
 	// decoder's workers, each under its memory cap); PDFs, parsed here in
 	// memory, one at a time. The verdicts are taken in the files' order,
 	// so the first failure is the one reported.
-	type verdict struct {
-		ev  *catalog.Event
-		err error
-	}
-	verdicts := make([]verdict, len(files))
-	var g errgroup.Group
-	g.SetLimit(runtime.GOMAXPROCS(0))
+	evs := make([]*catalog.Event, len(files))
 	var onePDF sync.Mutex
-	for i, f := range files {
-		g.Go(func() error {
-			v := &verdicts[i]
-			switch claims := e.claimed(it, f); {
-			case isPDF(f) || claims == raster.PDF:
-				onePDF.Lock()
-				defer onePDF.Unlock()
-				v.ev, v.err = e.validatePDF(ctx, it, f)
-			case ocr.Decodable(f.MIME) || claims != "":
-				v.ev, v.err = e.validateImage(ctx, it, f)
-			}
-			return nil
-		})
-	}
-	g.Wait()
-	var events []catalog.Event
-	for _, v := range verdicts {
-		if v.ev != nil {
-			events = append(events, *v.ev)
+	errs := atOnce(len(files), func(i int) (err error) {
+		f := files[i]
+		switch claims := e.claimed(it, f); {
+		case isPDF(f) || claims == raster.PDF:
+			onePDF.Lock()
+			defer onePDF.Unlock()
+			evs[i], err = e.validatePDF(ctx, it, f)
+		case ocr.Decodable(f.MIME) || claims != "":
+			evs[i], err = e.validateImage(ctx, it, f)
 		}
-		if v.err != nil {
-			return events, v.err
+		return err
+	})
+	var events []catalog.Event
+	for i, ev := range evs {
+		if ev != nil {
+			events = append(events, *ev)
+		}
+		if errs[i] != nil {
+			return events, errs[i]
 		}
 	}
 	log.Info("originals validated", "files", len(files))
@@ -127,16 +115,7 @@ func (e *Engine) checkPages(ctx context.Context, path string) (*ocr.File, error)
 	}
 	// A multi-page file's pages are decoded at once, as many as there are
 	// cores; the first page that fails, in page order, is the one named.
-	errs := make([]error, f.NumPages())
-	var g errgroup.Group
-	g.SetLimit(runtime.GOMAXPROCS(0))
-	for i := range errs {
-		g.Go(func() error {
-			errs[i] = e.Decoder.Check(ctx, path, i)
-			return nil
-		})
-	}
-	g.Wait()
+	errs := atOnce(f.NumPages(), func(i int) error { return e.Decoder.Check(ctx, path, i) })
 	for i, err := range errs {
 		if err != nil {
 			return f, undecodable(err, i+1)
