@@ -104,7 +104,7 @@ func putAll(ctx context.Context, files []string, workers int, put func(string) (
 			break // the first error stops the rest
 		}
 		g.Go(func() (err error) {
-			defer recovered(&err)
+			defer Recovered(&err)
 			n, err := put(f)
 			total.Add(n)
 			return err
@@ -114,10 +114,10 @@ func putAll(ctx context.Context, files []string, workers int, put func(string) (
 	return total.Load(), err
 }
 
-// recovered turns a panic on this goroutine into *err: on a goroutine of
-// its own, a panic is out of reach of the caller's recover and would end
-// the daemon, not the item.
-func recovered(err *error) {
+// Recovered, deferred, turns a panic on this goroutine into *err: on a
+// goroutine of its own, a panic is out of reach of the caller's recover
+// and would end the daemon, not the item. Stores use it on theirs.
+func Recovered(err *error) {
 	if r := recover(); r != nil {
 		*err = fmt.Errorf("internal error (a panic, reported): %v\n%s", r, debug.Stack())
 	}

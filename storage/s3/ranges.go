@@ -6,6 +6,8 @@ import (
 	"io"
 
 	"github.com/minio/minio-go/v7"
+
+	"github.com/strongroom-archive/strongroom/storage"
 )
 
 // getAhead is how many ranges of one object are fetched at once.
@@ -53,8 +55,10 @@ func newRanges(ctx context.Context, s *Store, key, k string, oi minio.ObjectInfo
 				return
 			}
 			go func() {
-				buf := buf[:n]
-				done <- fetched{buf, s.getRange(ctx, k, oi.ETag, start, buf)}
+				f := fetched{buf: buf[:n]}
+				defer func() { done <- f }()
+				defer storage.Recovered(&f.err)
+				f.err = s.getRange(ctx, k, oi.ETag, start, f.buf)
 			}()
 		}
 	}()
