@@ -3,8 +3,10 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"compress/gzip"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -576,4 +578,27 @@ func ingestBags(t *testing.T, dir, cfg string, paths ...string) map[string]strin
 		bags[il.Item] = il.Bag
 	}
 	return bags
+}
+
+// TestCPUProfile: STRONGROOM_CPUPROFILE, as the README says, makes a
+// command write a CPU profile (gzipped protobuf, what go tool pprof reads)
+// of its run.
+func TestCPUProfile(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "cpu.prof")
+	t.Setenv("STRONGROOM_CPUPROFILE", p)
+	if _, stderr, code := clitest.Run(t, t.TempDir(), "version"); code != 0 {
+		t.Fatalf("version: exit %d: %s", code, stderr)
+	}
+	f, err := os.Open(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		t.Fatalf("the profile is not gzipped: %v", err)
+	}
+	if b, err := io.ReadAll(zr); err != nil || len(b) == 0 {
+		t.Errorf("the profile: %d bytes, %v", len(b), err)
+	}
 }
