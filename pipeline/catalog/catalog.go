@@ -6,7 +6,8 @@
 //
 // Catalog is made of small interfaces, one per kind of record, so that a
 // part of strongroom can ask for what it uses. Implementations: sqlite (the
-// embedded default). Every implementation passes the suite in catalogtest.
+// embedded default) and postgres (one catalog for many machines). Every
+// implementation passes the suite in catalogtest.
 package catalog
 
 import (
@@ -14,6 +15,8 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"fmt"
+	"strings"
 	"time"
 )
 
@@ -311,4 +314,31 @@ type Qualities interface {
 	// Quality returns a bag's report; ErrNotFound if it has none (no
 	// access copy was made).
 	Quality(ctx context.Context, bag string) ([]byte, error)
+}
+
+// CheckDecider says why who may not decide disposal request d: no one
+// named, or the person who asked for it (four eyes).
+func CheckDecider(d *Disposal, who string) error {
+	switch {
+	case strings.TrimSpace(who) == "":
+		return errors.New("catalog: a disposal decision names who made it")
+	case strings.EqualFold(strings.TrimSpace(who), strings.TrimSpace(d.RequestedBy)):
+		return fmt.Errorf("%w: %s asked for request %d", ErrSelfApproval, who, d.ID)
+	}
+	return nil
+}
+
+// HeldError is the error for a disposal of bag, which legal hold holds;
+// nil for no bag.
+func HeldError(bag string, hold int64) error {
+	if bag == "" {
+		return nil
+	}
+	return fmt.Errorf("%w: bag %s is held by legal hold %d", ErrHeld, bag, hold)
+}
+
+// ContainsPattern is a LIKE pattern (with ESCAPE '\') matching text that
+// holds word in lower case.
+func ContainsPattern(word string) string {
+	return "%" + strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(strings.ToLower(word)) + "%"
 }

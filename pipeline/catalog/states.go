@@ -202,3 +202,9 @@ func (d DisposalState) Valid() bool {
 // Open reports whether a request in state d still holds its bags: it may
 // yet dispose of them.
 func (d DisposalState) Open() bool { return d != DisposalRejected && d != DisposalDone }
+
+// CanChange reports whether an alert in state a may move to next: open →
+// acknowledged → resolved, and open → resolved.
+func (a AlertState) CanChange(next AlertState) bool {
+	return next == AlertAcknowledged && a == AlertOpen || next == AlertResolved && a != AlertResolved
+}

@@ -7,6 +7,7 @@ package pgtest
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"net"
 	"os"
@@ -15,7 +16,10 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
+	"strings"
 	"testing"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // Server is a running PostgreSQL.
@@ -71,6 +75,22 @@ func Start(t testing.TB) *Server {
 	}
 	s.URL = fmt.Sprintf("postgres://strongroom@127.0.0.1:%d/postgres?sslmode=disable", port)
 	return s
+}
+
+// NewDatabase creates an empty database name on the server and returns
+// its URL.
+func (s *Server) NewDatabase(t testing.TB, name string) string {
+	t.Helper()
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, s.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()); err != nil {
+		t.Fatalf("pgtest: create database %s: %v", name, err)
+	}
+	return strings.Replace(s.URL, "/postgres?", "/"+name+"?", 1)
 }
 
 func (s *Server) run(name string, args ...string) ([]byte, error) {

@@ -83,8 +83,7 @@ func (c *DB) ChangeAlert(ctx context.Context, id int64, state catalog.AlertState
 		if err := tx.QueryRowContext(ctx, `SELECT state FROM alerts WHERE id = ?`, id).Scan(&cur); err != nil {
 			return notFound(err, fmt.Sprintf("alert %d", id))
 		}
-		ok := state == catalog.AlertAcknowledged && cur == catalog.AlertOpen || state == catalog.AlertResolved && cur != catalog.AlertResolved
-		if !ok {
+		if !cur.CanChange(state) {
 			return fmt.Errorf("%w: %s → %s", catalog.ErrBadTransition, cur, state)
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE alerts SET state = ? WHERE id = ?`, state, id); err != nil {

@@ -68,7 +68,7 @@ func (c *DB) RequestDisposal(ctx context.Context, d *catalog.Disposal) error {
 			}
 		}
 		if b, hold, err := heldBag(ctx, tx, d.Bags); err != nil || b != "" {
-			return errors.Join(err, heldError(b, hold))
+			return errors.Join(err, catalog.HeldError(b, hold))
 		}
 		res, err := tx.ExecContext(ctx, `INSERT INTO disposals (action, reason, requested_by, created, state) VALUES (?, ?, ?, ?, ?)`,
 			d.Action, d.Reason, d.RequestedBy, ts(d.Created), d.State)
@@ -103,13 +103,6 @@ func openDisposal(ctx context.Context, q interface {
 // OpenDisposal implements catalog.Disposals.
 func (c *DB) OpenDisposal(ctx context.Context, bag string) (int64, error) {
 	return openDisposal(ctx, c.db, bag)
-}
-
-func heldError(bag string, hold int64) error {
-	if bag == "" {
-		return nil
-	}
-	return fmt.Errorf("%w: bag %s is held by legal hold %d", catalog.ErrHeld, bag, hold)
 }
 
 // Disposal implements catalog.Disposals.
@@ -171,10 +164,9 @@ func (c *DB) DecideDisposal(ctx context.Context, id int64, approve bool, who, no
 			return notFound(err, fmt.Sprintf("disposal request %d", id))
 		case d.State != catalog.DisposalRequested:
 			return fmt.Errorf("%w: disposal request %d is %s (decided by %s)", catalog.ErrBadTransition, id, d.State, d.DecidedBy)
-		case strings.TrimSpace(who) == "":
-			return errors.New("catalog: a disposal decision names who made it")
-		case strings.EqualFold(strings.TrimSpace(who), strings.TrimSpace(d.RequestedBy)):
-			return fmt.Errorf("%w: %s asked for request %d", catalog.ErrSelfApproval, who, id)
+		}
+		if err := catalog.CheckDecider(&d, who); err != nil {
+			return err
 		}
 		state := catalog.DisposalRejected
 		if approve {
@@ -184,7 +176,7 @@ func (c *DB) DecideDisposal(ctx context.Context, id int64, approve bool, who, no
 				return err
 			}
 			if b, hold, err := heldBag(ctx, tx, bags); err != nil || b != "" {
-				return errors.Join(err, heldError(b, hold))
+				return errors.Join(err, catalog.HeldError(b, hold))
 			}
 		}
 		_, err = tx.ExecContext(ctx, `UPDATE disposals SET state = ?, decided_by = ?, decided = ?, note = ? WHERE id = ?`, state, who, ts(at), note, id)
@@ -243,7 +235,7 @@ func (c *DB) BeginDisposal(ctx context.Context, id int64, at time.Time) (*catalo
 		if b != "" {
 			// A hold came after the approval: the request fails, saying so;
 			// nothing is deleted. Released, the request can be run again.
-			held = heldError(b, hold)
+			held = catalog.HeldError(b, hold)
 			_, err = tx.ExecContext(ctx, `UPDATE disposals SET state = ?, ended = ?, detail = ? WHERE id = ?`, catalog.DisposalFailed, ts(at), held.Error(), id)
 			return err
 		}
@@ -330,7 +322,7 @@ func (c *DB) FindTombstones(ctx context.Context, words []string, limit int) ([]c
 	for _, w := range words {
 		where = append(where, `lower(bag_id || ' ' || coalesce(json_extract(record, '$.title'), '') || ' ' ||
 			coalesce(json_extract(record, '$.identifier'), '') || ' ' || coalesce(json_extract(record, '$.collection'), '')) LIKE ? ESCAPE '\'`)
-		args = append(args, "%"+likeEscape(strings.ToLower(w))+"%")
+		args = append(args, catalog.ContainsPattern(w))
 	}
 	return query(ctx, c.db, func(r scanner) (t catalog.Tombstone, err error) {
 		var record string
@@ -339,9 +331,4 @@ func (c *DB) FindTombstones(ctx context.Context, words []string, limit int) ([]c
 		}
 		return t, json.Unmarshal([]byte(record), &t)
 	}, `SELECT record FROM tombstones WHERE `+strings.Join(where, " AND ")+` ORDER BY disposed DESC LIMIT ?`, append(args, limit)...)
-}
-
-// likeEscape makes s match itself in a LIKE pattern with ESCAPE '\'.
-func likeEscape(s string) string {
-	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
 }

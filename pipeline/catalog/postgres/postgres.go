@@ -1,0 +1,191 @@
+// Package postgres is the catalog in PostgreSQL (pgx), for an archive that
+// more than one machine works on: every process that opens the same URL
+// sees one catalog. What the SQLite catalog serialises by taking the write
+// lock for every transaction is made atomic here by the statements
+// themselves (compare-and-set updates, INSERT … ON CONFLICT) and by row
+// locks (SELECT … FOR UPDATE) where a transaction reads before it writes:
+// never by a lock inside one process. Its schema is versioned with goose,
+// as SQLite's is; two processes migrating at once take turns (an advisory
+// lock).
+package postgres
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"strconv"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
+
+	"github.com/strongroom-archive/strongroom/pipeline/catalog"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// DB is the PostgreSQL catalog.
+type DB struct {
+	pool *pgxpool.Pool
+}
+
+var _ catalog.Catalog = (*DB)(nil)
+
+// Open connects to the catalog at url (postgres://…) and migrates its
+// schema. The database must exist; its tables are made on first open.
+func Open(ctx context.Context, url string) (*DB, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		// pgx's message can quote the URL, password and all.
+		return nil, errors.New("catalog: the PostgreSQL URL does not parse (postgres://user@host:port/database)")
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("catalog: connect to %s: %w", Redact(url), err)
+	}
+	if err := migrate(ctx, pool); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("catalog: migrate %s: %w", Redact(url), err)
+	}
+	return &DB{pool: pool}, nil
+}
+
+func migrate(ctx context.Context, pool *pgxpool.Pool) error {
+	fsys, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		return err
+	}
+	locker, err := lock.NewPostgresSessionLocker()
+	if err != nil {
+		return err
+	}
+	db := stdlib.OpenDBFromPool(pool)
+	defer db.Close()
+	p, err := goose.NewProvider(goose.DialectPostgres, db, fsys, goose.WithSessionLocker(locker))
+	if err != nil {
+		return err
+	}
+	_, err = p.Up(ctx)
+	return err
+}
+
+// Redact returns url without its password, for messages and logs.
+func Redact(url string) string {
+	cfg, err := pgconn.ParseConfig(url)
+	if err != nil {
+		return "postgres://…"
+	}
+	return fmt.Sprintf("postgres://%s@%s:%d/%s", cfg.User, cfg.Host, cfg.Port, cfg.Database)
+}
+
+// Pool is the connection pool, for the search index that shares it and
+// for moving an archive.
+func (c *DB) Pool() *pgxpool.Pool { return c.pool }
+
+// Close closes the pool.
+func (c *DB) Close() error { c.pool.Close(); return nil }
+
+// now is the time a record is made, to PostgreSQL's microsecond: the item
+// a caller holds says what was stored.
+func now() time.Time { return time.Now().Truncate(time.Microsecond) }
+
+// tz is t as a timestamptz, NULL for the zero time.
+func tz(t time.Time) pgtype.Timestamptz { return pgtype.Timestamptz{Time: t, Valid: !t.IsZero()} }
+
+// nanos is t as nanoseconds since 1970, NULL for the zero time.
+func nanos(t time.Time) *int64 {
+	if t.IsZero() {
+		return nil
+	}
+	n := t.UnixNano()
+	return &n
+}
+
+// scanner is a pgx.Row or pgx.Rows.
+type scanner interface{ Scan(...any) error }
+
+// querier is the pool or a transaction.
+type querier interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+}
+
+// query runs q and reads every row with scan.
+func query[T any](ctx context.Context, db querier, scan func(scanner) (T, error), q string, args ...any) ([]T, error) {
+	rows, err := db.Query(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("catalog: %w", err)
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, fmt.Errorf("catalog: %w", err)
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
+func queryStrings(ctx context.Context, db querier, q string, args ...any) ([]string, error) {
+	return query(ctx, db, func(r scanner) (s string, err error) { return s, r.Scan(&s) }, q, args...)
+}
+
+// tx runs f in a transaction (READ COMMITTED; what must not interleave
+// locks its rows).
+func (c *DB) tx(ctx context.Context, f func(pgx.Tx) error) error {
+	return pgx.BeginFunc(ctx, c.pool, f)
+}
+
+func notFound(err error, what string) error {
+	if errors.Is(err, pgx.ErrNoRows) {
+		return fmt.Errorf("%w: %s", catalog.ErrNotFound, what)
+	}
+	return err
+}
+
+// args numbers a dynamic query's parameters.
+type args []any
+
+// add appends v and returns its placeholder.
+func (a *args) add(v any) string {
+	*a = append(*a, v)
+	return "$" + strconv.Itoa(len(*a))
+}
+
+// Counts implements catalog.Catalog.
+func (c *DB) Counts(ctx context.Context) (catalog.Counts, error) {
+	out := catalog.Counts{ItemsByStage: map[catalog.Stage]int64{}}
+	rows, err := c.pool.Query(ctx, `SELECT stage, count(*) FROM items GROUP BY stage`)
+	if err != nil {
+		return out, err
+	}
+	for rows.Next() {
+		var s catalog.Stage
+		var n int64
+		if err := rows.Scan(&s, &n); err != nil {
+			rows.Close()
+			return out, err
+		}
+		out.ItemsByStage[s] = n
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return out, err
+	}
+	if err := c.pool.QueryRow(ctx, `SELECT count(*), coalesce(sum(bytes), 0)::bigint FROM bags WHERE disposed IS NULL`).Scan(&out.BagsStored, &out.BytesStored); err != nil {
+		return out, err
+	}
+	return out, c.pool.QueryRow(ctx, `SELECT count(*) FILTER (WHERE state = $1), count(*) FILTER (WHERE state = $2) FROM alerts`,
+		catalog.AlertOpen, catalog.AlertAcknowledged).Scan(&out.OpenAlerts, &out.AckedAlerts)
+}

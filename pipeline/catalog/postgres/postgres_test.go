@@ -1,0 +1,85 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/strongroom-archive/strongroom/pipeline/catalog"
+	"github.com/strongroom-archive/strongroom/pipeline/catalog/catalogtest"
+	"github.com/strongroom-archive/strongroom/pipeline/catalog/pgtest"
+)
+
+// server is the suite's PostgreSQL, started by the first test that asks
+// (the crash-safety child is handed a database's URL and starts none).
+var (
+	server *pgtest.Server
+	dbs    atomic.Int64
+)
+
+var opener = catalogtest.Opener{
+	Open: func(ctx context.Context, dsn string) (catalog.Catalog, error) { return Open(ctx, dsn) },
+	NewDSN: func(t *testing.T) string {
+		if server == nil {
+			server = pgtest.Start(t)
+		}
+		return server.NewDatabase(t, fmt.Sprintf("catalog%d", dbs.Add(1)))
+	},
+}
+
+func TestMain(m *testing.M) {
+	catalogtest.Child(opener)
+	os.Exit(m.Run())
+}
+
+func TestSuite(t *testing.T) {
+	server = pgtest.Start(t)
+	defer func() { server = nil }()
+	catalogtest.Run(t, opener)
+}
+
+// TestMigrateTwice: two processes opening a new catalog at once migrate it
+// once, and opening it again changes nothing.
+func TestMigrateTwice(t *testing.T) {
+	s := pgtest.Start(t)
+	url := s.NewDatabase(t, "twice")
+	ctx := context.Background()
+	errs := make(chan error, 2)
+	for range 2 {
+		go func() {
+			c, err := Open(ctx, url)
+			if err == nil {
+				c.Close()
+			}
+			errs <- err
+		}()
+	}
+	for range 2 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	c, err := Open(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	var n int
+	if err := c.pool.QueryRow(ctx, `SELECT count(*) FROM goose_db_version WHERE version_id > 0`).Scan(&n); err != nil || n != 1 {
+		t.Fatalf("migrations applied: %d %v", n, err)
+	}
+}
+
+// TestRedact: a URL's password never reaches a message.
+func TestRedact(t *testing.T) {
+	got := Redact("postgres://archive:s3cret@db.example:5433/strongroom?sslmode=require")
+	if got != "postgres://archive@db.example:5433/strongroom" {
+		t.Errorf("Redact: %s", got)
+	}
+	if _, err := Open(context.Background(), "postgres://archive:s3cret@127.0.0.1:1/x?connect_timeout=1"); err == nil || strings.Contains(err.Error(), "s3cret") {
+		t.Errorf("Open's error: %v", err)
+	}
+}
