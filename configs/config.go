@@ -46,6 +46,7 @@ type Config struct {
 	LogLevel  string             `yaml:"log_level"`
 	LogFormat string             `yaml:"log_format"`
 	Intake    Intake             `yaml:"intake"`
+	Catalog   catalog.Config     `yaml:"catalog"`
 	Storage   storage.Config     `yaml:"storage"`
 	Bag       pipeline.BagConfig `yaml:"bag"`
 	Pipeline  pipeline.Config    `yaml:"pipeline"`
@@ -254,7 +255,7 @@ func (c *Config) Validate() error {
 		errs = append(errs, fmt.Errorf("log_format %q: want text or json", c.LogFormat))
 	}
 	errs = append(errs, c.Retention.Validate(), c.schedulesNamed(), c.Quality.Validate())
-	errs = append(errs, c.Storage.Validate(), c.Access.Validate(), c.Intake.Validate(), c.Bag.Validate(), c.Pipeline.Validate(), c.Queue.Validate(), c.Formats.Policy.Validate(), c.Audit.Validate(), c.HTTP.Validate(), push.Validate(c.Push, c.Stations))
+	errs = append(errs, c.Catalog.Validate(), c.Storage.Validate(), c.Access.Validate(), c.Intake.Validate(), c.Bag.Validate(), c.Pipeline.Validate(), c.Queue.Validate(), c.Formats.Policy.Validate(), c.Audit.Validate(), c.HTTP.Validate(), push.Validate(c.Push, c.Stations))
 	return errors.Join(errs...)
 }
 

@@ -62,7 +62,7 @@ it is the archive. strongroom restore puts a backup back.`)
 	defer cat.Close()
 	db, ok := cat.(*sqlite.DB)
 	if !ok {
-		return usageError{errors.New("backup: this catalog is not the embedded one; back it up with its own tools")}
+		return usageError{errors.New("backup: catalog.url names a PostgreSQL catalog: back it up with PostgreSQL's own tools (pg_dump), and the index with it")}
 	}
 	if entries, err := os.ReadDir(dest); err == nil && len(entries) > 0 {
 		return usageError{fmt.Errorf("backup: %s is not empty: give a new folder", dest)}
@@ -127,6 +127,9 @@ makes its queue again from the restored catalog.`)
 	cfg, _, err := loadConfig(*configPath)
 	if err != nil {
 		return err
+	}
+	if _, file := catalogURL(cfg); file != filepath.Join(cfg.DataDir, "catalog.db") {
+		return usageError{errors.New("restore: catalog.url names a catalog outside data_dir; a backup puts back only the embedded one (restore a PostgreSQL catalog with pg_restore)")}
 	}
 	var m backupManifest
 	b, err := os.ReadFile(filepath.Join(src, manifestName))

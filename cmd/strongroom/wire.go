@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -22,6 +23,7 @@ import (
 	"github.com/strongroom-archive/strongroom/pipeline"
 	"github.com/strongroom-archive/strongroom/pipeline/audit"
 	"github.com/strongroom-archive/strongroom/pipeline/catalog"
+	_ "github.com/strongroom-archive/strongroom/pipeline/catalog/postgres" // postgres:// catalogs
 	"github.com/strongroom-archive/strongroom/pipeline/catalog/sqlite"
 	"github.com/strongroom-archive/strongroom/pipeline/disposal"
 	"github.com/strongroom-archive/strongroom/pipeline/push"
@@ -79,31 +81,49 @@ func loadConfig(path string) (*configs.Config, *slog.Logger, error) {
 
 // openCatalog opens only the catalog, for commands that read and triage
 // (alerts, items, bags): they never touch the store. Only with create is
-// a catalog made where there is none: a read command run with the wrong
-// configuration must not make an empty catalog and report that nothing
-// is wrong.
+// an embedded catalog made where there is none: a read command run with
+// the wrong configuration must not make an empty catalog and report that
+// nothing is wrong.
 func openCatalog(ctx context.Context, path string, create bool) (*configs.Config, *slog.Logger, catalog.Catalog, error) {
 	cfg, log, err := loadConfig(path)
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	db := filepath.Join(cfg.DataDir, "catalog.db")
-	if _, err := os.Stat(db); !create && errors.Is(err, fs.ErrNotExist) {
-		used := configPath(path)
-		if used == "" {
-			used = "the embedded defaults"
+	u, db := catalogURL(cfg)
+	if err := catalog.Registered(u); err != nil {
+		return nil, nil, nil, usageError{fmt.Errorf("catalog.url: %w", err)}
+	}
+	if db != "" {
+		if _, err := os.Stat(db); !create && errors.Is(err, fs.ErrNotExist) {
+			used := configPath(path)
+			if used == "" {
+				used = "the embedded defaults"
+			}
+			return nil, nil, nil, usageError{fmt.Errorf("no catalog at %s (configuration: %s): is this the right --config or $STRONGROOM_CONFIG? "+
+				"nothing has been stored with this configuration yet", db, used)}
 		}
-		return nil, nil, nil, usageError{fmt.Errorf("no catalog at %s (configuration: %s): is this the right --config or $STRONGROOM_CONFIG? "+
-			"nothing has been stored with this configuration yet", db, used)}
+		if err := os.MkdirAll(filepath.Dir(db), 0o755); err != nil {
+			return nil, nil, nil, fmt.Errorf("data_dir: %w", err)
+		}
 	}
-	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
-		return nil, nil, nil, fmt.Errorf("data_dir: %w", err)
-	}
-	cat, err := sqlite.Open(ctx, db)
+	cat, err := catalog.Open(ctx, u)
 	if err != nil {
 		return nil, nil, nil, err
 	}
 	return cfg, log, cat, nil
+}
+
+// catalogURL is the catalog cfg names (catalog.url, else the embedded one
+// under data_dir) and, for an embedded one, its file.
+func catalogURL(cfg *configs.Config) (u, file string) {
+	if cfg.Catalog.URL == "" {
+		file = filepath.Join(cfg.DataDir, "catalog.db")
+		return sqlite.URL(file), file
+	}
+	if p, err := url.Parse(cfg.Catalog.URL); err == nil && p.Scheme == "sqlite" {
+		return cfg.Catalog.URL, p.Path
+	}
+	return cfg.Catalog.URL, ""
 }
 
 // env is what the engine-running commands share.

@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net/url"
 	"strconv"
 	"time"
 
@@ -38,6 +39,12 @@ type DB struct {
 }
 
 var _ catalog.Catalog = (*DB)(nil)
+
+func init() {
+	for _, scheme := range []string{"postgres", "postgresql"} {
+		catalog.Register(scheme, func(ctx context.Context, u *url.URL) (catalog.Catalog, error) { return Open(ctx, u.String()) })
+	}
+}
 
 // Open connects to the catalog at url (postgres://…) and migrates its
 // schema. The database must exist; its tables are made on first open.

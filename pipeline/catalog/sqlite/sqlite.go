@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -30,6 +31,18 @@ type DB struct {
 }
 
 var _ catalog.Catalog = (*DB)(nil)
+
+func init() {
+	catalog.Register("sqlite", func(ctx context.Context, u *url.URL) (catalog.Catalog, error) {
+		if u.Path == "" || u.Host != "" {
+			return nil, fmt.Errorf("catalog: want sqlite:///absolute/path/catalog.db, not %s", u.Redacted())
+		}
+		return Open(ctx, u.Path)
+	})
+}
+
+// URL is the catalog URL of the SQLite file at path.
+func URL(path string) string { return (&url.URL{Scheme: "sqlite", Path: path}).String() }
 
 // Open opens (creating if needed) the catalog at path and migrates its
 // schema. WAL with synchronous=FULL: a committed state change survives a
