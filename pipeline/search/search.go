@@ -3,7 +3,7 @@
 // description and rights), how a query is written, and what a hit carries
 // (the bag, file and page, a snippet, the boxes of the matched words in
 // page pixels and PDF points). Index is the interface an engine
-// implements; fts is the embedded one (SQLite FTS5).
+// implements; fts is the embedded one (SQLite FTS5), pgfts PostgreSQL's.
 package search
 
 import (

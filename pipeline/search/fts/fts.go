@@ -7,15 +7,12 @@
 package fts
 
 import (
-	"cmp"
 	"context"
 	"database/sql"
-	"encoding/binary"
 	"encoding/json"
 	"fmt"
-	"image"
 	"os"
-	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -223,22 +220,9 @@ func (x *Index) PutBag(ctx context.Context, d search.Doc, pages []search.Page) e
 			return err
 		}
 		defer st.Close()
-		var text strings.Builder
 		for _, p := range pages {
-			text.Reset()
-			boxes := make([]byte, 0, len(p.Words)*8)
-			for i, w := range p.Words {
-				if i > 0 {
-					text.WriteByte(' ')
-				}
-				// A word never holds a space: the n-th word of the text
-				// is the n-th box.
-				text.WriteString(strings.Join(strings.Fields(w.Text), "\u00a0"))
-				for _, v := range []int{w.Box.Min.X, w.Box.Min.Y, w.Box.Dx(), w.Box.Dy()} {
-					boxes = binary.AppendUvarint(boxes, uint64(max(v, 0)))
-				}
-			}
-			if _, err := st.ExecContext(ctx, d.Bag, p.File, p.N, p.Width, p.Height, p.WidthPt, p.HeightPt, text.String(), boxes); err != nil {
+			text, boxes := search.EncodePage(p)
+			if _, err := st.ExecContext(ctx, d.Bag, p.File, p.N, p.Width, p.Height, p.WidthPt, p.HeightPt, text, boxes); err != nil {
 				return err
 			}
 		}
@@ -347,10 +331,6 @@ func (x *Index) Search(ctx context.Context, q search.Query) (*search.Result, err
 	if len(where) > 1 || q.ByDocument { // the joins cost a row read per match: only when a filter or the grouping needs them
 		cols, from = `pages_fts.rowid, rank, p.bag`, ` FROM pages_fts JOIN pages p ON p.id = pages_fts.rowid JOIN docs d ON d.bag = p.bag WHERE `+strings.Join(where, " AND ")
 	}
-	res := &search.Result{}
-	if q.Limit <= 0 || q.Limit > 200 {
-		q.Limit = 20
-	}
 	// One pass over at most MaxTotal+1 matches gives the count and the
 	// ranks; ranking is on row ids alone, so the text, boxes and snippet
 	// are read only for the page of hits shown. A query matching more than
@@ -366,15 +346,10 @@ func (x *Index) Search(ctx context.Context, q search.Query) (*search.Result, err
 	if err != nil {
 		return nil, fmt.Errorf("search index: %w", err)
 	}
-	type scored struct {
-		id   int64
-		rank float64
-		bag  string
-	}
-	var all []scored
+	var all []search.Scored
 	for ranked.Next() {
-		var sc scored
-		if err := ranked.Scan(&sc.id, &sc.rank, &sc.bag); err != nil {
+		var sc search.Scored
+		if err := ranked.Scan(&sc.ID, &sc.Rank, &sc.Bag); err != nil {
 			ranked.Close()
 			return nil, fmt.Errorf("search index: %w", err)
 		}
@@ -384,91 +359,36 @@ func (x *Index) Search(ctx context.Context, q search.Query) (*search.Result, err
 	if err := ranked.Err(); err != nil {
 		return nil, fmt.Errorf("search index: %w", err)
 	}
-	res.Total = len(all)
-	if res.Total > search.MaxTotal {
-		res.Total, res.TotalCapped, all = search.MaxTotal, true, all[:search.MaxTotal]
-	}
-	slices.SortStableFunc(all, func(a, b scored) int { return cmp.Compare(a.rank, b.rank) })
-	var ids []any
-	score := map[int64]float64{}
-	// Bounds taken apart so that no sum can overflow, whatever the caller
-	// passed (an offset near MaxInt once panicked here).
-	if q.ByDocument {
-		// Documents in the order of their best page; each keeps its
-		// best pages. Offset and Limit count documents.
-		var order []string
-		groups := map[string]*search.DocHit{}
-		best := map[string][]scored{}
-		for _, sc := range all {
-			g := groups[sc.bag]
-			if g == nil {
-				g = &search.DocHit{Bag: sc.bag}
-				groups[sc.bag] = g
-				order = append(order, sc.bag)
-			}
-			g.Pages++
-			if len(best[sc.bag]) < search.PagesPerDoc {
-				best[sc.bag] = append(best[sc.bag], sc)
-			}
+	return search.Assemble(q, all, start, func(ids []int64) (map[int64]search.Hit, error) {
+		in := make([]any, len(ids))
+		for i, id := range ids {
+			in[i] = id
 		}
-		res.DocTotal = len(order)
-		first := min(max(q.Offset, 0), len(order))
-		for _, bag := range order[first : first+min(max(q.Limit, 0), len(order)-first)] {
-			res.Docs = append(res.Docs, *groups[bag])
-			for _, sc := range best[bag] {
-				ids, score[sc.id] = append(ids, sc.id), sc.rank
-			}
-		}
-	} else {
-		first := min(max(q.Offset, 0), len(all))
-		for _, sc := range all[first : first+min(max(q.Limit, 0), len(all)-first)] {
-			ids, score[sc.id] = append(ids, sc.id), sc.rank
-		}
-	}
-	if len(ids) == 0 {
-		res.Took = time.Since(start)
-		return res, nil
-	}
-	rows, err := db.QueryContext(ctx, `SELECT p.id, p.bag, d.title, p.file, p.page, p.w, p.h, p.wpt, p.hpt, p.text, p.boxes,
-		snippet(pages_fts, 0, '`+openMark+`', '`+closeMark+`', '…', 24) FROM pages_fts JOIN pages p ON p.id = pages_fts.rowid JOIN docs d ON d.bag = p.bag
-		WHERE pages_fts MATCH ? AND pages_fts.rowid IN (`+strings.TrimSuffix(strings.Repeat("?, ", len(ids)), ", ")+`)`, append([]any{args[0]}, ids...)...)
-	if err != nil {
-		return nil, fmt.Errorf("search index: %w", err)
-	}
-	defer rows.Close()
-	byID := map[int64]search.Hit{}
-	for rows.Next() {
-		var h search.Hit
-		var id int64
-		var text, snippet string
-		var boxes []byte
-		if err := rows.Scan(&id, &h.Bag, &h.Title, &h.File, &h.Page, &h.Width, &h.Height, &h.WidthPt, &h.HeightPt, &text, &boxes, &snippet); err != nil {
+		rows, err := db.QueryContext(ctx, `SELECT p.id, p.bag, d.title, p.file, p.page, p.w, p.h, p.wpt, p.hpt, p.text, p.boxes,
+			snippet(pages_fts, 0, '`+openMark+`', '`+closeMark+`', '…', `+strconv.Itoa(search.SnippetWords)+`) FROM pages_fts JOIN pages p ON p.id = pages_fts.rowid JOIN docs d ON d.bag = p.bag
+			WHERE pages_fts MATCH ? AND pages_fts.rowid IN (`+strings.TrimSuffix(strings.Repeat("?, ", len(ids)), ", ")+`)`, append([]any{args[0]}, in...)...)
+		if err != nil {
 			return nil, fmt.Errorf("search index: %w", err)
 		}
-		h.Score = score[id]
-		h.Snippet = fragments(snippet)
-		h.Boxes = matchedBoxes(terms, text, boxes, search.Page{Width: h.Width, Height: h.Height, WidthPt: h.WidthPt, HeightPt: h.HeightPt})
-		byID[id] = h
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("search index: %w", err)
-	}
-	for _, id := range ids {
-		if h, ok := byID[id.(int64)]; ok {
-			res.Hits = append(res.Hits, h)
-		}
-	}
-	for i := range res.Docs { // the hits, in order, are the documents' best pages
-		d := &res.Docs[i]
-		for _, h := range res.Hits {
-			if h.Bag == d.Bag {
-				d.Title = h.Title
-				d.Hits = append(d.Hits, h)
+		defer rows.Close()
+		byID := map[int64]search.Hit{}
+		for rows.Next() {
+			var h search.Hit
+			var id int64
+			var text, snippet string
+			var boxes []byte
+			if err := rows.Scan(&id, &h.Bag, &h.Title, &h.File, &h.Page, &h.Width, &h.Height, &h.WidthPt, &h.HeightPt, &text, &boxes, &snippet); err != nil {
+				return nil, fmt.Errorf("search index: %w", err)
 			}
+			h.Snippet = fragments(snippet)
+			h.Boxes = search.HitBoxes(terms, text, boxes, search.Page{Width: h.Width, Height: h.Height, WidthPt: h.WidthPt, HeightPt: h.HeightPt})
+			byID[id] = h
 		}
-	}
-	res.Took = time.Since(start)
-	return res, nil
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("search index: %w", err)
+		}
+		return byID, nil
+	})
 }
 
 // fragments splits a snippet at its markers.
@@ -490,30 +410,6 @@ func fragments(s string) []search.Fragment {
 		}
 		out = append(out, search.Fragment{Text: s[:j], Match: true})
 		s = s[min(j+1, len(s)):]
-	}
-	return out
-}
-
-// matchedBoxes finds the words the terms match on a page and their boxes.
-func matchedBoxes(terms []search.Term, text string, blob []byte, p search.Page) []search.Box {
-	words := strings.Split(text, " ")
-	var boxes []image.Rectangle
-	for len(blob) > 0 && len(boxes) < len(words) {
-		var v [4]int
-		for k := range v {
-			n, used := binary.Uvarint(blob)
-			if used <= 0 {
-				return nil
-			}
-			v[k], blob = int(n), blob[used:]
-		}
-		boxes = append(boxes, image.Rect(v[0], v[1], v[0]+v[2], v[1]+v[3]))
-	}
-	var out []search.Box
-	for _, i := range search.Matches(terms, words) {
-		if i < len(boxes) && !boxes[i].Empty() {
-			out = append(out, search.BoxOf(strings.ReplaceAll(words[i], "\u00a0", " "), boxes[i], p))
-		}
 	}
 	return out
 }

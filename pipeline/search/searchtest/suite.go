@@ -1,7 +1,7 @@
 // Package searchtest is the suite every search index passes (search.Index):
 // the same queries over the same pages give the same hits, boxes and
-// snippets, whatever holds them (the embedded FTS5 index; PostgreSQL to
-// come).
+// snippets, whatever holds them (the embedded FTS5 index, fts; PostgreSQL's,
+// pgfts).
 package searchtest
 
 import (
