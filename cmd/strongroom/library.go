@@ -17,7 +17,6 @@ import (
 	"github.com/strongroom-archive/strongroom/pipeline/catalog"
 	"github.com/strongroom-archive/strongroom/pipeline/retrieve"
 	"github.com/strongroom-archive/strongroom/pipeline/search"
-	"github.com/strongroom-archive/strongroom/pipeline/search/fts"
 	"github.com/strongroom-archive/strongroom/storage"
 )
 
@@ -230,8 +229,10 @@ per hit.`)
 	if err != nil {
 		return err
 	}
-	if _, err := os.Stat(filepath.Join(cfg.DataDir, "index.db")); err != nil {
-		return usageError{fmt.Errorf("no search index in %s (is this the right --config? nothing stored yet? strongroom index rebuild makes it from the store)", cfg.DataDir)}
+	if _, file := indexURL(cfg); file != "" {
+		if _, err := os.Stat(file); err != nil {
+			return usageError{fmt.Errorf("no search index at %s (is this the right --config? nothing stored yet? strongroom index rebuild makes it from the store)", file)}
+		}
 	}
 	idx, err := openIndex(ctx, cfg)
 	if err != nil {
@@ -391,9 +392,10 @@ checked against the catalog's digests and the bag's own manifests (and
 those, with bag-info.txt, against its tag manifest), and its pages indexed
 again; descriptions come from the catalog, or from the bag's bag-info.txt
 for a bag the catalog does not know. A bag that fails its check is not
-indexed and raises an alert. A full rebuild is built into a new file and
-then replaces the index in one step: bags no longer in the store are gone
-from it, and searches meanwhile find the old index, never a half-built one.`)
+indexed and raises an alert. A full rebuild is built apart (a new file, or
+one PostgreSQL transaction) and then replaces the index in one step: bags
+no longer in the store are gone from it, and searches meanwhile find the
+old index, never a half-built one.`)
 	configPath := fs.String("config", "", "config file (default: the embedded defaults)")
 	if err := parse(fs, args); err != nil {
 		return helpOK(err)
@@ -429,59 +431,40 @@ from it, and searches meanwhile find the old index, never a half-built one.`)
 			bags[bag] = append(bags[bag], oi)
 		}
 	}
-	into := idx
-	var staging string
-	if *only == "" {
-		// Built apart, then swapped in whole.
-		staging = filepath.Join(e.cfg.DataDir, "index.db.rebuild")
-		removeIndexFile(staging)
-		defer removeIndexFile(staging)
-		fresh, err := fts.Open(ctx, staging)
-		if err != nil {
-			return err
-		}
-		defer fresh.Close()
-		into = fresh
-	}
-	var failed int
-	pages := 0
-	for _, bag := range slices.Sorted(maps.Keys(bags)) {
-		n, err := e.engine.Reindex(ctx, into, bag, bags[bag])
-		if err != nil {
-			if ctx.Err() != nil {
-				return ctx.Err()
+	var failed, pages int
+	fill := func(into search.Index) error {
+		for _, bag := range slices.Sorted(maps.Keys(bags)) {
+			n, err := e.engine.Reindex(ctx, into, bag, bags[bag])
+			if err != nil {
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
+				failed++
+				fmt.Fprintf(os.Stderr, "%s: %v\n", bag, err)
+				continue
 			}
-			failed++
-			fmt.Fprintf(os.Stderr, "%s: %v\n", bag, err)
-			continue
+			pages += n
+			fmt.Printf("%s: %d pages\n", bag, n)
 		}
-		pages += n
-		fmt.Printf("%s: %d pages\n", bag, n)
+		return nil
 	}
-	if staging != "" {
-		if err := into.Close(); err != nil {
-			return err
-		}
-		r, ok := idx.(interface {
-			Replace(ctx context.Context, from string) error
-		})
-		if !ok {
-			return fmt.Errorf("index rebuild: the index cannot be replaced whole")
-		}
-		if err := r.Replace(ctx, staging); err != nil {
-			return err
-		}
+	if *only != "" {
+		err = fill(idx)
+	} else if r, ok := idx.(interface {
+		Rebuild(ctx context.Context, fill func(search.Index) error) error
+	}); ok {
+		// Built apart and swapped in whole: what is gone from the store
+		// is gone from the index, and searches never see it half made.
+		err = r.Rebuild(ctx, fill)
+	} else {
+		err = fmt.Errorf("index rebuild: this index cannot be rebuilt whole")
+	}
+	if err != nil {
+		return err
 	}
 	fmt.Printf("%d bags, %d pages indexed; %d failed\n", len(bags)-failed, pages, failed)
 	if failed > 0 {
 		return failedError{fmt.Errorf("%d bags not indexed (strongroom alerts list)", failed)}
 	}
 	return nil
-}
-
-// removeIndexFile removes an SQLite file and what SQLite keeps beside it.
-func removeIndexFile(p string) {
-	for _, suffix := range []string{"", "-wal", "-shm", "-journal"} {
-		os.Remove(p + suffix)
-	}
 }

@@ -30,7 +30,9 @@ import (
 	"github.com/strongroom-archive/strongroom/pipeline/queue"
 	"github.com/strongroom-archive/strongroom/pipeline/retrieve"
 	"github.com/strongroom-archive/strongroom/pipeline/review"
+	"github.com/strongroom-archive/strongroom/pipeline/search"
 	"github.com/strongroom-archive/strongroom/pipeline/search/fts"
+	_ "github.com/strongroom-archive/strongroom/pipeline/search/pgfts" // postgres:// indexes
 	"github.com/strongroom-archive/strongroom/storage"
 	_ "github.com/strongroom-archive/strongroom/storage/local" // file:// store
 	_ "github.com/strongroom-archive/strongroom/storage/s3"    // s3:// stores
@@ -116,14 +118,7 @@ func openCatalog(ctx context.Context, path string, create bool) (*configs.Config
 // catalogURL is the catalog cfg names (catalog.url, else the embedded one
 // under data_dir) and, for an embedded one, its file.
 func catalogURL(cfg *configs.Config) (u, file string) {
-	if cfg.Catalog.URL == "" {
-		file = filepath.Join(cfg.DataDir, "catalog.db")
-		return sqlite.URL(file), file
-	}
-	if p, err := url.Parse(cfg.Catalog.URL); err == nil && p.Scheme == "sqlite" {
-		return cfg.Catalog.URL, p.Path
-	}
-	return cfg.Catalog.URL, ""
+	return embedded(cfg.Catalog.URL, filepath.Join(cfg.DataDir, "catalog.db"), sqlite.URL)
 }
 
 // env is what the engine-running commands share.
@@ -163,9 +158,28 @@ func (e *env) disposer() *disposal.Executor {
 	return x
 }
 
-// openIndex opens the search index under data_dir.
-func openIndex(ctx context.Context, cfg *configs.Config) (*fts.Index, error) {
-	return fts.Open(ctx, filepath.Join(cfg.DataDir, "index.db"))
+// openIndex opens the search index cfg names.
+func openIndex(ctx context.Context, cfg *configs.Config) (search.Index, error) {
+	u, _ := indexURL(cfg)
+	return search.Open(ctx, u)
+}
+
+// indexURL is the index cfg names (search.url, else the embedded one under
+// data_dir) and, for an embedded one, its file.
+func indexURL(cfg *configs.Config) (u, file string) {
+	return embedded(cfg.Search.URL, filepath.Join(cfg.DataDir, "index.db"), fts.URL)
+}
+
+// embedded is the URL configured (else the file under data_dir) and the
+// file of an embedded (sqlite://) one.
+func embedded(configured, file string, toURL func(string) string) (u, path string) {
+	if configured == "" {
+		return toURL(file), file
+	}
+	if p, err := url.Parse(configured); err == nil && p.Scheme == "sqlite" {
+		return configured, p.Path
+	}
+	return configured, ""
 }
 
 // openEnv opens the catalog (made, with create) and the store and makes
@@ -180,6 +194,12 @@ func openEnv(ctx context.Context, path string, lazy, create bool) (*env, error) 
 	if err := storage.Registered(cfg.Storage.URL); err != nil {
 		cat.Close()
 		return nil, usageError{fmt.Errorf("storage.url: %w", err)}
+	}
+	if u, _ := indexURL(cfg); cfg.Search.Enabled {
+		if err := search.Registered(u); err != nil {
+			cat.Close()
+			return nil, usageError{fmt.Errorf("search.url: %w", err)}
+		}
 	}
 	e := &env{cfgFile: configPath(path), cfg: cfg, log: log, catalog: cat}
 	var st storage.Store

@@ -4,8 +4,8 @@ import (
 	"context"
 	"fmt"
 	"net/url"
-	"slices"
-	"sync"
+
+	"github.com/strongroom-archive/strongroom/pipeline/registry"
 )
 
 // Config is the catalog section of the configuration.
@@ -29,55 +29,14 @@ func (c Config) Validate() error {
 	return nil
 }
 
-// Opener opens the catalog a URL names.
-type Opener func(ctx context.Context, u *url.URL) (Catalog, error)
-
-var (
-	regMu   sync.Mutex
-	openers = map[string]Opener{}
-)
+var backends = registry.New[Catalog]("catalog")
 
 // Register makes a backend available under a URL scheme; backends call it
-// from init. A second registration of a scheme panics.
-func Register(scheme string, o Opener) {
-	regMu.Lock()
-	defer regMu.Unlock()
-	if _, dup := openers[scheme]; dup {
-		panic("catalog: scheme registered twice: " + scheme)
-	}
-	openers[scheme] = o
-}
+// from init.
+func Register(scheme string, o registry.Opener[Catalog]) { backends.Register(scheme, o) }
 
 // Open opens the catalog rawURL names.
-func Open(ctx context.Context, rawURL string) (Catalog, error) {
-	o, u, err := opener(rawURL)
-	if err != nil {
-		return nil, err
-	}
-	return o(ctx, u)
-}
+func Open(ctx context.Context, rawURL string) (Catalog, error) { return backends.Open(ctx, rawURL) }
 
 // Registered reports whether a backend serves rawURL's scheme.
-func Registered(rawURL string) error {
-	_, _, err := opener(rawURL)
-	return err
-}
-
-func opener(rawURL string) (Opener, *url.URL, error) {
-	u, err := url.Parse(rawURL)
-	if err != nil {
-		// url's message quotes the URL, and a URL can hold a password.
-		return nil, nil, fmt.Errorf("catalog: the catalog URL does not parse")
-	}
-	regMu.Lock()
-	defer regMu.Unlock()
-	if o := openers[u.Scheme]; o != nil {
-		return o, u, nil
-	}
-	have := make([]string, 0, len(openers))
-	for s := range openers {
-		have = append(have, s+"://")
-	}
-	slices.Sort(have)
-	return nil, nil, fmt.Errorf("catalog: no catalog for scheme %q (have %v)", u.Scheme, have)
-}
+func Registered(rawURL string) error { return backends.Registered(rawURL) }

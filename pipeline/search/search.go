@@ -19,6 +19,7 @@ import (
 	"golang.org/x/text/unicode/norm"
 
 	"github.com/strongroom-archive/strongroom/pipeline/catalog"
+	"github.com/strongroom-archive/strongroom/pipeline/registry"
 )
 
 // Index is a full-text index of pages.
@@ -282,7 +283,23 @@ func round2(f float64) float64 { return float64(int64(f*100+0.5)) / 100 }
 
 // Config configures search.
 type Config struct {
+	// URL names the index: sqlite:///path/index.db, or
+	// postgres://user@host:port/database (the catalog's database will do).
+	// Empty: the embedded index under data_dir.
+	URL string `yaml:"url"`
 	// Enabled runs the index stage; off, nothing is indexed (and search
 	// finds what was indexed before).
 	Enabled bool `yaml:"enabled"`
 }
+
+var backends = registry.New[Index]("search index")
+
+// Register makes a backend available under a URL scheme; backends call it
+// from init.
+func Register(scheme string, o registry.Opener[Index]) { backends.Register(scheme, o) }
+
+// Open opens the index rawURL names.
+func Open(ctx context.Context, rawURL string) (Index, error) { return backends.Open(ctx, rawURL) }
+
+// Registered reports whether a backend serves rawURL's scheme.
+func Registered(rawURL string) error { return backends.Registered(rawURL) }

@@ -11,6 +11,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -45,6 +46,18 @@ func statID(path string) (fileID, bool) {
 }
 
 var _ search.Index = (*Index)(nil)
+
+func init() {
+	search.Register("sqlite", func(ctx context.Context, u *url.URL) (search.Index, error) {
+		if u.Path == "" || u.Host != "" {
+			return nil, fmt.Errorf("search index: want sqlite:///absolute/path/index.db, not %s", u.Redacted())
+		}
+		return Open(ctx, u.Path)
+	})
+}
+
+// URL is the index URL of the index file at path.
+func URL(path string) string { return (&url.URL{Scheme: "sqlite", Path: path}).String() }
 
 const schema = `
 CREATE TABLE IF NOT EXISTS docs (
@@ -139,6 +152,35 @@ func (x *Index) Close() error {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	return x.db.Close()
+}
+
+// Rebuild replaces the whole index with what fill puts into the index it
+// is given: a new file beside this one, swapped in whole (Replace) when
+// fill is done, so that searches see the old index until then and what is
+// gone from the store is gone from the index.
+func (x *Index) Rebuild(ctx context.Context, fill func(search.Index) error) error {
+	staging := x.path + ".rebuild"
+	removeFile(staging)
+	defer removeFile(staging)
+	fresh, err := Open(ctx, staging)
+	if err != nil {
+		return err
+	}
+	if err := fill(fresh); err != nil {
+		fresh.Close()
+		return err
+	}
+	if err := fresh.Close(); err != nil {
+		return err
+	}
+	return x.Replace(ctx, staging)
+}
+
+// removeFile removes an SQLite file and what SQLite keeps beside it.
+func removeFile(p string) {
+	for _, suffix := range []string{"", "-wal", "-shm", "-journal"} {
+		os.Remove(p + suffix)
+	}
 }
 
 // Replace makes the index hold exactly what the index file at from holds,

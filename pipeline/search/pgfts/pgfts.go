@@ -17,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -49,6 +50,12 @@ type db interface {
 }
 
 var _ search.Index = (*Index)(nil)
+
+func init() {
+	for _, scheme := range []string{"postgres", "postgresql"} {
+		search.Register(scheme, func(ctx context.Context, u *url.URL) (search.Index, error) { return Open(ctx, u.String()) })
+	}
+}
 
 // Open connects to the index at url (postgres://…; its database may be
 // the catalog's) and makes or migrates its tables.
