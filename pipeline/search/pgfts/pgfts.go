@@ -96,6 +96,9 @@ func migrate(ctx context.Context, pool *pgxpool.Pool) error {
 	return err
 }
 
+// Pool is the connection pool, for moving an archive.
+func (x *Index) Pool() *pgxpool.Pool { return x.pool }
+
 // Close closes the pool.
 func (x *Index) Close() error {
 	x.pool.Close()
@@ -152,8 +155,9 @@ func nullTime(t time.Time) *time.Time {
 // first).
 const maxPos = 16383
 
-// tsvector is the literal of a page's tokens with their positions.
-func tsvector(text string) string {
+// TSVector is the literal of the tokens, with their positions, of a page
+// kept as search.EncodePage keeps it.
+func TSVector(text string) string {
 	pos := map[string][]int{}
 	var order []string
 	n := 0
@@ -203,7 +207,7 @@ func (x *Index) PutBag(ctx context.Context, d search.Doc, pages []search.Page) e
 		rows := make([][]any, len(pages))
 		for i, p := range pages {
 			text, boxes := search.EncodePage(p)
-			rows[i] = []any{d.Bag, p.File, p.N, p.Width, p.Height, p.WidthPt, p.HeightPt, text, boxes, tsvector(text)}
+			rows[i] = []any{d.Bag, p.File, p.N, p.Width, p.Height, p.WidthPt, p.HeightPt, text, boxes, TSVector(text)}
 		}
 		_, err := tx.CopyFrom(ctx, pgx.Identifier{"search_pages"}, []string{"bag", "file", "page", "w", "h", "wpt", "hpt", "text", "boxes", "tsv"},
 			pgx.CopyFromRows(rows))
