@@ -80,6 +80,7 @@ Usage:
                                                  dispose of bags past retention, approved by a second person
   strongroom backup   [--config FILE] DEST       a consistent copy of the catalog and the index, while running
   strongroom restore  [--config FILE] [--force] SRC   put a backup back (daemon stopped)
+  strongroom catalog  [--config FILE] migrate --to postgres://…   move the catalog and index into PostgreSQL (daemon stopped)
   strongroom push     --server URL --token-file FILE [--meta k=v] [--wait] DIR
                                                  push a batch from a scanner station (run again: resumes)
   strongroom push     --server URL --token-file FILE list | status ID | abort ID
@@ -196,6 +197,8 @@ func run(ctx context.Context, args []string) error {
 		return cmdBags(ctx, rest)
 	case "index":
 		return cmdIndex(ctx, rest)
+	case "catalog":
+		return cmdCatalog(ctx, rest)
 	case "version", "--version":
 		return cmdVersion(rest)
 	case "help", "-h", "--help":

@@ -79,56 +79,90 @@ func Snippet(terms []Term, text string) []Fragment {
 		}
 	}
 	end := min(start+SnippetWords, len(words))
+	window := strings.ReplaceAll(strings.Join(words[start:end], " "), "\u00a0", " ")
+	// The window's tokens (runs of letters and digits) and where they are.
+	type token struct {
+		from, to int
+		folded   string
+	}
+	var toks []token
+	for i := 0; i < len(window); {
+		j := strings.IndexFunc(window[i:], isTokenRune)
+		if j < 0 {
+			break
+		}
+		k := strings.IndexFunc(window[i+j:], func(r rune) bool { return !isTokenRune(r) })
+		if k < 0 {
+			k = len(window) - i - j
+		}
+		if f := Tokens(window[i+j : i+j+k]); len(f) > 0 {
+			toks = append(toks, token{i + j, i + j + k, f[0]})
+		}
+		i += j + k
+	}
+	// Each match of a term is one marked span: a word, or a phrase from
+	// its first word to its last, as FTS5's snippet marks them.
+	var spans [][2]int
+	for _, t := range terms {
+		if t.Not {
+			continue
+		}
+		for i := range toks {
+			n := len(t.Words)
+			if i+n > len(toks) {
+				break
+			}
+			ok := true
+			for w, q := range t.Words {
+				tok := toks[i+w].folded
+				if tok != q && !(t.Prefix && strings.HasPrefix(tok, q)) {
+					ok = false
+					break
+				}
+			}
+			if ok {
+				spans = append(spans, [2]int{toks[i].from, toks[i+n-1].to})
+			}
+		}
+	}
+	slices.SortFunc(spans, func(a, b [2]int) int { return cmp.Compare(a[0], b[0]) })
 	var out []Fragment
-	add := func(s string, match bool) {
+	at := 0
+	if start > 0 {
+		out = append(out, Fragment{Text: "…"})
+	}
+	plain := func(s string) {
 		if s == "" {
 			return
 		}
-		if n := len(out); n > 0 && out[n-1].Match == match {
+		if n := len(out); n > 0 && !out[n-1].Match {
 			out[n-1].Text += s
 			return
 		}
-		out = append(out, Fragment{Text: s, Match: match})
+		out = append(out, Fragment{Text: s})
 	}
-	if start > 0 {
-		add("…", false)
-	}
-	for i := start; i < end; i++ {
-		if i > start {
-			add(" ", false)
+	for i := 0; i < len(spans); i++ {
+		sp := spans[i]
+		for i+1 < len(spans) && spans[i+1][0] < sp[1] { // overlapping matches are one
+			sp[1] = max(sp[1], spans[i+1][1])
+			i++
 		}
-		w := strings.ReplaceAll(words[i], "\u00a0", " ")
-		// Each run of letters and digits is a token, marked when a term
-		// matches it; what lies between is plain.
-		for w != "" {
-			j := strings.IndexFunc(w, isTokenRune)
-			if j < 0 {
-				add(w, false)
-				break
-			}
-			add(w[:j], false)
-			w = w[j:]
-			k := strings.IndexFunc(w, func(r rune) bool { return !isTokenRune(r) })
-			if k < 0 {
-				k = len(w)
-			}
-			add(w[:k], tokenMatches(terms, w[:k]))
-			w = w[k:]
+		if sp[0] < at {
+			continue
 		}
+		plain(window[at:sp[0]])
+		out = append(out, Fragment{Text: window[sp[0]:sp[1]], Match: true})
+		at = sp[1]
 	}
+	plain(window[at:])
 	if end < len(words) {
-		add("…", false)
+		plain("…")
 	}
 	return out
 }
 
 func isTokenRune(r rune) bool {
 	return unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.Is(unicode.Mn, r)
-}
-
-func tokenMatches(terms []Term, tok string) bool {
-	toks := Tokens(tok)
-	return len(toks) > 0 && len(Matches(terms, toks)) > 0
 }
 
 // Scored is a matching page's id in an index, its rank (lower is better)
@@ -151,7 +185,9 @@ func Assemble(q Query, all []Scored, start time.Time, fetch func(ids []int64) (m
 	if res.Total > MaxTotal {
 		res.Total, res.TotalCapped, all = MaxTotal, true, all[:MaxTotal]
 	}
-	slices.SortStableFunc(all, func(a, b Scored) int { return cmp.Compare(a.Rank, b.Rank) })
+	// Equal ranks in the index's order: a page of results and the next
+	// never share or skip a hit, whatever order the engine returned them in.
+	slices.SortFunc(all, func(a, b Scored) int { return cmp.Or(cmp.Compare(a.Rank, b.Rank), cmp.Compare(a.ID, b.ID)) })
 	var ids []int64
 	score := map[int64]float64{}
 	// Bounds taken apart so that no sum can overflow, whatever the caller
