@@ -18,6 +18,7 @@ import (
 // the catalog replaced is kept beside; a backup whose file was changed is
 // refused before anything is replaced.
 func TestBackupRestore(t *testing.T) {
+	clitest.Embedded(t)
 	dir := t.TempDir()
 	cfg := clitest.WriteConfig(t, dir, "")
 	var paths []string
@@ -82,6 +83,7 @@ func TestBackupRestore(t *testing.T) {
 // bags is one consistent snapshot: restored, its catalog opens and every
 // bag it lists passes its audit.
 func TestBackupWhileIngesting(t *testing.T) {
+	clitest.Embedded(t)
 	dir := t.TempDir()
 	cfg := clitest.WriteConfig(t, dir, "")
 	var paths []string

@@ -77,6 +77,7 @@ func sameHits(t *testing.T, out string) string {
 // unchanged, and the archive goes on: a new item is stored, found, audited
 // and retrieved. A second migrate into the same database is refused.
 func TestCatalogMigrate(t *testing.T) {
+	clitest.Embedded(t)
 	dir := t.TempDir()
 	cfg := clitest.WriteConfig(t, dir, "")
 	in := filepath.Join(dir, "in")
@@ -126,8 +127,14 @@ func TestCatalogMigrate(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer cat.Close()
-		b, _ := cat.Bag(ctx, stored[0])
-		it, _ := cat.Item(ctx, b.ItemID)
+		b, err := cat.Bag(ctx, stored[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		it, err := cat.Item(ctx, b.ItemID)
+		if err != nil {
+			t.Fatal(err)
+		}
 		it.Meta.Title, it.Meta.Collection = "Letters to a cousin", "family"
 		if err := cat.SetMetadata(ctx, it.ID, it.Meta); err != nil {
 			t.Fatal(err)
@@ -137,7 +144,10 @@ func TestCatalogMigrate(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer idx.Close()
-		files, _ := cat.Files(ctx, it.ID)
+		files, err := cat.Files(ctx, it.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
 		if err := idx.SetDoc(ctx, search.DocOf(b, it, files)); err != nil {
 			t.Fatal(err)
 		}

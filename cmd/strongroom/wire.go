@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -23,7 +24,7 @@ import (
 	"github.com/strongroom-archive/strongroom/pipeline"
 	"github.com/strongroom-archive/strongroom/pipeline/audit"
 	"github.com/strongroom-archive/strongroom/pipeline/catalog"
-	_ "github.com/strongroom-archive/strongroom/pipeline/catalog/postgres" // postgres:// catalogs
+	"github.com/strongroom-archive/strongroom/pipeline/catalog/postgres"
 	"github.com/strongroom-archive/strongroom/pipeline/catalog/sqlite"
 	"github.com/strongroom-archive/strongroom/pipeline/disposal"
 	"github.com/strongroom-archive/strongroom/pipeline/push"
@@ -95,17 +96,27 @@ func openCatalog(ctx context.Context, path string, create bool) (*configs.Config
 	if err := catalog.Registered(u); err != nil {
 		return nil, nil, nil, usageError{fmt.Errorf("catalog.url: %w", err)}
 	}
-	if db != "" {
+	used := configPath(path)
+	if used == "" {
+		used = "the embedded defaults"
+	}
+	noCatalog := func(where string) error {
+		return usageError{fmt.Errorf("no catalog at %s (configuration: %s): is this the right --config or $STRONGROOM_CONFIG? "+
+			"nothing has been stored with this configuration yet", where, used)}
+	}
+	switch {
+	case db != "":
 		if _, err := os.Stat(db); !create && errors.Is(err, fs.ErrNotExist) {
-			used := configPath(path)
-			if used == "" {
-				used = "the embedded defaults"
-			}
-			return nil, nil, nil, usageError{fmt.Errorf("no catalog at %s (configuration: %s): is this the right --config or $STRONGROOM_CONFIG? "+
-				"nothing has been stored with this configuration yet", db, used)}
+			return nil, nil, nil, noCatalog(db)
 		}
 		if err := os.MkdirAll(filepath.Dir(db), 0o755); err != nil {
 			return nil, nil, nil, fmt.Errorf("data_dir: %w", err)
+		}
+	case !create && strings.HasPrefix(u, "postgres"):
+		if ok, err := postgres.Exists(ctx, u); err != nil {
+			return nil, nil, nil, err
+		} else if !ok {
+			return nil, nil, nil, noCatalog(postgres.Redact(u))
 		}
 	}
 	cat, err := catalog.Open(ctx, u)

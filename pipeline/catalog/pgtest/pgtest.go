@@ -32,65 +32,93 @@ type Server struct {
 	as  []string // runuser -u postgres --, when run as root
 }
 
-// Start starts a server for t; scripts/deps installs the package.
+// Start starts a server for t, stopped and removed when t ends;
+// scripts/deps installs the package.
 func Start(t testing.TB) *Server {
 	t.Helper()
-	bin, err := binDir()
+	s, err := New()
 	if err != nil {
 		t.Fatal(err)
+	}
+	t.Cleanup(s.Stop)
+	return s
+}
+
+// New starts a server that lives until Stop: one that a whole test binary
+// shares (started from TestMain).
+func New() (*Server, error) {
+	bin, err := binDir()
+	if err != nil {
+		return nil, err
 	}
 	dir, err := os.MkdirTemp("", "strongroom-pg-")
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	s := &Server{bin: bin, dir: dir}
-	t.Cleanup(func() { s.stop(); os.RemoveAll(dir) })
+	if err := s.start(); err != nil {
+		s.Stop()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Server) start() error {
 	if os.Geteuid() == 0 {
 		u, err := user.Lookup("postgres")
 		if err != nil {
-			t.Fatalf("pgtest: running as root needs the postgres user (Debian's postgresql package makes it): %v", err)
+			return fmt.Errorf("pgtest: running as root needs the postgres user (Debian's postgresql package makes it): %w", err)
 		}
 		uid, _ := strconv.Atoi(u.Uid)
 		gid, _ := strconv.Atoi(u.Gid)
-		if err := os.Chown(dir, uid, gid); err != nil {
-			t.Fatal(err)
+		if err := os.Chown(s.dir, uid, gid); err != nil {
+			return err
 		}
 		s.as = []string{"runuser", "-u", "postgres", "--"}
 	}
 	port, err := freePort()
 	if err != nil {
-		t.Fatal(err)
+		return err
 	}
-	data := filepath.Join(dir, "data")
+	data := filepath.Join(s.dir, "data")
 	if out, err := s.run("initdb", "-D", data, "-U", "strongroom", "-A", "trust", "-E", "UTF8", "--no-locale", "--no-sync"); err != nil {
-		t.Fatalf("pgtest: initdb: %v\n%s", err, out)
+		return fmt.Errorf("pgtest: initdb: %w\n%s", err, out)
 	}
 	// The socket in the private folder, TCP on loopback only; no fsync: a
 	// test's server need not survive a power cut (a killed client is what
 	// the tests kill).
-	opts := fmt.Sprintf("-p %d -k %s -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off", port, dir)
-	if out, err := s.run("pg_ctl", "-D", data, "-o", opts, "-l", filepath.Join(dir, "log"), "-w", "-t", "60", "start"); err != nil {
-		log, _ := os.ReadFile(filepath.Join(dir, "log"))
-		t.Fatalf("pgtest: pg_ctl start: %v\n%s\n%s", err, out, log)
+	opts := fmt.Sprintf("-p %d -k %s -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off", port, s.dir)
+	if out, err := s.run("pg_ctl", "-D", data, "-o", opts, "-l", filepath.Join(s.dir, "log"), "-w", "-t", "60", "start"); err != nil {
+		log, _ := os.ReadFile(filepath.Join(s.dir, "log"))
+		return fmt.Errorf("pgtest: pg_ctl start: %w\n%s\n%s", err, out, log)
 	}
 	s.URL = fmt.Sprintf("postgres://strongroom@127.0.0.1:%d/postgres?sslmode=disable", port)
-	return s
+	return nil
 }
 
 // NewDatabase creates an empty database name on the server and returns
 // its URL.
 func (s *Server) NewDatabase(t testing.TB, name string) string {
 	t.Helper()
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, s.URL)
+	u, err := s.CreateDatabase(name)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return u
+}
+
+// CreateDatabase creates an empty database name and returns its URL.
+func (s *Server) CreateDatabase(name string) (string, error) {
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, s.URL)
+	if err != nil {
+		return "", err
+	}
 	defer conn.Close(ctx)
 	if _, err := conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()); err != nil {
-		t.Fatalf("pgtest: create database %s: %v", name, err)
+		return "", fmt.Errorf("pgtest: create database %s: %w", name, err)
 	}
-	return strings.Replace(s.URL, "/postgres?", "/"+name+"?", 1)
+	return strings.Replace(s.URL, "/postgres?", "/"+name+"?", 1), nil
 }
 
 func (s *Server) run(name string, args ...string) ([]byte, error) {
@@ -103,10 +131,12 @@ func (s *Server) run(name string, args ...string) ([]byte, error) {
 	return out.Bytes(), err
 }
 
-func (s *Server) stop() {
+// Stop stops the server and removes its files.
+func (s *Server) Stop() {
 	if _, err := os.Stat(filepath.Join(s.dir, "data", "postmaster.pid")); err == nil {
 		s.run("pg_ctl", "-D", filepath.Join(s.dir, "data"), "-m", "immediate", "-w", "stop")
 	}
+	os.RemoveAll(s.dir)
 }
 
 // binDir finds the newest PostgreSQL's programs (Debian keeps initdb and

@@ -65,6 +65,24 @@ func Open(ctx context.Context, url string) (*DB, error) {
 	return &DB{pool: pool}, nil
 }
 
+// Exists reports whether the database at url holds a catalog (its tables
+// made): a command that only reads must not make an empty catalog where
+// a wrong configuration points, and report that nothing is wrong.
+func Exists(ctx context.Context, url string) (bool, error) {
+	cfg, err := pgx.ParseConfig(url)
+	if err != nil {
+		return false, errors.New("catalog: the PostgreSQL URL does not parse (postgres://user@host:port/database)")
+	}
+	conn, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		return false, fmt.Errorf("catalog: connect to %s: %w", Redact(url), err)
+	}
+	defer conn.Close(ctx)
+	var ok bool
+	err = conn.QueryRow(ctx, `SELECT to_regclass('items') IS NOT NULL AND to_regclass('goose_db_version') IS NOT NULL`).Scan(&ok)
+	return ok, err
+}
+
 func migrate(ctx context.Context, pool *pgxpool.Pool) error {
 	fsys, err := fs.Sub(migrations, "migrations")
 	if err != nil {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"strconv"
 	"testing"
 
 	"github.com/strongroom-archive/strongroom/pipeline/catalog/pgtest"
@@ -58,4 +60,36 @@ func TestRebuild(t *testing.T) {
 	if r, _ := x.Search(ctx, search.Query{Text: "weaver"}); searchtest.Hits(r) != "b9/1" {
 		t.Errorf("after the rebuild: %s", searchtest.Hits(r))
 	}
+}
+
+// TestBenchIndex is scripts/bench-search (STRONGROOM_BENCH=1) on
+// PostgreSQL: the same pages and queries as the embedded index's, into the
+// database at STRONGROOM_BENCH_PG (the script's server, fsync on), or a
+// private server of the test's own.
+func TestBenchIndex(t *testing.T) {
+	if os.Getenv("STRONGROOM_BENCH") == "" {
+		t.Skip("a benchmark: scripts/bench-search")
+	}
+	n := 100_000
+	if s := os.Getenv("STRONGROOM_BENCH_PAGES"); s != "" {
+		n, _ = strconv.Atoi(s)
+	}
+	url := os.Getenv("STRONGROOM_BENCH_PG")
+	if url == "" {
+		url = pgtest.Start(t).NewDatabase(t, "bench")
+	}
+	ctx := context.Background()
+	x, err := Open(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer x.Close()
+	searchtest.Bench(t, x, n, func() int64 {
+		x.pool.Exec(ctx, `VACUUM ANALYZE search_pages`)
+		var size int64
+		if err := x.pool.QueryRow(ctx, `SELECT pg_total_relation_size('search_pages') + pg_total_relation_size('search_docs')`).Scan(&size); err != nil {
+			t.Fatal(err)
+		}
+		return size
+	})
 }

@@ -13,11 +13,22 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
+
+	"github.com/strongroom-archive/strongroom/pipeline/catalog/pgtest"
 )
 
 // Bin is the strongroom binary under test, set by Main.
 var Bin string
+
+// postgres is the PostgreSQL server every config WriteConfig writes puts
+// its catalog and index on, when $STRONGROOM_TEST_POSTGRES is set
+// (scripts/test runs the bag, search and retrieval tests once so).
+var (
+	postgres  *pgtest.Server
+	databases atomic.Int64
+)
 
 // Main runs a test package's tests against the binary: $STRONGROOM_BIN
 // when set (scripts/test and scripts/test-fast build bin/strongroom once
@@ -29,6 +40,14 @@ func Main(m *testing.M, pkg string) {
 }
 
 func run(m *testing.M, pkg string) int {
+	if os.Getenv("STRONGROOM_TEST_POSTGRES") != "" {
+		var err error
+		if postgres, err = pgtest.New(); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		defer postgres.Stop()
+	}
 	if p := os.Getenv("STRONGROOM_BIN"); p != "" {
 		if _, err := os.Stat(p); err != nil {
 			fmt.Fprintf(os.Stderr, "STRONGROOM_BIN: %v\n", err)
@@ -49,6 +68,14 @@ func run(m *testing.M, pkg string) int {
 		return 1
 	}
 	return m.Run()
+}
+
+// Embedded skips a test of the embedded catalog's own files (backup,
+// migrate) when the configs put the catalog on PostgreSQL.
+func Embedded(t testing.TB) {
+	if postgres != nil {
+		t.Skip("a test of the embedded catalog's files; $STRONGROOM_TEST_POSTGRES puts the catalog on PostgreSQL")
+	}
 }
 
 // Run runs the binary in dir and returns stdout, stderr and the exit code.
@@ -87,7 +114,8 @@ func PNG(t testing.TB, p string, w, h int) {
 
 // WriteConfig writes dir/strongroom.yaml for a daemon on dir's hot, done,
 // failed and store folders, with short settle, quiet and poll times and extra
-// appended, and returns its path.
+// appended (and, with $STRONGROOM_TEST_POSTGRES, the catalog and index in a
+// new PostgreSQL database), and returns its path.
 func WriteConfig(t testing.TB, dir, extra string) string {
 	t.Helper()
 	p := filepath.Join(dir, "strongroom.yaml")
@@ -106,6 +134,13 @@ bag:
 pipeline:
   retry_backoff: 50ms
 ` + extra
+	if postgres != nil {
+		u, err := postgres.CreateDatabase(fmt.Sprintf("archive%d", databases.Add(1)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg += fmt.Sprintf("catalog:\n  url: %s\nsearch:\n  url: %s\n", u, u)
+	}
 	if err := os.WriteFile(p, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
