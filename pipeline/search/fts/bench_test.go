@@ -4,7 +4,6 @@ import (
 	"context"
 	"os"
 	"path/filepath"
-	"strconv"
 	"testing"
 
 	"github.com/strongroom-archive/strongroom/pipeline/search/searchtest"
@@ -13,13 +12,7 @@ import (
 // TestBenchIndex is scripts/bench-search (STRONGROOM_BENCH=1) on the
 // embedded index: STRONGROOM_BENCH_PAGES pages (default 100,000).
 func TestBenchIndex(t *testing.T) {
-	if os.Getenv("STRONGROOM_BENCH") == "" {
-		t.Skip("a benchmark: scripts/bench-search")
-	}
-	n := 100_000
-	if s := os.Getenv("STRONGROOM_BENCH_PAGES"); s != "" {
-		n, _ = strconv.Atoi(s)
-	}
+	n := searchtest.BenchPages(t)
 	dir := os.Getenv("STRONGROOM_BENCH_DIR")
 	if dir == "" {
 		dir = t.TempDir()

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"strconv"
 	"testing"
 
 	"github.com/strongroom-archive/strongroom/pipeline/catalog/pgtest"
@@ -67,13 +66,7 @@ func TestRebuild(t *testing.T) {
 // database at STRONGROOM_BENCH_PG (the script's server, fsync on), or a
 // private server of the test's own.
 func TestBenchIndex(t *testing.T) {
-	if os.Getenv("STRONGROOM_BENCH") == "" {
-		t.Skip("a benchmark: scripts/bench-search")
-	}
-	n := 100_000
-	if s := os.Getenv("STRONGROOM_BENCH_PAGES"); s != "" {
-		n, _ = strconv.Atoi(s)
-	}
+	n := searchtest.BenchPages(t)
 	url := os.Getenv("STRONGROOM_BENCH_PG")
 	if url == "" {
 		url = pgtest.Start(t).NewDatabase(t, "bench")

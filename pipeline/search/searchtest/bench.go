@@ -6,6 +6,7 @@ import (
 	"image"
 	"math"
 	"math/rand/v2"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -15,6 +16,20 @@ import (
 	"github.com/strongroom-archive/strongroom/pipeline/catalog"
 	"github.com/strongroom-archive/strongroom/pipeline/search"
 )
+
+// BenchPages is how many pages a benchmark indexes
+// (STRONGROOM_BENCH_PAGES, default 100,000); it skips t unless
+// STRONGROOM_BENCH is set (scripts/bench-search, scripts/bench-catalog).
+func BenchPages(t *testing.T) int {
+	if os.Getenv("STRONGROOM_BENCH") == "" {
+		t.Skip("a benchmark: scripts/bench-search, scripts/bench-catalog")
+	}
+	n := 100_000
+	if s := os.Getenv("STRONGROOM_BENCH_PAGES"); s != "" {
+		n, _ = strconv.Atoi(s)
+	}
+	return n
+}
 
 // Bench is scripts/bench-search's measure of an index x: it indexes n
 // generated pages (~300 words each from a 60,000-word vocabulary with a
