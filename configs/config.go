@@ -60,6 +60,8 @@ type Config struct {
 	Search    search.Config      `yaml:"search"`
 	Retention retention.Config   `yaml:"retention"`
 	Quality   quality.Config     `yaml:"quality"`
+	// Roles are the parts of the daemon this process runs.
+	Roles []pipeline.Role `yaml:"roles"`
 
 	// Source is the file the config came from ("" for the defaults).
 	Source string `yaml:"-"`
@@ -254,7 +256,7 @@ func (c *Config) Validate() error {
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		errs = append(errs, fmt.Errorf("log_format %q: want text or json", c.LogFormat))
 	}
-	errs = append(errs, c.Retention.Validate(), c.schedulesNamed(), c.Quality.Validate())
+	errs = append(errs, c.Retention.Validate(), c.schedulesNamed(), c.Quality.Validate(), pipeline.CheckRoles(c.Roles))
 	errs = append(errs, c.Catalog.Validate(), c.Storage.Validate(), c.Access.Validate(), c.Intake.Validate(), c.Bag.Validate(), c.Pipeline.Validate(), c.Queue.Validate(), c.Formats.Policy.Validate(), c.Audit.Validate(), c.HTTP.Validate(), push.Validate(c.Push, c.Stations))
 	return errors.Join(errs...)
 }

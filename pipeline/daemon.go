@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 
 	"github.com/strongroom-archive/strongroom/pipeline/catalog"
@@ -115,7 +116,13 @@ type Daemon struct {
 	// Meta holds hot folders' default descriptions (collection, rights,
 	// access), by folder path.
 	Meta map[string]catalog.Metadata
+	// Roles are the parts of the daemon this process runs (RoleIntake,
+	// RoleStages; nil: all). Each hot folder is watched by one process of
+	// the cluster, the one that holds its role lease.
+	Roles []Role
 }
+
+func (d *Daemon) runs(r Role) bool { return d.Roles == nil || slices.Contains(d.Roles, r) }
 
 // Taken implements intake.Sink: a path with an item in progress is not
 // taken again, also after a restart.
@@ -145,44 +152,54 @@ func (d *Daemon) Submit(ctx context.Context, spec ItemSpec) (*catalog.Item, erro
 }
 
 // Run re-publishes every unfinished item (the catalog is the truth; the
-// queue drops what it already holds as duplicates), starts a consumer per
-// stage and the hot-folder watcher, and returns when ctx ends.
+// queue drops what it already holds as duplicates) and starts a consumer
+// per stage (role stages), and a watcher per hot folder while this process
+// holds its role (role intake); it returns when ctx ends.
 func (d *Daemon) Run(ctx context.Context) error {
-	var names []string
-	for _, st := range Stages() {
-		names = append(names, string(st))
-	}
-	if err := d.Queue.Prune(ctx, names); err != nil {
-		return err
-	}
-	active, err := d.Engine.Catalog.Active(ctx)
-	if err != nil {
-		return err
-	}
-	for _, it := range active {
-		if err := d.Queue.Publish(ctx, string(it.Stage), it.ID); err != nil {
-			return fmt.Errorf("pipeline: resume item %s: %w", it.ID, err)
-		}
-	}
-	if len(active) > 0 {
-		d.Engine.Log.Info("resumed unfinished items", "count", len(active))
-	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
-	errc := make(chan error, len(stages)+1)
-	for _, st := range Stages() {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errc <- d.Queue.Consume(ctx, string(st), d.Engine.Cfg.Workers, d.handler(st))
-		}()
+	errc := make(chan error, len(stages)+len(d.Intake.HotFolders)+1)
+	if d.runs(RoleStages) {
+		var names []string
+		for _, st := range Stages() {
+			names = append(names, string(st))
+		}
+		if err := d.Queue.Prune(ctx, names); err != nil {
+			return err
+		}
+		active, err := d.Engine.Catalog.Active(ctx)
+		if err != nil {
+			return err
+		}
+		for _, it := range active {
+			if err := d.Queue.Publish(ctx, string(it.Stage), it.ID); err != nil {
+				return fmt.Errorf("pipeline: resume item %s: %w", it.ID, err)
+			}
+		}
+		if len(active) > 0 {
+			d.Engine.Log.Info("resumed unfinished items", "count", len(active))
+		}
+		for _, st := range Stages() {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				errc <- d.Queue.Consume(ctx, string(st), d.Engine.Cfg.Workers, d.handler(st))
+			}()
+		}
 	}
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		errc <- intake.NewWatcher(d.Intake, d, d.Engine.Log).Run(ctx)
-	}()
+	if d.runs(RoleIntake) {
+		for _, h := range d.Intake.HotFolders {
+			one := d.Intake
+			one.HotFolders = []intake.HotFolder{h}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				errc <- WhileHolding(ctx, d.Engine.Catalog, "intake:"+h.Path, d.Engine.Holder, RoleLease, d.Engine.Log, d.Engine.Now,
+					func(ctx context.Context) error { return intake.NewWatcher(one, d, d.Engine.Log).Run(ctx) })
+			}()
+		}
+	}
 	var first error
 	select {
 	case <-ctx.Done():

@@ -252,3 +252,29 @@ func TestCatalogMigrate(t *testing.T) {
 	}
 
 }
+
+// TestPostgresURLSecret: a password written into catalog.url or search.url
+// is not shown by `config`, nor in the errors of `config check` or of a
+// command that cannot reach the server.
+func TestPostgresURLSecret(t *testing.T) {
+	dir := t.TempDir()
+	url := "postgres://archive:s3cret@127.0.0.1:1/archive?connect_timeout=2"
+	cfg := clitest.WriteConfig(t, dir, "")
+	text := strings.Replace(clitest.ReadFile(t, cfg), "data_dir: data\n", "data_dir: data\ncatalog:\n  url: "+url+"\nsearch:\n  url: "+url+"\n", 1)
+	text = regexp.MustCompile(`(?m)^(catalog|search):\n  url: postgres://strongroom@.*\n`).ReplaceAllString(text, "")
+	os.WriteFile(cfg, []byte(text), 0o644)
+	out, errs, code := clitest.Run(t, dir, "config", "--config", cfg)
+	if code != 0 || strings.Contains(out+errs, "s3cret") || !strings.Contains(out, "postgres://archive:xxxxx@127.0.0.1:1/archive") {
+		t.Errorf("config: exit %d\n%s%s", code, out, errs)
+	}
+	out, errs, code = clitest.Run(t, dir, "config", "check", "--config", cfg)
+	if code != exitUsage || strings.Contains(out+errs, "s3cret") || !strings.Contains(out, "catalog.url postgres://archive@127.0.0.1:1/archive") {
+		t.Errorf("config check: exit %d\n%s%s", code, out, errs)
+	}
+	for _, args := range [][]string{{"bags", "list"}, {"search", "herring"}, {"serve"}} {
+		out, errs, code := clitest.Run(t, dir, append(args, "--config", cfg)...)
+		if code == 0 || strings.Contains(out+errs, "s3cret") {
+			t.Errorf("%v: exit %d\n%s%s", args, code, out, errs)
+		}
+	}
+}

@@ -18,14 +18,15 @@ import (
 	"time"
 
 	"github.com/strongroom-archive/strongroom/configs"
+	"github.com/strongroom-archive/strongroom/pipeline/catalog/postgres"
 	"github.com/strongroom-archive/strongroom/storage"
 )
 
 // checkConfig is `strongroom config check`: the configuration as the
 // daemon would read it, then what it names on this machine: the folders
 // (there, folders, writable), the TLS certificate and key (readable, a
-// pair), and the store (reachable, and taking a probe object that is read
-// back and removed). Every check is printed, ok or not; any failure is
+// pair), a PostgreSQL catalog and index (reachable), and the store
+// (reachable, and taking a probe object that is read back and removed). Every check is printed, ok or not; any failure is
 // exit 2 with every problem listed, not the first only.
 func checkConfig(ctx context.Context, path string) error {
 	cfg, _, err := loadConfig(path)
@@ -79,6 +80,12 @@ func checkConfig(ctx context.Context, path string) error {
 		shown = u.Redacted()
 	}
 	report("storage.url "+shown, probeStore(ctx, cfg))
+	for _, db := range []struct{ key, url string }{{"catalog.url", cfg.Catalog.URL}, {"search.url", cfg.Search.URL}} {
+		if strings.HasPrefix(db.url, "postgres") {
+			_, err := postgres.Exists(ctx, db.url) // connects, and reads the catalog
+			report(db.key+" "+postgres.Redact(db.url), err)
+		}
+	}
 	if len(failed) > 0 {
 		return usageError{fmt.Errorf("config check: %d problems: %s", len(failed), strings.Join(failed, "; "))}
 	}

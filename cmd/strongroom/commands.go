@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -422,6 +423,12 @@ defaults applied and paths resolved (YAML; --json: one JSON line, the same keys)
 	cfg, _, err := loadConfig(*configPath)
 	if err != nil {
 		return err
+	}
+	// A password written into a URL is not shown again.
+	for _, u := range []*string{&cfg.Catalog.URL, &cfg.Search.URL, &cfg.Storage.URL} {
+		if p, err := url.Parse(*u); err == nil && *u != "" {
+			*u = p.Redacted()
+		}
 	}
 	if !*asJSON {
 		return yaml.NewEncoder(os.Stdout).Encode(cfg)

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"time"
 
@@ -278,18 +279,30 @@ func newAuditor(e *env) *audit.Auditor {
 // listener.
 func daemon(ctx context.Context, e *env, q *queue.Queue) error {
 	d := &pipeline.Daemon{Engine: e.engine, Queue: q, Intake: e.cfg.Intake.Watch(), Release: e.cfg.Intake.Release(), OCR: e.cfg.Intake.OCR(),
-		Meta: e.cfg.Intake.Meta()}
+		Meta: e.cfg.Intake.Meta(), Roles: e.cfg.Roles}
+	runs := func(r pipeline.Role) bool { return slices.Contains(e.cfg.Roles, r) }
 	for _, w := range d.Intake.Warnings() {
 		e.log.Warn("intake: batches may split", "why", w)
 	}
 	aud := newAuditor(e)
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return d.Run(ctx) })
-	g.Go(func() error { return aud.Loop(ctx) })
-	g.Go(func() error {
-		return disposal.ProposeLoop(ctx, e.catalog, e.cfg.Retention, e.engine.ApplySchedules, e.log)
-	})
-	if e.cfg.HTTP.Listen != "" {
+	if runs(pipeline.RoleAudit) {
+		// One audit scheduler (and one proposer of disposals) in the
+		// cluster: the process that holds the role.
+		g.Go(func() error {
+			return pipeline.WhileHolding(ctx, e.catalog, string(pipeline.RoleAudit), e.engine.Holder, pipeline.RoleLease, e.log, time.Now,
+				func(ctx context.Context) error {
+					g, ctx := errgroup.WithContext(ctx)
+					g.Go(func() error { return aud.Loop(ctx) })
+					g.Go(func() error {
+						return disposal.ProposeLoop(ctx, e.catalog, e.cfg.Retention, e.engine.ApplySchedules, e.log)
+					})
+					return g.Wait()
+				})
+		})
+	}
+	if e.cfg.HTTP.Listen != "" && runs(pipeline.RoleHTTP) {
 		rv := &review.Server{Cfg: e.cfg.HTTP, Catalog: e.catalog, AuditCycle: e.cfg.Audit.Cycle, Log: e.log, Now: time.Now,
 			Gauges: review.Gauges{QueueDepth: q.Depth, BytesAudited: aud.BytesRead.Load, AuditFailed: aud.Failures.Load,
 				PagesOCRed: e.engine.Access.PagesOCRed.Load, EnvironmentErrors: e.engine.EnvironmentErrors, Store: e.lazy.Ready},

@@ -33,6 +33,7 @@ type Catalog interface {
 	Holds
 	Disposals
 	Qualities
+	Roles
 	// Counts computes the numbers the overview and the metrics show.
 	Counts(ctx context.Context) (Counts, error)
 	Close() error
@@ -304,6 +305,29 @@ type Disposals interface {
 	// Tombstone returns what is kept of a disposed bag; ErrNotFound if the
 	// bag was not disposed of.
 	Tombstone(ctx context.Context, bag string) (*Tombstone, error)
+}
+
+// Roles are duties one process of the cluster does at a time (the watcher
+// of a hot folder, the audit scheduler), each held under a lease that its
+// holder renews and that lapses when the holder dies.
+type Roles interface {
+	// HoldRole takes or renews holder's lease on role until until. It
+	// returns false and the current holder while another holder's lease
+	// has not lapsed at now.
+	HoldRole(ctx context.Context, role, holder string, now, until time.Time) (ok bool, current string, err error)
+	// DropRole gives up holder's lease on role, if it has it, so that
+	// another takes it at once.
+	DropRole(ctx context.Context, role, holder string) error
+	// RoleLeases returns the leases not lapsed at now, by role.
+	RoleLeases(ctx context.Context, now time.Time) ([]RoleLease, error)
+}
+
+// RoleLease is who holds a role, since when and until when.
+type RoleLease struct {
+	Role   string    `json:"role"`
+	Holder string    `json:"holder"`
+	Since  time.Time `json:"since"`
+	Until  time.Time `json:"until"`
 }
 
 // Qualities are the stored bags' data-quality reports (quality.json):

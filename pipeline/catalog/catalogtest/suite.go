@@ -51,6 +51,7 @@ func Run(t *testing.T, o Opener) {
 		{"Batches", testBatches},
 		{"Sessions", testSessions},
 		{"Counts", testCounts},
+		{"Roles", testRoles},
 		{"TwoWriters", testTwoWriters},
 		{"CrashSafety", testCrashSafety},
 	} {
@@ -453,28 +454,7 @@ func testTwoWriters(t *testing.T, o Opener) {
 	a, b := open(t, o, dsn), open(t, o, dsn)
 	ctx := context.Background()
 	const n = 20
-	race := func(f func(c catalog.Catalog, i int) bool) int {
-		var wg sync.WaitGroup
-		var mu sync.Mutex
-		wins := 0
-		for i := range n {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				c := a
-				if i%2 == 1 {
-					c = b
-				}
-				if f(c, i) {
-					mu.Lock()
-					wins++
-					mu.Unlock()
-				}
-			}()
-		}
-		wg.Wait()
-		return wins
-	}
+	race := func(f func(c catalog.Catalog, i int) bool) int { return race(a, b, n, f) }
 	if w := race(func(c catalog.Catalog, i int) bool {
 		err := c.CreateItem(ctx, item(fmt.Sprintf("i%d", i), "/hot/same"))
 		if err != nil && !errors.Is(err, catalog.ErrActive) {
@@ -512,6 +492,31 @@ func testTwoWriters(t *testing.T, o Opener) {
 	if alerts, _ := b.Alerts(ctx, "b1"); len(alerts) != 1 || alerts[0].Seen != n {
 		t.Fatalf("alerts after %d raises: %+v", n, alerts)
 	}
+}
+
+// race runs f n times at once, on a and b in turn, and counts the calls
+// that say they won.
+func race(a, b catalog.Catalog, n int, f func(c catalog.Catalog, i int) bool) int {
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	wins := 0
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c := a
+			if i%2 == 1 {
+				c = b
+			}
+			if f(c, i) {
+				mu.Lock()
+				wins++
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	return wins
 }
 
 // childEnv names the catalog a child process writes until it is killed.
@@ -1004,5 +1009,62 @@ func testDisposals(t *testing.T, o Opener) {
 	}
 	if list, _ := c.ListDisposals(ctx, catalog.DisposalRequested); len(list) != 0 {
 		t.Errorf("requests waiting: %+v", list)
+	}
+}
+
+// testRoles: a role has one holder at a time; its lease is renewed by its
+// holder, taken by another only once it lapses or is dropped; two
+// processes taking a free role at once, one gets it.
+func testRoles(t *testing.T, o Opener) {
+	dsn := o.NewDSN(t)
+	a, b := open(t, o, dsn), open(t, o, dsn)
+	ctx := context.Background()
+	now := time.Now().UTC().Truncate(time.Second)
+	hold := func(c catalog.Catalog, holder string, at time.Time) (bool, string) {
+		t.Helper()
+		ok, cur, err := c.HoldRole(ctx, "intake:/hot", holder, at, at.Add(15*time.Second))
+		must(t, err)
+		return ok, cur
+	}
+	if ok, _ := hold(a, "w1", now); !ok {
+		t.Fatal("a free role was not taken")
+	}
+	if ok, cur := hold(b, "w2", now.Add(5*time.Second)); ok || cur != "w1" {
+		t.Fatalf("a held role taken: %v %q", ok, cur)
+	}
+	if ok, _ := hold(a, "w1", now.Add(10*time.Second)); !ok { // renewed until +25 s
+		t.Fatal("the holder could not renew")
+	}
+	if ok, _ := hold(b, "w2", now.Add(20*time.Second)); ok {
+		t.Fatal("taken before the renewed lease lapsed")
+	}
+	leases, err := b.RoleLeases(ctx, now.Add(20*time.Second))
+	must(t, err)
+	if len(leases) != 1 || leases[0].Holder != "w1" || !leases[0].Since.Equal(now) || !leases[0].Until.Equal(now.Add(25*time.Second)) {
+		t.Fatalf("leases: %+v", leases)
+	}
+	if ok, _ := hold(b, "w2", now.Add(26*time.Second)); !ok { // w1 died
+		t.Fatal("a lapsed role was not taken")
+	}
+	if ok, cur := hold(a, "w1", now.Add(27*time.Second)); ok || cur != "w2" {
+		t.Fatalf("the old holder came back and took it: %v %q", ok, cur)
+	}
+	must(t, a.DropRole(ctx, "intake:/hot", "w1")) // not its own: nothing
+	if leases, _ := a.RoleLeases(ctx, now.Add(27*time.Second)); len(leases) != 1 || leases[0].Holder != "w2" || !leases[0].Since.Equal(now.Add(26*time.Second)) {
+		t.Fatalf("after another's drop: %+v", leases)
+	}
+	must(t, b.DropRole(ctx, "intake:/hot", "w2"))
+	if ok, _ := hold(a, "w1", now.Add(28*time.Second)); !ok {
+		t.Fatal("a dropped role was not taken")
+	}
+	// A race for a free role: one winner.
+	if wins := race(a, b, 20, func(c catalog.Catalog, i int) bool {
+		ok, _, err := c.HoldRole(ctx, "audit", fmt.Sprintf("w%d", i), now, now.Add(time.Minute))
+		if err != nil {
+			t.Error(err)
+		}
+		return ok
+	}); wins != 1 {
+		t.Fatalf("%d holders of one role", wins)
 	}
 }
