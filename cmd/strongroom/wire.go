@@ -306,7 +306,8 @@ func daemon(ctx context.Context, e *env, q *queue.Queue) error {
 		rv := &review.Server{Cfg: e.cfg.HTTP, Catalog: e.catalog, AuditCycle: e.cfg.Audit.Cycle, Log: e.log, Now: time.Now,
 			Gauges: review.Gauges{QueueDepth: q.Depth, BytesAudited: aud.BytesRead.Load, AuditFailed: aud.Failures.Load,
 				PagesOCRed: e.engine.Access.PagesOCRed.Load, EnvironmentErrors: e.engine.EnvironmentErrors, Store: e.lazy.Ready},
-			Progress: e.engine.Progress, Dispose: e.disposer().Execute, Schedules: e.cfg.Retention.Schedules, Assign: e.engine.Assign}
+			Progress: e.engine.Progress, Dispose: e.disposer().Execute, Schedules: e.cfg.Retention.Schedules, Assign: e.engine.Assign,
+			Institution: e.cfg.Bag.SourceOrganization}
 		idx := e.engine.Index
 		if idx == nil { // search off: what was indexed before is still found
 			var err error

@@ -125,6 +125,9 @@ type Server struct {
 	// Library is what finding and retrieving needs (the search index,
 	// the store); nil serves triage only.
 	Library *Library
+	// Institution holds the archive (bag.source_organization): the IIIF
+	// manifests' required statement.
+	Institution string
 	// Progress says how far an item in flight is through a long step
 	// (the engine of this process); nil: not known here.
 	Progress func(itemID string) (catalog.Progress, bool)
@@ -297,6 +300,41 @@ func (s *Server) Handler() http.Handler {
 		api("POST /api/v1/disposals/{id}/{action}", RoleAdmin, s.apiDecideDisposal)
 	}
 	if s.Library != nil {
+		// IIIF: a bearer token, a session, or nothing on a public server;
+		// any origin may ask (viewers elsewhere), rights as everywhere.
+		iiifRoute := func(pattern string, h func(w http.ResponseWriter, r *http.Request, u *user)) {
+			mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Access-Control-Allow-Origin", "*")
+				var u *user
+				if tok := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer "); tok != "" {
+					u = s.authenticate(tok)
+				} else if sess := s.session(r); sess != nil {
+					u = &sess.user
+				} else if s.Cfg.Public {
+					u = anonymous
+				}
+				if u == nil {
+					w.Header().Set("WWW-Authenticate", `Bearer realm="strongroom"`)
+					writeJSON(w, http.StatusUnauthorized, apiError{"a valid bearer token or session is needed"})
+					return
+				}
+				h(w, r, u)
+			})
+		}
+		// /iiif/3/BAG/manifest and /iiif/3/image/ID share a shape (a bag
+		// is never named "image").
+		iiifRoute("GET /iiif/3/{a}/{b}", func(w http.ResponseWriter, r *http.Request, u *user) {
+			switch a, b := r.PathValue("a"), r.PathValue("b"); {
+			case a == "image":
+				http.Redirect(w, r, "/iiif/3/image/"+b+"/info.json", http.StatusSeeOther)
+			case b == "manifest":
+				s.iiifManifest(w, r, u, a)
+			default:
+				http.NotFound(w, r)
+			}
+		})
+		iiifRoute("GET /iiif/3/image/{id}/info.json", s.iiifInfo)
+		iiifRoute("GET /iiif/3/image/{id}/{region}/{size}/{rotation}/{quality}", s.iiifImage)
 		api("GET /api/v1/search", RoleAnonymous, s.apiSearch)
 		api("PUT /api/v1/bags/{id}/metadata", RoleAdmin, s.apiSetMetadata)
 		api("GET /api/v1/bags/{id}/download", RoleReviewer, s.apiDownload)

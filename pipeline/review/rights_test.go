@@ -99,6 +99,7 @@ func TestRightsTable(t *testing.T) {
 	testenv.Tool(t, "pdftoppm")
 	table := readmeRights(t)
 	l := newLibrary(t, true)
+	withALTO(t, l) // IIIF's page sizes
 	ctx := context.Background()
 	a, _, err := l.cat.RaiseAlert(ctx, "b-closed", catalog.ProblemAltered, "data/original/page.tif", "read 13 bytes", time.Now())
 	if err != nil {
@@ -131,6 +132,9 @@ func TestRightsTable(t *testing.T) {
 		{pattern: "GET /bags/{id}/view", row: "content", path: "/bags/{bag}/view?file=" + access + "&page=1&q=herring"},
 		{pattern: "GET /api/v1/bags/{id}/files/{path...}", row: "content", path: "/api/v1/bags/{bag}/files/" + access},
 		{pattern: "GET /bags/{id}/files/{path...}", row: "content", path: "/bags/{bag}/files/" + access},
+		{pattern: "GET /iiif/3/{a}/{b}", row: "content", path: "/iiif/3/{bag}/manifest"},
+		{pattern: "GET /iiif/3/image/{id}/info.json", row: "content", path: "/iiif/3/image/{bag}~1/info.json"},
+		{pattern: "GET /iiif/3/image/{id}/{region}/{size}/{rotation}/{quality}", row: "content", path: "/iiif/3/image/{bag}~1/full/100,/0/default.jpg"},
 		{row: "packages", path: "/api/v1/bags/{bag}/files/" + original},
 		{row: "packages", path: "/api/v1/bags/{bag}/files/" + originalPDF},
 		{row: "packages", path: "/api/v1/bags/{bag}/files/" + tag},

@@ -1,0 +1,197 @@
+package review
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"crypto/sha512"
+	"encoding/hex"
+	"encoding/json"
+	"image"
+	_ "image/jpeg"
+	_ "image/png"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/strongroom-archive/strongroom/formats/testenv"
+	"github.com/strongroom-archive/strongroom/pipeline/catalog"
+	"github.com/strongroom-archive/strongroom/pipeline/iiif"
+	"github.com/strongroom-archive/strongroom/storage"
+)
+
+// withALTO gives each of the library's bags the ALTO of its access copy
+// (one 1275 × 1650 page), as the access stage makes it.
+func withALTO(t *testing.T, l *library) {
+	t.Helper()
+	ctx := context.Background()
+	data := []byte(`<?xml version="1.0" encoding="UTF-8"?><alto xmlns="http://www.loc.gov/standards/alto/ns-v4#"><Layout>` +
+		`<Page ID="p1" PHYSICAL_IMG_NR="1" WIDTH="1275" HEIGHT="1650"><PrintSpace><TextBlock><TextLine>` +
+		`<String CONTENT="herring" HPOS="120" VPOS="370" WIDTH="150" HEIGHT="40"/></TextLine></TextBlock></PrintSpace></Page></Layout></alto>`)
+	for _, lv := range levels {
+		objs, err := l.cat.Objects(ctx, lv.bag)
+		if err != nil {
+			t.Fatal(err)
+		}
+		key := "data/alto/doc.alto.xml"
+		if err := l.s.Library.Store.Put(ctx, lv.bag+"/"+key, bytes.NewReader(data), int64(len(data)), storage.PutOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		s256, s512 := sha256.Sum256(data), sha512.Sum512(data)
+		objs = append(objs, catalog.Object{Key: key, Size: int64(len(data)), SHA256: hex.EncodeToString(s256[:]), SHA512: hex.EncodeToString(s512[:])})
+		if err := l.cat.PutObjects(ctx, lv.bag, objs, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func fetch(t *testing.T, url, token string) (*http.Response, []byte) {
+	t.Helper()
+	req, _ := http.NewRequest("GET", url, nil)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp, b
+}
+
+// TestIIIF: a stored bag's manifest (Presentation 3.0: a canvas per page of
+// its page's size, its image service, rights, the holding institution,
+// the PDF and ALTO linked), its page's info.json, and Image API requests
+// of every region, size, rotation, quality and format form answered with
+// images of the right pixel size; malformed requests 400; rights as
+// everywhere (what one may not read is 404); any origin may ask.
+func TestIIIF(t *testing.T) {
+	testenv.Tool(t, "pdftoppm")
+	l := newLibrary(t, true)
+	withALTO(t, l)
+	l.s.Institution = "Test Archive"
+	ctx := context.Background()
+	it, _ := l.cat.Item(ctx, "item-b-open")
+	it.Meta.Rights, it.Meta.Creator, it.Meta.Date = "http://rightsstatements.org/vocab/InC/1.0/", "Harbour master", "1843"
+	if err := l.cat.SetMetadata(ctx, it.ID, it.Meta); err != nil {
+		t.Fatal(err)
+	}
+
+	resp, body := fetch(t, l.srv.URL+"/iiif/3/b-open/manifest", "")
+	var m iiif.Manifest
+	if err := json.Unmarshal(body, &m); resp.StatusCode != 200 || err != nil {
+		t.Fatalf("manifest: %d %v %s", resp.StatusCode, err, body)
+	}
+	if resp.Header.Get("Access-Control-Allow-Origin") != "*" || !strings.HasPrefix(resp.Header.Get("Content-Type"), "application/ld+json") {
+		t.Errorf("headers: %v", resp.Header)
+	}
+	if m.Context != iiif.PresentationContext || m.Type != "Manifest" || m.ID != l.srv.URL+"/iiif/3/b-open/manifest" || m.Label["none"][0] != "Ledger b-open" ||
+		m.Rights != "http://rightsstatements.org/vocab/InC/1.0/" || m.RequiredStatement == nil || m.RequiredStatement.Value["none"][0] != "Test Archive" ||
+		len(m.Rendering) != 1 || !strings.HasSuffix(m.Rendering[0].ID, "/files/data/access/doc.pdf") || len(m.SeeAlso) != 1 || len(m.Homepage) != 1 {
+		t.Errorf("manifest: %s", body)
+	}
+	if !strings.Contains(string(body), `"Creator"`) || !strings.Contains(string(body), `"Harbour master"`) {
+		t.Errorf("metadata: %s", body)
+	}
+	if len(m.Items) != 1 || m.Items[0].Width != 1275 || m.Items[0].Height != 1650 || m.Items[0].Items[0].Items[0].Motivation != "painting" ||
+		m.Items[0].Items[0].Items[0].Body.Service[0].ID != l.srv.URL+"/iiif/3/image/b-open~1" {
+		t.Fatalf("canvases: %+v", m.Items)
+	}
+
+	resp, body = fetch(t, l.srv.URL+"/iiif/3/image/b-open~1/info.json", "")
+	var info iiif.Info
+	if json.Unmarshal(body, &info); resp.StatusCode != 200 || info.Width != 1275 || info.Height != 1650 || info.Profile != "level1" ||
+		info.Type != "ImageService3" || len(info.Tiles) != 1 || info.Tiles[0].Width != 512 || len(info.Sizes) == 0 {
+		t.Fatalf("info.json: %d %s", resp.StatusCode, body)
+	}
+
+	img := l.srv.URL + "/iiif/3/image/b-open~1/"
+	for _, c := range []struct {
+		path, format string
+		w, h         int
+	}{
+		{"full/max/0/default.jpg", "jpeg", 1275, 1650},
+		{"full/max/0/color.jpg", "jpeg", 1275, 1650},
+		{"0,0,512,512/max/0/default.jpg", "jpeg", 512, 512},
+		{"1024,1536,512,512/max/0/default.jpg", "jpeg", 251, 114},
+		{"square/max/0/default.jpg", "jpeg", 1275, 1275},
+		{"pct:10,10,50,50/max/0/default.jpg", "jpeg", 637, 825},
+		{"full/200,/0/default.jpg", "jpeg", 200, 259},
+		{"full/,165/0/default.jpg", "jpeg", 128, 165},
+		{"full/pct:10/0/default.jpg", "jpeg", 128, 165},
+		{"full/300,300/0/default.jpg", "jpeg", 300, 300},
+		{"full/!300,300/0/default.jpg", "jpeg", 232, 300},
+		{"0,0,100,100/^200,/0/default.jpg", "jpeg", 200, 200},
+		{"full/200,/90/default.jpg", "jpeg", 259, 200},
+		{"full/200,/180/default.jpg", "jpeg", 200, 259},
+		{"full/200,/270/gray.jpg", "jpeg", 259, 200},
+		{"full/200,/!0/bitonal.png", "png", 200, 259},
+		{"full/200,/0/default.png", "png", 200, 259},
+	} {
+		resp, body := fetch(t, img+c.path, "")
+		cfg, format, err := image.DecodeConfig(bytes.NewReader(body))
+		if resp.StatusCode != 200 || err != nil || format != c.format || cfg.Width != c.w || cfg.Height != c.h {
+			t.Errorf("%s: %d %v %s %dx%d, want %dx%d %s", c.path, resp.StatusCode, err, format, cfg.Width, cfg.Height, c.w, c.h, c.format)
+			continue
+		}
+		if !strings.Contains(resp.Header.Get("Link"), `rel="canonical"`) || resp.Header.Get("ETag") == "" {
+			t.Errorf("%s: headers %v", c.path, resp.Header)
+		}
+	}
+	// Cached: the same bytes, and 304 for the ETag.
+	resp, first := fetch(t, img+"0,0,512,512/max/0/default.jpg", "")
+	req, _ := http.NewRequest("GET", img+"0,0,512,512/max/0/default.jpg", nil)
+	req.Header.Set("If-None-Match", resp.Header.Get("ETag"))
+	if r2, err := http.DefaultClient.Do(req); err != nil || r2.StatusCode != http.StatusNotModified {
+		t.Errorf("If-None-Match: %v %v", r2, err)
+	}
+	if _, again := fetch(t, img+"0,0,512,512/max/0/default.jpg", ""); !bytes.Equal(first, again) {
+		t.Error("a cached tile differs")
+	}
+	for _, bad := range []string{"full/max/45/default.jpg", "full/max/0/default.gif", "full/max/0/sepia.jpg", "0,0,0,0/max/0/default.jpg",
+		"5000,0,10,10/max/0/default.jpg", "full/2000,/0/default.jpg", "full/,/0/default.jpg", "x/max/0/default.jpg", "full/max/0/default"} {
+		if resp, body := fetch(t, img+bad, ""); resp.StatusCode != http.StatusBadRequest {
+			t.Errorf("%s: %d %s, want 400", bad, resp.StatusCode, body)
+		}
+	}
+	for path, want := range map[string]int{
+		"/iiif/3/image/b-open/info.json":                   400,
+		"/iiif/3/image/b-open~2/info.json":                 404,
+		"/iiif/3/image/b-open~1":                           200, // redirected to info.json
+		"/iiif/3/nosuchbag/manifest":                       404,
+		"/iiif/3/image/nosuchbag~1/full/max/0/default.jpg": 404,
+	} {
+		if resp, body := fetch(t, l.srv.URL+path, ""); resp.StatusCode != want {
+			t.Errorf("%s: %d %s, want %d", path, resp.StatusCode, body, want)
+		}
+	}
+
+	// Rights: as for the access copy itself.
+	for _, c := range []struct {
+		token string
+		bag   string
+		want  int
+	}{
+		{"", "b-restricted", 404}, {"", "b-closed", 404}, {"", "b-embargo", 404},
+		{"reader-token", "b-restricted", 200}, {"reader-token", "b-closed", 404}, {"reader-token", "b-embargo", 404},
+		{"reviewer-token", "b-closed", 200}, {"admin-token", "b-embargo", 200}, {"wrong-token", "b-open", 401},
+	} {
+		for _, p := range []string{"/iiif/3/" + c.bag + "/manifest", "/iiif/3/image/" + c.bag + "~1/info.json", "/iiif/3/image/" + c.bag + "~1/full/100,/0/default.jpg"} {
+			if resp, _ := fetch(t, l.srv.URL+p, c.token); resp.StatusCode != c.want {
+				t.Errorf("%q %s: %d, want %d", c.token, p, resp.StatusCode, c.want)
+			}
+		}
+	}
+	// A server that is not public: nothing without a token or a session.
+	private := newLibrary(t, false)
+	withALTO(t, private)
+	if resp, _ := fetch(t, private.srv.URL+"/iiif/3/b-open/manifest", ""); resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("anonymous on a private server: %d", resp.StatusCode)
+	}
+	if resp, _ := fetch(t, private.srv.URL+"/iiif/3/b-open/manifest", "reader-token"); resp.StatusCode != 200 {
+		t.Errorf("a reader on a private server: %d", resp.StatusCode)
+	}
+}
