@@ -7,11 +7,16 @@ import (
 	"crypto/sha512"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"image"
 	_ "image/jpeg"
-	_ "image/png"
+	"image/png"
 	"io"
+	"math"
 	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -193,5 +198,118 @@ func TestIIIF(t *testing.T) {
 	}
 	if resp, _ := fetch(t, private.srv.URL+"/iiif/3/b-open/manifest", "reader-token"); resp.StatusCode != 200 {
 		t.Errorf("a reader on a private server: %d", resp.StatusCode)
+	}
+}
+
+// bookPDF is a PDF of grey pages of the given pixel sizes at 150 dpi, each
+// a shade darker than the one before.
+func bookPDF(sizes []image.Point) []byte {
+	objs := []string{"<< /Type /Catalog /Pages 2 0 R >>", ""}
+	var kids []string
+	for i, sz := range sizes {
+		page := 3 + 3*i
+		kids = append(kids, fmt.Sprintf("%d 0 R", page))
+		pw, ph := float64(sz.X)*72/150, float64(sz.Y)*72/150
+		pix := bytes.Repeat([]byte{byte(230 - 30*i)}, sz.X*sz.Y)
+		objs = append(objs,
+			fmt.Sprintf("<< /Type /Page /Parent 2 0 R /MediaBox [0 0 %g %g] /Resources << /XObject << /Im %d 0 R >> >> /Contents %d 0 R >>", pw, ph, page+1, page+2),
+			testenv.Stream(fmt.Sprintf("/Type /XObject /Subtype /Image /Width %d /Height %d /ColorSpace /DeviceGray /BitsPerComponent 8", sz.X, sz.Y), pix),
+			testenv.Stream("", fmt.Sprintf("q %g 0 0 %g 0 0 cm /Im Do Q", pw, ph)))
+	}
+	objs[1] = fmt.Sprintf("<< /Type /Pages /Kids [%s] /Count %d >>", strings.Join(kids, " "), len(sizes))
+	return testenv.PDF(objs...)
+}
+
+// TestIIIFClient: a 5-page book of unequal pages, its manifest read by a
+// real IIIF client library (npm's @iiif/parser, in node): valid by its
+// validator, 5 canvases in page order whose sizes are those of the page
+// images its image services give, and the rights URI.
+func TestIIIFClient(t *testing.T) {
+	testenv.Tool(t, "pdftoppm")
+	node := testenv.Tool(t, "node")
+	modules := os.Getenv("STRONGROOM_NODE_MODULES")
+	if modules == "" {
+		home, _ := os.UserHomeDir()
+		modules = filepath.Join(home, ".cache", "strongroom", "node", "node_modules")
+	}
+	if _, err := os.Stat(filepath.Join(modules, "@iiif", "parser")); err != nil {
+		t.Fatalf("@iiif/parser is not installed in %s: scripts/deps installs it (%v)", modules, err)
+	}
+	l := newLibrary(t, true)
+	ctx := context.Background()
+	sizes := []image.Point{{600, 800}, {640, 820}, {680, 840}, {720, 860}, {760, 880}}
+	var alto strings.Builder
+	alto.WriteString(`<?xml version="1.0" encoding="UTF-8"?><alto xmlns="http://www.loc.gov/standards/alto/ns-v4#"><Layout>`)
+	for i, sz := range sizes {
+		fmt.Fprintf(&alto, `<Page ID="p%d" PHYSICAL_IMG_NR="%d" WIDTH="%d" HEIGHT="%d"><PrintSpace/></Page>`, i+1, i+1, sz.X, sz.Y)
+	}
+	alto.WriteString(`</Layout></alto>`)
+	meta := catalog.Metadata{Title: "Harbour letters", Access: catalog.AccessOpen, Rights: "https://creativecommons.org/publicdomain/mark/1.0/"}
+	it := &catalog.Item{ID: "item-book", Name: "book", Source: "/hot/book", Kind: catalog.KindBatch, Release: catalog.ReleaseMove,
+		Stage: catalog.StageDone, BagID: "b-book", Meta: meta}
+	if err := l.cat.CreateItem(ctx, it); err != nil {
+		t.Fatal(err)
+	}
+	var objs []catalog.Object
+	for key, data := range map[string][]byte{"data/access/book.pdf": bookPDF(sizes), "data/alto/book.alto.xml": []byte(alto.String())} {
+		if err := l.s.Library.Store.Put(ctx, "b-book/"+key, bytes.NewReader(data), int64(len(data)), storage.PutOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		s256, s512 := sha256.Sum256(data), sha512.Sum512(data)
+		objs = append(objs, catalog.Object{Key: key, Size: int64(len(data)), SHA256: hex.EncodeToString(s256[:]), SHA512: hex.EncodeToString(s512[:])})
+	}
+	l.cat.PutBag(ctx, catalog.Bag{ID: "b-book", ItemID: it.ID, Store: "file:///store", Bytes: 1, StoredAt: time.Now()})
+	if err := l.cat.PutObjects(ctx, "b-book", objs, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+
+	resp, manifest := fetch(t, l.srv.URL+"/iiif/3/b-book/manifest", "")
+	if resp.StatusCode != 200 {
+		t.Fatalf("manifest: %d %s", resp.StatusCode, manifest)
+	}
+	cmd := exec.Command(node, "testdata/iiif-check.cjs")
+	cmd.Env = append(os.Environ(), "NODE_PATH="+modules)
+	cmd.Stdin = bytes.NewReader(manifest)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("node: %v\n%s", err, stderr.String())
+	}
+	var got struct {
+		Valid    bool              `json:"valid"`
+		Errors   []json.RawMessage `json:"errors"`
+		Rights   string            `json:"rights"`
+		Canvases []struct {
+			ID            string
+			Width, Height int
+			Label         iiif.Lang
+			Service       string
+		} `json:"canvases"`
+	}
+	if err := json.Unmarshal(out, &got); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	if !got.Valid || len(got.Errors) > 0 {
+		t.Errorf("@iiif/parser's validator: valid %v, errors %s", got.Valid, got.Errors)
+	}
+	if got.Rights != meta.Rights || len(got.Canvases) != 5 {
+		t.Fatalf("rights %q, %d canvases: %s", got.Rights, len(got.Canvases), out)
+	}
+	for i, c := range got.Canvases {
+		if c.Label["none"][0] != fmt.Sprint(i+1) || c.Width != sizes[i].X || c.Height != sizes[i].Y || !strings.HasSuffix(c.Service, fmt.Sprintf("/iiif/3/image/b-book~%d", i+1)) {
+			t.Errorf("canvas %d: %+v, want %v", i+1, c, sizes[i])
+			continue
+		}
+		resp, body := fetch(t, c.Service+"/full/max/0/default.png", "")
+		img, err := png.Decode(bytes.NewReader(body))
+		if resp.StatusCode != 200 || err != nil || img.Bounds().Dx() != c.Width || img.Bounds().Dy() != c.Height {
+			t.Errorf("page %d's image: %d %v, want %dx%d", i+1, resp.StatusCode, err, c.Width, c.Height)
+			continue
+		}
+		// Page order: each page is a shade darker than the one before.
+		if r, _, _, _ := img.At(c.Width/2, c.Height/2).RGBA(); math.Abs(float64(r>>8)-float64(230-30*i)) > 6 {
+			t.Errorf("page %d's image is grey %d, want %d: not this page", i+1, r>>8, 230-30*i)
+		}
 	}
 }
