@@ -34,11 +34,13 @@ type Resource struct {
 	Service []Service `json:"service,omitempty"`
 }
 
-// Service is a service a resource offers: an image service, a search.
+// Service is a service a resource offers: an image service, a search
+// (with its autocomplete).
 type Service struct {
-	ID      string `json:"id"`
-	Type    string `json:"type"`
-	Profile string `json:"profile,omitempty"`
+	ID      string    `json:"id"`
+	Type    string    `json:"type"`
+	Profile string    `json:"profile,omitempty"`
+	Service []Service `json:"service,omitempty"`
 }
 
 // Manifest is a Presentation API 3.0 manifest.
@@ -56,6 +58,7 @@ type Manifest struct {
 	SeeAlso           []Resource   `json:"seeAlso,omitempty"`
 	PartOf            []Resource   `json:"partOf,omitempty"`
 	Thumbnail         []Resource   `json:"thumbnail,omitempty"`
+	Service           []Service    `json:"service,omitempty"`
 	Items             []Canvas     `json:"items"`
 }
 

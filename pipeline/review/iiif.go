@@ -2,7 +2,9 @@ package review
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"image"
 	"image/jpeg"
@@ -19,6 +21,7 @@ import (
 	"github.com/strongroom-archive/strongroom/formats/alto"
 	"github.com/strongroom-archive/strongroom/pipeline/catalog"
 	"github.com/strongroom-archive/strongroom/pipeline/iiif"
+	"github.com/strongroom-archive/strongroom/pipeline/search"
 )
 
 // The IIIF routes: a Presentation API 3.0 manifest for every bag with an
@@ -156,6 +159,8 @@ func (s *Server) iiifManifest(w http.ResponseWriter, r *http.Request, u *user, i
 			Service: fmt.Sprintf("%s/iiif/3/image/%s~%d", base, id, i+1)}))
 	}
 	m.Thumbnail = m.Items[0].Thumbnail
+	m.Service = []iiif.Service{{ID: base + "/iiif/3/search/" + id, Type: "SearchService2",
+		Service: []iiif.Service{{ID: base + "/iiif/3/autocomplete/" + id, Type: "AutoCompleteService2"}}}}
 	writeLD(w, iiif.PresentationContext, m)
 }
 
@@ -287,4 +292,122 @@ func keep(p string, b []byte) {
 	if os.WriteFile(tmp, b, 0o644) == nil {
 		os.Rename(tmp, p)
 	}
+}
+
+// canvasOf numbers a bag's pages as its manifest does: file and page →
+// canvas, from 1.
+func canvasOf(pages []iiifPage) map[string]int {
+	out := make(map[string]int, len(pages))
+	for i, p := range pages {
+		out[p.obj.Key+"#"+strconv.Itoa(p.n)] = i + 1
+	}
+	return out
+}
+
+// iiifSearch is the Content Search API 2.0 within one bag: each matched
+// word a highlighting annotation on its canvas (its box from the index),
+// with the words around it.
+func (s *Server) iiifSearch(w http.ResponseWriter, r *http.Request, u *user, bag string) {
+	q := strings.TrimSpace(r.URL.Query().Get("q"))
+	_, _, pages, err := s.iiifPages(r, u, bag)
+	if err != nil {
+		s.libraryError(w, r, err)
+		return
+	}
+	base := baseURL(r)
+	out := iiif.SearchPage{Context: iiif.SearchLD, ID: base + r.URL.RequestURI(), Type: "AnnotationPage", Items: []iiif.SearchHit{}}
+	if q == "" {
+		writeLD(w, iiif.SearchLD, out)
+		return
+	}
+	res, err := s.Library.Index.Search(r.Context(), search.Query{Text: q, Bag: bag, Limit: 200})
+	if errors.Is(err, search.ErrQuery) {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	if err != nil {
+		s.libraryError(w, r, err)
+		return
+	}
+	canvases := canvasOf(pages)
+	ctxs := iiif.SearchContexts{Type: "AnnotationPage"}
+	for _, h := range res.Hits {
+		n, ok := canvases[h.File+"#"+strconv.Itoa(h.Page)]
+		if !ok {
+			continue // a page of a PDF kept as it is: not a canvas of the manifest
+		}
+		canvas := fmt.Sprintf("%s/iiif/3/%s/canvas/%d", base, bag, n)
+		prefix, suffix := snippetAround(h.Snippet)
+		for k, b := range h.Boxes {
+			id := fmt.Sprintf("%s/iiif/3/search/%s/anno/%d-%d", base, bag, n, k+1)
+			out.Items = append(out.Items, iiif.Highlight(id, canvas, b.Word, b.X, b.Y, b.W, b.H))
+			ctxs.Items = append(ctxs.Items, iiif.SearchContext{ID: id + "-context", Type: "Annotation", Motivation: "contextualizing",
+				Target: iiif.ContextTarget{Type: "SpecificResource", Source: id, Selector: []iiif.QuoteSelector{{Type: "TextQuoteSelector",
+					Prefix: prefix, Exact: b.Word, Suffix: suffix}}}})
+		}
+	}
+	if len(ctxs.Items) > 0 {
+		out.Annotations = []iiif.SearchContexts{ctxs}
+	}
+	writeLD(w, iiif.SearchLD, out)
+}
+
+// snippetAround is the text of a page's snippet before its first match
+// and after its last.
+func snippetAround(frags []search.Fragment) (string, string) {
+	first, last := -1, -1
+	for i, f := range frags {
+		if f.Match {
+			if first < 0 {
+				first = i
+			}
+			last = i
+		}
+	}
+	if first < 0 {
+		return "", ""
+	}
+	var before, after strings.Builder
+	for _, f := range frags[:first] {
+		before.WriteString(f.Text)
+	}
+	for _, f := range frags[last+1:] {
+		after.WriteString(f.Text)
+	}
+	return before.String(), after.String()
+}
+
+// iiifAutocomplete completes a word's beginning from the words of one bag.
+func (s *Server) iiifAutocomplete(w http.ResponseWriter, r *http.Request, u *user, bag string) {
+	q := search.Tokens(r.URL.Query().Get("q"))
+	if _, _, _, err := s.iiifPages(r, u, bag); err != nil {
+		s.libraryError(w, r, err)
+		return
+	}
+	out := iiif.TermPage{Context: iiif.SearchLD, ID: baseURL(r) + r.URL.RequestURI(), Type: "TermPage", Items: []iiif.Term{}}
+	if len(q) == 1 && len([]rune(q[0])) >= 2 {
+		res, err := s.Library.Index.Search(r.Context(), search.Query{Text: q[0] + "*", Bag: bag, Limit: 200})
+		if err != nil && !errors.Is(err, search.ErrQuery) {
+			s.libraryError(w, r, err)
+			return
+		}
+		counts := map[string]int{}
+		if res != nil {
+			for _, h := range res.Hits {
+				for _, b := range h.Boxes {
+					for _, tok := range search.Tokens(b.Word) {
+						if strings.HasPrefix(tok, q[0]) {
+							counts[tok]++
+						}
+					}
+				}
+			}
+		}
+		for v, n := range counts {
+			out.Items = append(out.Items, iiif.Term{Value: v, Total: n})
+		}
+		slices.SortFunc(out.Items, func(a, b iiif.Term) int { return cmp.Or(b.Total-a.Total, strings.Compare(a.Value, b.Value)) })
+		out.Items = out.Items[:min(len(out.Items), 20)]
+	}
+	writeLD(w, iiif.SearchLD, out)
 }

@@ -174,6 +174,34 @@ func TestIIIF(t *testing.T) {
 		}
 	}
 
+	// Content Search 2.0 within the book: the word's box on its canvas,
+	// as the index (Tesseract's box) has it, with the text around it.
+	if len(m.Service) != 1 || m.Service[0].Type != "SearchService2" || m.Service[0].Service[0].Type != "AutoCompleteService2" {
+		t.Errorf("manifest services: %+v", m.Service)
+	}
+	resp, body = fetch(t, m.Service[0].ID+"?q=herring", "")
+	var found iiif.SearchPage
+	want := l.words["herring"]
+	if json.Unmarshal(body, &found); resp.StatusCode != 200 || found.Context != iiif.SearchLD || len(found.Items) != 1 ||
+		found.Items[0].Target != fmt.Sprintf("%s/iiif/3/b-open/canvas/1#xywh=%d,%d,%d,%d", l.srv.URL, want.Min.X, want.Min.Y, want.Dx(), want.Dy()) ||
+		found.Items[0].Motivation != "highlighting" || len(found.Annotations) != 1 || found.Annotations[0].Items[0].Target.Selector[0].Exact != "herring" ||
+		!strings.Contains(found.Annotations[0].Items[0].Target.Selector[0].Prefix, "cargoes of") {
+		t.Errorf("search in the book: %d %s (Tesseract's box %v)", resp.StatusCode, body, want)
+	}
+	if resp, body := fetch(t, m.Service[0].ID+"?q=mackerel", ""); resp.StatusCode != 200 || !strings.Contains(string(body), `"items":[]`) {
+		t.Errorf("a word not in the book: %d %s", resp.StatusCode, body)
+	}
+	resp, body = fetch(t, m.Service[0].Service[0].ID+"?q=her", "")
+	var terms iiif.TermPage
+	if json.Unmarshal(body, &terms); resp.StatusCode != 200 || len(terms.Items) != 1 || terms.Items[0].Value != "herring" || terms.Type != "TermPage" {
+		t.Errorf("autocomplete: %d %s", resp.StatusCode, body)
+	}
+	for _, p := range []string{"/iiif/3/search/b-restricted?q=herring", "/iiif/3/autocomplete/b-closed?q=her"} {
+		if resp, _ := fetch(t, l.srv.URL+p, ""); resp.StatusCode != 404 {
+			t.Errorf("anonymous %s: %d, want 404", p, resp.StatusCode)
+		}
+	}
+
 	// Rights: as for the access copy itself.
 	for _, c := range []struct {
 		token string

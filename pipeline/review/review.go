@@ -321,12 +321,16 @@ func (s *Server) Handler() http.Handler {
 				h(w, r, u)
 			})
 		}
-		// /iiif/3/BAG/manifest and /iiif/3/image/ID share a shape (a bag
-		// is never named "image").
+		// /iiif/3/BAG/manifest, /iiif/3/image/ID, /iiif/3/search/BAG and
+		// /iiif/3/autocomplete/BAG share a shape (no bag has those names).
 		iiifRoute("GET /iiif/3/{a}/{b}", func(w http.ResponseWriter, r *http.Request, u *user) {
 			switch a, b := r.PathValue("a"), r.PathValue("b"); {
 			case a == "image":
 				http.Redirect(w, r, "/iiif/3/image/"+b+"/info.json", http.StatusSeeOther)
+			case a == "search":
+				s.iiifSearch(w, r, u, b)
+			case a == "autocomplete":
+				s.iiifAutocomplete(w, r, u, b)
 			case b == "manifest":
 				s.iiifManifest(w, r, u, a)
 			default:
