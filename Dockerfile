@@ -9,10 +9,16 @@
 #         /etc/strongroom/strongroom.yaml). compose.yaml adds MinIO as the store.
 # The base images are pinned by version; a release build pins them by digest
 # too: --build-arg GO_IMAGE=golang:1.26.8-bookworm@sha256:… and
-# --build-arg BASE_IMAGE=debian:12-slim@sha256:… (from `docker buildx
+# --build-arg BASE_IMAGE=debian:12-slim@sha256:… and NODE_IMAGE likewise (from `docker buildx
 # imagetools inspect`), so that a rebuild takes the same bytes.
 ARG GO_IMAGE=golang:1.26.8-bookworm
 ARG BASE_IMAGE=debian:12-slim
+ARG NODE_IMAGE=node:20-bookworm-slim
+
+# The book viewer (Mirador, from the npm registry), embedded by the build:
+# the same step as scripts/viewer-assets.
+FROM ${NODE_IMAGE} AS viewer
+RUN mkdir /v && cd /v && npm install --no-audit --no-fund mirador@4.0.0 >/dev/null
 
 FROM ${GO_IMAGE} AS build
 RUN apt-get update && apt-get install -y --no-install-recommends libssl-dev libtesseract-dev libleptonica-dev \
@@ -22,6 +28,7 @@ WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
+COPY --from=viewer /v/node_modules/mirador/dist/mirador.min.js /v/node_modules/mirador/LICENSE /src/pipeline/review/viewer/
 ARG VERSION=dev
 RUN CGO_ENABLED=1 go build -trimpath -ldflags "-X main.buildVersion=${VERSION}" -o /out/strongroom ./cmd/strongroom
 

@@ -58,7 +58,7 @@ type Manifest struct {
 	SeeAlso           []Resource   `json:"seeAlso,omitempty"`
 	PartOf            []Resource   `json:"partOf,omitempty"`
 	Thumbnail         []Resource   `json:"thumbnail,omitempty"`
-	Service           []Service    `json:"service,omitempty"`
+	Service           []any        `json:"service,omitempty"` // Service, ServiceV1
 	Items             []Canvas     `json:"items"`
 }
 

@@ -159,8 +159,10 @@ func (s *Server) iiifManifest(w http.ResponseWriter, r *http.Request, u *user, i
 			Service: fmt.Sprintf("%s/iiif/3/image/%s~%d", base, id, i+1)}))
 	}
 	m.Thumbnail = m.Items[0].Thumbnail
-	m.Service = []iiif.Service{{ID: base + "/iiif/3/search/" + id, Type: "SearchService2",
-		Service: []iiif.Service{{ID: base + "/iiif/3/autocomplete/" + id, Type: "AutoCompleteService2"}}}}
+	m.Service = []any{iiif.Service{ID: base + "/iiif/3/search/" + id, Type: "SearchService2",
+		Service: []iiif.Service{{ID: base + "/iiif/3/autocomplete/" + id, Type: "AutoCompleteService2"}}},
+		// The same search in the 1.0 form, which Mirador 4 looks for.
+		iiif.ServiceV1{ID: base + "/iiif/3/search1/" + id, Type: "SearchService1", Profile: iiif.SearchV1Profile}}
 	writeLD(w, iiif.PresentationContext, m)
 }
 
@@ -307,7 +309,7 @@ func canvasOf(pages []iiifPage) map[string]int {
 // iiifSearch is the Content Search API 2.0 within one bag: each matched
 // word a highlighting annotation on its canvas (its box from the index),
 // with the words around it.
-func (s *Server) iiifSearch(w http.ResponseWriter, r *http.Request, u *user, bag string) {
+func (s *Server) iiifSearch(w http.ResponseWriter, r *http.Request, u *user, bag string, v1 bool) {
 	q := strings.TrimSpace(r.URL.Query().Get("q"))
 	_, _, pages, err := s.iiifPages(r, u, bag)
 	if err != nil {
@@ -316,8 +318,16 @@ func (s *Server) iiifSearch(w http.ResponseWriter, r *http.Request, u *user, bag
 	}
 	base := baseURL(r)
 	out := iiif.SearchPage{Context: iiif.SearchLD, ID: base + r.URL.RequestURI(), Type: "AnnotationPage", Items: []iiif.SearchHit{}}
-	if q == "" {
+	answer := func() {
+		if v1 {
+			w.Header().Set("Content-Type", "application/json")
+			json.NewEncoder(w).Encode(out.ToV1(out.ID))
+			return
+		}
 		writeLD(w, iiif.SearchLD, out)
+	}
+	if q == "" {
+		answer()
 		return
 	}
 	res, err := s.Library.Index.Search(r.Context(), search.Query{Text: q, Bag: bag, Limit: 200})
@@ -349,7 +359,7 @@ func (s *Server) iiifSearch(w http.ResponseWriter, r *http.Request, u *user, bag
 	if len(ctxs.Items) > 0 {
 		out.Annotations = []iiif.SearchContexts{ctxs}
 	}
-	writeLD(w, iiif.SearchLD, out)
+	answer()
 }
 
 // snippetAround is the text of a page's snippet before its first match

@@ -86,6 +86,7 @@ func TestIIIF(t *testing.T) {
 	}
 
 	resp, body := fetch(t, l.srv.URL+"/iiif/3/b-open/manifest", "")
+	body0 := body
 	var m iiif.Manifest
 	if err := json.Unmarshal(body, &m); resp.StatusCode != 200 || err != nil {
 		t.Fatalf("manifest: %d %v %s", resp.StatusCode, err, body)
@@ -176,10 +177,20 @@ func TestIIIF(t *testing.T) {
 
 	// Content Search 2.0 within the book: the word's box on its canvas,
 	// as the index (Tesseract's box) has it, with the text around it.
-	if len(m.Service) != 1 || m.Service[0].Type != "SearchService2" || m.Service[0].Service[0].Type != "AutoCompleteService2" {
-		t.Errorf("manifest services: %+v", m.Service)
+	var svc struct {
+		Service []struct {
+			ID, Type, Profile string
+			OldID             string `json:"@id"`
+			Service           []iiif.Service
+		}
 	}
-	resp, body = fetch(t, m.Service[0].ID+"?q=herring", "")
+	json.Unmarshal(body0, &svc)
+	if len(svc.Service) != 2 || svc.Service[0].Type != "SearchService2" || svc.Service[0].Service[0].Type != "AutoCompleteService2" ||
+		svc.Service[1].Profile != iiif.SearchV1Profile {
+		t.Errorf("manifest services: %+v", svc.Service)
+	}
+	search2, autocomplete := svc.Service[0].ID, svc.Service[0].Service[0].ID
+	resp, body = fetch(t, search2+"?q=herring", "")
 	var found iiif.SearchPage
 	want := l.words["herring"]
 	if json.Unmarshal(body, &found); resp.StatusCode != 200 || found.Context != iiif.SearchLD || len(found.Items) != 1 ||
@@ -188,10 +199,16 @@ func TestIIIF(t *testing.T) {
 		!strings.Contains(found.Annotations[0].Items[0].Target.Selector[0].Prefix, "cargoes of") {
 		t.Errorf("search in the book: %d %s (Tesseract's box %v)", resp.StatusCode, body, want)
 	}
-	if resp, body := fetch(t, m.Service[0].ID+"?q=mackerel", ""); resp.StatusCode != 200 || !strings.Contains(string(body), `"items":[]`) {
+	if resp, body := fetch(t, search2+"?q=mackerel", ""); resp.StatusCode != 200 || !strings.Contains(string(body), `"items":[]`) {
 		t.Errorf("a word not in the book: %d %s", resp.StatusCode, body)
 	}
-	resp, body = fetch(t, m.Service[0].Service[0].ID+"?q=her", "")
+	resp, body = fetch(t, svc.Service[1].OldID+"?q=herring", "")
+	var v1 iiif.SearchV1
+	if json.Unmarshal(body, &v1); resp.StatusCode != 200 || len(v1.Resources) != 1 || v1.Resources[0].On != found.Items[0].Target || len(v1.Hits) != 1 ||
+		v1.Hits[0].Match != "herring" {
+		t.Errorf("search 1.0: %d %s", resp.StatusCode, body)
+	}
+	resp, body = fetch(t, autocomplete+"?q=her", "")
 	var terms iiif.TermPage
 	if json.Unmarshal(body, &terms); resp.StatusCode != 200 || len(terms.Items) != 1 || terms.Items[0].Value != "herring" || terms.Type != "TermPage" {
 		t.Errorf("autocomplete: %d %s", resp.StatusCode, body)
@@ -248,22 +265,10 @@ func bookPDF(sizes []image.Point) []byte {
 	return testenv.PDF(objs...)
 }
 
-// TestIIIFClient: a 5-page book of unequal pages, its manifest read by a
-// real IIIF client library (npm's @iiif/parser, in node): valid by its
-// validator, 5 canvases in page order whose sizes are those of the page
-// images its image services give, and the rights URI.
-func TestIIIFClient(t *testing.T) {
-	testenv.Tool(t, "pdftoppm")
-	node := testenv.Tool(t, "node")
-	modules := os.Getenv("STRONGROOM_NODE_MODULES")
-	if modules == "" {
-		home, _ := os.UserHomeDir()
-		modules = filepath.Join(home, ".cache", "strongroom", "node", "node_modules")
-	}
-	if _, err := os.Stat(filepath.Join(modules, "@iiif", "parser")); err != nil {
-		t.Fatalf("@iiif/parser is not installed in %s: scripts/deps installs it (%v)", modules, err)
-	}
-	l := newLibrary(t, true)
+// addBook stores bag b-book: a 5-page access copy of unequal grey pages
+// (each darker than the one before) with its ALTO; rights public domain.
+func addBook(t *testing.T, l *library) ([]image.Point, catalog.Metadata) {
+	t.Helper()
 	ctx := context.Background()
 	sizes := []image.Point{{600, 800}, {640, 820}, {680, 840}, {720, 860}, {760, 880}}
 	var alto strings.Builder
@@ -291,6 +296,26 @@ func TestIIIFClient(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	return sizes, meta
+}
+
+// TestIIIFClient: a 5-page book of unequal pages, its manifest read by a
+// real IIIF client library (npm's @iiif/parser, in node): valid by its
+// validator, 5 canvases in page order whose sizes are those of the page
+// images its image services give, and the rights URI.
+func TestIIIFClient(t *testing.T) {
+	testenv.Tool(t, "pdftoppm")
+	node := testenv.Tool(t, "node")
+	modules := os.Getenv("STRONGROOM_NODE_MODULES")
+	if modules == "" {
+		home, _ := os.UserHomeDir()
+		modules = filepath.Join(home, ".cache", "strongroom", "node", "node_modules")
+	}
+	if _, err := os.Stat(filepath.Join(modules, "@iiif", "parser")); err != nil {
+		t.Fatalf("@iiif/parser is not installed in %s: scripts/deps installs it (%v)", modules, err)
+	}
+	l := newLibrary(t, true)
+	sizes, meta := addBook(t, l)
 	resp, manifest := fetch(t, l.srv.URL+"/iiif/3/b-book/manifest", "")
 	if resp.StatusCode != 200 {
 		t.Fatalf("manifest: %d %s", resp.StatusCode, manifest)

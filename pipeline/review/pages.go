@@ -9,6 +9,7 @@ import (
 	"html/template"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -299,13 +300,17 @@ func (s *Server) bagPage(w http.ResponseWriter, r *http.Request, sess *session) 
 	if title == "" {
 		title = "Bag " + v.Bag.ID
 	}
-	s.render(w, "bag.html", sess, "bags", title, bagData{BagView: v, Fields: catalog.Fields, Library: s.Library != nil})
+	viewer := slices.ContainsFunc(v.Files, func(f string) bool { return strings.HasPrefix(f, "data/alto/") })
+	s.render(w, "bag.html", sess, "bags", title, bagData{BagView: v, Fields: catalog.Fields, Library: s.Library != nil, Viewer: viewer})
 }
 
 type bagData struct {
 	*BagView
 	Fields  []catalog.Field
 	Library bool
+	// Viewer: the bag has page images (an access copy with its ALTO) to
+	// open in the book viewer and publish by IIIF.
+	Viewer bool
 }
 
 func (s *Server) failedPage(w http.ResponseWriter, r *http.Request, sess *session) {
@@ -417,7 +422,7 @@ func (s *Server) viewPage(w http.ResponseWriter, r *http.Request, sess *session)
 		s.libraryError(w, r, err)
 		return
 	}
-	d := viewData{Bag: r.PathValue("id"), File: key, Page: n, Query: q, Meta: it.Meta}
+	d := viewData{Bag: r.PathValue("id"), File: key, Page: n, Query: q, Meta: it.Meta, Viewer: strings.HasPrefix(key, "data/access/")}
 	if q != "" {
 		res, err := s.Library.Index.Search(r.Context(), search.Query{Text: q, Only: []string{d.Bag}, Limit: 200})
 		if err == nil {
@@ -437,6 +442,7 @@ type viewData struct {
 	Query     string
 	Meta      catalog.Metadata
 	Hit       *search.Hit
+	Viewer    bool // a page of an access copy: the book viewer opens it
 }
 
 func (s *Server) metadataForm(w http.ResponseWriter, r *http.Request, sess *session) {

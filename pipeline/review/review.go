@@ -327,8 +327,8 @@ func (s *Server) Handler() http.Handler {
 			switch a, b := r.PathValue("a"), r.PathValue("b"); {
 			case a == "image":
 				http.Redirect(w, r, "/iiif/3/image/"+b+"/info.json", http.StatusSeeOther)
-			case a == "search":
-				s.iiifSearch(w, r, u, b)
+			case a == "search", a == "search1":
+				s.iiifSearch(w, r, u, b, a == "search1")
 			case a == "autocomplete":
 				s.iiifAutocomplete(w, r, u, b)
 			case b == "manifest":
@@ -377,6 +377,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /login", s.loginPage)
 	mux.HandleFunc("POST /login", s.login)
 	mux.HandleFunc("GET /static/style.css", s.style)
+	mux.HandleFunc("GET /static/viewer/{file}", s.viewerAsset)
 	page("POST /logout", RoleReader, s.logout)
 	page("GET /{$}", RoleAnonymous, s.overviewPage)
 	page("GET /alerts", RoleReviewer, s.alertsPage)
@@ -394,6 +395,7 @@ func (s *Server) Handler() http.Handler {
 	if s.Library != nil {
 		page("GET /search", RoleAnonymous, s.searchPage)
 		page("GET /bags/{id}/view", RoleAnonymous, s.viewPage)
+		page("GET /bags/{id}/viewer", RoleAnonymous, s.bookViewer)
 		page("GET /bags/{id}/image", RoleAnonymous, s.imagePage)
 		page("GET /bags/{id}/files/{path...}", RoleAnonymous, s.filePage)
 		page("GET /bags/{id}/download", RoleReviewer, s.downloadPage)

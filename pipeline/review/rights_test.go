@@ -133,6 +133,7 @@ func TestRightsTable(t *testing.T) {
 		{pattern: "GET /api/v1/bags/{id}/files/{path...}", row: "content", path: "/api/v1/bags/{bag}/files/" + access},
 		{pattern: "GET /bags/{id}/files/{path...}", row: "content", path: "/bags/{bag}/files/" + access},
 		{pattern: "GET /iiif/3/{a}/{b}", row: "content", path: "/iiif/3/{bag}/manifest"},
+		{pattern: "GET /bags/{id}/viewer", row: "content", path: "/bags/{bag}/viewer?canvas=1&q=herring"},
 		{pattern: "GET /iiif/3/image/{id}/info.json", row: "content", path: "/iiif/3/image/{bag}~1/info.json"},
 		{pattern: "GET /iiif/3/image/{id}/{region}/{size}/{rotation}/{quality}", row: "content", path: "/iiif/3/image/{bag}~1/full/100,/0/default.jpg"},
 		{row: "packages", path: "/api/v1/bags/{bag}/files/" + original},
@@ -181,7 +182,7 @@ func TestRightsTable(t *testing.T) {
 	// Not in the table: open to all by their nature (health, sign-in, the
 	// style sheet, the overview of what each role may see), or with a rule
 	// of their own (/metrics: a metrics, reviewer or admin token) that TestAPI holds.
-	outside := []string{"GET /healthz", "GET /readyz", "GET /login", "POST /login", "GET /static/style.css", "POST /logout", "GET /{$}", "GET /metrics"}
+	outside := []string{"GET /healthz", "GET /readyz", "GET /login", "POST /login", "GET /static/style.css", "GET /static/viewer/{file}", "POST /logout", "GET /{$}", "GET /metrics"}
 	for _, p := range l.s.patterns {
 		if !slices.Contains(outside, p) && !slices.ContainsFunc(probes, func(pr probe) bool { return pr.pattern == p }) {
 			t.Errorf("route %q has no row of the README's table in this test", p)
