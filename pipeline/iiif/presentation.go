@@ -183,3 +183,15 @@ func InfoOf(id string, w, h int, rights string) Info {
 	in.Tiles = []Tile{{Width: TileSize, ScaleFactors: scales}}
 	return in
 }
+
+// Collection is a Presentation API 3.0 collection: manifests (and, for a
+// long one, the collection of its next page).
+type Collection struct {
+	Context any        `json:"@context,omitempty"`
+	ID      string     `json:"id"`
+	Type    string     `json:"type"`
+	Label   Lang       `json:"label"`
+	Summary Lang       `json:"summary,omitempty"`
+	PartOf  []Resource `json:"partOf,omitempty"`
+	Items   []Resource `json:"items"`
+}

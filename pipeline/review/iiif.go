@@ -10,6 +10,7 @@ import (
 	"image/jpeg"
 	"image/png"
 	"net/http"
+	"net/url"
 	"os"
 	"path"
 	"path/filepath"
@@ -141,6 +142,10 @@ func (s *Server) iiifManifest(w http.ResponseWriter, r *http.Request, u *user, i
 		m.RequiredStatement = &iiif.LabelValue{Label: iiif.En("Holding institution"), Value: iiif.Text(s.Institution)}
 	}
 	m.Homepage = []iiif.Resource{{ID: base + "/bags/" + id, Type: "Text", Label: m.Label, Format: "text/html"}}
+	m.PartOf = []iiif.Resource{{ID: base + "/iiif/3/collection", Type: "Collection", Label: iiif.En("Every book")}}
+	if c := it.Meta.Collection; c != "" {
+		m.PartOf = append(m.PartOf, iiif.Resource{ID: base + "/iiif/3/collection/" + url.PathEscape(c), Type: "Collection", Label: iiif.Text(c)})
+	}
 	var seen []string
 	for _, p := range pages {
 		if slices.Contains(seen, p.obj.Key) {
@@ -420,4 +425,56 @@ func (s *Server) iiifAutocomplete(w http.ResponseWriter, r *http.Request, u *use
 		out.Items = out.Items[:min(len(out.Items), 20)]
 	}
 	writeLD(w, iiif.SearchLD, out)
+}
+
+// collectionPage is how many bags a collection lists at once; a longer
+// one ends with its next page, a collection of its own.
+const collectionPage = 100
+
+// iiifCollection lists the manifests u may open: of every bag, or of one
+// collection (the items' `collection`), a page at a time (?page=N).
+func (s *Server) iiifCollection(w http.ResponseWriter, r *http.Request, u *user, name string) {
+	page, err := intParam(r.URL.Query(), "page", 1, 1, maxOffset/collectionPage)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	base := baseURL(r)
+	self := base + "/iiif/3/collection"
+	label := iiif.En("Every book")
+	if name != "" {
+		self += "/" + url.PathEscape(name)
+		label = iiif.Text(name)
+	}
+	q := catalog.BagQuery{Collection: name, Access: u.levels(), Sort: catalog.SortTitle, Limit: collectionPage, Offset: (page - 1) * collectionPage}
+	rows, total, err := s.Catalog.FindBags(r.Context(), q)
+	if err != nil {
+		s.libraryError(w, r, err)
+		return
+	}
+	c := iiif.Collection{Context: iiif.PresentationContext, ID: self, Type: "Collection", Label: label, Items: []iiif.Resource{}}
+	if page > 1 {
+		c.ID = fmt.Sprintf("%s?page=%d", self, page)
+		c.PartOf = []iiif.Resource{{ID: self, Type: "Collection", Label: label}}
+	}
+	for _, b := range rows {
+		if !u.staff() && b.Meta.Embargoed(s.Now()) {
+			continue // its pages are not to be seen yet
+		}
+		objs, err := s.Catalog.Objects(r.Context(), b.ID)
+		if err != nil {
+			s.libraryError(w, r, err)
+			return
+		}
+		if !slices.ContainsFunc(objs, func(o catalog.Object) bool { return strings.HasPrefix(o.Key, "data/alto/") }) {
+			continue // no page images: no manifest
+		}
+		title := cmp.Or(b.Meta.Title, b.Name)
+		c.Items = append(c.Items, iiif.Resource{ID: base + "/iiif/3/" + b.ID + "/manifest", Type: "Manifest", Label: iiif.Text(title)})
+	}
+	if page*collectionPage < total {
+		c.Items = append(c.Items, iiif.Resource{ID: fmt.Sprintf("%s?page=%d", self, page+1), Type: "Collection",
+			Label: iiif.En(fmt.Sprintf("More: page %d", page+1))})
+	}
+	writeLD(w, iiif.PresentationContext, c)
 }

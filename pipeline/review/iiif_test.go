@@ -219,6 +219,23 @@ func TestIIIF(t *testing.T) {
 		}
 	}
 
+	// Collections: of every book, and of one collection; the manifest is
+	// part of both.
+	for _, p := range []string{"/iiif/3/collection", "/iiif/3/collection/harbours"} {
+		resp, body := fetch(t, l.srv.URL+p, "")
+		var c iiif.Collection
+		if json.Unmarshal(body, &c); resp.StatusCode != 200 || c.Type != "Collection" || len(c.Items) != 1 ||
+			c.Items[0].ID != l.srv.URL+"/iiif/3/b-open/manifest" || c.Items[0].Type != "Manifest" {
+			t.Errorf("%s (anonymous: b-open only): %d %s", p, resp.StatusCode, body)
+		}
+	}
+	if len(m.PartOf) != 2 || m.PartOf[1].ID != l.srv.URL+"/iiif/3/collection/harbours" {
+		t.Errorf("partOf: %+v", m.PartOf)
+	}
+	if _, body := fetch(t, l.srv.URL+"/iiif/3/collection", "reader-token"); !strings.Contains(string(body), "b-restricted/manifest") || strings.Contains(string(body), "b-closed") {
+		t.Errorf("a reader's collection: %s", body)
+	}
+
 	// Rights: as for the access copy itself.
 	for _, c := range []struct {
 		token string

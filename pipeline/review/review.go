@@ -325,6 +325,8 @@ func (s *Server) Handler() http.Handler {
 		// /iiif/3/autocomplete/BAG share a shape (no bag has those names).
 		iiifRoute("GET /iiif/3/{a}/{b}", func(w http.ResponseWriter, r *http.Request, u *user) {
 			switch a, b := r.PathValue("a"), r.PathValue("b"); {
+			case a == "collection":
+				s.iiifCollection(w, r, u, b)
 			case a == "image":
 				http.Redirect(w, r, "/iiif/3/image/"+b+"/info.json", http.StatusSeeOther)
 			case a == "search", a == "search1":
@@ -337,6 +339,7 @@ func (s *Server) Handler() http.Handler {
 				http.NotFound(w, r)
 			}
 		})
+		iiifRoute("GET /iiif/3/collection", func(w http.ResponseWriter, r *http.Request, u *user) { s.iiifCollection(w, r, u, "") })
 		iiifRoute("GET /iiif/3/image/{id}/info.json", s.iiifInfo)
 		iiifRoute("GET /iiif/3/image/{id}/{region}/{size}/{rotation}/{quality}", s.iiifImage)
 		api("GET /api/v1/search", RoleAnonymous, s.apiSearch)

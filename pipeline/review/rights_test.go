@@ -133,6 +133,7 @@ func TestRightsTable(t *testing.T) {
 		{pattern: "GET /api/v1/bags/{id}/files/{path...}", row: "content", path: "/api/v1/bags/{bag}/files/" + access},
 		{pattern: "GET /bags/{id}/files/{path...}", row: "content", path: "/bags/{bag}/files/" + access},
 		{pattern: "GET /iiif/3/{a}/{b}", row: "content", path: "/iiif/3/{bag}/manifest"},
+		{pattern: "GET /iiif/3/collection", row: "content", path: "/iiif/3/collection", seen: listed},
 		{pattern: "GET /bags/{id}/viewer", row: "content", path: "/bags/{bag}/viewer?canvas=1&q=herring"},
 		{pattern: "GET /iiif/3/image/{id}/info.json", row: "content", path: "/iiif/3/image/{bag}~1/info.json"},
 		{pattern: "GET /iiif/3/image/{id}/{region}/{size}/{rotation}/{quality}", row: "content", path: "/iiif/3/image/{bag}~1/full/100,/0/default.jpg"},
