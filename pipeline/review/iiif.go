@@ -236,9 +236,11 @@ func (s *Server) iiifImage(w http.ResponseWriter, r *http.Request, u *user) {
 		return
 	}
 	ct := map[string]string{"jpg": "image/jpeg", "png": "image/png"}[req.Format]
-	cached := filepath.Join(s.Library.Cache.Dir, "iiif", strings.Trim(etag, `"`)+"."+req.Format)
+	cached := filepath.Join(s.iiifCache().dir, strings.Trim(etag, `"`)+"."+req.Format)
 	b, err := os.ReadFile(cached)
-	if err != nil {
+	if err == nil {
+		s.iiifCache().touch(cached)
+	} else {
 		src, err := s.iiifSource(r, p)
 		if err != nil {
 			s.Log.Warn("review: IIIF page image", "bag", p.obj.BagID, "file", p.obj.Key, "page", p.n, "err", err)
@@ -258,6 +260,7 @@ func (s *Server) iiifImage(w http.ResponseWriter, r *http.Request, u *user) {
 		}
 		b = buf.Bytes()
 		keep(cached, b)
+		s.iiifCache().wrote()
 	}
 	w.Header().Set("Content-Type", ct)
 	w.Write(b)
@@ -265,9 +268,11 @@ func (s *Server) iiifImage(w http.ResponseWriter, r *http.Request, u *user) {
 
 // iiifSource is page p drawn at its full size, made once and kept.
 func (s *Server) iiifSource(r *http.Request, p iiifPage) (image.Image, error) {
-	cached := filepath.Join(s.Library.Cache.Dir, "iiif", fmt.Sprintf("%s-%d-full.jpg", p.obj.SHA256, p.n))
+	cached := filepath.Join(s.iiifCache().dir, fmt.Sprintf("%s-%d-full.jpg", p.obj.SHA256, p.n))
 	b, err := os.ReadFile(cached)
-	if err != nil {
+	if err == nil {
+		s.iiifCache().touch(cached)
+	} else {
 		pdf, err := s.Library.Cache.Path(r.Context(), p.obj)
 		if err != nil {
 			return nil, err
@@ -276,6 +281,7 @@ func (s *Server) iiifSource(r *http.Request, p iiifPage) (image.Image, error) {
 			return nil, err
 		}
 		keep(cached, b)
+		s.iiifCache().wrote()
 	}
 	img, err := jpeg.Decode(bytes.NewReader(b))
 	if err != nil {
@@ -287,6 +293,14 @@ func (s *Server) iiifSource(r *http.Request, p iiifPage) (image.Image, error) {
 		img = (iiif.Request{Region: bd, Width: p.width, Height: p.height, Quality: "default"}).Apply(img)
 	}
 	return img, nil
+}
+
+// iiifCache is the bounded folder of IIIF images.
+func (s *Server) iiifCache() *imageCache {
+	s.imagesOnce.Do(func() {
+		s.images = &imageCache{dir: filepath.Join(s.Library.Cache.Dir, "iiif"), limit: s.Cfg.ImageCache}
+	})
+	return s.images
 }
 
 // keep writes b to p through a temporary file, so that a reader never

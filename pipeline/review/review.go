@@ -27,6 +27,7 @@ import (
 	"runtime/debug"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -75,6 +76,10 @@ type Config struct {
 	// Listen, /metrics needs the token of a reviewer, an admin, or a
 	// token of role metrics (a scraper's, good for nothing else).
 	MetricsListen string `yaml:"metrics_listen"`
+	// ImageCache bounds the IIIF images kept (pages drawn at full size,
+	// tiles and sizes answered), in bytes; the least recently used go
+	// first. 0: no bound.
+	ImageCache int64 `yaml:"image_cache_bytes"`
 }
 
 // Validate checks the configuration.
@@ -128,6 +133,9 @@ type Server struct {
 	// Institution holds the archive (bag.source_organization): the IIIF
 	// manifests' required statement.
 	Institution string
+
+	imagesOnce sync.Once
+	images     *imageCache
 	// Progress says how far an item in flight is through a long step
 	// (the engine of this process); nil: not known here.
 	Progress func(itemID string) (catalog.Progress, bool)
