@@ -23,6 +23,7 @@ import (
 	"github.com/strongroom-archive/strongroom/pipeline/catalog"
 	"github.com/strongroom-archive/strongroom/pipeline/iiif"
 	"github.com/strongroom-archive/strongroom/pipeline/search"
+	"golang.org/x/sync/singleflight"
 )
 
 // The IIIF routes: a Presentation API 3.0 manifest for every bag with an
@@ -266,8 +267,59 @@ func (s *Server) iiifImage(w http.ResponseWriter, r *http.Request, u *user) {
 	w.Write(b)
 }
 
+// decodedPages keeps the last few pages drawn at full size decoded in
+// memory (a 300-dpi A4 page is 13 MB): the tiles of the page a reader is
+// zooming into are cut from it without decoding it again each time, and
+// requests at once for one page decode it once.
+type decodedPages struct {
+	mu    sync.Mutex
+	pages []decodedPage // most recent last
+	group singleflight.Group
+}
+
+type decodedPage struct {
+	key string
+	img image.Image
+}
+
+const decodedPagesKept = 4
+
+func (d *decodedPages) get(key string, load func() (image.Image, error)) (image.Image, error) {
+	d.mu.Lock()
+	for i, p := range d.pages {
+		if p.key == key {
+			d.pages = append(append(d.pages[:i:i], d.pages[i+1:]...), p)
+			d.mu.Unlock()
+			return p.img, nil
+		}
+	}
+	d.mu.Unlock()
+	v, err, _ := d.group.Do(key, func() (any, error) {
+		img, err := load()
+		if err != nil {
+			return nil, err
+		}
+		d.mu.Lock()
+		d.pages = append(d.pages, decodedPage{key, img})
+		if len(d.pages) > decodedPagesKept {
+			d.pages = d.pages[1:]
+		}
+		d.mu.Unlock()
+		return img, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return v.(image.Image), nil
+}
+
 // iiifSource is page p drawn at its full size, made once and kept.
 func (s *Server) iiifSource(r *http.Request, p iiifPage) (image.Image, error) {
+	return s.decoded.get(fmt.Sprintf("%s-%d", p.obj.SHA256, p.n), func() (image.Image, error) { return s.drawPage(r, p) })
+}
+
+// drawPage draws page p at its full size, or reads it as drawn before.
+func (s *Server) drawPage(r *http.Request, p iiifPage) (image.Image, error) {
 	cached := filepath.Join(s.iiifCache().dir, fmt.Sprintf("%s-%d-full.jpg", p.obj.SHA256, p.n))
 	b, err := os.ReadFile(cached)
 	if err == nil {

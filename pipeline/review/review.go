@@ -136,6 +136,7 @@ type Server struct {
 
 	imagesOnce sync.Once
 	images     *imageCache
+	decoded    decodedPages
 	// Progress says how far an item in flight is through a long step
 	// (the engine of this process); nil: not known here.
 	Progress func(itemID string) (catalog.Progress, bool)
