@@ -67,7 +67,9 @@ func main() {
 		os.Exit(1)
 	}
 	slices.Sort(lat)
-	pct := func(p float64) float64 { return float64(lat[min(len(lat)-1, int(p*float64(len(lat))))].Microseconds()) / 1000 }
+	pct := func(p float64) float64 {
+		return float64(lat[min(len(lat)-1, int(p*float64(len(lat))))].Microseconds()) / 1000
+	}
 	fmt.Printf("%-44s p50 %7.2f ms  p95 %7.2f ms  %7.0f req/s  (%d requests, %d clients)\n", *label, pct(.5), pct(.95),
 		float64(*n)/took.Seconds(), *n, *c)
 }
