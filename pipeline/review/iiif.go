@@ -133,6 +133,12 @@ func (s *Server) iiifManifest(w http.ResponseWriter, r *http.Request, u *user, i
 			m.Metadata = append(m.Metadata, iiif.LabelValue{Label: iiif.En(strings.ToUpper(f[:1]) + f[1:]), Value: iiif.Text(v)})
 		}
 	}
+	// A bag reprocessed since (a new access copy, say) is a new bag: the
+	// manifest of this one says where the newest is.
+	if newer, err := s.Catalog.NewerVersions(r.Context(), id); err == nil && len(newer) > 0 {
+		m.Metadata = append(m.Metadata, iiif.LabelValue{Label: iiif.En("Newer version"),
+			Value: iiif.Text(fmt.Sprintf(`<a href="%s/iiif/3/%s/manifest">%s</a>`, base, newer[0], newer[0]))})
+	}
 	if d := it.Meta.Get("description"); d != "" {
 		m.Summary = iiif.Text(d)
 	}

@@ -85,6 +85,12 @@ func TestIIIF(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// b-open was reprocessed into b-open-v2: its manifest says so.
+	v2 := &catalog.Item{ID: "item-b-open-v2", Name: "b-open", Source: catalog.ReprocessSource("b-open"), Kind: catalog.KindReprocess,
+		Release: catalog.ReleaseKeep, Stage: catalog.StageDone, BagID: "b-open-v2", Meta: it.Meta}
+	if err := l.cat.CreateItem(ctx, v2); err != nil {
+		t.Fatal(err)
+	}
 	resp, body := fetch(t, l.srv.URL+"/iiif/3/b-open/manifest", "")
 	body0 := body
 	var m iiif.Manifest
@@ -98,6 +104,9 @@ func TestIIIF(t *testing.T) {
 		m.Rights != "http://rightsstatements.org/vocab/InC/1.0/" || m.RequiredStatement == nil || m.RequiredStatement.Value["none"][0] != "Test Archive" ||
 		len(m.Rendering) != 1 || !strings.HasSuffix(m.Rendering[0].ID, "/files/data/access/doc.pdf") || len(m.SeeAlso) != 1 || len(m.Homepage) != 1 {
 		t.Errorf("manifest: %s", body)
+	}
+	if !strings.Contains(string(body), `"Newer version"`) || !strings.Contains(string(body), "/iiif/3/b-open-v2/manifest") {
+		t.Errorf("the newer version is not named: %s", body)
 	}
 	if !strings.Contains(string(body), `"Creator"`) || !strings.Contains(string(body), `"Harbour master"`) {
 		t.Errorf("metadata: %s", body)
@@ -264,8 +273,9 @@ func TestIIIF(t *testing.T) {
 }
 
 // bookPDF is a PDF of grey pages of the given pixel sizes at 150 dpi, each
-// a shade darker than the one before.
-func bookPDF(sizes []image.Point) []byte {
+// a shade darker than the one before; own[i], when given, is page i+1's
+// image instead.
+func bookPDF(sizes []image.Point, own map[int]*image.Gray) []byte {
 	objs := []string{"<< /Type /Catalog /Pages 2 0 R >>", ""}
 	var kids []string
 	for i, sz := range sizes {
@@ -273,6 +283,9 @@ func bookPDF(sizes []image.Point) []byte {
 		kids = append(kids, fmt.Sprintf("%d 0 R", page))
 		pw, ph := float64(sz.X)*72/150, float64(sz.Y)*72/150
 		pix := bytes.Repeat([]byte{byte(230 - 30*i)}, sz.X*sz.Y)
+		if g := own[i]; g != nil {
+			pix = g.Pix
+		}
 		objs = append(objs,
 			fmt.Sprintf("<< /Type /Page /Parent 2 0 R /MediaBox [0 0 %g %g] /Resources << /XObject << /Im %d 0 R >> >> /Contents %d 0 R >>", pw, ph, page+1, page+2),
 			testenv.Stream(fmt.Sprintf("/Type /XObject /Subtype /Image /Width %d /Height %d /ColorSpace /DeviceGray /BitsPerComponent 8", sz.X, sz.Y), pix),
@@ -284,7 +297,7 @@ func bookPDF(sizes []image.Point) []byte {
 
 // addBook stores bag b-book: a 5-page access copy of unequal grey pages
 // (each darker than the one before) with its ALTO; rights public domain.
-func addBook(t *testing.T, l *library) ([]image.Point, catalog.Metadata) {
+func addBook(t *testing.T, l *library, own map[int]*image.Gray) ([]image.Point, catalog.Metadata) {
 	t.Helper()
 	ctx := context.Background()
 	sizes := []image.Point{{600, 800}, {640, 820}, {680, 840}, {720, 860}, {760, 880}}
@@ -301,7 +314,7 @@ func addBook(t *testing.T, l *library) ([]image.Point, catalog.Metadata) {
 		t.Fatal(err)
 	}
 	var objs []catalog.Object
-	for key, data := range map[string][]byte{"data/access/book.pdf": bookPDF(sizes), "data/alto/book.alto.xml": []byte(alto.String())} {
+	for key, data := range map[string][]byte{"data/access/book.pdf": bookPDF(sizes, own), "data/alto/book.alto.xml": []byte(alto.String())} {
 		if err := l.s.Library.Store.Put(ctx, "b-book/"+key, bytes.NewReader(data), int64(len(data)), storage.PutOptions{}); err != nil {
 			t.Fatal(err)
 		}
@@ -332,7 +345,7 @@ func TestIIIFClient(t *testing.T) {
 		t.Fatalf("@iiif/parser is not installed in %s: scripts/deps installs it (%v)", modules, err)
 	}
 	l := newLibrary(t, true)
-	sizes, meta := addBook(t, l)
+	sizes, meta := addBook(t, l, nil)
 	resp, manifest := fetch(t, l.srv.URL+"/iiif/3/b-book/manifest", "")
 	if resp.StatusCode != 200 {
 		t.Fatalf("manifest: %d %s", resp.StatusCode, manifest)

@@ -5,10 +5,13 @@ import (
 	"context"
 	"encoding/base64"
 	"image"
+	"image/draw"
 	"image/png"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -27,16 +30,35 @@ func TestViewerInBrowser(t *testing.T) {
 	if _, err := fs.Stat(viewerFiles, "viewer/mirador.min.js"); err != nil {
 		t.Fatal("the viewer is not built in: run scripts/viewer-assets (scripts/test does) and build again")
 	}
+	// Page 3 (680 × 840, grey 170) says "lighthouse" in black; the index
+	// holds Tesseract's own box for the word, as the pipeline would.
+	dir := t.TempDir()
+	page3 := filepath.Join(dir, "page3.png")
+	if out, err := exec.Command(testenv.Convert(t), "-size", "680x840", "xc:rgb(170,170,170)", "-fill", "black", "-pointsize", "48",
+		"-annotate", "+150+350", "lighthouse", "-type", "Grayscale", "-depth", "8", page3).CombinedOutput(); err != nil {
+		t.Fatalf("convert: %v %s", err, out)
+	}
+	f, err := os.Open(page3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	decoded, err := png.Decode(f)
+	f.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	grey3 := image.NewGray(decoded.Bounds())
+	draw.Draw(grey3, grey3.Bounds(), decoded, image.Point{}, draw.Src)
+	x, y, w, h := tesseractWordBox(t, page3, "lighthouse")
+	word := image.Rect(x, y, x+w, y+h)
 	l := newLibrary(t, true)
-	sizes, meta := addBook(t, l)
-	// The index: page 3 has the word, at a box of its own.
-	word := image.Rect(200, 300, 360, 350)
+	sizes, meta := addBook(t, l, map[int]*image.Gray{2: grey3})
 	var pages []search.Page
 	for i, sz := range sizes {
 		p := search.Page{File: "data/access/book.pdf", N: i + 1, Width: sz.X, Height: sz.Y, WidthPt: float64(sz.X) * 72 / 150, HeightPt: float64(sz.Y) * 72 / 150}
 		p.Words = []search.Word{{Text: "harbour", Box: image.Rect(100, 100, 200, 130)}}
 		if i == 2 {
-			p.Words = append(p.Words, search.Word{Text: "lighthouse", Box: word})
+			p.Words = []search.Word{{Text: "lighthouse", Box: word}}
 		}
 		pages = append(pages, p)
 	}
@@ -82,7 +104,7 @@ func TestViewerInBrowser(t *testing.T) {
 		page.Min.X+int(float64(word.Max.X)*scale), page.Min.Y+int(float64(word.Max.Y)*scale))
 	tol := 4 + int(0.05*float64(want.Dx()))
 	if iabs(hit.Min.X-want.Min.X) > tol || iabs(hit.Min.Y-want.Min.Y) > tol || iabs(hit.Max.X-want.Max.X) > tol || iabs(hit.Max.Y-want.Max.Y) > tol {
-		t.Errorf("the highlight on screen is at %v; the word's box puts it at %v (page 3 at %v, scale %.3f)", hit, want, page, scale)
+		t.Errorf("the highlight on screen is at %v; Tesseract's box for the word puts it at %v (page 3 at %v, scale %.3f)", hit, want, page, scale)
 	}
 	if src := d.source(); !strings.Contains(src, "lighthouse") {
 		t.Errorf("the search panel does not show the search")
@@ -161,3 +183,21 @@ func keepShot(t *testing.T, img image.Image) {
 }
 
 func iabs(n int) int { return max(n, -n) }
+
+// tesseractWordBox is Tesseract's own box for word on the page image at p.
+func tesseractWordBox(t *testing.T, p, word string) (x, y, w, h int) {
+	t.Helper()
+	out, err := exec.Command(testenv.Tool(t, "tesseract"), p, "-", "tsv").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range strings.Split(string(out), "\n") {
+		f := strings.Split(l, "\t")
+		if len(f) == 12 && f[0] == "5" && f[11] == word {
+			v := func(i int) int { n, _ := strconv.Atoi(f[i]); return n }
+			return v(6), v(7), v(8), v(9)
+		}
+	}
+	t.Fatalf("tesseract does not see %q on %s:\n%s", word, p, out)
+	return
+}
