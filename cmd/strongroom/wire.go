@@ -318,7 +318,18 @@ func daemon(ctx context.Context, e *env, q *queue.Queue) error {
 		}
 		rv.Library = &review.Library{Index: idx, Store: e.engine.Store,
 			Cache:  &retrieve.Cache{Dir: filepath.Join(e.cfg.DataDir, "cache", "retrieve"), Store: e.engine.Store, Altered: rv.CacheAltered},
-			Render: e.engine.Decoder.RenderJPEG}
+			Render: e.engine.Decoder.RenderJPEG,
+			PageSizes: func(ctx context.Context, path string) ([][2]float64, error) {
+				f, err := e.engine.Decoder.Inspect(ctx, path)
+				if err != nil {
+					return nil, err
+				}
+				out := make([][2]float64, len(f.PDFPages))
+				for i, p := range f.PDFPages {
+					out[i] = [2]float64{p.Width, p.Height}
+				}
+				return out, nil
+			}}
 		ps := &push.Server{Cfg: e.cfg.Push, Stations: e.cfg.Stations, Catalog: e.catalog, Staging: filepath.Join(e.cfg.DataDir, "push"),
 			Log: e.log, Now: time.Now,
 			Submit: func(ctx context.Context, dir, station string, info []catalog.InfoField) (*catalog.Item, error) {

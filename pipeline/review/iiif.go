@@ -9,6 +9,7 @@ import (
 	"image"
 	"image/jpeg"
 	"image/png"
+	"math"
 	"net/http"
 	"net/url"
 	"os"
@@ -76,10 +77,51 @@ func (s *Server) iiifPages(r *http.Request, u *user, id string) (*catalog.Bag, *
 			pages = append(pages, iiifPage{obj: objs[i], n: n + 1, width: sz[0], height: sz[1]})
 		}
 	}
+	if len(pages) == 0 && s.Library.PageSizes != nil {
+		// No access copy: a PDF kept as it is (born digital) is its own,
+		// drawn at 144 dpi, as its words' boxes in the index are.
+		for i, o := range objs {
+			if !strings.HasPrefix(o.Key, "data/original/") || !strings.EqualFold(path.Ext(o.Key), ".pdf") {
+				continue
+			}
+			if _, _, err := s.readable(r, u, id, o.Key); err != nil {
+				return nil, nil, nil, err
+			}
+			sizes, err := s.pdfSizes(r, o)
+			if err != nil {
+				return nil, nil, nil, err
+			}
+			for n, sz := range sizes {
+				pages = append(pages, iiifPage{obj: objs[i], n: n + 1, width: sz[0], height: sz[1]})
+			}
+		}
+	}
 	if len(pages) == 0 {
 		return nil, nil, nil, fmt.Errorf("%w: bag %s has no page images (no access copy)", catalog.ErrNotFound, id)
 	}
 	return b, it, pages, nil
+}
+
+// pdfSizes are a PDF's pages in pixels at 144 dpi (as the index gives a
+// kept PDF's word boxes), cached by its SHA-256.
+func (s *Server) pdfSizes(r *http.Request, o catalog.Object) ([][2]int, error) {
+	if v, ok := pageSizes.Load(o.SHA256); ok {
+		return v.([][2]int), nil
+	}
+	p, err := s.Library.Cache.Path(r.Context(), o)
+	if err != nil {
+		return nil, err
+	}
+	pts, err := s.Library.PageSizes(r.Context(), p)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", o.Key, err)
+	}
+	sizes := make([][2]int, len(pts))
+	for i, pt := range pts {
+		sizes[i] = [2]int{int(math.Round(pt[0] * 2)), int(math.Round(pt[1] * 2))}
+	}
+	pageSizes.Store(o.SHA256, sizes)
+	return sizes, nil
 }
 
 func (s *Server) altoSizes(r *http.Request, o catalog.Object) ([][2]int, error) {
@@ -105,6 +147,19 @@ func (s *Server) altoSizes(r *http.Request, o catalog.Object) ([][2]int, error) 
 	}
 	pageSizes.Store(o.SHA256, sizes)
 	return sizes, nil
+}
+
+// hasPageImages reports whether a bag of these files has pages to publish:
+// an access copy with its ALTO, or, without an access copy, a PDF kept as
+// it is.
+func hasPageImages(keys []string) bool {
+	if slices.ContainsFunc(keys, func(k string) bool { return strings.HasPrefix(k, "data/alto/") }) {
+		return true
+	}
+	return !slices.ContainsFunc(keys, func(k string) bool { return strings.HasPrefix(k, "data/access/") }) &&
+		slices.ContainsFunc(keys, func(k string) bool {
+			return strings.HasPrefix(k, "data/original/") && strings.EqualFold(path.Ext(k), ".pdf")
+		})
 }
 
 // baseURL is the scheme and host the request came to.
@@ -160,6 +215,11 @@ func (s *Server) iiifManifest(w http.ResponseWriter, r *http.Request, u *user, i
 		}
 		seen = append(seen, p.obj.Key)
 		name := strings.TrimSuffix(path.Base(p.obj.Key), ".pdf")
+		if !strings.HasPrefix(p.obj.Key, "data/access/") {
+			m.Rendering = append(m.Rendering, iiif.Resource{ID: base + "/api/v1/bags/" + id + "/files/" + p.obj.Key, Type: "Text",
+				Label: iiif.En("PDF (kept as it came)"), Format: "application/pdf"})
+			continue
+		}
 		m.Rendering = append(m.Rendering, iiif.Resource{ID: base + "/api/v1/bags/" + id + "/files/" + p.obj.Key, Type: "Text",
 			Label: iiif.En("PDF/A access copy"), Format: "application/pdf"})
 		m.SeeAlso = append(m.SeeAlso, iiif.Resource{ID: base + "/api/v1/bags/" + id + "/files/data/alto/" + name + ".alto.xml", Type: "Dataset",
@@ -538,7 +598,11 @@ func (s *Server) iiifCollection(w http.ResponseWriter, r *http.Request, u *user,
 			s.libraryError(w, r, err)
 			return
 		}
-		if !slices.ContainsFunc(objs, func(o catalog.Object) bool { return strings.HasPrefix(o.Key, "data/alto/") }) {
+		keys := make([]string, len(objs))
+		for i, o := range objs {
+			keys[i] = o.Key
+		}
+		if !hasPageImages(keys) {
 			continue // no page images: no manifest
 		}
 		title := cmp.Or(b.Meta.Title, b.Name)

@@ -245,6 +245,35 @@ func TestIIIF(t *testing.T) {
 		t.Errorf("a reader's collection: %s", body)
 	}
 
+	// A born-digital PDF kept as it is (no access copy): its own pages, at
+	// 144 dpi, as its words' boxes in the index.
+	l.s.Library.PageSizes = popplerSizes
+	born := bookPDF([]image.Point{{300, 400}, {320, 420}}, nil) // 144 and 153.6 pt wide
+	bornMeta := catalog.Metadata{Title: "Invoice", Access: catalog.AccessOpen, Collection: "harbours"}
+	if err := l.cat.CreateItem(ctx, &catalog.Item{ID: "item-born", Name: "invoice.pdf", Source: "/hot/invoice.pdf", Kind: catalog.KindFile,
+		Release: catalog.ReleaseMove, Stage: catalog.StageDone, BagID: "b-born", Meta: bornMeta}); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.s.Library.Store.Put(ctx, "b-born/data/original/invoice.pdf", bytes.NewReader(born), int64(len(born)), storage.PutOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	s256, s512 := sha256.Sum256(born), sha512.Sum512(born)
+	l.cat.PutBag(ctx, catalog.Bag{ID: "b-born", ItemID: "item-born", Store: "file:///store", Bytes: 1, StoredAt: time.Now()})
+	l.cat.PutObjects(ctx, "b-born", []catalog.Object{{Key: "data/original/invoice.pdf", Size: int64(len(born)), SHA256: hex.EncodeToString(s256[:]), SHA512: hex.EncodeToString(s512[:])}}, time.Now())
+	resp, body = fetch(t, l.srv.URL+"/iiif/3/b-born/manifest", "")
+	var bm iiif.Manifest
+	if json.Unmarshal(body, &bm); resp.StatusCode != 200 || len(bm.Items) != 2 || bm.Items[0].Width != 288 || bm.Items[0].Height != 384 ||
+		bm.Items[1].Width != 307 || len(bm.Rendering) != 1 || !strings.HasSuffix(bm.Rendering[0].ID, "/files/data/original/invoice.pdf") {
+		t.Fatalf("a born-digital PDF's manifest: %d %s", resp.StatusCode, body)
+	}
+	resp, body = fetch(t, l.srv.URL+"/iiif/3/image/b-born~2/full/max/0/default.png", "")
+	if cfg, _, err := image.DecodeConfig(bytes.NewReader(body)); resp.StatusCode != 200 || err != nil || cfg.Width != 307 || cfg.Height != 403 {
+		t.Errorf("a born-digital page's image: %d %v %+v", resp.StatusCode, err, cfg)
+	}
+	if _, body := fetch(t, l.srv.URL+"/iiif/3/collection/harbours", ""); !strings.Contains(string(body), "b-born/manifest") {
+		t.Errorf("the collection leaves the born-digital PDF out: %s", body)
+	}
+
 	// Rights: as for the access copy itself.
 	for _, c := range []struct {
 		token string
@@ -395,4 +424,22 @@ func TestIIIFClient(t *testing.T) {
 			t.Errorf("page %d's image is grey %d, want %d: not this page", i+1, r>>8, 230-30*i)
 		}
 	}
+}
+
+// popplerSizes gives a PDF's page sizes in points with pdfinfo, as the
+// daemon's PDFium worker would.
+func popplerSizes(ctx context.Context, path string) ([][2]float64, error) {
+	out, err := exec.CommandContext(ctx, "pdfinfo", "-f", "1", "-l", "10000", path).Output()
+	if err != nil {
+		return nil, err
+	}
+	var sizes [][2]float64
+	for _, line := range strings.Split(string(out), "\n") {
+		var n int
+		var w, h float64
+		if _, err := fmt.Sscanf(line, "Page %d size: %g x %g pts", &n, &w, &h); err == nil {
+			sizes = append(sizes, [2]float64{w, h})
+		}
+	}
+	return sizes, nil
 }

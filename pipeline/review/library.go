@@ -31,6 +31,9 @@ type Library struct {
 	// Render draws page n (from 0) of the PDF at path as a JPEG width
 	// pixels wide.
 	Render func(ctx context.Context, path string, n, width int) ([]byte, error)
+	// PageSizes gives the pages of the PDF at path, width and height in
+	// points (for IIIF, a PDF kept as it is, without ALTO); nil: not known.
+	PageSizes func(ctx context.Context, path string) ([][2]float64, error)
 }
 
 // describedBag returns a bag and its item if u may see its description;

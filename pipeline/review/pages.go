@@ -9,7 +9,6 @@ import (
 	"html/template"
 	"net/http"
 	"net/url"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -300,7 +299,7 @@ func (s *Server) bagPage(w http.ResponseWriter, r *http.Request, sess *session) 
 	if title == "" {
 		title = "Bag " + v.Bag.ID
 	}
-	viewer := slices.ContainsFunc(v.Files, func(f string) bool { return strings.HasPrefix(f, "data/alto/") })
+	viewer := hasPageImages(v.Files)
 	s.render(w, "bag.html", sess, "bags", title, bagData{BagView: v, Fields: catalog.Fields, Library: s.Library != nil, Viewer: viewer})
 }
 
@@ -308,8 +307,8 @@ type bagData struct {
 	*BagView
 	Fields  []catalog.Field
 	Library bool
-	// Viewer: the bag has page images (an access copy with its ALTO) to
-	// open in the book viewer and publish by IIIF.
+	// Viewer: the bag has page images (an access copy with its ALTO, or
+	// a PDF kept as it is) to open in the book viewer and publish by IIIF.
 	Viewer bool
 }
 
@@ -422,7 +421,7 @@ func (s *Server) viewPage(w http.ResponseWriter, r *http.Request, sess *session)
 		s.libraryError(w, r, err)
 		return
 	}
-	d := viewData{Bag: r.PathValue("id"), File: key, Page: n, Query: q, Meta: it.Meta, Viewer: strings.HasPrefix(key, "data/access/")}
+	d := viewData{Bag: r.PathValue("id"), File: key, Page: n, Query: q, Meta: it.Meta, Viewer: strings.HasPrefix(key, "data/access/") || strings.HasPrefix(key, "data/original/")}
 	if q != "" {
 		res, err := s.Library.Index.Search(r.Context(), search.Query{Text: q, Only: []string{d.Bag}, Limit: 200})
 		if err == nil {
