@@ -272,6 +272,14 @@ func (c *Cache) prune(room int64) {
 	if limit <= 0 {
 		limit = 2 << 30
 	}
+	PruneLRU(c.Dir, limit-room, limit-room)
+}
+
+// PruneLRU bounds the files below dir: when they hold more than over
+// bytes, the least recently used (by modification time: a cache touches
+// what it serves) go until they hold at most target. It returns the bytes
+// kept.
+func PruneLRU(dir string, over, target int64) int64 {
 	type entry struct {
 		path string
 		size int64
@@ -279,7 +287,7 @@ func (c *Cache) prune(room int64) {
 	}
 	var all []entry
 	var total int64
-	filepath.WalkDir(c.Dir, func(p string, d os.DirEntry, err error) error {
+	filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
 		if err == nil && !d.IsDir() {
 			if fi, err := d.Info(); err == nil {
 				all = append(all, entry{p, fi.Size(), fi.ModTime()})
@@ -288,13 +296,17 @@ func (c *Cache) prune(room int64) {
 		}
 		return nil
 	})
+	if total <= over {
+		return total
+	}
 	slices.SortFunc(all, func(a, b entry) int { return a.used.Compare(b.used) })
 	for _, e := range all {
-		if total+room <= limit {
+		if total <= target {
 			break
 		}
 		if os.Remove(e.path) == nil {
 			total -= e.size
 		}
 	}
+	return total
 }

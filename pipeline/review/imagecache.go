@@ -1,13 +1,12 @@
 package review
 
 import (
-	"io/fs"
 	"os"
-	"path/filepath"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/strongroom-archive/strongroom/pipeline/retrieve"
 )
 
 // imageCache bounds a folder of kept images: after a write, at most once a
@@ -46,34 +45,5 @@ func (c *imageCache) wrote() {
 func (c *imageCache) prune() int64 {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	type file struct {
-		path string
-		size int64
-		used time.Time
-	}
-	var files []file
-	var total int64
-	filepath.WalkDir(c.dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return nil
-		}
-		if fi, err := d.Info(); err == nil {
-			files = append(files, file{p, fi.Size(), fi.ModTime()})
-			total += fi.Size()
-		}
-		return nil
-	})
-	if total <= c.limit {
-		return total
-	}
-	slices.SortFunc(files, func(a, b file) int { return a.used.Compare(b.used) })
-	for _, f := range files {
-		if total <= c.limit/10*9 {
-			break
-		}
-		if os.Remove(f.path) == nil {
-			total -= f.size
-		}
-	}
-	return total
+	return retrieve.PruneLRU(c.dir, c.limit, c.limit/10*9)
 }
