@@ -41,11 +41,15 @@ type iiifPage struct {
 	width, height int            // in pixels, as its ALTO says
 }
 
-// pageSizes caches each ALTO's page sizes by the ALTO's SHA-256: a
-// manifest of a 500-page book is not 500 pages of ALTO parsed per request.
+// pageSizes caches each page-size source's sizes (an ALTO's, a kept PDF's)
+// by its SHA-256: a manifest of a 500-page book is not 500 pages of ALTO
+// parsed per request.
 var pageSizes sync.Map // string → [][2]int
 
-// iiifPages lists the pages of bag id that u may read.
+// iiifPages lists the pages of bag id that u may read: its access copy's,
+// at the sizes its ALTO gives; without an access copy, those of a PDF kept
+// as it is (born digital: its own access copy), at 144 dpi, as its words'
+// boxes in the index are.
 func (s *Server) iiifPages(r *http.Request, u *user, id string) (*catalog.Bag, *catalog.Item, []iiifPage, error) {
 	b, it, err := s.describedBag(r, u, id)
 	if err != nil {
@@ -55,45 +59,39 @@ func (s *Server) iiifPages(r *http.Request, u *user, id string) (*catalog.Bag, *
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	var pages []iiifPage
+	type source struct {
+		pdf   string                              // the PDF drawn
+		sizes catalog.Object                      // what gives its pages' sizes
+		read  func(path string) ([][2]int, error) // reads them
+	}
+	var sources []source
 	for _, o := range objs { // by key: the access copies' order
-		name, ok := strings.CutPrefix(o.Key, "data/alto/")
-		if !ok || !strings.HasSuffix(name, ".alto.xml") {
+		if name, ok := strings.CutPrefix(o.Key, "data/alto/"); ok && strings.HasSuffix(name, ".alto.xml") {
+			sources = append(sources, source{"data/access/" + strings.TrimSuffix(name, ".alto.xml") + ".pdf", o, readALTOSizes})
+		}
+	}
+	if len(sources) == 0 && s.Library.PageSizes != nil {
+		for _, o := range objs {
+			if strings.HasPrefix(o.Key, "data/original/") && strings.EqualFold(path.Ext(o.Key), ".pdf") {
+				sources = append(sources, source{o.Key, o, func(p string) ([][2]int, error) { return s.pdfSizes(r, p) }})
+			}
+		}
+	}
+	var pages []iiifPage
+	for _, src := range sources {
+		if !slices.ContainsFunc(objs, func(o catalog.Object) bool { return o.Key == src.pdf }) {
 			continue
 		}
-		pdf := "data/access/" + strings.TrimSuffix(name, ".alto.xml") + ".pdf"
-		i := slices.IndexFunc(objs, func(p catalog.Object) bool { return p.Key == pdf })
-		if i < 0 {
-			continue
-		}
-		if _, _, err := s.readable(r, u, id, pdf); err != nil {
+		pdf, err := s.readableIn(r, u, id, it, objs, src.pdf)
+		if err != nil {
 			return nil, nil, nil, err
 		}
-		sizes, err := s.altoSizes(r, o)
+		sizes, err := s.sizesOf(r, src.sizes, src.read)
 		if err != nil {
 			return nil, nil, nil, err
 		}
 		for n, sz := range sizes {
-			pages = append(pages, iiifPage{obj: objs[i], n: n + 1, width: sz[0], height: sz[1]})
-		}
-	}
-	if len(pages) == 0 && s.Library.PageSizes != nil {
-		// No access copy: a PDF kept as it is (born digital) is its own,
-		// drawn at 144 dpi, as its words' boxes in the index are.
-		for i, o := range objs {
-			if !strings.HasPrefix(o.Key, "data/original/") || !strings.EqualFold(path.Ext(o.Key), ".pdf") {
-				continue
-			}
-			if _, _, err := s.readable(r, u, id, o.Key); err != nil {
-				return nil, nil, nil, err
-			}
-			sizes, err := s.pdfSizes(r, o)
-			if err != nil {
-				return nil, nil, nil, err
-			}
-			for n, sz := range sizes {
-				pages = append(pages, iiifPage{obj: objs[i], n: n + 1, width: sz[0], height: sz[1]})
-			}
+			pages = append(pages, iiifPage{obj: pdf, n: n + 1, width: sz[0], height: sz[1]})
 		}
 	}
 	if len(pages) == 0 {
@@ -102,9 +100,8 @@ func (s *Server) iiifPages(r *http.Request, u *user, id string) (*catalog.Bag, *
 	return b, it, pages, nil
 }
 
-// pdfSizes are a PDF's pages in pixels at 144 dpi (as the index gives a
-// kept PDF's word boxes), cached by its SHA-256.
-func (s *Server) pdfSizes(r *http.Request, o catalog.Object) ([][2]int, error) {
+// sizesOf is the page sizes read from object o, cached.
+func (s *Server) sizesOf(r *http.Request, o catalog.Object, read func(path string) ([][2]int, error)) ([][2]int, error) {
 	if v, ok := pageSizes.Load(o.SHA256); ok {
 		return v.([][2]int), nil
 	}
@@ -112,26 +109,16 @@ func (s *Server) pdfSizes(r *http.Request, o catalog.Object) ([][2]int, error) {
 	if err != nil {
 		return nil, err
 	}
-	pts, err := s.Library.PageSizes(r.Context(), p)
+	sizes, err := read(p)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", o.Key, err)
-	}
-	sizes := make([][2]int, len(pts))
-	for i, pt := range pts {
-		sizes[i] = [2]int{int(math.Round(pt[0] * 2)), int(math.Round(pt[1] * 2))}
 	}
 	pageSizes.Store(o.SHA256, sizes)
 	return sizes, nil
 }
 
-func (s *Server) altoSizes(r *http.Request, o catalog.Object) ([][2]int, error) {
-	if v, ok := pageSizes.Load(o.SHA256); ok {
-		return v.([][2]int), nil
-	}
-	p, err := s.Library.Cache.Path(r.Context(), o)
-	if err != nil {
-		return nil, err
-	}
+// readALTOSizes reads the page sizes of the ALTO at p.
+func readALTOSizes(p string) ([][2]int, error) {
 	f, err := os.Open(p)
 	if err != nil {
 		return nil, err
@@ -139,13 +126,25 @@ func (s *Server) altoSizes(r *http.Request, o catalog.Object) ([][2]int, error) 
 	defer f.Close()
 	read, err := alto.Read(f)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", o.Key, err)
+		return nil, err
 	}
 	sizes := make([][2]int, len(read))
 	for i, pg := range read {
 		sizes[i] = [2]int{pg.Width, pg.Height}
 	}
-	pageSizes.Store(o.SHA256, sizes)
+	return sizes, nil
+}
+
+// pdfSizes are the pages of the PDF at p in pixels at 144 dpi.
+func (s *Server) pdfSizes(r *http.Request, p string) ([][2]int, error) {
+	pts, err := s.Library.PageSizes(r.Context(), p)
+	if err != nil {
+		return nil, err
+	}
+	sizes := make([][2]int, len(pts))
+	for i, pt := range pts {
+		sizes[i] = [2]int{int(math.Round(pt[0] * 2)), int(math.Round(pt[1] * 2))}
+	}
 	return sizes, nil
 }
 

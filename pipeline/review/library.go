@@ -72,20 +72,30 @@ func (s *Server) readable(r *http.Request, u *user, id, key string) (*catalog.It
 	if err != nil {
 		return nil, catalog.Object{}, err
 	}
+	o, err := s.readableIn(r, u, id, it, objs, key)
+	if err != nil {
+		return nil, catalog.Object{}, err
+	}
+	return it, o, nil
+}
+
+// readableIn is readable for a bag whose item (described to u) and
+// objects are read already.
+func (s *Server) readableIn(r *http.Request, u *user, id string, it *catalog.Item, objs []catalog.Object, key string) (catalog.Object, error) {
 	i := slices.IndexFunc(objs, func(o catalog.Object) bool { return o.Key == key })
 	if i < 0 {
-		return nil, catalog.Object{}, fmt.Errorf("%w: %s in bag %s", catalog.ErrNotFound, key, id)
+		return catalog.Object{}, fmt.Errorf("%w: %s in bag %s", catalog.ErrNotFound, key, id)
 	}
 	switch {
 	case u.staff():
 	case !contentFile(key, objs):
 		s.refused(r, u, "a package file: staff only")
-		return nil, catalog.Object{}, fmt.Errorf("%w: %s in bag %s", errRefused, key, id)
+		return catalog.Object{}, fmt.Errorf("%w: %s in bag %s", errRefused, key, id)
 	case !u.mayRead(it.Meta, s.Now()):
 		s.refused(r, u, fmt.Sprintf("bag %s is under embargo until %s", id, it.Meta.EmbargoUntil))
-		return nil, catalog.Object{}, fmt.Errorf("%w: %s in bag %s", errRefused, key, id)
+		return catalog.Object{}, fmt.Errorf("%w: %s in bag %s", errRefused, key, id)
 	}
-	return it, objs[i], nil
+	return objs[i], nil
 }
 
 // errRefused is what a user may not see: answered as not found, so that a
