@@ -28,24 +28,6 @@ func textPage(t *testing.T, p string, lines ...string) {
 	}
 }
 
-// tesseractBox is Tesseract's own box for word on the page image at p.
-func tesseractBox(t *testing.T, p, word string) (x, y, w, h int) {
-	t.Helper()
-	out, err := exec.Command(testenv.Tool(t, "tesseract"), p, "-", "tsv").Output()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, l := range strings.Split(string(out), "\n") {
-		f := strings.Split(l, "\t")
-		if len(f) == 12 && f[0] == "5" && f[11] == word {
-			v := func(i int) int { n, _ := strconv.Atoi(f[i]); return n }
-			return v(6), v(7), v(8), v(9)
-		}
-	}
-	t.Fatalf("tesseract does not see %q on %s", word, p)
-	return
-}
-
 // TestFindAndRetrieve is what the issue asks of finding and retrieving,
 // through the commands a user runs: a 3-page batch with known text and a
 // metadata.json is ingested; search finds a word of page 2 on page 2, with
@@ -81,7 +63,7 @@ func TestFindAndRetrieve(t *testing.T) {
 		t.Fatalf("hit: %+v", hit)
 	}
 	b := hit.Boxes[0]
-	x, y, w, h := tesseractBox(t, filepath.Join(book, "p2.png"), "herring")
+	x, y, w, h := testenv.TesseractBox(t, filepath.Join(book, "p2.png"), "herring")
 	if abs(b.X-x) > 3 || abs(b.Y-y) > 3 || abs(b.W-w) > 4 || abs(b.H-h) > 4 {
 		t.Errorf("box %+v, Tesseract's %d,%d %dx%d", b, x, y, w, h)
 	}

@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -225,4 +226,24 @@ func RampPNG(t testing.TB, p string, w int) {
 	if err := os.WriteFile(p, b.Bytes(), 0o644); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TesseractBox is Tesseract's own box for word on the page image at p
+// (from its TSV output): what a test compares the boxes strongroom shows
+// with.
+func TesseractBox(t testing.TB, p, word string) (x, y, w, h int) {
+	t.Helper()
+	out, err := exec.Command(Tool(t, "tesseract"), p, "-", "tsv").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range strings.Split(string(out), "\n") {
+		f := strings.Split(l, "\t")
+		if len(f) == 12 && f[0] == "5" && f[11] == word {
+			v := func(i int) int { n, _ := strconv.Atoi(f[i]); return n }
+			return v(6), v(7), v(8), v(9)
+		}
+	}
+	t.Fatalf("tesseract does not see %q on %s", word, p)
+	return
 }

@@ -11,7 +11,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -49,7 +48,7 @@ func TestViewerInBrowser(t *testing.T) {
 	}
 	grey3 := image.NewGray(decoded.Bounds())
 	draw.Draw(grey3, grey3.Bounds(), decoded, image.Point{}, draw.Src)
-	x, y, w, h := tesseractWordBox(t, page3, "lighthouse")
+	x, y, w, h := testenv.TesseractBox(t, page3, "lighthouse")
 	word := image.Rect(x, y, x+w, y+h)
 	l := newLibrary(t, true)
 	sizes, meta := addBook(t, l, map[int]*image.Gray{2: grey3})
@@ -183,21 +182,3 @@ func keepShot(t *testing.T, img image.Image) {
 }
 
 func iabs(n int) int { return max(n, -n) }
-
-// tesseractWordBox is Tesseract's own box for word on the page image at p.
-func tesseractWordBox(t *testing.T, p, word string) (x, y, w, h int) {
-	t.Helper()
-	out, err := exec.Command(testenv.Tool(t, "tesseract"), p, "-", "tsv").Output()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, l := range strings.Split(string(out), "\n") {
-		f := strings.Split(l, "\t")
-		if len(f) == 12 && f[0] == "5" && f[11] == word {
-			v := func(i int) int { n, _ := strconv.Atoi(f[i]); return n }
-			return v(6), v(7), v(8), v(9)
-		}
-	}
-	t.Fatalf("tesseract does not see %q on %s:\n%s", word, p, out)
-	return
-}
