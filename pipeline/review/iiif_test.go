@@ -11,7 +11,6 @@ import (
 	"image"
 	_ "image/jpeg"
 	"image/png"
-	"io"
 	"math"
 	"net/http"
 	"os"
@@ -54,17 +53,7 @@ func withALTO(t *testing.T, l *library) {
 
 func fetch(t *testing.T, url, token string) (*http.Response, []byte) {
 	t.Helper()
-	req, _ := http.NewRequest("GET", url, nil)
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp, b
+	return request(t, "GET", url, token, "")
 }
 
 // TestIIIF: a stored bag's manifest (Presentation 3.0: a canvas per page of

@@ -60,6 +60,14 @@ func newServer(t *testing.T) (*httptest.Server, *sqlite.DB) {
 
 func call(t *testing.T, method, u, token, body string) (int, string) {
 	t.Helper()
+	resp, b := request(t, method, u, token, body)
+	return resp.StatusCode, string(b)
+}
+
+// request sends one request, with a bearer token if given, and returns
+// the answer with its whole body read.
+func request(t *testing.T, method, u, token, body string) (*http.Response, []byte) {
+	t.Helper()
 	req, _ := http.NewRequest(method, u, strings.NewReader(body))
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
@@ -70,7 +78,7 @@ func call(t *testing.T, method, u, token, body string) (int, string) {
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
+	return resp, b
 }
 
 func TestAPI(t *testing.T) {
