@@ -49,20 +49,46 @@ func init() {
 // Open connects to the catalog at url (postgres://…) and migrates its
 // schema. The database must exist; its tables are made on first open.
 func Open(ctx context.Context, url string) (*DB, error) {
+	fsys, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		return nil, err
+	}
+	pool, err := Connect(ctx, url, Schema{What: "catalog", Migrations: fsys})
+	if err != nil {
+		return nil, err
+	}
+	return &DB{pool: pool}, nil
+}
+
+// Schema is what Connect brings up to date: the migrations of one part of
+// strongroom (the catalog, the search index) in a database it may share.
+type Schema struct {
+	What       string // for messages: "catalog", "search index"
+	Migrations fs.FS  // goose's SQL files
+	// Table and LockID keep this part's history and its migrations' lock
+	// apart from another's in the same database (default: goose's).
+	Table  string
+	LockID int64
+}
+
+// Connect opens a pool on the database at url and migrates sc's schema,
+// two processes at once taking turns (an advisory lock). No message
+// carries the URL's password.
+func Connect(ctx context.Context, url string, sc Schema) (*pgxpool.Pool, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		// pgx's message can quote the URL, password and all.
-		return nil, errors.New("catalog: the PostgreSQL URL does not parse (postgres://user@host:port/database)")
+		return nil, fmt.Errorf("%s: the PostgreSQL URL does not parse (postgres://user@host:port/database)", sc.What)
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
-		return nil, fmt.Errorf("catalog: connect to %s: %w", Redact(url), err)
+		return nil, fmt.Errorf("%s: connect to %s: %w", sc.What, Redact(url), err)
 	}
-	if err := migrate(ctx, pool); err != nil {
+	if err := migrate(ctx, pool, sc); err != nil {
 		pool.Close()
-		return nil, fmt.Errorf("catalog: migrate %s: %w", Redact(url), err)
+		return nil, fmt.Errorf("%s: migrate %s: %w", sc.What, Redact(url), err)
 	}
-	return &DB{pool: pool}, nil
+	return pool, nil
 }
 
 // Exists reports whether the database at url holds a catalog (its tables
@@ -83,18 +109,22 @@ func Exists(ctx context.Context, url string) (bool, error) {
 	return ok, err
 }
 
-func migrate(ctx context.Context, pool *pgxpool.Pool) error {
-	fsys, err := fs.Sub(migrations, "migrations")
+func migrate(ctx context.Context, pool *pgxpool.Pool, sc Schema) error {
+	var lockOpts []lock.SessionLockerOption
+	if sc.LockID != 0 {
+		lockOpts = append(lockOpts, lock.WithLockID(sc.LockID))
+	}
+	locker, err := lock.NewPostgresSessionLocker(lockOpts...)
 	if err != nil {
 		return err
 	}
-	locker, err := lock.NewPostgresSessionLocker()
-	if err != nil {
-		return err
+	opts := []goose.ProviderOption{goose.WithSessionLocker(locker)}
+	if sc.Table != "" {
+		opts = append(opts, goose.WithTableName(sc.Table))
 	}
 	db := stdlib.OpenDBFromPool(pool)
 	defer db.Close()
-	p, err := goose.NewProvider(goose.DialectPostgres, db, fsys, goose.WithSessionLocker(locker))
+	p, err := goose.NewProvider(goose.DialectPostgres, db, sc.Migrations, opts...)
 	if err != nil {
 		return err
 	}

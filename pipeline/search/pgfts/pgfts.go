@@ -14,7 +14,6 @@ import (
 	"context"
 	"embed"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io/fs"
 	"net/url"
@@ -25,10 +24,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/jackc/pgx/v5/stdlib"
-	"github.com/pressly/goose/v3"
-	"github.com/pressly/goose/v3/lock"
 
+	"github.com/strongroom-archive/strongroom/pipeline/catalog/postgres"
 	"github.com/strongroom-archive/strongroom/pipeline/search"
 )
 
@@ -58,42 +55,19 @@ func init() {
 }
 
 // Open connects to the index at url (postgres://…; its database may be
-// the catalog's) and makes or migrates its tables.
+// the catalog's) and makes or migrates its tables: its own version table
+// and lock, as the index and the catalog each have their history.
 func Open(ctx context.Context, url string) (*Index, error) {
-	cfg, err := pgxpool.ParseConfig(url)
-	if err != nil {
-		return nil, errors.New("search index: the PostgreSQL URL does not parse (postgres://user@host:port/database)")
-	}
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
-	if err != nil {
-		return nil, fmt.Errorf("search index: connect: %w", err)
-	}
-	if err := migrate(ctx, pool); err != nil {
-		pool.Close()
-		return nil, fmt.Errorf("search index: migrate: %w", err)
-	}
-	return &Index{pool: pool, db: pool}, nil
-}
-
-func migrate(ctx context.Context, pool *pgxpool.Pool) error {
 	fsys, err := fs.Sub(migrations, "migrations")
 	if err != nil {
-		return err
+		return nil, err
 	}
-	// Its own version table and lock: the index may share the catalog's
-	// database, and each has its own history.
-	locker, err := lock.NewPostgresSessionLocker(lock.WithLockID(5887940537704921959))
+	pool, err := postgres.Connect(ctx, url, postgres.Schema{What: "search index", Migrations: fsys,
+		Table: "search_db_version", LockID: 5887940537704921959})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	sqldb := stdlib.OpenDBFromPool(pool)
-	defer sqldb.Close()
-	p, err := goose.NewProvider(goose.DialectPostgres, sqldb, fsys, goose.WithSessionLocker(locker), goose.WithTableName("search_db_version"))
-	if err != nil {
-		return err
-	}
-	_, err = p.Up(ctx)
-	return err
+	return &Index{pool: pool, db: pool}, nil
 }
 
 // Pool is the connection pool, for moving an archive.
