@@ -72,6 +72,15 @@ type Items interface {
 	TakeLease(ctx context.Context, id, from, holder string, until time.Time) (bool, error)
 	// Unlease gives up holder's lease (if it still has it).
 	Unlease(ctx context.Context, id, holder string) error
+	// Claim is the work list: it leases to holder, until until, the
+	// oldest item at stage that is ready at now (ReadyAt passed) and that
+	// no live worker has (its lease free, lapsed, or held by one of gone:
+	// holders known to have died). It returns the item and the holder its
+	// lease was taken from ("" if it was free), or nil if none is ready.
+	// Two claims never return the same item.
+	Claim(ctx context.Context, stage Stage, holder string, now, until time.Time, gone []string) (*Item, string, error)
+	// LeaseHolders returns who holds leases on items, each once.
+	LeaseHolders(ctx context.Context) ([]string, error)
 	// HeldAt returns the item whose changed originals were left at path
 	// for a new item, and which no item follows yet; or nil.
 	HeldAt(ctx context.Context, path string) (*Item, error)

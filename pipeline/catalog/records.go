@@ -14,6 +14,9 @@ type Item struct {
 	Attempts  int         `json:"attempts"`   // failed attempts at the current stage
 	LastError string      `json:"last_error"` // the last error, or the reason it failed
 	FailStage Stage       `json:"fail_stage"` // the stage that failed, for the reason file
+	// ReadyAt is when the item's stage may run again: a retry waits out
+	// its pause. Zero: now.
+	ReadyAt time.Time `json:"ready_at,omitzero"`
 	BagID     string      `json:"bag_id"`
 	Info      []InfoField `json:"info"` // extra bag-info.txt fields, in order
 	// OCR holds the item's own OCR settings (its hot folder's), if any.

@@ -43,6 +43,7 @@ func Run(t *testing.T, o Opener) {
 		{"Holds", testHolds},
 		{"Disposals", testDisposals},
 		{"Leases", testLeases},
+		{"Claim", testClaim},
 		{"Files", testFiles},
 		{"Events", testEvents},
 		{"BagsAndAudits", testBagsAndAudits},
@@ -1066,5 +1067,96 @@ func testRoles(t *testing.T, o Opener) {
 		return ok
 	}); wins != 1 {
 		t.Fatalf("%d holders of one role", wins)
+	}
+}
+
+func testClaim(t *testing.T, o Opener) {
+	dsn := o.NewDSN(t)
+	a, b := open(t, o, dsn), open(t, o, dsn)
+	ctx := context.Background()
+	now := time.Now().UTC().Truncate(time.Second)
+	for _, id := range []string{"i1", "i2", "i3", "i4"} {
+		must(t, a.CreateItem(ctx, item(id, "/hot/"+id)))
+	}
+	claim := func(c catalog.Catalog, holder string, at time.Time, gone ...string) (string, string) {
+		t.Helper()
+		it, prev, err := c.Claim(ctx, catalog.StageFixity, holder, at, at.Add(time.Minute), gone)
+		must(t, err)
+		if it == nil {
+			return "", prev
+		}
+		if it.Stage != catalog.StageFixity || it.Source != "/hot/"+it.ID {
+			t.Fatalf("claimed %+v", it)
+		}
+		return it.ID, prev
+	}
+	// i4 moves on to identify and i3 waits out a retry's pause.
+	for id, ready := range map[string]time.Time{"i3": now.Add(30 * time.Second), "i4": {}} {
+		it, err := a.Item(ctx, id)
+		must(t, err)
+		if ok, _, err := a.Lease(ctx, id, "w0", now, now.Add(time.Minute)); !ok || err != nil {
+			t.Fatal(ok, err)
+		}
+		it.ReadyAt = ready
+		if id == "i4" {
+			it.Stage = catalog.StageIdentify
+		}
+		must(t, a.UpdateItem(ctx, it, catalog.StageFixity, "w0"))
+		must(t, a.Unlease(ctx, id, "w0"))
+	}
+	if got, _ := a.Item(ctx, "i3"); !got.ReadyAt.Equal(now.Add(30 * time.Second)) {
+		t.Fatalf("ready_at kept as %v", got.ReadyAt)
+	}
+	if id, prev := claim(a, "w1", now); id != "i1" || prev != "" {
+		t.Fatalf("first claim: %q from %q", id, prev)
+	}
+	if id, _ := claim(b, "w2", now); id != "i2" {
+		t.Fatalf("second claim: %q", id)
+	}
+	if id, _ := claim(b, "w3", now.Add(10*time.Second)); id != "" {
+		t.Fatalf("claimed %q: i3 waits until +30 s, the others are leased", id)
+	}
+	if id, _ := claim(b, "w3", now.Add(31*time.Second)); id != "i3" {
+		t.Fatalf("after its pause: %q", id)
+	}
+	if it, _, err := a.Claim(ctx, catalog.StageIdentify, "w3", now, now.Add(time.Minute), nil); err != nil || it == nil || it.ID != "i4" {
+		t.Fatalf("identify: %v %v", it, err)
+	}
+	// w2 is known to have died: its item is taken at once, from it.
+	if id, prev := claim(a, "w4", now.Add(40*time.Second), "w2", "w9"); id != "i2" || prev != "w2" {
+		t.Fatalf("from a dead holder: %q from %q", id, prev)
+	}
+	// w1's lease lapses at +60 s.
+	if id, _ := claim(a, "w5", now.Add(50*time.Second)); id != "" {
+		t.Fatalf("claimed %q while every lease is live", id)
+	}
+	if id, prev := claim(a, "w5", now.Add(61*time.Second)); id != "i1" || prev != "w1" {
+		t.Fatalf("a lapsed lease: %q from %q", id, prev)
+	}
+	holders, err := b.LeaseHolders(ctx)
+	must(t, err)
+	if !slices.Equal(holders, []string{"w3", "w4", "w5"}) {
+		t.Fatalf("lease holders %q", holders)
+	}
+	// Many claims at once from two connections: each item once.
+	for i := range 30 {
+		must(t, a.CreateItem(ctx, item(fmt.Sprintf("r%02d", i), fmt.Sprintf("/race/%d", i))))
+	}
+	var mu sync.Mutex
+	seen := map[string]int{}
+	if wins := race(a, b, 40, func(c catalog.Catalog, i int) bool {
+		it, _, err := c.Claim(ctx, catalog.StageFixity, fmt.Sprintf("w%d", i), now, now.Add(time.Minute), nil)
+		if err != nil {
+			t.Error(err)
+		}
+		if it == nil {
+			return false
+		}
+		mu.Lock()
+		seen[it.ID]++
+		mu.Unlock()
+		return true
+	}); wins != 30 || len(seen) != 30 {
+		t.Fatalf("40 claims of 30 items: %d won, %d items: %v", wins, len(seen), seen)
 	}
 }

@@ -69,7 +69,7 @@ func c(name string, k kind) column { return column{from: name, kind: k} }
 var catalogTables = []table{
 	{from: "items", cols: []column{c("id", text), c("name", text), c("source", text), c("hot_folder", text), c("kind", text), c("release", text),
 		c("stage", text), c("attempts", integer), c("last_error", text), c("fail_stage", text), c("bag_id", text), c("info", jsonb),
-		c("created", stamp), c("updated", stamp), c("lease_holder", text), c("lease_until", stamp), c("held", text), c("follows", text),
+		c("created", stamp), c("updated", stamp), c("lease_holder", text), c("lease_until", stamp), c("ready_at", stamp), c("held", text), c("follows", text),
 		c("ocr", jsonb), c("meta", jsonb)}, key: []string{"id"}},
 	{from: "files", cols: []column{c("item_id", text), c("path", text), c("source", text), c("size", integer), c("sha256", text), c("sha512", text),
 		c("puid", text), c("mime", text), c("format", text), c("format_version", text), c("basis", text), c("warning", text), c("action", text),

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
@@ -44,14 +45,18 @@ func (c *DB) CreateItem(ctx context.Context, it *catalog.Item) error {
 	return nil
 }
 
-const itemCols = `id, name, source, hot_folder, kind, release, stage, attempts, last_error, fail_stage, bag_id, info, ocr, meta, held, follows, created, updated`
+const itemCols = `id, name, source, hot_folder, kind, release, stage, attempts, last_error, fail_stage, bag_id, info, ocr, meta, held, follows, created, updated, ready_at`
 
 func scanItem(row scanner) (*catalog.Item, error) {
 	var it catalog.Item
 	var info, ocr, meta []byte
+	var ready pgtype.Timestamptz
 	if err := row.Scan(&it.ID, &it.Name, &it.Source, &it.HotFolder, &it.Kind, &it.Release, &it.Stage, &it.Attempts,
-		&it.LastError, &it.FailStage, &it.BagID, &info, &ocr, &meta, &it.Held, &it.Follows, &it.Created, &it.Updated); err != nil {
+		&it.LastError, &it.FailStage, &it.BagID, &info, &ocr, &meta, &it.Held, &it.Follows, &it.Created, &it.Updated, &ready); err != nil {
 		return nil, err
+	}
+	if ready.Valid {
+		it.ReadyAt = ready.Time
 	}
 	if err := json.Unmarshal(meta, &it.Meta); err != nil {
 		return nil, fmt.Errorf("catalog: item %s: meta: %w", it.ID, err)
@@ -130,9 +135,9 @@ func (c *DB) SetMetadata(ctx context.Context, itemID string, m catalog.Metadata)
 // it wrote.
 func (c *DB) UpdateItem(ctx context.Context, it *catalog.Item, from catalog.Stage, holder string) error {
 	it.Updated = now()
-	tag, err := c.pool.Exec(ctx, `UPDATE items SET stage = $1, attempts = $2, last_error = $3, fail_stage = $4, bag_id = $5, held = $6, updated = $7
+	tag, err := c.pool.Exec(ctx, `UPDATE items SET stage = $1, attempts = $2, last_error = $3, fail_stage = $4, bag_id = $5, held = $6, updated = $7, ready_at = $11
 		WHERE id = $8 AND stage = $9 AND lease_holder = $10`,
-		it.Stage, it.Attempts, it.LastError, it.FailStage, it.BagID, it.Held, it.Updated, it.ID, from, holder)
+		it.Stage, it.Attempts, it.LastError, it.FailStage, it.BagID, it.Held, it.Updated, it.ID, from, holder, tz(it.ReadyAt))
 	if err != nil {
 		return fmt.Errorf("catalog: update item %s: %w", it.ID, err)
 	}
@@ -172,6 +177,49 @@ func (c *DB) Unlease(ctx context.Context, id, holder string) error {
 		return fmt.Errorf("catalog: end lease on item %s: %w", id, err)
 	}
 	return nil
+}
+
+// Claim implements catalog.Items: the row chosen is locked, and rows other
+// claims have locked are skipped, so claims at once take different items
+// without waiting for each other.
+func (c *DB) Claim(ctx context.Context, stage catalog.Stage, holder string, at, until time.Time, gone []string) (*catalog.Item, string, error) {
+	if gone == nil {
+		gone = []string{}
+	}
+	var prev string
+	row := c.pool.QueryRow(ctx, `WITH next AS (
+			SELECT id, lease_holder FROM items WHERE stage = $1 AND (ready_at IS NULL OR ready_at <= $2)
+				AND (lease_holder = '' OR lease_until < $2 OR lease_holder = ANY($3))
+			ORDER BY ready_at NULLS FIRST, created, id LIMIT 1 FOR UPDATE SKIP LOCKED)
+		UPDATE items i SET lease_holder = $4, lease_until = $5 FROM next WHERE i.id = next.id
+		RETURNING next.lease_holder, `+prefixed("i.", itemCols), stage, tz(at), gone, holder, tz(until))
+	it, err := scanItem(scanFunc(func(dest ...any) error { return row.Scan(append([]any{&prev}, dest...)...) }))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, "", nil
+	}
+	if err != nil {
+		return nil, "", fmt.Errorf("catalog: claim an item at %s: %w", stage, err)
+	}
+	return it, prev, nil
+}
+
+// scanFunc is a scanner made of a function.
+type scanFunc func(dest ...any) error
+
+func (f scanFunc) Scan(dest ...any) error { return f(dest...) }
+
+// prefixed puts p before each of a list of columns.
+func prefixed(p, cols string) string {
+	parts := strings.Split(cols, ", ")
+	for i := range parts {
+		parts[i] = p + parts[i]
+	}
+	return strings.Join(parts, ", ")
+}
+
+// LeaseHolders implements catalog.Items.
+func (c *DB) LeaseHolders(ctx context.Context) ([]string, error) {
+	return queryStrings(ctx, c.pool, `SELECT DISTINCT lease_holder FROM items WHERE lease_holder <> '' ORDER BY lease_holder`)
 }
 
 // HeldAt implements catalog.Items.

@@ -39,13 +39,13 @@ func (c *DB) CreateItem(ctx context.Context, it *catalog.Item) error {
 	return nil
 }
 
-const itemCols = `id, name, source, hot_folder, kind, release, stage, attempts, last_error, fail_stage, bag_id, info, ocr, meta, held, follows, created, updated`
+const itemCols = `id, name, source, hot_folder, kind, release, stage, attempts, last_error, fail_stage, bag_id, info, ocr, meta, held, follows, created, updated, ready_at`
 
 func scanItem(row scanner) (*catalog.Item, error) {
 	var it catalog.Item
-	var created, updated, info, ocr, meta string
+	var created, updated, ready, info, ocr, meta string
 	if err := row.Scan(&it.ID, &it.Name, &it.Source, &it.HotFolder, &it.Kind, &it.Release, &it.Stage, &it.Attempts,
-		&it.LastError, &it.FailStage, &it.BagID, &info, &ocr, &meta, &it.Held, &it.Follows, &created, &updated); err != nil {
+		&it.LastError, &it.FailStage, &it.BagID, &info, &ocr, &meta, &it.Held, &it.Follows, &created, &updated, &ready); err != nil {
 		return nil, err
 	}
 	if err := json.Unmarshal([]byte(meta), &it.Meta); err != nil {
@@ -57,7 +57,7 @@ func scanItem(row scanner) (*catalog.Item, error) {
 	if err := json.Unmarshal([]byte(ocr), &it.OCR); err != nil {
 		return nil, fmt.Errorf("catalog: item %s: ocr: %w", it.ID, err)
 	}
-	it.Created, it.Updated = parseTS(created), parseTS(updated)
+	it.Created, it.Updated, it.ReadyAt = parseTS(created), parseTS(updated), parseTS(ready)
 	return &it, nil
 }
 
@@ -138,9 +138,9 @@ func (c *DB) queryItems(ctx context.Context, q string, args ...any) ([]*catalog.
 // UpdateItem implements catalog.Items.
 func (c *DB) UpdateItem(ctx context.Context, it *catalog.Item, from catalog.Stage, holder string) error {
 	it.Updated = time.Now()
-	res, err := c.db.ExecContext(ctx, `UPDATE items SET stage = ?, attempts = ?, last_error = ?, fail_stage = ?, bag_id = ?, held = ?, updated = ?
+	res, err := c.db.ExecContext(ctx, `UPDATE items SET stage = ?, attempts = ?, last_error = ?, fail_stage = ?, bag_id = ?, held = ?, updated = ?, ready_at = ?
 		WHERE id = ? AND stage = ? AND lease_holder = ?`,
-		it.Stage, it.Attempts, it.LastError, it.FailStage, it.BagID, it.Held, ts(it.Updated), it.ID, from, holder)
+		it.Stage, it.Attempts, it.LastError, it.FailStage, it.BagID, it.Held, ts(it.Updated), ts(it.ReadyAt), it.ID, from, holder)
 	if err != nil {
 		return fmt.Errorf("catalog: update item %s: %w", it.ID, err)
 	}
@@ -181,6 +181,45 @@ func (c *DB) Unlease(ctx context.Context, id, holder string) error {
 		return fmt.Errorf("catalog: end lease on item %s: %w", id, err)
 	}
 	return nil
+}
+
+// Claim implements catalog.Items: the transaction takes SQLite's write
+// lock when it begins (_txlock=immediate), so no other claim runs between
+// the choice and the lease.
+func (c *DB) Claim(ctx context.Context, stage catalog.Stage, holder string, now, until time.Time, gone []string) (*catalog.Item, string, error) {
+	var it *catalog.Item
+	var prev string
+	err := c.tx(ctx, func(tx *sql.Tx) error {
+		args := []any{stage, ts(now), ts(now)}
+		for _, g := range gone {
+			args = append(args, g)
+		}
+		var id string
+		err := tx.QueryRowContext(ctx, `SELECT id, lease_holder FROM items WHERE stage = ? AND ready_at <= ?
+			AND (lease_holder = '' OR lease_until < ? OR lease_holder IN (`+placeholders(len(gone))+`))
+			ORDER BY ready_at, created, id LIMIT 1`, args...).Scan(&id, &prev)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE items SET lease_holder = ?, lease_until = ? WHERE id = ?`, holder, ts(until), id); err != nil {
+			return err
+		}
+		it, err = scanItem(tx.QueryRowContext(ctx, `SELECT `+itemCols+` FROM items WHERE id = ?`, id))
+		return err
+	})
+	if err != nil {
+		return nil, "", fmt.Errorf("catalog: claim an item at %s: %w", stage, err)
+	}
+	return it, prev, nil
+}
+
+// LeaseHolders implements catalog.Items.
+func (c *DB) LeaseHolders(ctx context.Context) ([]string, error) {
+	return query(ctx, c.db, func(r scanner) (h string, err error) { return h, r.Scan(&h) },
+		`SELECT DISTINCT lease_holder FROM items WHERE lease_holder != '' ORDER BY lease_holder`)
 }
 
 // HeldAt implements catalog.Items.
