@@ -4,21 +4,21 @@ import "time"
 
 // Item is one unit of intake: a file or a batch folder.
 type Item struct {
-	ID        string      `json:"id"`
-	Name      string      `json:"name"`       // file or folder name as received
-	Source    string      `json:"source"`     // absolute path where it was found
-	HotFolder string      `json:"hot_folder"` // the hot folder it came from ("" for the ingest command)
-	Kind      Kind        `json:"kind"`
-	Release   Release     `json:"release"` // what to do with originals once stored
-	Stage     Stage       `json:"stage"`
-	Attempts  int         `json:"attempts"`   // failed attempts at the current stage
-	LastError string      `json:"last_error"` // the last error, or the reason it failed
-	FailStage Stage       `json:"fail_stage"` // the stage that failed, for the reason file
+	ID        string  `json:"id"`
+	Name      string  `json:"name"`       // file or folder name as received
+	Source    string  `json:"source"`     // absolute path where it was found
+	HotFolder string  `json:"hot_folder"` // the hot folder it came from ("" for the ingest command)
+	Kind      Kind    `json:"kind"`
+	Release   Release `json:"release"` // what to do with originals once stored
+	Stage     Stage   `json:"stage"`
+	Attempts  int     `json:"attempts"`   // failed attempts at the current stage
+	LastError string  `json:"last_error"` // the last error, or the reason it failed
+	FailStage Stage   `json:"fail_stage"` // the stage that failed, for the reason file
 	// ReadyAt is when the item's stage may run again: a retry waits out
 	// its pause. Zero: now.
-	ReadyAt time.Time `json:"ready_at,omitzero"`
-	BagID     string      `json:"bag_id"`
-	Info      []InfoField `json:"info"` // extra bag-info.txt fields, in order
+	ReadyAt time.Time   `json:"ready_at,omitzero"`
+	BagID   string      `json:"bag_id"`
+	Info    []InfoField `json:"info"` // extra bag-info.txt fields, in order
 	// OCR holds the item's own OCR settings (its hot folder's), if any.
 	OCR *OCRSettings `json:"ocr"`
 	// Held is where originals that changed after intake were left (in the
