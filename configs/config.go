@@ -27,7 +27,6 @@ import (
 	"github.com/strongroom-archive/strongroom/pipeline/intake"
 	"github.com/strongroom-archive/strongroom/pipeline/push"
 	"github.com/strongroom-archive/strongroom/pipeline/quality"
-	"github.com/strongroom-archive/strongroom/pipeline/queue"
 	"github.com/strongroom-archive/strongroom/pipeline/retention"
 	"github.com/strongroom-archive/strongroom/pipeline/review"
 	"github.com/strongroom-archive/strongroom/pipeline/search"
@@ -42,7 +41,11 @@ func Defaults() []byte { return defaults }
 
 // Config is the whole configuration.
 type Config struct {
-	DataDir   string             `yaml:"data_dir"`
+	DataDir string `yaml:"data_dir"`
+	// SharedDir holds what every machine running stages must reach at
+	// the same path: items' work areas (work/) and pushed batches
+	// (push/). Empty: data_dir (one machine).
+	SharedDir string             `yaml:"shared_dir"`
 	LogLevel  string             `yaml:"log_level"`
 	LogFormat string             `yaml:"log_format"`
 	Intake    Intake             `yaml:"intake"`
@@ -50,16 +53,19 @@ type Config struct {
 	Storage   storage.Config     `yaml:"storage"`
 	Bag       pipeline.BagConfig `yaml:"bag"`
 	Pipeline  pipeline.Config    `yaml:"pipeline"`
-	Queue     queue.Config       `yaml:"queue"`
-	Formats   Formats            `yaml:"formats"`
-	Access    access.Config      `yaml:"access"`
-	Audit     audit.Config       `yaml:"audit"`
-	HTTP      review.Config      `yaml:"http"`
-	Push      push.Config        `yaml:"push"`
-	Stations  []push.Station     `yaml:"stations"`
-	Search    search.Config      `yaml:"search"`
-	Retention retention.Config   `yaml:"retention"`
-	Quality   quality.Config     `yaml:"quality"`
+	// Queue is a section earlier versions had (NATS JetStream between
+	// the stages; the catalog is the work list now): a file that still has
+	// it loads, and serve says it is not used.
+	Queue     any              `yaml:"queue"`
+	Formats   Formats          `yaml:"formats"`
+	Access    access.Config    `yaml:"access"`
+	Audit     audit.Config     `yaml:"audit"`
+	HTTP      review.Config    `yaml:"http"`
+	Push      push.Config      `yaml:"push"`
+	Stations  []push.Station   `yaml:"stations"`
+	Search    search.Config    `yaml:"search"`
+	Retention retention.Config `yaml:"retention"`
+	Quality   quality.Config   `yaml:"quality"`
 	// Roles are the parts of the daemon this process runs.
 	Roles []pipeline.Role `yaml:"roles"`
 
@@ -218,6 +224,10 @@ func (c *Config) resolve(base string) error {
 		}
 	}
 	abs(&c.DataDir)
+	abs(&c.SharedDir)
+	if c.SharedDir == "" {
+		c.SharedDir = c.DataDir
+	}
 	abs(&c.Intake.DoneDir)
 	abs(&c.Intake.FailedDir)
 	if c.HTTP.TLSCert != "" {
@@ -257,7 +267,7 @@ func (c *Config) Validate() error {
 		errs = append(errs, fmt.Errorf("log_format %q: want text or json", c.LogFormat))
 	}
 	errs = append(errs, c.Retention.Validate(), c.schedulesNamed(), c.Quality.Validate(), pipeline.CheckRoles(c.Roles))
-	errs = append(errs, c.Catalog.Validate(), c.Storage.Validate(), c.Access.Validate(), c.Intake.Validate(), c.Bag.Validate(), c.Pipeline.Validate(), c.Queue.Validate(), c.Formats.Policy.Validate(), c.Audit.Validate(), c.HTTP.Validate(), push.Validate(c.Push, c.Stations))
+	errs = append(errs, c.Catalog.Validate(), c.Storage.Validate(), c.Access.Validate(), c.Intake.Validate(), c.Bag.Validate(), c.Pipeline.Validate(), c.Formats.Policy.Validate(), c.Audit.Validate(), c.HTTP.Validate(), push.Validate(c.Push, c.Stations))
 	return errors.Join(errs...)
 }
 

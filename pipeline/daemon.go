@@ -11,7 +11,6 @@ import (
 
 	"github.com/strongroom-archive/strongroom/pipeline/catalog"
 	"github.com/strongroom-archive/strongroom/pipeline/intake"
-	"github.com/strongroom-archive/strongroom/pipeline/queue"
 )
 
 // ItemSpec describes a new item.
@@ -94,19 +93,10 @@ func (e *Engine) Reprocess(ctx context.Context, bagID string, ocr *catalog.OCRSe
 	return it, nil
 }
 
-// Publisher hands an item to a stage.
-type Publisher interface {
-	Publish(ctx context.Context, stage, itemID string) error
-}
-
-// Daemon runs the engine from the queue and feeds it from the hot folders.
+// Daemon runs the engine's stages from the catalog's work list and feeds
+// it from the hot folders.
 type Daemon struct {
 	Engine *Engine
-	Queue  interface {
-		Publisher
-		Consume(ctx context.Context, stage string, workers int, h queue.Handler) error
-		Prune(ctx context.Context, keep []string) error
-	}
 	Intake intake.Config
 	// Release is what happens to originals from the hot folders once
 	// stored: moved to done_dir, or removed.
@@ -120,6 +110,9 @@ type Daemon struct {
 	// RoleStages; nil: all). Each hot folder is watched by one process of
 	// the cluster, the one that holds its role lease.
 	Roles []Role
+
+	bell bell
+	gone goneHolders
 }
 
 func (d *Daemon) runs(r Role) bool { return d.Roles == nil || slices.Contains(d.Roles, r) }
@@ -140,51 +133,37 @@ func (d *Daemon) Take(ctx context.Context, c intake.Candidate) error {
 	return err
 }
 
-// Submit records a new item and hands it to its first stage (hot folders
-// and pushed batches come in this way).
+// Submit records a new item at its first stage, where a worker claims it
+// (hot folders and pushed batches come in this way).
 func (d *Daemon) Submit(ctx context.Context, spec ItemSpec) (*catalog.Item, error) {
 	it, err := d.Engine.NewItem(ctx, spec)
 	if err != nil {
 		return nil, err
 	}
-	// If this publish is lost to a crash, Run's reconciliation re-sends it.
-	return it, d.Queue.Publish(ctx, string(it.Stage), it.ID)
+	d.announce(ctx, it.Stage)
+	return it, nil
 }
 
-// Run re-publishes every unfinished item (the catalog is the truth; the
-// queue drops what it already holds as duplicates) and starts a consumer
-// per stage (role stages), and a watcher per hot folder while this process
-// holds its role (role intake); it returns when ctx ends.
+// Run runs the stages from the work list (role stages: unfinished items
+// resume where they were, as the catalog says) and a watcher per hot
+// folder while this process holds its role (role intake); it returns when
+// ctx ends.
 func (d *Daemon) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
-	errc := make(chan error, len(stages)+len(d.Intake.HotFolders)+1)
+	errc := make(chan error, len(d.Intake.HotFolders)+1)
 	if d.runs(RoleStages) {
-		var names []string
-		for _, st := range Stages() {
-			names = append(names, string(st))
-		}
-		if err := d.Queue.Prune(ctx, names); err != nil {
-			return err
-		}
-		active, err := d.Engine.Catalog.Active(ctx)
-		if err != nil {
-			return err
-		}
-		for _, it := range active {
-			if err := d.Queue.Publish(ctx, string(it.Stage), it.ID); err != nil {
-				return fmt.Errorf("pipeline: resume item %s: %w", it.ID, err)
-			}
-		}
-		if len(active) > 0 {
-			d.Engine.Log.Info("resumed unfinished items", "count", len(active))
-		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			d.listen(ctx)
+		}()
 		for _, st := range Stages() {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				errc <- d.Queue.Consume(ctx, string(st), d.Engine.Cfg.Workers, d.handler(st))
+				d.work(ctx, st)
 			}()
 		}
 	}
@@ -208,35 +187,4 @@ func (d *Daemon) Run(ctx context.Context) error {
 	cancel()
 	wg.Wait()
 	return first
-}
-
-// handler runs one stage delivery: it skips deliveries that are stale (the
-// catalog says the item moved on, as after a crash between a state change
-// and its acknowledgement) and hands the item to its next stage.
-func (d *Daemon) handler(stage catalog.Stage) queue.Handler {
-	return func(ctx context.Context, id string) error {
-		it, err := d.Engine.Catalog.Item(ctx, id)
-		if errors.Is(err, catalog.ErrNotFound) {
-			return nil
-		}
-		if err != nil {
-			return &queue.RetryLater{After: d.Engine.Cfg.RetryBackoff, Err: err}
-		}
-		if it.Stage == stage {
-			it, err = d.Engine.Step(ctx, id)
-			if err != nil {
-				var retry *queue.RetryLater
-				if errors.As(err, &retry) {
-					return err
-				}
-				return &queue.RetryLater{After: d.Engine.Cfg.RetryBackoff, Err: err}
-			}
-		}
-		if !it.Stage.Terminal() && it.Stage != stage {
-			if err := d.Queue.Publish(ctx, string(it.Stage), it.ID); err != nil {
-				return &queue.RetryLater{After: d.Engine.Cfg.RetryBackoff, Err: err}
-			}
-		}
-		return nil
-	}
 }

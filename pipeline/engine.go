@@ -41,6 +41,10 @@ type Config struct {
 	// Lease is how long a worker's claim on an item lasts unless renewed
 	// (it is renewed every third of it while the worker works).
 	Lease time.Duration `yaml:"lease"`
+	// Poll is how often an idle worker looks at the work list for what no
+	// bell announced (another process on a SQLite catalog; a notification
+	// lost while PostgreSQL restarted).
+	Poll time.Duration `yaml:"poll"`
 	// EnvironmentAlertAfter raises an alert when the store or a folder has
 	// been unusable (read-only, no permission, full) for this long.
 	EnvironmentAlertAfter time.Duration `yaml:"environment_alert_after"`
@@ -102,6 +106,9 @@ func (c Config) Validate() error {
 	if c.Lease < 3*time.Second {
 		errs = append(errs, fmt.Errorf("pipeline.lease %s: at least 3s", c.Lease))
 	}
+	if c.Poll < 10*time.Millisecond || c.Poll > time.Minute {
+		errs = append(errs, fmt.Errorf("pipeline.poll %s: between 10ms and 1m", c.Poll))
+	}
 	if c.MemoryLimit != 0 && c.MemoryLimit < 64<<20 {
 		errs = append(errs, fmt.Errorf("pipeline.memory_limit %d: 0 (none) or at least 67108864 (64 MiB)", c.MemoryLimit))
 	}
@@ -155,9 +162,12 @@ func (c BagConfig) Validate() error {
 // Engine runs the stages of items. Its stages are in the stage table
 // (stages.go); Step runs one stage of one item, Run all of them.
 type Engine struct {
-	Cfg       Config
-	Bag       BagConfig
-	DataDir   string // work areas live under DataDir/work
+	Cfg     Config
+	Bag     BagConfig
+	DataDir string // this machine's own: temporary files
+	// WorkDir holds the items' work areas, one folder each, reached by
+	// every worker at the same path (DataDir/work if empty).
+	WorkDir   string
 	DoneDir   string
 	FailedDir string
 	Catalog   catalog.Catalog

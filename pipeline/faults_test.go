@@ -75,6 +75,26 @@ func TestPersistentErrorFailsAfterMaxAttempts(t *testing.T) {
 	if !exists(filepath.Join(te.failed, "page.png")) || !exists(filepath.Join(te.failed, "page.png.reason.json")) {
 		t.Error("original and reason not in failed/")
 	}
+	// The dead-letter path: failing every attempt raises an alert.
+	if a := itemFailedAlerts(t, te); len(a) != 1 || a[0].Key != it.ID || !strings.Contains(a[0].Detail, "403 AccessDenied") {
+		t.Errorf("item-failed alerts: %+v", a)
+	}
+}
+
+// itemFailedAlerts are the open item-failed alerts.
+func itemFailedAlerts(t *testing.T, te *testEnv) []*catalog.Alert {
+	t.Helper()
+	all, err := te.cat.Alerts(context.Background(), "", catalog.AlertOpen)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []*catalog.Alert
+	for _, a := range all {
+		if a.Problem == catalog.ProblemItemFailed {
+			out = append(out, a)
+		}
+	}
+	return out
 }
 
 // TestPanicFailsTheItem: a Go panic during a step (a store client meeting
@@ -211,5 +231,8 @@ func TestBadNameNotRetried(t *testing.T) {
 	it := te.ingest(t, put(t, filepath.Join(te.hot, "page.png"), pngBytes(t, 20, 20)))
 	if it.Stage != catalog.StageFailed || it.Attempts != 1 {
 		t.Fatalf("stage %s after %d attempts", it.Stage, it.Attempts)
+	}
+	if a := itemFailedAlerts(t, te); len(a) != 0 {
+		t.Errorf("an item that failed at once raised %+v: its reason file is the message", a)
 	}
 }

@@ -10,8 +10,6 @@ import (
 	"strings"
 	"syscall"
 	"time"
-
-	"github.com/strongroom-archive/strongroom/pipeline/queue"
 )
 
 // ErrLeased means another live worker holds the item: the step waits.
@@ -74,7 +72,7 @@ type lease struct {
 
 // acquire takes the lease on item id (from a holder known to be dead, too)
 // and keeps renewing it until end is called. When another live worker
-// holds the item it returns a *queue.RetryLater wrapping ErrLeased.
+// holds the item it returns a *RetryLater wrapping ErrLeased.
 func (e *Engine) acquire(ctx context.Context, id string) (*lease, error) {
 	ttl := e.Cfg.Lease
 	now := e.Now()
@@ -93,13 +91,29 @@ func (e *Engine) acquire(ctx context.Context, id string) (*lease, error) {
 		}
 	}
 	if !ok {
-		return nil, &queue.RetryLater{After: min(ttl/3, 5*time.Second), Err: fmt.Errorf("item %s: %w (%s)", id, ErrLeased, current)}
+		return nil, &RetryLater{After: min(ttl/3, 5*time.Second), Err: fmt.Errorf("item %s: %w (%s)", id, ErrLeased, current)}
 	}
+	return e.hold(ctx, id, tookOver), nil
+}
+
+// hold keeps renewing a lease this worker has taken (acquired, or claimed
+// from the work list) until end is called.
+func (e *Engine) hold(ctx context.Context, id, tookOver string) *lease {
 	l := &lease{lost: make(chan struct{}), done: make(chan struct{}), tookOver: tookOver}
 	l.ctx, l.cancel = context.WithCancel(ctx)
-	go e.renew(l, id, ttl)
-	return l, nil
+	go e.renew(l, id, e.Cfg.Lease)
+	return l
 }
+
+// RetryLater is a step's error that asks for the step to run again after
+// a pause (the item's ReadyAt says until when).
+type RetryLater struct {
+	After time.Duration
+	Err   error
+}
+
+func (r *RetryLater) Error() string { return fmt.Sprintf("retry in %s: %v", r.After, r.Err) }
+func (r *RetryLater) Unwrap() error { return r.Err }
 
 // renew extends the lease every ttl/3. If it cannot for longer than the
 // lease lasts (the catalog is unusable), or another holder has it, the

@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/strongroom-archive/strongroom/pipeline/catalog"
-	"github.com/strongroom-archive/strongroom/pipeline/queue"
 )
 
 // second returns another worker on the same catalog, store and folders.
@@ -37,7 +36,7 @@ func TestOneWorkerPerItem(t *testing.T) {
 	}
 	other := te.second("other-host/1/1")
 	_, err = other.Step(ctx, it.ID)
-	var retry *queue.RetryLater
+	var retry *RetryLater
 	if !errors.As(err, &retry) || !errors.Is(err, ErrLeased) {
 		t.Fatalf("second worker: %v, want to wait", err)
 	}

@@ -12,7 +12,6 @@ import (
 	"github.com/cenkalti/backoff/v5"
 
 	"github.com/strongroom-archive/strongroom/pipeline/catalog"
-	"github.com/strongroom-archive/strongroom/pipeline/queue"
 )
 
 // stage is one step of the pipeline: the function that does it, and the
@@ -63,8 +62,14 @@ func stageNamed(name catalog.Stage) (stage, bool) {
 }
 
 // workDir is the item's work area: the bag being built (bag/) and what
-// the stages make on the way.
-func (e *Engine) workDir(it *catalog.Item) string { return filepath.Join(e.DataDir, "work", it.ID) }
+// the stages make on the way, where every worker finds it (the stage
+// after this one may run on another machine).
+func (e *Engine) workDir(it *catalog.Item) string {
+	if e.WorkDir == "" {
+		return filepath.Join(e.DataDir, "work", it.ID)
+	}
+	return filepath.Join(e.WorkDir, it.ID)
+}
 
 func (e *Engine) bagDir(it *catalog.Item) string { return filepath.Join(e.workDir(it), "bag") }
 
@@ -87,7 +92,7 @@ func (r *restart) Error() string { return "starting over: " + r.why }
 
 // Step runs the current stage of item id once, under the item's lease,
 // and records its events and result. It returns the item as it now is. A
-// *queue.RetryLater error means the stage should run again after a pause;
+// *RetryLater error means the stage should run again after a pause;
 // the item's state already says so.
 func (e *Engine) Step(ctx context.Context, id string) (*catalog.Item, error) {
 	it, err := e.Catalog.Item(ctx, id)
@@ -103,6 +108,25 @@ func (e *Engine) Step(ctx context.Context, id string) (*catalog.Item, error) {
 	if it, err = e.Catalog.Item(ctx, id); err != nil || it.Stage.Terminal() {
 		return it, err
 	}
+	return e.step(ctx, l, it)
+}
+
+// StepClaimed is Step for an item this worker has claimed from the work
+// list (catalog.Claim): it holds the lease already, taken from tookOver
+// ("" if the lease was free).
+func (e *Engine) StepClaimed(ctx context.Context, it *catalog.Item, tookOver string) (*catalog.Item, error) {
+	if tookOver != "" && tookOver != e.Holder {
+		e.Log.Warn("took over an item whose worker stopped during a step: it died, or lost the catalog", "item", it.ID, "stage", it.Stage, "from", tookOver)
+	} else {
+		tookOver = ""
+	}
+	l := e.hold(ctx, it.ID, tookOver)
+	defer e.end(l, it.ID)
+	return e.step(ctx, l, it)
+}
+
+// step runs the item's stage under lease l.
+func (e *Engine) step(ctx context.Context, l *lease, it *catalog.Item) (*catalog.Item, error) {
 	st, ok := stageNamed(it.Stage)
 	if !ok {
 		return it, fmt.Errorf("pipeline: item %s: unknown stage %q", it.ID, it.Stage)
@@ -125,7 +149,7 @@ func (e *Engine) Step(ctx context.Context, id string) (*catalog.Item, error) {
 	}
 	start := time.Now()
 	var evs []catalog.Event
-	err = safely(func() (err error) {
+	err := safely(func() (err error) {
 		evs, err = st.run(e, l.ctx, it, log)
 		return err
 	})
@@ -133,7 +157,7 @@ func (e *Engine) Step(ctx context.Context, id string) (*catalog.Item, error) {
 	case ctx.Err() != nil:
 		return it, ctx.Err() // shutting down: the stage runs again after restart
 	case l.wasLost():
-		return it, &queue.RetryLater{After: e.Cfg.RetryBackoff, Err: fmt.Errorf("item %s: lost its lease during %s", it.ID, st.name)}
+		return it, &RetryLater{After: e.Cfg.RetryBackoff, Err: fmt.Errorf("item %s: lost its lease during %s", it.ID, st.name)}
 	}
 	for i := range evs {
 		if evs[i].BagID == "" {
@@ -141,7 +165,7 @@ func (e *Engine) Step(ctx context.Context, id string) (*catalog.Item, error) {
 		}
 	}
 	if rerr := e.Catalog.SetStageEvents(ctx, it.ID, st.name, evs); rerr != nil {
-		return it, &queue.RetryLater{After: e.Cfg.RetryBackoff, Err: fmt.Errorf("item %s: record the events of %s: %w", it.ID, st.name, rerr)}
+		return it, &RetryLater{After: e.Cfg.RetryBackoff, Err: fmt.Errorf("item %s: record the events of %s: %w", it.ID, st.name, rerr)}
 	}
 	next := st.next
 	if skip := (*skipTo)(nil); errors.As(err, &skip) {
@@ -153,22 +177,30 @@ func (e *Engine) Step(ctx context.Context, id string) (*catalog.Item, error) {
 		if st.name != catalog.StageFail { // a failed item keeps its reason and count
 			it.LastError, it.Attempts = "", 0
 		}
-		it.Stage = next
+		it.Stage, it.ReadyAt = next, time.Time{}
 		return it, e.Catalog.UpdateItem(ctx, it, st.name, e.Holder)
 	}
 	return it, e.failed(ctx, it, st.name, err, log)
 }
 
 // failed records a stage's error and decides what follows: wait for the
-// environment, try again, go back to an earlier stage, or fail the item.
+// environment, try again after a pause (the item's ReadyAt: no worker
+// claims it before), go back to an earlier stage, or fail the item.
 func (e *Engine) failed(ctx context.Context, it *catalog.Item, from catalog.Stage, err error, log *slog.Logger) error {
 	it.LastError = err.Error()
 	save := func() error { return e.Catalog.UpdateItem(ctx, it, from, e.Holder) }
+	retry := func(after time.Duration) error {
+		it.ReadyAt = e.Now().Add(after)
+		if err := save(); err != nil {
+			return err
+		}
+		return &RetryLater{After: after, Err: err}
+	}
 	var back *restart
 	switch c := classify(err); {
 	case errors.As(err, &back):
 		log.Warn("starting the item over", "why", back.why)
-		it.Stage, it.Attempts = FirstStage(), 0
+		it.Stage, it.Attempts, it.ReadyAt = FirstStage(), 0, time.Time{}
 		if err := os.RemoveAll(e.workDir(it)); err != nil {
 			return err
 		}
@@ -178,29 +210,31 @@ func (e *Engine) failed(ctx context.Context, it *catalog.Item, from catalog.Stag
 		// tell people when it takes long.
 		log.Error("waiting for the environment; the stage will be retried", "err", err)
 		e.env.failed(ctx, e, from, err)
-		if err := save(); err != nil {
-			return err
-		}
-		return &queue.RetryLater{After: e.backoff(it.Attempts + 3), Err: err}
+		return retry(e.backoff(it.Attempts + 3))
 	case from == catalog.StageFail:
 		// Failing must never give up, or the original would be stranded.
 		log.Warn("stage will be retried", "err", err)
-		if err := save(); err != nil {
-			return err
-		}
-		return &queue.RetryLater{After: e.backoff(it.Attempts + 3), Err: err}
+		return retry(e.backoff(it.Attempts + 3))
 	case c == giveUp || it.Attempts+1 >= e.Cfg.MaxAttempts:
 		log.Error("item failed", "err", err, "attempts", it.Attempts+1)
-		it.FailStage, it.Stage = from, catalog.StageFail
+		if it.Attempts+1 >= e.Cfg.MaxAttempts {
+			// The dead-letter path: what failed every attempt is not bad
+			// input people would see in failed_dir anyway, but something
+			// that breaks the stage (a file that kills a worker, a bug):
+			// it raises an alert.
+			detail := fmt.Sprintf("item %s (%s) failed %s %d times and was given up; its originals go to failed_dir with the reason: %v",
+				it.ID, it.Name, from, it.Attempts+1, err)
+			if _, _, aerr := e.Catalog.RaiseAlert(ctx, "", catalog.ProblemItemFailed, it.ID, detail, e.Now()); aerr != nil {
+				return aerr
+			}
+		}
+		it.FailStage, it.Stage, it.ReadyAt = from, catalog.StageFail, time.Time{}
 		it.Attempts++
 		return save()
 	default:
 		it.Attempts++
 		log.Warn("stage failed; will retry", "err", err, "attempt", it.Attempts, "max_attempts", e.Cfg.MaxAttempts)
-		if err := save(); err != nil {
-			return err
-		}
-		return &queue.RetryLater{After: e.backoff(it.Attempts), Err: err}
+		return retry(e.backoff(it.Attempts))
 	}
 }
 
@@ -223,7 +257,7 @@ func (e *Engine) backoff(attempt int) time.Duration {
 func (e *Engine) Run(ctx context.Context, id string) (*catalog.Item, error) {
 	for {
 		it, err := e.Step(ctx, id)
-		var retry *queue.RetryLater
+		var retry *RetryLater
 		switch {
 		case errors.As(err, &retry):
 			select {

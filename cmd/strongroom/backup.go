@@ -23,7 +23,7 @@ import (
 // session), and the search index so that search works at once after a
 // restore (it can also be made again from the store: index rebuild). The
 // store is not in it: it is the archive, kept and audited on its own. The
-// queue is not either: the daemon makes it again from the catalog at start.
+// catalog is also the work list: unfinished items resume from it.
 var backupFiles = []string{"catalog.db", "index.db"}
 
 // manifestName is the backup's own record of what it holds.
@@ -113,8 +113,8 @@ func cmdRestore(ctx context.Context, args []string) error {
 checked against backup.json and opened (and migrated, if the backup is from
 an older version) before it replaces anything. A data_dir that has a catalog
 is refused unless --force, which keeps the files it replaces beside them
-(catalog.db.replaced-TIME). Stop the daemon first; at its next start it
-makes its queue again from the restored catalog.`)
+(catalog.db.replaced-TIME). Stop the daemon first; at its next start,
+unfinished items resume where the restored catalog says they are.`)
 	configPath := flags.String("config", "", "config file (default: the embedded defaults)")
 	force := flags.Bool("force", false, "replace the catalog data_dir has, keeping it beside")
 	if err := parse(flags, reorder(flags, args)); err != nil {

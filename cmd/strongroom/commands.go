@@ -26,7 +26,6 @@ import (
 	"github.com/strongroom-archive/strongroom/formats/ocr"
 	"github.com/strongroom-archive/strongroom/pipeline"
 	"github.com/strongroom-archive/strongroom/pipeline/catalog"
-	"github.com/strongroom-archive/strongroom/pipeline/queue"
 	"github.com/strongroom-archive/strongroom/storage"
 	"github.com/strongroom-archive/strongroom/storage/bagit"
 	_ "github.com/strongroom-archive/strongroom/storage/local" // file:// store
@@ -154,11 +153,10 @@ func cmdServe(ctx context.Context, args []string) error {
 	if err := e.cfg.Intake.Watch().CheckFolders(); err != nil {
 		return usageError{err}
 	}
-	q, err := queue.Open(ctx, e.cfg.Queue, filepath.Join(e.cfg.DataDir, "queue"), e.log)
-	if err != nil {
-		return err
+	if e.cfg.Queue != nil {
+		e.log.Warn("config: the queue section is no longer used: the catalog is the work list (an external NATS is not needed; data_dir/queue may be removed)",
+			"config", e.cfgFile)
 	}
-	defer q.Close()
 	var folders []string
 	for _, h := range e.cfg.Intake.Folders() {
 		folders = append(folders, h.Path)
@@ -176,7 +174,7 @@ func cmdServe(ctx context.Context, args []string) error {
 				"config", e.cfgFile)
 		}
 	}()
-	err = daemon(ctx, e, q)
+	err = daemon(ctx, e)
 	e.log.Info("strongroom stopped")
 	if ctx.Err() != nil {
 		return nil // a signal is a normal way to stop the daemon

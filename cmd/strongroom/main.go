@@ -6,7 +6,7 @@
 //	0  success
 //	1  the work ran but something in it failed: an item failed, a bag is invalid
 //	2  usage or configuration error
-//	3  runtime error: the store, catalog or queue could not be used
+//	3  runtime error: the store or catalog could not be used
 //	4  interrupted (SIGINT/SIGTERM) before the work finished
 package main
 
@@ -98,7 +98,7 @@ Exit codes:
   0  success
   1  the work ran but something in it failed (an item failed, a bag is invalid)
   2  usage or configuration error
-  3  runtime error (the store, catalog or queue could not be used)
+  3  runtime error (the store or catalog could not be used)
   4  interrupted before the work finished
 `
 

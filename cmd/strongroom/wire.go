@@ -29,7 +29,6 @@ import (
 	"github.com/strongroom-archive/strongroom/pipeline/catalog/sqlite"
 	"github.com/strongroom-archive/strongroom/pipeline/disposal"
 	"github.com/strongroom-archive/strongroom/pipeline/push"
-	"github.com/strongroom-archive/strongroom/pipeline/queue"
 	"github.com/strongroom-archive/strongroom/pipeline/retrieve"
 	"github.com/strongroom-archive/strongroom/pipeline/review"
 	"github.com/strongroom-archive/strongroom/pipeline/search"
@@ -156,7 +155,7 @@ func (e *env) Close() {
 // catalog, store and index.
 func (e *env) disposer() *disposal.Executor {
 	x := &disposal.Executor{Catalog: e.catalog, Store: e.engine.Store, StoreURL: e.cfg.Storage.URL, Retention: e.cfg.Retention,
-		CacheDir: filepath.Join(e.cfg.DataDir, "cache", "retrieve"), WorkDir: filepath.Join(e.cfg.DataDir, "work"),
+		CacheDir: filepath.Join(e.cfg.DataDir, "cache", "retrieve"), WorkDir: filepath.Join(e.cfg.SharedDir, "work"),
 		Agent: e.engine.Agent, Log: e.log, Now: time.Now}
 	if e.engine.Index != nil {
 		x.Index = e.engine.Index
@@ -255,7 +254,7 @@ func newEngine(cfg *configs.Config, log *slog.Logger, cat catalog.Catalog, st st
 		return nil, err
 	}
 	return &pipeline.Engine{
-		Cfg: cfg.Pipeline, Bag: cfg.Bag, DataDir: cfg.DataDir, DoneDir: cfg.Intake.DoneDir, FailedDir: cfg.Intake.FailedDir,
+		Cfg: cfg.Pipeline, Bag: cfg.Bag, DataDir: cfg.DataDir, WorkDir: filepath.Join(cfg.SharedDir, "work"), DoneDir: cfg.Intake.DoneDir, FailedDir: cfg.Intake.FailedDir,
 		Catalog: cat, Store: st, StoreURL: cfg.Storage.URL, Identify: identify.New(), Policy: cfg.Formats.Policy,
 		Agent: "strongroom/" + version(), Log: log, Now: time.Now, Holder: pipeline.Holder(),
 		Access: &access.Maker{Cfg: cfg.Access, Creator: "strongroom/" + version(), MaxPixel: cfg.Pipeline.MaxPixels,
@@ -274,11 +273,11 @@ func newAuditor(e *env) *audit.Auditor {
 }
 
 // daemon runs everything `serve` runs until ctx ends or one part fails:
-// the pipeline from the queue and the hot folders, the audit loop, and with
+// the pipeline from the catalog's work list and the hot folders, the audit loop, and with
 // http.listen the review API and page, metrics and the push API on one
 // listener.
-func daemon(ctx context.Context, e *env, q *queue.Queue) error {
-	d := &pipeline.Daemon{Engine: e.engine, Queue: q, Intake: e.cfg.Intake.Watch(), Release: e.cfg.Intake.Release(), OCR: e.cfg.Intake.OCR(),
+func daemon(ctx context.Context, e *env) error {
+	d := &pipeline.Daemon{Engine: e.engine, Intake: e.cfg.Intake.Watch(), Release: e.cfg.Intake.Release(), OCR: e.cfg.Intake.OCR(),
 		Meta: e.cfg.Intake.Meta(), Roles: e.cfg.Roles}
 	runs := func(r pipeline.Role) bool { return slices.Contains(e.cfg.Roles, r) }
 	for _, w := range d.Intake.Warnings() {
@@ -304,7 +303,7 @@ func daemon(ctx context.Context, e *env, q *queue.Queue) error {
 	}
 	if e.cfg.HTTP.Listen != "" && runs(pipeline.RoleHTTP) {
 		rv := &review.Server{Cfg: e.cfg.HTTP, Catalog: e.catalog, AuditCycle: e.cfg.Audit.Cycle, Log: e.log, Now: time.Now,
-			Gauges: review.Gauges{QueueDepth: q.Depth, BytesAudited: aud.BytesRead.Load, AuditFailed: aud.Failures.Load,
+			Gauges: review.Gauges{BytesAudited: aud.BytesRead.Load, AuditFailed: aud.Failures.Load,
 				PagesOCRed: e.engine.Access.PagesOCRed.Load, EnvironmentErrors: e.engine.EnvironmentErrors, Store: e.lazy.Ready},
 			Progress: e.engine.Progress, Dispose: e.disposer().Execute, Schedules: e.cfg.Retention.Schedules, Assign: e.engine.Assign,
 			Institution: e.cfg.Bag.SourceOrganization}
@@ -330,7 +329,7 @@ func daemon(ctx context.Context, e *env, q *queue.Queue) error {
 				}
 				return out, nil
 			}}
-		ps := &push.Server{Cfg: e.cfg.Push, Stations: e.cfg.Stations, Catalog: e.catalog, Staging: filepath.Join(e.cfg.DataDir, "push"),
+		ps := &push.Server{Cfg: e.cfg.Push, Stations: e.cfg.Stations, Catalog: e.catalog, Staging: filepath.Join(e.cfg.SharedDir, "push"),
 			Log: e.log, Now: time.Now,
 			Submit: func(ctx context.Context, dir, station string, info []catalog.InfoField) (*catalog.Item, error) {
 				var meta catalog.Metadata

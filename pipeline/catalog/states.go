@@ -163,6 +163,7 @@ const (
 	ProblemCacheAltered    Problem = "cache-altered"    // the local retrieval cache's copy differed from the record; evicted
 	ProblemDuplicate       Problem = "duplicate"        // an original whose bytes another bag holds already
 	ProblemQuality         Problem = "quality"          // the pages fell short of the data-quality thresholds (quality.fail)
+	ProblemItemFailed      Problem = "item-failed"      // an item failed a stage every attempt (the dead-letter path)
 )
 
 // ObjectIntact is the outcome of an audit's check of an object that found

@@ -38,7 +38,7 @@ var (
 	descPages         = prometheus.NewDesc("strongroom_pages_ocred_total", "Pages OCRed since start.", nil, nil)
 	descEnvironment   = prometheus.NewDesc("strongroom_environment_errors_total", "Steps that waited because the store or a folder was unusable (down, read-only, full, no permission).", nil, nil)
 	descStoreUp       = prometheus.NewDesc("strongroom_store_up", "1 once the store is open, 0 while it cannot be opened.", nil, nil)
-	descQueue         = prometheus.NewDesc("strongroom_queue_depth", "Messages waiting or in flight between stages.", nil, nil)
+	descQueue         = prometheus.NewDesc("strongroom_queue_depth", "Items waiting for or in a stage: the catalog's work list.", nil, nil)
 	descHTTPFailures  = prometheus.NewDesc("strongroom_http_failures_total", "Requests answered 500 by a fault of the server: a handler that panicked, a page that failed to render.", []string{"kind"}, nil)
 )
 
@@ -68,9 +68,14 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 			ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(f()))
 		}
 	}
+	waiting := 0
 	for st, n := range counts.ItemsByStage {
 		gauge(descItems, float64(n), string(st))
+		if !st.Terminal() {
+			waiting += int(n)
+		}
 	}
+	gauge(descQueue, float64(waiting))
 	gauge(descBags, float64(counts.BagsStored))
 	gauge(descBytes, float64(counts.BytesStored))
 	gauge(descObjects, float64(v.Objects))
@@ -90,10 +95,5 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 			up = 0
 		}
 		gauge(descStoreUp, up)
-	}
-	if g.QueueDepth != nil {
-		if d, err := g.QueueDepth(ctx); err == nil {
-			gauge(descQueue, float64(d))
-		}
 	}
 }

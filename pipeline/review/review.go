@@ -109,7 +109,6 @@ func (c Config) Validate() error {
 
 // Gauges are live numbers from the rest of the daemon, for /metrics.
 type Gauges struct {
-	QueueDepth   func(context.Context) (uint64, error)
 	BytesAudited func() int64
 	AuditFailed  func() int64
 	PagesOCRed   func() int64

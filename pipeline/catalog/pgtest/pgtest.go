@@ -18,6 +18,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -26,10 +27,11 @@ import (
 type Server struct {
 	// URL connects as the superuser strongroom to the database postgres,
 	// trusted on the loopback address (no password).
-	URL string
-	bin string
-	dir string
-	as  []string // runuser -u postgres --, when run as root
+	URL  string
+	bin  string
+	dir  string
+	opts string   // the server's options (port, socket folder)
+	as   []string // runuser -u postgres --, when run as root
 }
 
 // Start starts a server for t, stopped and removed when t ends;
@@ -87,13 +89,30 @@ func (s *Server) start() error {
 	// The socket in the private folder, TCP on loopback only; no fsync: a
 	// test's server need not survive a power cut (a killed client is what
 	// the tests kill).
-	opts := fmt.Sprintf("-p %d -k %s -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off", port, s.dir)
-	if out, err := s.run("pg_ctl", "-D", data, "-o", opts, "-l", filepath.Join(s.dir, "log"), "-w", "-t", "60", "start"); err != nil {
-		log, _ := os.ReadFile(filepath.Join(s.dir, "log"))
-		return fmt.Errorf("pgtest: pg_ctl start: %w\n%s\n%s", err, out, log)
+	s.opts = fmt.Sprintf("-p %d -k %s -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off", port, s.dir)
+	if err := s.up(); err != nil {
+		return err
 	}
 	s.URL = fmt.Sprintf("postgres://strongroom@127.0.0.1:%d/postgres?sslmode=disable", port)
 	return nil
+}
+
+func (s *Server) up() error {
+	if out, err := s.run("pg_ctl", "-D", filepath.Join(s.dir, "data"), "-o", s.opts, "-l", filepath.Join(s.dir, "log"), "-w", "-t", "60", "start"); err != nil {
+		log, _ := os.ReadFile(filepath.Join(s.dir, "log"))
+		return fmt.Errorf("pgtest: pg_ctl start: %w\n%s\n%s", err, out, log)
+	}
+	return nil
+}
+
+// Restart stops the server as a crash would (every connection cut, no
+// checkpoint), keeps it down for down, and starts it again on its port.
+func (s *Server) Restart(down time.Duration) error {
+	if out, err := s.run("pg_ctl", "-D", filepath.Join(s.dir, "data"), "-m", "immediate", "-w", "stop"); err != nil {
+		return fmt.Errorf("pgtest: pg_ctl stop: %w\n%s", err, out)
+	}
+	time.Sleep(down)
+	return s.up()
 }
 
 // NewDatabase creates an empty database name on the server and returns
