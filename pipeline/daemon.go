@@ -113,6 +113,9 @@ type Daemon struct {
 
 	bell bell
 	gone goneHolders
+	// solo is held for writing by a step that must run alone (see run),
+	// for reading by every other step.
+	solo sync.RWMutex
 }
 
 func (d *Daemon) runs(r Role) bool { return d.Roles == nil || slices.Contains(d.Roles, r) }

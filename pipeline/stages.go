@@ -113,8 +113,10 @@ func (e *Engine) Step(ctx context.Context, id string) (*catalog.Item, error) {
 
 // StepClaimed is Step for an item this worker has claimed from the work
 // list (catalog.Claim): it holds the lease already, taken from tookOver
-// ("" if the lease was free).
-func (e *Engine) StepClaimed(ctx context.Context, it *catalog.Item, tookOver string) (*catalog.Item, error) {
+// ("" if the lease was free). wait, if not nil, is called once the lease
+// is renewed (it may block: it is how a taken-over item waits to run
+// alone) and returns what to call when the step is over.
+func (e *Engine) StepClaimed(ctx context.Context, it *catalog.Item, tookOver string, wait func() (done func())) (*catalog.Item, error) {
 	if tookOver != "" && tookOver != e.Holder {
 		e.Log.Warn("took over an item whose worker stopped during a step: it died, or lost the catalog", "item", it.ID, "stage", it.Stage, "from", tookOver)
 	} else {
@@ -122,6 +124,9 @@ func (e *Engine) StepClaimed(ctx context.Context, it *catalog.Item, tookOver str
 	}
 	l := e.hold(ctx, it.ID, tookOver)
 	defer e.end(l, it.ID)
+	if wait != nil {
+		defer wait()()
+	}
 	return e.step(ctx, l, it)
 }
 

@@ -175,9 +175,24 @@ func (d *Daemon) work(ctx context.Context, stage catalog.Stage) {
 
 // run does the stage of a claimed item and announces where it went: its
 // next stage, or its own again once a retry's pause is over.
+//
+// An item taken over from a worker that stopped during its step runs
+// alone in this process: the death is counted against it (an item that
+// kills every worker that opens it must fail, not loop), but the dead
+// worker may have run several items, and only one of them killed it. Run
+// alone, a death is its own; a bystander is charged one attempt, then
+// runs alone and goes on.
 func (d *Daemon) run(ctx context.Context, it *catalog.Item, from string) {
 	stage := it.Stage
-	it, err := d.Engine.StepClaimed(ctx, it, from)
+	wait := func() func() {
+		if from != "" && from != d.Engine.Holder {
+			d.solo.Lock()
+			return d.solo.Unlock
+		}
+		d.solo.RLock()
+		return d.solo.RUnlock
+	}
+	it, err := d.Engine.StepClaimed(ctx, it, from, wait)
 	var retry *RetryLater
 	switch {
 	case ctx.Err() != nil:

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 
 	"github.com/strongroom-archive/strongroom/pipeline"
@@ -13,9 +14,9 @@ import (
 func cmdItems(ctx context.Context, args []string) error {
 	fs := newFlags("items", "[--config FILE] list [--all] | show ID | release ID [--note N]", `Lists and inspects the pipeline's items, and gives up unfinished ones.
 
-  list        one line per unfinished item (--all: the 200 most recent of
-              every state): id, stage, name, source, last error (tab-separated;
-              --json: one JSON line per item)
+  list        one line per unfinished item (--all: the --limit most recent
+              of every state, 200 unless given): id, stage, name, source,
+              last error (tab-separated; --json: one JSON line per item)
   show ID     the item, its files and its PREMIS events, as JSON (--json:
               on one line)
   release ID  ends an unfinished item where it stands, e.g. one an
@@ -37,6 +38,7 @@ Reads and changes only the catalog; the store is not opened.`)
 	sub := newFlags("items "+verb, "", "")
 	sub.StringVar(configPath, "config", *configPath, "config file (default: the embedded defaults)")
 	all := sub.Bool("all", false, "list: every state, not only unfinished items")
+	limit := sub.Int("limit", 200, "list --all: how many of the most recent items")
 	asJSON := sub.Bool("json", false, "list: one JSON line per item; show: one JSON line")
 	note := sub.String("note", "", "release: why (recorded)")
 	who := sub.String("by", currentUser(), "release: who (recorded)")
@@ -53,10 +55,16 @@ Reads and changes only the catalog; the store is not opened.`)
 	case "list":
 		items, err := cat.Active(ctx)
 		if *all {
-			items, err = cat.Items(ctx, 200)
+			if *limit < 1 {
+				return usageError{fmt.Errorf("items list: --limit %d: at least 1", *limit)}
+			}
+			items, err = cat.Items(ctx, *limit)
 		}
 		if err != nil {
 			return err
+		}
+		if *all && len(items) == *limit {
+			fmt.Fprintf(os.Stderr, "the %d most recent items; --limit N for more\n", *limit)
 		}
 		sayEmpty(len(items), map[bool]string{false: "no unfinished items (--all lists every state)", true: "no items"}[*all])
 		if *asJSON {
