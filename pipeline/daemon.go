@@ -8,7 +8,9 @@ import (
 	"path/filepath"
 	"slices"
 	"sync"
+	"sync/atomic"
 
+	"github.com/strongroom-archive/strongroom/formats/access"
 	"github.com/strongroom-archive/strongroom/pipeline/catalog"
 	"github.com/strongroom-archive/strongroom/pipeline/intake"
 )
@@ -114,8 +116,11 @@ type Daemon struct {
 	bell bell
 	gone goneHolders
 	// solo is held for writing by a step that must run alone (see run),
-	// for reading by every other step.
-	solo sync.RWMutex
+	// for reading by every other step; solos counts the steps that must,
+	// running or waiting: while there is one, nothing is claimed.
+	solo     sync.RWMutex
+	solos    atomic.Int32
+	claiming sync.Mutex
 }
 
 func (d *Daemon) runs(r Role) bool { return d.Roles == nil || slices.Contains(d.Roles, r) }
@@ -157,6 +162,11 @@ func (d *Daemon) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	errc := make(chan error, len(d.Intake.HotFolders)+1)
 	if d.runs(RoleStages) {
+		if d.Engine.Cfg.SpreadPages > 0 && d.Engine.Access != nil {
+			d.Engine.farm = func(item string) access.Farm {
+				return &pageFarm{e: d.Engine, item: item, ring: func(ctx context.Context) { d.announce(ctx, pagesBell) }}
+			}
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -167,6 +177,13 @@ func (d *Daemon) Run(ctx context.Context) error {
 			go func() {
 				defer wg.Done()
 				d.work(ctx, st)
+			}()
+		}
+		if d.Engine.farm != nil {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				d.pageWork(ctx)
 			}()
 		}
 	}

@@ -41,6 +41,10 @@ type Config struct {
 	// Lease is how long a worker's claim on an item lasts unless renewed
 	// (it is renewed every third of it while the worker works).
 	Lease time.Duration `yaml:"lease"`
+	// SpreadPages: under serve, a book of at least this many pages has its
+	// pages made by every process running stages, claimed one by one (0:
+	// never; the process that runs its normalise stage makes them all).
+	SpreadPages int `yaml:"spread_pages"`
 	// Poll is how often an idle worker looks at the work list for what no
 	// bell announced (another process on a SQLite catalog; a notification
 	// lost while PostgreSQL restarted).
@@ -106,6 +110,9 @@ func (c Config) Validate() error {
 	if c.Lease < 3*time.Second {
 		errs = append(errs, fmt.Errorf("pipeline.lease %s: at least 3s", c.Lease))
 	}
+	if c.SpreadPages < 0 {
+		errs = append(errs, fmt.Errorf("pipeline.spread_pages %d: 0 (never) or more", c.SpreadPages))
+	}
 	if c.Poll < 10*time.Millisecond || c.Poll > time.Minute {
 		errs = append(errs, fmt.Errorf("pipeline.poll %s: between 10ms and 1m", c.Poll))
 	}
@@ -165,6 +172,9 @@ type Engine struct {
 	Cfg     Config
 	Bag     BagConfig
 	DataDir string // this machine's own: temporary files
+	// farm, set by the daemon that runs page workers, hands an item's
+	// pages to the cluster (pages.go); nil: each process makes its own.
+	farm func(itemID string) access.Farm
 	// WorkDir holds the items' work areas, one folder each, reached by
 	// every worker at the same path (DataDir/work if empty).
 	WorkDir   string

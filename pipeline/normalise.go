@@ -78,7 +78,18 @@ func (e *Engine) normalise(ctx context.Context, it *catalog.Item, log *slog.Logg
 	meta, _ := e.describe(it, files) // as the package stage will record it
 	progress, done := e.tracker(it, catalog.StageNormalise, log)
 	defer done()
-	res, err := e.Access.Make(ctx, sources, made, access.Doc{Name: name, Title: meta.Title, Author: meta.Creator, Progress: progress}, settings)
+	doc := access.Doc{Name: name, Title: meta.Title, Author: meta.Creator, Progress: progress}
+	if e.farm != nil {
+		doc.Farm = e.farm(it.ID)
+	}
+	res, err := e.Access.Make(ctx, sources, made, doc, settings)
+	if doc.Farm != nil && ctx.Err() == nil {
+		// Made or given up: the pages' tasks are done with (their files
+		// go with the work area).
+		if derr := e.Catalog.DropPages(ctx, it.ID); derr != nil {
+			log.Warn("could not forget the access copy's page tasks", "err", derr)
+		}
+	}
 	if err == nil && res.Pages > 0 && !res.Check.Valid() {
 		evs = append(evs, ev(catalog.EvValidation, catalog.OutcomeFailure, res.Check.Err().Error(), e.Agent+" pdfa"))
 		err = fmt.Errorf("%w: it failed the PDF/A check, so it is not kept as PDF/A: %w", access.ErrInput, res.Check.Err())

@@ -64,11 +64,13 @@ func stageNamed(name catalog.Stage) (stage, bool) {
 // workDir is the item's work area: the bag being built (bag/) and what
 // the stages make on the way, where every worker finds it (the stage
 // after this one may run on another machine).
-func (e *Engine) workDir(it *catalog.Item) string {
+func (e *Engine) workDir(it *catalog.Item) string { return e.workDirOf(it.ID) }
+
+func (e *Engine) workDirOf(id string) string {
 	if e.WorkDir == "" {
-		return filepath.Join(e.DataDir, "work", it.ID)
+		return filepath.Join(e.DataDir, "work", id)
 	}
-	return filepath.Join(e.WorkDir, it.ID)
+	return filepath.Join(e.WorkDir, id)
 }
 
 func (e *Engine) bagDir(it *catalog.Item) string { return filepath.Join(e.workDir(it), "bag") }

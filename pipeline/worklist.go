@@ -143,8 +143,18 @@ func (d *Daemon) work(ctx context.Context, stage catalog.Stage) {
 			return
 		}
 		wake := d.bell.wait(stage)
-		now := e.Now()
-		it, from, err := e.Catalog.Claim(ctx, stage, e.Holder, now, now.Add(e.Cfg.Lease), d.gone.get(ctx, e.Catalog))
+		it, from, alone, err := d.claim(ctx, stage)
+		if alone {
+			// An item runs alone here (see run): claim nothing until it ends.
+			<-slots
+			select {
+			case <-ctx.Done():
+				return
+			case <-wake:
+			case <-time.After(e.Cfg.Poll):
+			}
+			continue
+		}
 		if it != nil {
 			pause = e.Cfg.Poll
 			wg.Add(1)
@@ -173,21 +183,45 @@ func (d *Daemon) work(ctx context.Context, stage catalog.Stage) {
 	}
 }
 
+// claim claims the next item of stage, unless an item runs alone in this
+// process (alone). One claim at a time in a process, so that a process
+// never takes over two items whose worker died: the second would wait
+// behind the first, and be charged for its death.
+func (d *Daemon) claim(ctx context.Context, stage catalog.Stage) (it *catalog.Item, from string, alone bool, err error) {
+	d.claiming.Lock()
+	defer d.claiming.Unlock()
+	if d.solos.Load() > 0 {
+		return nil, "", true, nil
+	}
+	e := d.Engine
+	now := e.Now()
+	it, from, err = e.Catalog.Claim(ctx, stage, e.Holder, now, now.Add(e.Cfg.Lease), d.gone.get(ctx, e.Catalog))
+	if it != nil && d.takenOver(from) {
+		d.solos.Add(1)
+	}
+	return it, from, false, err
+}
+
+// takenOver reports whether a claim took the item from another holder
+// (one that died, or lost the catalog).
+func (d *Daemon) takenOver(from string) bool { return from != "" && from != d.Engine.Holder }
+
 // run does the stage of a claimed item and announces where it went: its
 // next stage, or its own again once a retry's pause is over.
 //
 // An item taken over from a worker that stopped during its step runs
 // alone in this process: the death is counted against it (an item that
 // kills every worker that opens it must fail, not loop), but the dead
-// worker may have run several items, and only one of them killed it. Run
-// alone, a death is its own; a bystander is charged one attempt, then
-// runs alone and goes on.
+// worker may have run several items, and only one of them killed it. It
+// waits for the steps under way here to end, and nothing more is claimed
+// here until it is done: a death while it runs is its own. A bystander is
+// charged one attempt, then runs alone and goes on.
 func (d *Daemon) run(ctx context.Context, it *catalog.Item, from string) {
 	stage := it.Stage
 	wait := func() func() {
-		if from != "" && from != d.Engine.Holder {
+		if d.takenOver(from) {
 			d.solo.Lock()
-			return d.solo.Unlock
+			return func() { d.solo.Unlock(); d.solos.Add(-1); d.bell.ring("") }
 		}
 		d.solo.RLock()
 		return d.solo.RUnlock

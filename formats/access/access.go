@@ -193,6 +193,45 @@ type Doc struct {
 	Name, Title, Author string
 	// Progress, if set, is told after each page is written.
 	Progress func(done, total int)
+	// Farm, if set, may have the pages made elsewhere (by every worker
+	// of a cluster) instead of by this process's OCR engine.
+	Farm Farm
+}
+
+// PageSpec is what a worker anywhere needs to make one page: the file
+// (where every worker reaches it), the page's index in it from 0, whether
+// its image is wanted for the access copy, and the OCR settings.
+type PageSpec struct {
+	Path     string   `json:"path"`
+	Name     string   `json:"name"` // as the bag knows it, for messages
+	Index    int      `json:"index"`
+	Embed    bool     `json:"embed"`
+	Settings Override `json:"settings"`
+}
+
+// Farm makes pages elsewhere. Make hands Plan every page it needs made,
+// in order, before it begins; if Plan takes them, Make asks Page for each
+// one's result in order (a page made before, by a worker that died since,
+// is not made again).
+type Farm interface {
+	Plan(ctx context.Context, specs []PageSpec) (bool, error)
+	Page(ctx context.Context, i int) (*ocr.Page, error)
+}
+
+// MakePage makes one page a Farm handed out, in this process's OCR engine.
+// An error that is the page's own (ErrInput) will be the same wherever it
+// is tried.
+func (m *Maker) MakePage(ctx context.Context, s PageSpec) (*ocr.Page, error) {
+	eng, err := m.ocr()
+	if err != nil {
+		return nil, fmt.Errorf("access: %w", err)
+	}
+	p, err := eng.MakePage(ctx, s.Path, s.Index, s.Settings, s.Embed)
+	if err != nil {
+		return nil, inputError(s.Name, s.Index+1, err)
+	}
+	m.PagesOCRed.Add(1)
+	return p, nil
 }
 
 // Make writes <dir>/<doc.Name>.pdf, .txt and .alto.xml from sources.
@@ -262,6 +301,34 @@ func (m *Maker) Make(ctx context.Context, sources []Source, dir string, doc Doc,
 	for i := range done {
 		done[i] = make(chan made, 1)
 	}
+	// With a farm, every page a worker must make is handed out at once,
+	// and the pages come back here in order.
+	farmed := map[int]int{} // job → its spec's index
+	if doc.Farm != nil {
+		var specs []PageSpec
+		for i, j := range jobs {
+			if j.copy != nil && j.copy.Empty() {
+				continue
+			}
+			farmed[i] = len(specs)
+			specs = append(specs, PageSpec{Path: j.src.Path, Name: j.src.Name, Index: j.nr - 1, Embed: j.copy == nil, Settings: ov})
+		}
+		if ok, err := doc.Farm.Plan(ctx, specs); err != nil {
+			return nil, err
+		} else if !ok {
+			farmed = nil
+		}
+	}
+	makePage := func(ctx context.Context, i int, j job) (*ocr.Page, error) {
+		if k, ok := farmed[i]; ok {
+			return doc.Farm.Page(ctx, k) // counted where it was made
+		}
+		p, err := m.page(ctx, eng, j, ov)
+		if err == nil {
+			m.PagesOCRed.Add(1)
+		}
+		return p, err
+	}
 	ahead := make(chan struct{}, 3*workers)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel() // a failed page stops the pages after it
@@ -276,7 +343,7 @@ func (m *Maker) Make(ctx context.Context, sources []Source, dir string, doc Doc,
 				var r made
 				defer func() { done[i] <- r }()
 				defer recovered(&r.err)
-				r.p, r.err = m.page(ctx, eng, j, ov)
+				r.p, r.err = makePage(ctx, i, j)
 			}()
 		}
 	}()
@@ -334,7 +401,6 @@ func (m *Maker) Make(ctx context.Context, sources []Source, dir string, doc Doc,
 		res.PageInfo = append(res.PageInfo, info)
 		res.Pages++
 		res.Words += len(p.Words)
-		m.PagesOCRed.Add(1)
 		if doc.Progress != nil {
 			doc.Progress(res.Pages, len(jobs))
 		}

@@ -34,6 +34,7 @@ type Catalog interface {
 	Disposals
 	Qualities
 	Roles
+	Pages
 	// Counts computes the numbers the overview and the metrics show.
 	Counts(ctx context.Context) (Counts, error)
 	Close() error
@@ -330,6 +331,50 @@ type Roles interface {
 	// RoleLeases returns the leases not lapsed at now, by role.
 	RoleLeases(ctx context.Context, now time.Time) ([]RoleLease, error)
 }
+
+// Pages are the pages of items' access copies as tasks any worker of the
+// cluster may claim, so that the pages of one book are OCRed by every
+// worker and not by the one that runs its normalise stage alone.
+type Pages interface {
+	// AddPages records pages 1..len(specs) of item, each with its spec
+	// (what a worker needs to make it); pages already recorded are kept
+	// as they are (done ones stay done).
+	AddPages(ctx context.Context, itemID string, specs [][]byte) error
+	// ClaimPage leases to holder, until until, the first page waiting to
+	// be made (of the oldest item first) whose lease is free or lapsed at
+	// now; a page whose lease lapsed counts an attempt. Nil if none.
+	ClaimPage(ctx context.Context, holder string, now, until time.Time) (*PageTask, error)
+	// LeasePage renews holder's lease on a page; false if it is no longer
+	// holder's.
+	LeasePage(ctx context.Context, itemID string, nr int, holder string, until time.Time) (bool, error)
+	// FinishPage records that holder made the page (failure "") or gave it
+	// up with a reason; false if the page is no longer holder's.
+	FinishPage(ctx context.Context, itemID string, nr int, holder, failure string) (bool, error)
+	// PagesOf returns an item's pages, in order.
+	PagesOf(ctx context.Context, itemID string) ([]PageTask, error)
+	// DropPages forgets an item's pages.
+	DropPages(ctx context.Context, itemID string) error
+}
+
+// PageTask is one page of an item's access copy to be made.
+type PageTask struct {
+	ItemID   string
+	Nr       int // from 1
+	Spec     []byte
+	State    PageState
+	Failure  string // why it was given up
+	Attempts int    // claims after a holder's lease lapsed (it died, or hung)
+	Holder   string
+}
+
+// PageState is where a page task is.
+type PageState string
+
+const (
+	PageWaiting PageState = "waiting" // to be made, or being made (Holder)
+	PageDone    PageState = "done"
+	PageFailed  PageState = "failed"
+)
 
 // RoleLease is who holds a role, since when and until when.
 type RoleLease struct {

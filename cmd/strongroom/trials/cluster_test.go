@@ -28,10 +28,13 @@ import (
 // data_dir), share one PostgreSQL catalog and index, one MinIO bucket and
 // one shared folder (hot folder, done, failed, shared_dir), all on
 // loopback. Items are dropped (pages that take seconds of OCR, small
-// images, text files, book folders, a truncated image, and a poison PDF
-// (one valid stream of 1,400 MiB) that makes any worker that opens it run
-// out of memory under a real limit, prlimit --data 1.5 GiB); meanwhile a worker is killed with SIGKILL while it OCRs and
-// PostgreSQL is restarted once. A supervisor restarts workers that die, as
+// images, text files, book folders whose pages every worker OCRs
+// (spread_pages), a truncated image, and a poison: an item that kills
+// whichever worker takes it (the test kills that worker with SIGKILL, as
+// the kernel's OOM killer would kill a worker a real poison exhausts;
+// TestKilledForMemoryDoesNotLoop has a real one, which does not exhaust
+// the same process every time); meanwhile a worker is killed with SIGKILL
+// while it OCRs and PostgreSQL is restarted once. A supervisor restarts workers that die, as
 // systemd would. Throughout, nothing is in done/ whose item has not
 // passed the store stage (stored and read back). At the end every good
 // item has exactly one bag, which an audit reads back intact; the bad
@@ -40,7 +43,6 @@ import (
 // did stage work. STRONGROOM_CLUSTER_ITEMS sets the number of small items
 // (scripts/cluster-trial runs 200).
 func TestCluster(t *testing.T) {
-	prlimit := testenv.Tool(t, "prlimit")
 	small := 16
 	if testenv.LongTier() {
 		small = 60
@@ -83,7 +85,7 @@ pipeline:
   retry_backoff: 50ms
   lease: 5s
   max_attempts: 3
-  max_decoded_bytes: 1600000000
+  spread_pages: 3
 catalog:
   url: %s
 search:
@@ -124,8 +126,8 @@ search:
 	clitest.PNG(t, filepath.Join(src, "truncated.png"), 64, 64)
 	b, _ := os.ReadFile(filepath.Join(src, "truncated.png"))
 	os.WriteFile(filepath.Join(src, "truncated.png"), b[:len(b)/2], 0o644)
-	os.WriteFile(filepath.Join(src, "poison.pdf"), testenv.BlankPDF(1400<<20, 1), 0o644)
-	bad = append(bad, "truncated.png", "poison.pdf")
+	denseTIFF(t, filepath.Join(src, "poison.tif"), 1, 99) // seconds of work: time to be caught at it
+	bad = append(bad, "truncated.png", "poison.tif")
 
 	// Three workers under a supervisor that restarts them when they die.
 	ctx, stop := context.WithCancel(context.Background())
@@ -134,7 +136,7 @@ search:
 	for i := range workers {
 		w := &clusterWorker{name: fmt.Sprintf("w%d", i+1), log: filepath.Join(filepath.Dir(cfgs[i]), "serve.log")}
 		workers[i] = w
-		argv := []string{prlimit, "--data=1610612736", clitest.Bin, "serve", "--config", cfgs[i]}
+		argv := []string{clitest.Bin, "serve", "--config", cfgs[i]}
 		if exec.Command("unshare", "--uts", "true").Run() == nil {
 			// A host name of its own: a worker's dead lease is not seen as
 			// dead by the others (it is on "another machine"), it lapses.
@@ -220,14 +222,22 @@ search:
 		return len(aside) == 0
 	}
 
-	killed, restarted := "", false
+	killed, restarted, poisonKills := "", false, 0
 	start := time.Now()
 	deadline := start.Add(6 * time.Minute)
 	for !settled() {
 		if time.Now().After(deadline) {
 			t.Fatalf("not settled after %s", time.Since(start).Round(time.Second))
 		}
-		time.Sleep(300 * time.Millisecond)
+		time.Sleep(100 * time.Millisecond)
+		var holder string
+		if db.QueryRow(context.Background(), `SELECT lease_holder FROM items WHERE name = 'poison.tif' AND lease_holder <> '' AND stage NOT IN ('fail', 'failed')`).Scan(&holder) == nil {
+			for _, w := range workers {
+				if w.kill(holder) {
+					poisonKills++
+				}
+			}
+		}
 		n := released()
 		if killed == "" {
 			// A worker OCRing a dense page: killed mid-OCR.
@@ -278,7 +288,7 @@ search:
 		if it.Stage == "done" && it.BagID != "" {
 			stored[it.Name]++
 		}
-		if it.Name == "poison.pdf" {
+		if it.Name == "poison.tif" {
 			poison = &it
 		}
 	}
@@ -306,6 +316,10 @@ search:
 	// The poison: failed after max_attempts deaths, with an alert.
 	if poison == nil || poison.Stage != "failed" || !strings.Contains(poison.LastError, "stopped") {
 		t.Errorf("poison: %+v", poison)
+		if poison != nil {
+			out, _, _ := clitest.Run(t, shared, "items", "show", poison.ID, "--config", cfgs[0])
+			t.Logf("the poison's item:\n%s", out)
+		}
 	} else {
 		out, _, _ := clitest.Run(t, shared, "alerts", "list", "--json", "--config", cfgs[0])
 		if !strings.Contains(out, `"problem":"item-failed"`) || !strings.Contains(out, poison.ID) {
@@ -326,8 +340,8 @@ search:
 			t.Errorf("%s: an OCR worker died: the memory limit is too tight for the good items", w.name)
 		}
 	}
-	t.Logf("%d items (%d good, %d bad) in %s; %d worker deaths (1 SIGKILL, the rest the poison's)", len(good)+len(bad), len(good), len(bad),
-		took.Round(time.Millisecond), deaths)
+	t.Logf("%d items (%d good, %d bad) in %s; %d worker deaths (1 SIGKILL mid-OCR, %d taking the poison)", len(good)+len(bad), len(good), len(bad),
+		took.Round(time.Millisecond), deaths, poisonKills)
 }
 
 // clusterWorker is one `strongroom serve` of TestCluster, restarted by its

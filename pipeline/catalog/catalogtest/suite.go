@@ -44,6 +44,7 @@ func Run(t *testing.T, o Opener) {
 		{"Disposals", testDisposals},
 		{"Leases", testLeases},
 		{"Claim", testClaim},
+		{"Pages", testPages},
 		{"Files", testFiles},
 		{"Events", testEvents},
 		{"BagsAndAudits", testBagsAndAudits},
@@ -1158,5 +1159,92 @@ func testClaim(t *testing.T, o Opener) {
 		return true
 	}); wins != 30 || len(seen) != 30 {
 		t.Fatalf("40 claims of 30 items: %d won, %d items: %v", wins, len(seen), seen)
+	}
+}
+
+func testPages(t *testing.T, o Opener) {
+	dsn := o.NewDSN(t)
+	a, b := open(t, o, dsn), open(t, o, dsn)
+	ctx := context.Background()
+	now := time.Now().UTC().Truncate(time.Second)
+	specs := func(prefix string, n int) [][]byte {
+		var out [][]byte
+		for i := range n {
+			out = append(out, []byte(fmt.Sprintf("%s%d", prefix, i+1)))
+		}
+		return out
+	}
+	must(t, a.AddPages(ctx, "i1", specs("a", 3)))
+	must(t, a.AddPages(ctx, "i1", specs("b", 3))) // again: kept as they were
+	time.Sleep(5 * time.Millisecond)
+	must(t, b.AddPages(ctx, "i2", specs("c", 1)))
+	claim := func(c catalog.Catalog, holder string, at time.Time) *catalog.PageTask {
+		t.Helper()
+		p, err := c.ClaimPage(ctx, holder, at, at.Add(time.Minute))
+		must(t, err)
+		return p
+	}
+	if p := claim(a, "w1", now); p == nil || p.ItemID != "i1" || p.Nr != 1 || string(p.Spec) != "a1" || p.Attempts != 0 || p.Holder != "w1" {
+		t.Fatalf("first claim: %+v", p)
+	}
+	if p := claim(b, "w2", now); p == nil || p.Nr != 2 {
+		t.Fatalf("second claim: %+v", p)
+	}
+	if ok, err := a.LeasePage(ctx, "i1", 1, "w1", now.Add(2*time.Minute)); !ok || err != nil {
+		t.Fatal("renewal refused", ok, err)
+	}
+	if ok, _ := a.LeasePage(ctx, "i1", 1, "w2", now.Add(2*time.Minute)); ok {
+		t.Fatal("renewed by another")
+	}
+	if ok, err := a.FinishPage(ctx, "i1", 1, "w1", ""); !ok || err != nil {
+		t.Fatal("finish", ok, err)
+	}
+	if ok, _ := a.FinishPage(ctx, "i1", 1, "w1", ""); ok {
+		t.Fatal("finished twice")
+	}
+	if p := claim(a, "w3", now.Add(30*time.Second)); p == nil || p.ItemID != "i1" || p.Nr != 3 {
+		t.Fatalf("third claim: %+v", p)
+	}
+	// w2's lease on page 2 lapses at +60 s: taken, counting an attempt.
+	if p := claim(a, "w4", now.Add(61*time.Second)); p == nil || p.ItemID != "i1" || p.Nr != 2 || p.Attempts != 1 {
+		t.Fatalf("a lapsed page: %+v", p)
+	}
+	if ok, _ := b.FinishPage(ctx, "i1", 2, "w2", ""); ok {
+		t.Fatal("finished by the holder whose lease lapsed")
+	}
+	if ok, err := b.FinishPage(ctx, "i1", 2, "w4", "the worker died on it"); !ok || err != nil {
+		t.Fatal("give up", ok, err)
+	}
+	if p := claim(b, "w5", now.Add(61*time.Second)); p == nil || p.ItemID != "i2" {
+		t.Fatalf("the next item's page: %+v", p)
+	}
+	pages, err := b.PagesOf(ctx, "i1")
+	must(t, err)
+	if len(pages) != 3 || pages[0].State != catalog.PageDone || pages[1].State != catalog.PageFailed || pages[1].Failure != "the worker died on it" ||
+		pages[2].State != catalog.PageWaiting || pages[2].Holder != "w3" {
+		t.Fatalf("pages of i1: %+v", pages)
+	}
+	must(t, a.DropPages(ctx, "i1"))
+	if pages, _ := b.PagesOf(ctx, "i1"); len(pages) != 0 {
+		t.Fatalf("dropped, still %+v", pages)
+	}
+	// Many claims at once from two connections: each page once.
+	must(t, a.AddPages(ctx, "r", specs("r", 20)))
+	var mu sync.Mutex
+	seen := map[int]int{}
+	if wins := race(a, b, 30, func(c catalog.Catalog, i int) bool {
+		p, err := c.ClaimPage(ctx, fmt.Sprintf("w%d", i), now, now.Add(time.Minute))
+		if err != nil {
+			t.Error(err)
+		}
+		if p == nil || p.ItemID != "r" {
+			return false
+		}
+		mu.Lock()
+		seen[p.Nr]++
+		mu.Unlock()
+		return true
+	}); wins != 20 || len(seen) != 20 {
+		t.Fatalf("30 claims of 20 pages: %d won, %d pages: %v", wins, len(seen), seen)
 	}
 }
