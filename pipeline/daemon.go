@@ -179,13 +179,13 @@ func (d *Daemon) Run(ctx context.Context) error {
 				d.work(ctx, st)
 			}()
 		}
-		if d.Engine.farm != nil {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				d.pageWork(ctx)
-			}()
-		}
+	}
+	if d.Engine.Cfg.SpreadPages > 0 && d.Engine.Access != nil && (d.runs(RoleStages) || d.runs(RoleOCR)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			d.pageWork(ctx)
+		}()
 	}
 	if d.runs(RoleIntake) {
 		for _, h := range d.Intake.HotFolders {

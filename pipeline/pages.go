@@ -198,6 +198,7 @@ func (d *Daemon) makePage(ctx context.Context, t *catalog.PageTask) {
 			}
 		}
 	}()
+	start := time.Now()
 	p, err := e.Access.MakePage(pctx, spec)
 	switch {
 	case ctx.Err() != nil:
@@ -227,4 +228,5 @@ func (d *Daemon) makePage(ctx context.Context, t *catalog.PageTask) {
 		return
 	}
 	finish("")
+	log.Info("page made", "words", len(p.Words), "took", time.Since(start).Round(time.Millisecond))
 }

@@ -20,8 +20,12 @@ const (
 	// whole cluster, under a lease in the catalog.
 	RoleIntake Role = "intake"
 	// RoleStages runs the pipeline's stages (OCR among them) from the
-	// queue: as many processes as there are machines.
+	// catalog's work list, and makes spread pages: as many processes as
+	// there are machines.
 	RoleStages Role = "stages"
+	// RoleOCR makes spread pages only (pipeline.spread_pages): a machine
+	// that lends its cores to the OCR of other machines' books.
+	RoleOCR Role = "ocr"
 	// RoleAudit runs the audit scheduler and the retention proposals: one
 	// in the cluster, under a lease.
 	RoleAudit Role = "audit"
@@ -29,8 +33,8 @@ const (
 	RoleHTTP Role = "http"
 )
 
-// Roles are every role, the default.
-var Roles = []Role{RoleIntake, RoleStages, RoleAudit, RoleHTTP}
+// Roles are every role there is.
+var Roles = []Role{RoleIntake, RoleStages, RoleOCR, RoleAudit, RoleHTTP}
 
 // CheckRoles says what is wrong with a roles list.
 func CheckRoles(roles []Role) error {

@@ -1,7 +1,9 @@
 package trials
 
 import (
+	"bytes"
 	"fmt"
+	"image/png"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,6 +14,8 @@ import (
 	"time"
 
 	"github.com/strongroom-archive/strongroom/cmd/strongroom/internal/clitest"
+	"github.com/strongroom-archive/strongroom/formats/ocr/testpage"
+	"github.com/strongroom-archive/strongroom/formats/testenv"
 	"github.com/strongroom-archive/strongroom/pipeline/catalog/pgtest"
 	"github.com/strongroom-archive/strongroom/storage/s3/s3test"
 )
@@ -156,5 +160,117 @@ bag:
 		t.Logf("%-55s %5.1f ms an item (%d rounds), %.2f× the embedded path", s.name,
 			float64(sum(results[s.name]).Milliseconds())/float64(n*len(results[s.name])), len(results[s.name]),
 			float64(sum(results[s.name]))/float64(sum(base)))
+	}
+}
+
+// TestBenchSpread (scripts/bench-cluster; STRONGROOM_BENCH=1) times the
+// OCR of one book of STRONGROOM_BENCH_PAGES pages (default 60: scans of
+// 40 lines at 300 dpi) dropped into the hot folder, until it is released,
+// with 1, 2 and 3 `strongroom serve` processes sharing PostgreSQL and a
+// folder, each with one OCR worker (so that a process is a core's worth
+// of OCR, as a machine would be), pages spread (spread_pages: 8). The
+// reference in the same run: the tesseract command on the same pages,
+// one after the other.
+func TestBenchSpread(t *testing.T) {
+	if os.Getenv("STRONGROOM_BENCH") == "" {
+		t.Skip("a benchmark: scripts/bench-cluster")
+	}
+	n := 60
+	if s := os.Getenv("STRONGROOM_BENCH_PAGES"); s != "" {
+		n, _ = strconv.Atoi(s)
+	}
+	tesseract := testenv.Tool(t, "tesseract")
+	pg := pgtest.Start(t)
+	pages := t.TempDir()
+	for i := range n {
+		var lines []string
+		for j := range 40 {
+			lines = append(lines, testpage.Text[(i+j)%len(testpage.Text)])
+		}
+		img := testpage.Render(lines, testpage.Options{DPI: 300, PointSize: 10, Seed: uint64(i)})
+		var b bytes.Buffer
+		if err := png.Encode(&b, img); err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(filepath.Join(pages, fmt.Sprintf("p%03d.png", i+1)), b.Bytes(), 0o644)
+	}
+	start := time.Now()
+	for i := range n {
+		p := filepath.Join(pages, fmt.Sprintf("p%03d.png", i+1))
+		if out, err := exec.Command(tesseract, p, "-", "-l", "eng", "--psm", "3").CombinedOutput(); err != nil {
+			t.Fatalf("tesseract: %v %s", err, out)
+		}
+	}
+	floor := time.Since(start)
+	t.Logf("tesseract, one page after the other: %.1f s (%.2f s a page)", floor.Seconds(), floor.Seconds()/float64(n))
+	var one time.Duration
+	for procs := 1; procs <= 3; procs++ {
+		root := t.TempDir()
+		shared := filepath.Join(root, "shared")
+		u := pg.NewDatabase(t, fmt.Sprintf("spread%d", procs))
+		hot, done := filepath.Join(shared, "hot"), filepath.Join(shared, "done")
+		var cmds []*exec.Cmd
+		for w := range procs {
+			dir := filepath.Join(root, fmt.Sprintf("w%d", w))
+			os.MkdirAll(dir, 0o755)
+			cfg := fmt.Sprintf(`data_dir: data
+shared_dir: %s
+intake:
+  hot_folders: [{path: %s, create_missing: true}]
+  settle: 200ms
+  batch_quiet: 500ms
+  poll_interval: 200ms
+  done_dir: %s
+  failed_dir: %s
+storage: {url: "file:%s"}
+bag: {source_organization: Test Archive}
+pipeline: {spread_pages: 8}
+access: {ocr: {workers: 1}}
+catalog: {url: %s}
+search: {url: %s}
+`, filepath.Join(shared, "work"), hot, done, filepath.Join(shared, "failed"), filepath.Join(root, "store"), u, u)
+			os.WriteFile(filepath.Join(dir, "strongroom.yaml"), []byte(cfg), 0o644)
+			cmd := exec.Command(clitest.Bin, "serve", "--config", filepath.Join(dir, "strongroom.yaml"))
+			cmd.Dir = dir
+			logf, _ := os.Create(filepath.Join(dir, "serve.log"))
+			cmd.Stdout, cmd.Stderr = logf, logf
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			cmds = append(cmds, cmd)
+		}
+		time.Sleep(2 * time.Second)
+		book := filepath.Join(root, "book")
+		os.MkdirAll(book, 0o755)
+		for i := range n {
+			name := fmt.Sprintf("p%03d.png", i+1)
+			b, _ := os.ReadFile(filepath.Join(pages, name))
+			os.WriteFile(filepath.Join(book, name), b, 0o644)
+		}
+		os.MkdirAll(hot, 0o755)
+		start := time.Now()
+		if err := os.Rename(book, filepath.Join(hot, "book")); err != nil {
+			t.Fatal(err)
+		}
+		for deadline := time.Now().Add(30 * time.Minute); !exists(filepath.Join(done, "book")); time.Sleep(100 * time.Millisecond) {
+			if exists(filepath.Join(shared, "failed", "book")) || time.Now().After(deadline) {
+				t.Fatalf("%d processes: the book did not arrive in done/", procs)
+			}
+		}
+		took := time.Since(start)
+		for _, c := range cmds {
+			c.Process.Signal(syscall.SIGTERM)
+		}
+		made := ""
+		for w, c := range cmds {
+			c.Wait()
+			log, _ := os.ReadFile(filepath.Join(root, fmt.Sprintf("w%d", w), "serve.log"))
+			made += fmt.Sprintf(" w%d:%d", w+1, strings.Count(string(log), "page made"))
+		}
+		if procs == 1 {
+			one = took
+		}
+		t.Logf("%d processes: %.1f s, %.2f pages/s, %.2f× one process, %.2f× the tesseract floor's time (pages made by worker:%s)", procs, took.Seconds(),
+			float64(n)/took.Seconds(), float64(one)/float64(took), took.Seconds()/floor.Seconds(), made)
 	}
 }
