@@ -49,7 +49,7 @@ func TestCrashSafetyLongSteps(t *testing.T) {
 	testenv.Long(t)
 	for i := range max(crashTrials(t, 10)/5, 2) {
 		t.Run(fmt.Sprintf("trial-%03d", i), func(t *testing.T) {
-			crashTrial(t, rand.New(rand.NewPCG(uint64(i), 7)), crashOptions{dense: 3, config: "pipeline: {lease: 3s}\n"})
+			crashTrial(t, rand.New(rand.NewPCG(uint64(i), 7)), crashOptions{dense: 3, config: "  lease: 3s\n" /* continues WriteConfig's pipeline section */})
 		})
 	}
 }

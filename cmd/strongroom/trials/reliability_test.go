@@ -324,7 +324,7 @@ func chownAll(t *testing.T, dir string, attr *syscall.SysProcAttr) {
 func TestLongStepsFullQueue(t *testing.T) {
 	testenv.Long(t)
 	dir := t.TempDir()
-	cfg := clitest.WriteConfig(t, dir, "pipeline: {lease: 3s}\n")
+	cfg := clitest.WriteConfig(t, dir, "  lease: 3s\n") // continues its pipeline section
 	var names []string
 	for i := range 6 {
 		n := fmt.Sprintf("book-%d.tif", i)

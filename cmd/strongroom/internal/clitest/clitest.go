@@ -114,7 +114,8 @@ func PNG(t testing.TB, p string, w, h int) {
 
 // WriteConfig writes dir/strongroom.yaml for a daemon on dir's hot, done,
 // failed and store folders, with short settle, quiet and poll times and extra
-// appended (and, with $STRONGROOM_TEST_POSTGRES, the catalog and index in a
+// appended after the pipeline section (lines indented by two spaces add to
+// it; others start sections of their own) (and, with $STRONGROOM_TEST_POSTGRES, the catalog and index in a
 // new PostgreSQL database), and returns its path.
 func WriteConfig(t testing.TB, dir, extra string) string {
 	t.Helper()
