@@ -132,14 +132,10 @@ func (d *Daemon) pageWork(ctx context.Context) {
 			return
 		}
 		wake := d.bell.wait(pagesBell)
-		var t *catalog.PageTask
-		var err error
-		d.claiming.Lock()
-		if d.solos.Load() == 0 { // an item runs alone here: no pages meanwhile
-			now := e.Now()
-			t, err = e.Catalog.ClaimPage(ctx, e.Holder, now, now.Add(e.Cfg.Lease))
-		}
-		d.claiming.Unlock()
+		// Pages are claimed also while an item runs alone here (run): it
+		// may be a book whose pages this process must make for it to end.
+		now := e.Now()
+		t, err := e.Catalog.ClaimPage(ctx, e.Holder, now, now.Add(e.Cfg.Lease))
 		if t != nil {
 			wg.Add(1)
 			go func() {
