@@ -101,18 +101,10 @@ storage:
 bag:
   source_organization: Test Archive
 %s`, sharedDir, hot, done, filepath.Join(shared, "failed"), store, cat)
-				os.WriteFile(filepath.Join(dir, "strongroom.yaml"), []byte(cfg), 0o644)
 				if err := os.CopyFS(filepath.Join(dir, "data", "cache"), os.DirFS(filepath.Join(warm, "data", "cache"))); err != nil {
 					t.Fatal(err)
 				}
-				cmd := exec.Command(s.bin, "serve", "--config", filepath.Join(dir, "strongroom.yaml"))
-				cmd.Dir = dir
-				logf, _ := os.Create(filepath.Join(dir, "serve.log"))
-				cmd.Stdout, cmd.Stderr = logf, logf
-				if err := cmd.Start(); err != nil {
-					t.Fatal(err)
-				}
-				procs = append(procs, cmd)
+				procs = append(procs, startServe(t, s.bin, dir, cfg))
 				for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(50 * time.Millisecond) {
 					if b, _ := os.ReadFile(filepath.Join(dir, "serve.log")); strings.Contains(string(b), "strongroom serving") {
 						break
@@ -244,15 +236,7 @@ access: {ocr: {workers: 1}}
 catalog: {url: %q}
 search: {url: %q}
 `, filepath.Join(shared, "work"), hot, done, filepath.Join(shared, "failed"), filepath.Join(root, "store"), u, u)
-			os.WriteFile(filepath.Join(dir, "strongroom.yaml"), []byte(cfg), 0o644)
-			cmd := exec.Command(clitest.Bin, "serve", "--config", filepath.Join(dir, "strongroom.yaml"))
-			cmd.Dir = dir
-			logf, _ := os.Create(filepath.Join(dir, "serve.log"))
-			cmd.Stdout, cmd.Stderr = logf, logf
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			cmds = append(cmds, cmd)
+			cmds = append(cmds, startServe(t, clitest.Bin, dir, cfg))
 		}
 		time.Sleep(2 * time.Second)
 		book := filepath.Join(root, "book")
@@ -288,4 +272,24 @@ search: {url: %q}
 		t.Logf("%d processes: %.1f s, %.2f pages/s, %.2f× one process, %.2f× the tesseract floor's time (pages made by worker:%s)", procs, took.Seconds(),
 			float64(n)/took.Seconds(), float64(one)/float64(took), took.Seconds()/floor.Seconds(), made)
 	}
+}
+
+// startServe writes cfg to dir/strongroom.yaml and starts bin serve on it
+// in dir, its log in dir/serve.log.
+func startServe(t *testing.T, bin, dir, cfg string) *exec.Cmd {
+	t.Helper()
+	if err := os.WriteFile(filepath.Join(dir, "strongroom.yaml"), []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "serve", "--config", filepath.Join(dir, "strongroom.yaml"))
+	cmd.Dir = dir
+	logf, err := os.Create(filepath.Join(dir, "serve.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	return cmd
 }
