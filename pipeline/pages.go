@@ -119,42 +119,19 @@ func readPage(p string) (*ocr.Page, error) {
 }
 
 // pageWork makes pages of any item's access copy, as many at once as the
-// OCR engine has workers, until ctx ends.
+// OCR engine has workers, until ctx ends. Pages are claimed also while an
+// item runs alone here (run): it may be a book whose pages this process
+// must make for it to end.
 func (d *Daemon) pageWork(ctx context.Context) {
 	e := d.Engine
-	slots := make(chan struct{}, max(e.Access.Cfg.OCR.Workers, 1))
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	for {
-		select {
-		case slots <- struct{}{}:
-		case <-ctx.Done():
-			return
-		}
-		wake := d.bell.wait(pagesBell)
-		// Pages are claimed also while an item runs alone here (run): it
-		// may be a book whose pages this process must make for it to end.
+	d.claimLoop(ctx, max(e.Access.Cfg.OCR.Workers, 1), pagesBell, func() (func(), error) {
 		now := e.Now()
 		t, err := e.Catalog.ClaimPage(ctx, e.Holder, now, now.Add(e.Cfg.Lease))
-		if t != nil {
-			wg.Add(1)
-			go func() {
-				defer func() { <-slots; wg.Done() }()
-				d.makePage(ctx, t)
-			}()
-			continue
+		if t == nil {
+			return nil, err
 		}
-		<-slots
-		if err != nil && ctx.Err() == nil {
-			e.Log.Warn("could not claim a page; trying again", "err", err)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-wake:
-		case <-time.After(e.Cfg.Poll):
-		}
-	}
+		return func() { d.makePage(ctx, t) }, nil
+	})
 }
 
 // makePage makes one claimed page under its lease and records the result.

@@ -119,7 +119,7 @@ func (e *Engine) Step(ctx context.Context, id string) (*catalog.Item, error) {
 // is renewed (it may block: it is how a taken-over item waits to run
 // alone) and returns what to call when the step is over.
 func (e *Engine) StepClaimed(ctx context.Context, it *catalog.Item, tookOver string, wait func() (done func())) (*catalog.Item, error) {
-	if tookOver != "" && tookOver != e.Holder {
+	if e.takenOver(tookOver) {
 		e.Log.Warn("took over an item whose worker stopped during a step: it died, or lost the catalog", "item", it.ID, "stage", it.Stage, "from", tookOver)
 	} else {
 		tookOver = ""
@@ -131,6 +131,10 @@ func (e *Engine) StepClaimed(ctx context.Context, it *catalog.Item, tookOver str
 	}
 	return e.step(ctx, l, it)
 }
+
+// takenOver reports whether a claim took the item from another holder
+// (one that died, or lost the catalog).
+func (e *Engine) takenOver(from string) bool { return from != "" && from != e.Holder }
 
 // step runs the item's stage under lease l.
 func (e *Engine) step(ctx context.Context, l *lease, it *catalog.Item) (*catalog.Item, error) {

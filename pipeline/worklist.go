@@ -131,8 +131,23 @@ func (g *goneHolders) get(ctx context.Context, cat catalog.Items) []string {
 // in flight in this process: more items wait in the catalog, not in
 // memory), claiming the next whenever a worker is free, until ctx ends.
 func (d *Daemon) work(ctx context.Context, stage catalog.Stage) {
+	d.claimLoop(ctx, d.Engine.Cfg.Workers, stage, func() (func(), error) {
+		it, from, err := d.claim(ctx, stage)
+		if it == nil {
+			return nil, err
+		}
+		return func() { d.run(ctx, it, from) }, nil
+	})
+}
+
+// claimLoop runs up to n jobs at once, asking claim for the next whenever
+// one is free, until ctx ends. claim returns the job to run, or nil when
+// there is none now: the loop waits for a ring of bell or Cfg.Poll. A claim
+// that fails (the catalog is down, a restart) is tried again less often, up
+// to a minute apart, until the catalog answers.
+func (d *Daemon) claimLoop(ctx context.Context, n int, bell catalog.Stage, claim func() (func(), error)) {
 	e := d.Engine
-	slots := make(chan struct{}, e.Cfg.Workers)
+	slots := make(chan struct{}, n)
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	pause := e.Cfg.Poll
@@ -142,33 +157,24 @@ func (d *Daemon) work(ctx context.Context, stage catalog.Stage) {
 		case <-ctx.Done():
 			return
 		}
-		wake := d.bell.wait(stage)
-		it, from, alone, err := d.claim(ctx, stage)
-		if alone {
-			// An item runs alone here (see run): claim nothing until it ends.
-			<-slots
-			select {
-			case <-ctx.Done():
-				return
-			case <-wake:
-			case <-time.After(e.Cfg.Poll):
-			}
-			continue
-		}
-		if it != nil {
-			pause = e.Cfg.Poll
+		wake := d.bell.wait(bell)
+		job, err := claim()
+		if job != nil {
 			wg.Add(1)
 			go func() {
 				defer func() { <-slots; wg.Done() }()
-				d.run(ctx, it, from)
+				job()
 			}()
-			continue
+		} else {
+			<-slots
 		}
-		<-slots
-		if err != nil && ctx.Err() == nil {
-			// The catalog is down (a restart): look again less often, up
-			// to a minute apart, until it answers.
-			e.Log.Warn("could not claim work; trying again", "stage", stage, "err", err, "in", pause)
+		if err == nil {
+			pause = e.Cfg.Poll
+			if job != nil {
+				continue
+			}
+		} else if ctx.Err() == nil {
+			e.Log.Warn("could not claim work; trying again", "for", bell, "err", err, "in", pause)
 			wake = nil
 		}
 		select {
@@ -184,27 +190,23 @@ func (d *Daemon) work(ctx context.Context, stage catalog.Stage) {
 }
 
 // claim claims the next item of stage, unless an item runs alone in this
-// process (alone). One claim at a time in a process, so that a process
-// never takes over two items whose worker died: the second would wait
-// behind the first, and be charged for its death.
-func (d *Daemon) claim(ctx context.Context, stage catalog.Stage) (it *catalog.Item, from string, alone bool, err error) {
+// process (then none). One claim at a time in a process, so that a
+// process never takes over two items whose worker died: the second would
+// wait behind the first, and be charged for its death.
+func (d *Daemon) claim(ctx context.Context, stage catalog.Stage) (*catalog.Item, string, error) {
 	d.claiming.Lock()
 	defer d.claiming.Unlock()
 	if d.solos.Load() > 0 {
-		return nil, "", true, nil
+		return nil, "", nil
 	}
 	e := d.Engine
 	now := e.Now()
-	it, from, err = e.Catalog.Claim(ctx, stage, e.Holder, now, now.Add(e.Cfg.Lease), d.gone.get(ctx, e.Catalog))
-	if it != nil && d.takenOver(from) {
+	it, from, err := e.Catalog.Claim(ctx, stage, e.Holder, now, now.Add(e.Cfg.Lease), d.gone.get(ctx, e.Catalog))
+	if it != nil && e.takenOver(from) {
 		d.solos.Add(1)
 	}
-	return it, from, false, err
+	return it, from, err
 }
-
-// takenOver reports whether a claim took the item from another holder
-// (one that died, or lost the catalog).
-func (d *Daemon) takenOver(from string) bool { return from != "" && from != d.Engine.Holder }
 
 // run does the stage of a claimed item and announces where it went: its
 // next stage, or its own again once a retry's pause is over.
@@ -219,7 +221,7 @@ func (d *Daemon) takenOver(from string) bool { return from != "" && from != d.En
 func (d *Daemon) run(ctx context.Context, it *catalog.Item, from string) {
 	stage := it.Stage
 	wait := func() func() {
-		if d.takenOver(from) {
+		if d.Engine.takenOver(from) {
 			d.solo.Lock()
 			return func() { d.solo.Unlock(); d.solos.Add(-1); d.bell.ring("") }
 		}
