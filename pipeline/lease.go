@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"strconv"
 	"strings"
@@ -115,33 +116,45 @@ type RetryLater struct {
 func (r *RetryLater) Error() string { return fmt.Sprintf("retry in %s: %v", r.After, r.Err) }
 func (r *RetryLater) Unwrap() error { return r.Err }
 
-// renew extends the lease every ttl/3. If it cannot for longer than the
-// lease lasts (the catalog is unusable), or another holder has it, the
-// step's context ends: a step must not run on without its lease.
+// renew extends the item's lease until the step ends or the lease is lost
+// (keep).
 func (e *Engine) renew(l *lease, id string, ttl time.Duration) {
 	defer close(l.done)
+	e.keep(l.ctx, ttl, "item", e.Log.With("item", id), func(ctx context.Context, now, until time.Time) (bool, string, error) {
+		return e.Catalog.Lease(ctx, id, e.Holder, now, until)
+	}, func() {
+		close(l.lost)
+		l.cancel()
+	})
+}
+
+// keep renews a lease (an item's, a page's) every ttl/3 until ctx ends. If
+// it cannot for longer than the lease lasts (the catalog is unusable), or
+// another holder has it, it calls lost and returns: work must not run on
+// without its lease.
+func (e *Engine) keep(ctx context.Context, ttl time.Duration, what string, log *slog.Logger,
+	renew func(ctx context.Context, now, until time.Time) (ok bool, current string, err error), lost func()) {
 	t := time.NewTicker(ttl / 3)
 	defer t.Stop()
 	until := e.Now().Add(ttl)
 	for {
 		select {
-		case <-l.ctx.Done():
+		case <-ctx.Done():
 			return
 		case <-t.C:
 		}
 		now := e.Now()
-		ok, current, err := e.Catalog.Lease(l.ctx, id, e.Holder, now, now.Add(ttl))
+		ok, current, err := renew(ctx, now, now.Add(ttl))
 		switch {
 		case ok:
 			until = now.Add(ttl)
 			continue
 		case err != nil && now.Before(until):
-			e.Log.Warn("could not renew the item's lease; trying again", "item", id, "err", err)
+			log.Warn("could not renew the "+what+"'s lease; trying again", "err", err)
 			continue
 		}
-		e.Log.Error("lost the item's lease; stopping its step", "item", id, "holder", current, "err", err)
-		close(l.lost)
-		l.cancel()
+		log.Error("lost the "+what+"'s lease; stopping", "holder", current, "err", err)
+		lost()
 		return
 	}
 }

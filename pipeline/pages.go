@@ -155,22 +155,10 @@ func (d *Daemon) makePage(ctx context.Context, t *catalog.PageTask) {
 	}
 	pctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	go func() { // renew the lease while the page is made; stop if it is lost
-		tick := time.NewTicker(e.Cfg.Lease / 3)
-		defer tick.Stop()
-		for {
-			select {
-			case <-pctx.Done():
-				return
-			case <-tick.C:
-			}
-			if ok, err := e.Catalog.LeasePage(pctx, t.ItemID, t.Nr, e.Holder, e.Now().Add(e.Cfg.Lease)); err == nil && !ok {
-				log.Warn("lost the page's lease; stopping")
-				cancel()
-				return
-			}
-		}
-	}()
+	go e.keep(pctx, e.Cfg.Lease, "page", log, func(ctx context.Context, _, until time.Time) (bool, string, error) {
+		ok, err := e.Catalog.LeasePage(ctx, t.ItemID, t.Nr, e.Holder, until)
+		return ok, "", err
+	}, cancel)
 	start := time.Now()
 	p, err := e.Access.MakePage(pctx, spec)
 	switch {
